@@ -1,0 +1,44 @@
+"""Couvée's core and the stable surface plugins import from.
+
+Plugins use only the names below (never ``core.<module>`` internals that are
+not listed here, and never another plugin)::
+
+    from core import hookimpl, Action, Setting, emit, enqueue
+"""
+from .app import create_app
+from .auth import csrf_exempt, current_user, public, roles_required
+from .contacts import (
+    ContactError,
+    add_tag,
+    create_contact,
+    delete_contact,
+    get_values,
+    normalize_email,
+    remove_tag,
+    tags_of,
+    update_contact,
+)
+from .db import db_proxy, is_sqlite
+from .events import emit
+from .extension import (
+    Action,
+    AdminMenuItem,
+    Command,
+    FieldType,
+    FieldValueError,
+    Migration,
+    PeriodicJob,
+    SegmentFilter,
+    SendChannel,
+    Setting,
+    SettingsGroup,
+    TriggerType,
+)
+from .hookspecs import hookimpl
+from .models import BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, Tag, User, UTCDateTimeField, utcnow
+from .queue import enqueue
+from .settings import get_setting
+from .state import state
+from .version import __version__
+
+__all__ = [name for name in dir() if not name.startswith("_")]

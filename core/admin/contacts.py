@@ -1,0 +1,134 @@
+"""Contacts in the admin: list with search, the contact page and its timeline,
+create, edit, delete, tags."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from .. import contacts as service
+from ..extension import FieldValueError
+from ..models import Contact, Event, User
+from . import admin_blueprint
+
+PAGE_SIZE = 50
+SORTS = {
+    "created": Contact.created_at.desc(),
+    "email": Contact.email.asc(),
+    "name": Contact.last_name.asc(),
+    "points": Contact.points.desc(),
+    "activity": Contact.last_interaction_at.desc(),
+}
+
+
+def search_contacts(q: str):
+    query = Contact.select()
+    for word in q.split():
+        like = f"%{word}%"
+        query = query.where(
+            Contact.email.contains(word) | Contact.first_name ** like | Contact.last_name ** like
+        )
+    return query
+
+
+@admin_blueprint.route("/contacts")
+def contacts():
+    q = request.args.get("q", "").strip()
+    sort = request.args.get("sort", "created")
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = search_contacts(q)
+    total = query.count()
+    rows = query.order_by(SORTS.get(sort, SORTS["created"]), Contact.id.desc()).paginate(page, PAGE_SIZE)
+    return render_template(
+        "core/admin/contacts.html", contacts=list(rows), q=q, sort=sort, page=page, total=total,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+    )
+
+
+def _form_values(form, fields) -> dict:
+    raw = {key: form.get(key, "") for key in service.NATIVE_FIELDS}
+    for custom in fields:
+        field_type = service.field_types().get(custom.type_id)
+        if field_type is None or field_type.is_file:
+            continue
+        raw[custom.key] = form.getlist(custom.key) if field_type.multi_valued else form.get(custom.key)
+    return raw
+
+
+def _owner_from_form(form):
+    owner_id = form.get("owner_id", type=int)
+    return User.get_or_none(User.id == owner_id) if owner_id else None
+
+
+@admin_blueprint.route("/contacts/new", methods=["GET", "POST"])
+def contact_new():
+    fields = service.custom_fields()
+    errors, values = {}, {}
+    if request.method == "POST":
+        values = _form_values(request.form, fields)
+        try:
+            contact = service.create_contact(values, source="admin", owner=_owner_from_form(request.form))
+        except service.ContactError as error:
+            errors = error.errors
+        else:
+            flash("The contact was created.")
+            return redirect(url_for("admin.contact", contact_id=contact.id))
+    return render_template("core/admin/contact_form.html", contact=None, fields=fields, values=values,
+                           errors=errors, users=User.select().where(User.is_active), types=service.field_types()), (400 if errors else 200)
+
+
+def _contact(contact_id) -> Contact:
+    return Contact.get_or_none(Contact.id == contact_id) or abort(404)
+
+
+@admin_blueprint.route("/contacts/<int:contact_id>")
+def contact(contact_id):
+    contact = _contact(contact_id)
+    timeline = Event.select().where(Event.contact == contact.id).order_by(Event.created_at.desc(), Event.id.desc())
+    return render_template(
+        "core/admin/contact.html", contact=contact, values=service.get_values(contact),
+        fields=service.custom_fields(), types=service.field_types(), tags=service.tags_of(contact),
+        timeline=list(timeline.limit(200)),
+    )
+
+
+@admin_blueprint.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+def contact_edit(contact_id):
+    contact = _contact(contact_id)
+    fields = service.custom_fields()
+    errors = {}
+    values = {**{k: getattr(contact, k) for k in service.NATIVE_FIELDS}, **service.get_values(contact)}
+    if request.method == "POST":
+        values = _form_values(request.form, fields)
+        try:
+            service.update_contact(contact, values, source="admin")
+        except service.ContactError as error:
+            errors = error.errors
+        else:
+            owner = _owner_from_form(request.form)
+            if (owner.id if owner else None) != contact.owner_id:
+                contact.owner = owner
+                contact.save()
+            flash("The contact was saved.")
+            return redirect(url_for("admin.contact", contact_id=contact.id))
+    return render_template("core/admin/contact_form.html", contact=contact, fields=fields, values=values,
+                           errors=errors, users=User.select().where(User.is_active), types=service.field_types()), (400 if errors else 200)
+
+
+@admin_blueprint.route("/contacts/<int:contact_id>/delete", methods=["POST"])
+def contact_delete(contact_id):
+    contact = _contact(contact_id)
+    service.delete_contact(contact)
+    flash("The contact was deleted.")
+    return redirect(url_for("admin.contacts"))
+
+
+@admin_blueprint.route("/contacts/<int:contact_id>/tags", methods=["POST"])
+def contact_tags(contact_id):
+    contact = _contact(contact_id)
+    try:
+        if request.form.get("remove"):
+            service.remove_tag(contact, request.form["remove"], source="admin")
+        else:
+            service.add_tag(contact, request.form.get("tag", ""), source="admin")
+    except FieldValueError as error:
+        flash(str(error), "error")
+    return redirect(url_for("admin.contact", contact_id=contact.id))

@@ -1,0 +1,112 @@
+"""Plugins page: list, activate, deactivate, uninstall, upload a zip."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from ..auth import roles_required
+from ..models import PluginState
+from ..plugins import lifecycle
+from ..plugins.host import CORE_PLUGIN
+from . import admin_blueprint
+
+
+def _state():
+    return current_app.extensions["couvee"]
+
+
+def plugin_rows():
+    state = _state()
+    stored = {row.name: row for row in PluginState.select()}
+    errors = state.plugin_errors()
+    rows = []
+    for name, info in sorted(state.host.discovered.items()):
+        row = stored.get(name)
+        rows.append({
+            "info": info,
+            "enabled": bool(row and row.enabled),
+            "active": state.host.is_active(name),
+            "problem": "; ".join(info.problems) or state.host.load_errors.get(name),
+            "error": errors.get(name),
+        })
+    return rows
+
+
+@admin_blueprint.route("/plugins")
+@roles_required("admin")
+def plugins():
+    return render_template(
+        "core/admin/plugins.html",
+        rows=plugin_rows(),
+        uploads_allowed=_state().config.plugin_uploads,
+        safe_mode=_state().config.safe_mode,
+    )
+
+
+def _known(name: str):
+    info = _state().host.discovered.get(name)
+    if info is None or name == CORE_PLUGIN:
+        abort(404)
+    return info
+
+
+@admin_blueprint.route("/plugins/<name>/activate", methods=["POST"])
+@roles_required("admin")
+def plugin_activate(name):
+    info = _known(name)
+    try:
+        lifecycle.activate(_state(), name)
+    except (lifecycle.PluginError, Exception) as error:
+        flash(str(error), "error")
+    else:
+        flash(f"{info.title} is active.")
+    return redirect(url_for("admin.plugins"))
+
+
+@admin_blueprint.route("/plugins/<name>/deactivate", methods=["POST"])
+@roles_required("admin")
+def plugin_deactivate(name):
+    info = _known(name)
+    lifecycle.deactivate(_state(), name)
+    flash(f"{info.title} is deactivated. Its data is kept.")
+    return redirect(url_for("admin.plugins"))
+
+
+@admin_blueprint.route("/plugins/<name>/uninstall", methods=["GET", "POST"])
+@roles_required("admin")
+def plugin_uninstall(name):
+    info = _known(name)
+    if request.method == "POST":
+        if request.form.get("confirm") != name:
+            flash(f"Type {name} to confirm.", "error")
+            return render_template("core/admin/plugin_uninstall.html", info=info), 400
+        lifecycle.uninstall(_state(), name)
+        flash(f"{info.title} was uninstalled and its data removed.")
+        return redirect(url_for("admin.plugins"))
+    return render_template("core/admin/plugin_uninstall.html", info=info)
+
+
+@admin_blueprint.route("/plugins/upload", methods=["POST"])
+@roles_required("admin")
+def plugin_upload():
+    from ..plugins.upload import UploadError, install_plugin_zip
+
+    state = _state()
+    if not state.config.plugin_uploads:
+        abort(403, description="Plugin uploads are turned off on this site (COUVEE_PLUGIN_UPLOADS=0).")
+    upload = request.files.get("plugin")
+    if upload is None or not upload.filename:
+        flash("Choose a .zip file to upload.", "error")
+        return redirect(url_for("admin.plugins"))
+    taken = {name for name, info in state.host.discovered.items() if info.source != "instance"}
+    replace = request.form.get("replace") == "1"
+    try:
+        info = install_plugin_zip(
+            upload.stream, state.config.plugins_path, taken, state.config.max_plugin_upload_bytes, replace=replace
+        )
+    except UploadError as error:
+        flash(f"The plugin was not installed: {error}", "error")
+        return redirect(url_for("admin.plugins"))
+    state.stale = True  # rediscover plugins on the next request
+    lifecycle.bump_revision(state)
+    flash(f"{info.title} {info.version} was uploaded. Activate it when you are ready.")
+    return redirect(url_for("admin.plugins"))

@@ -1,0 +1,261 @@
+"""Users, roles, sessions, CSRF, API keys and the first-run setup token.
+
+Default deny: every endpoint requires a logged-in user unless its view is
+decorated with :func:`public`. REST endpoints (``/api/``) authenticate with an
+API key instead of the session, and are exempt from CSRF for that reason.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .models import ROLES, ApiKey, User, utcnow
+
+SESSION_USER = "uid"
+SESSION_CSRF = "csrf"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+API_PREFIX = "/api/"
+MIN_PASSWORD = 10
+
+
+class AuthError(ValueError):
+    pass
+
+
+# -- decorators -------------------------------------------------------------
+
+
+def public(view):
+    """Let anonymous visitors reach this view (it must do its own checks)."""
+    view._couvee_public = True
+    return view
+
+
+def csrf_exempt(view):
+    """For cross-site endpoints (tracking hits, embedded form posts) that are
+    protected otherwise; never for admin pages."""
+    view._couvee_csrf_exempt = True
+    return view
+
+
+def roles_required(*roles: str):
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None or user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper._couvee_roles = roles
+        return wrapper
+
+    return decorator
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+# -- passwords and users ----------------------------------------------------
+
+
+def validate_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise AuthError(f"Use a password of at least {MIN_PASSWORD} characters.")
+
+
+def create_user(email: str, password: str, role: str = "marketer", name: str = "") -> User:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise AuthError("Enter a valid email address.")
+    if role not in ROLES:
+        raise AuthError(f"Role must be one of {', '.join(ROLES)}.")
+    validate_password(password)
+    if User.select().where(User.email == email).exists():
+        raise AuthError(f"A user with the email {email} already exists.")
+    return User.create(email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password))
+
+
+def set_password(user: User, password: str) -> None:
+    validate_password(password)
+    user.password_hash = generate_password_hash(password)
+    user.save()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = User.get_or_none(User.email == (email or "").strip().lower())
+    if user is None or not user.is_active:
+        check_password_hash(generate_password_hash("x"), password or "")  # same timing either way
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+def login_user(user: User) -> None:
+    session.clear()
+    session[SESSION_USER] = user.id
+    session[SESSION_CSRF] = secrets.token_urlsafe(32)
+    session.permanent = True
+    user.last_login_at = utcnow()
+    user.save()
+
+
+def logout_user() -> None:
+    session.clear()
+
+
+# -- login throttling ---------------------------------------------------------
+
+
+def login_attempts_exceeded(email: str, limit: int = 10, window: int = 300) -> bool:
+    """Count failed logins per address and client IP in Redis."""
+    redis = current_app.extensions["couvee"].redis
+    key = f"couvee:login:{request.remote_addr}:{hashlib.sha256(email.lower().encode()).hexdigest()[:16]}"
+    return int(redis.get(key) or 0) >= limit
+
+
+def record_failed_login(email: str, window: int = 300) -> None:
+    redis = current_app.extensions["couvee"].redis
+    key = f"couvee:login:{request.remote_addr}:{hashlib.sha256(email.lower().encode()).hexdigest()[:16]}"
+    pipe = redis.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, window)
+    pipe.execute()
+
+
+# -- CSRF -------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    token = session.get(SESSION_CSRF)
+    if not token:
+        token = session[SESSION_CSRF] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_valid() -> bool:
+    expected = session.get(SESSION_CSRF)
+    given = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    return bool(expected) and hmac.compare_digest(expected, given)
+
+
+# -- API keys ---------------------------------------------------------------
+
+
+def _hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(user: User, name: str) -> tuple[ApiKey, str]:
+    """Return the key row and the full key, shown once and stored hashed."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey.create(user=user, name=name.strip() or "API key", prefix=prefix, key_hash=_hash_key(secret))
+    return key, f"cv_{prefix}_{secret}"
+
+
+def user_for_api_key(raw: str) -> User | None:
+    try:
+        marker, prefix, secret = raw.split("_", 2)
+    except ValueError:
+        return None
+    if marker != "cv":
+        return None
+    key = ApiKey.get_or_none((ApiKey.prefix == prefix) & (ApiKey.revoked_at.is_null()))
+    if key is None or not hmac.compare_digest(key.key_hash, _hash_key(secret)):
+        return None
+    user = key.user
+    if not user.is_active:
+        return None
+    if key.last_used_at is None or (utcnow() - key.last_used_at).total_seconds() > 60:
+        ApiKey.update(last_used_at=utcnow()).where(ApiKey.id == key.id).execute()
+    return user
+
+
+# -- first-run setup ----------------------------------------------------------
+
+
+def setup_token_path(instance: Path) -> Path:
+    return instance / "setup_token"
+
+
+def setup_needed() -> bool:
+    return not User.select().where(User.role == "admin").exists()
+
+
+def ensure_setup_token(instance: Path) -> str:
+    """The one-time token printed in the console that protects the first
+    administrator's creation from anyone else on the network."""
+    path = setup_token_path(instance)
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(24)
+    path.write_text(token)
+    path.chmod(0o600)
+    return token
+
+
+def check_setup_token(instance: Path, given: str) -> bool:
+    path = setup_token_path(instance)
+    return path.exists() and bool(given) and hmac.compare_digest(path.read_text().strip(), given.strip())
+
+
+def consume_setup_token(instance: Path) -> None:
+    setup_token_path(instance).unlink(missing_ok=True)
+
+
+# -- the gate -----------------------------------------------------------------
+
+
+def _view(app, endpoint):
+    return app.view_functions.get(endpoint) if endpoint else None
+
+
+def gate():
+    """``before_request``: identify the user and enforce auth and CSRF."""
+    app = current_app._get_current_object()
+    view = _view(app, request.endpoint)
+    g.user = None
+    if request.path.startswith(API_PREFIX):
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            g.user = user_for_api_key(header[7:].strip())
+        if g.user is None and not getattr(view, "_couvee_public", False) and view is not None:
+            response = jsonify(error="unauthorized", message="Send an API key: Authorization: Bearer cv_...")
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Bearer realm="couvee"'
+            return response
+        return None
+    user_id = session.get(SESSION_USER)
+    if user_id is not None:
+        user = User.get_or_none((User.id == user_id) & (User.is_active == True))  # noqa: E712
+        if user is None:
+            session.clear()
+        g.user = user
+    if view is None or request.endpoint == "static" or request.endpoint.endswith(".static"):
+        return None
+    if request.method in UNSAFE_METHODS and not getattr(view, "_couvee_csrf_exempt", False):
+        if not csrf_valid():
+            abort(400, description="The form expired or was sent from another site. Reload the page and try again.")
+    if getattr(view, "_couvee_public", False):
+        return None
+    if g.user is None:
+        if setup_needed():
+            return redirect(url_for("auth.setup"))
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    return None
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("admin.dashboard")
+    return target

@@ -1,0 +1,68 @@
+"""Core's own hook implementations, registered like any plugin under the name
+``core``: its tables, the six field types, its admin menu and periodic jobs."""
+from __future__ import annotations
+
+from .extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup
+from .hookspecs import hookimpl
+
+
+def _create_core_tables(database, migrator):
+    from .models import CORE_MODELS
+
+    database.create_tables(CORE_MODELS, safe=True)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "core tables", _create_core_tables)]
+
+
+@hookimpl
+def register_models():
+    from .models import CORE_MODELS
+
+    return list(CORE_MODELS)
+
+
+@hookimpl
+def register_field_types():
+    from .fields import CORE_FIELD_TYPES
+
+    return list(CORE_FIELD_TYPES)
+
+
+@hookimpl
+def register_admin_menu():
+    return [
+        AdminMenuItem("dashboard", "Dashboard", "admin.dashboard", order=0),
+        AdminMenuItem("contacts", "Contacts", "admin.contacts", order=10),
+        AdminMenuItem("plugins", "Plugins", "admin.plugins", order=900, roles=("admin",)),
+        AdminMenuItem("users", "Users", "admin.users", order=910, roles=("admin",)),
+        AdminMenuItem("api_keys", "API keys", "admin.api_keys", order=920),
+        AdminMenuItem("settings", "Settings", "admin.settings_index", order=930, roles=("admin",)),
+    ]
+
+
+@hookimpl
+def register_settings():
+    return [
+        SettingsGroup(
+            "general",
+            "General",
+            [
+                Setting("site_name", "Site name", default="Couvée", help="Shown in the admin and in emails."),
+                Setting("company_name", "Company name", help="Sender identity shown in emails."),
+                Setting("company_address", "Postal address", kind="textarea",
+                        help="Required in marketing emails in most countries."),
+                Setting("timezone", "Default timezone", default="Europe/Paris",
+                        help="Used for send windows when a contact has no timezone."),
+            ],
+        )
+    ]
+
+
+@hookimpl
+def register_periodic_jobs():
+    from .events import sweep_undispatched
+
+    return [PeriodicJob("core.sweep_events", sweep_undispatched, interval=60, queue="events")]

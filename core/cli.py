@@ -1,0 +1,186 @@
+"""The ``couvee`` command line."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from .db import ConfigError
+
+
+def _app(**overrides):
+    from .app import create_app
+
+    try:
+        return create_app(overrides or None)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+class CouveeGroup(click.Group):
+    """Adds the commands of active plugins (``register_commands``) when asked."""
+
+    def _plugin_commands(self):
+        if getattr(self, "_loaded", None) is None:
+            self._loaded = {}
+            if "--help" in sys.argv and len(sys.argv) <= 2:
+                return self._loaded
+            try:
+                app = _app()
+            except click.ClickException:
+                return self._loaded
+            for item in app.extensions["couvee"].registries.commands:
+                self._loaded[item.id] = _in_app_context(item.command, app)
+        return self._loaded
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)))
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None:
+            command = self._plugin_commands().get(name)
+        return command
+
+
+def _in_app_context(command: click.Command, app) -> click.Command:
+    callback = command.callback
+
+    def run(*args, **kwargs):
+        with app.app_context(), app.extensions["couvee"].database_connection():
+            return callback(*args, **kwargs)
+
+    command.callback = run
+    return command
+
+
+@click.group(cls=CouveeGroup)
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR")
+def main(log_level):
+    """Couvée: self-hosted marketing automation.
+
+    Configuration comes from COUVEE_* environment variables (see README).
+    """
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="Web server threads")
+def serve(host, port, threads):
+    """Run the web server, one worker and the scheduler (single machine)."""
+    from .serve import serve as run
+
+    try:
+        run(host=host, port=port, threads=threads)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.option("--queue", "queues", multiple=True, help="Queues to listen to (default: all, by priority)")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty")
+@click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking one per job")
+def worker(queues, burst, simple):
+    """Run an RQ worker (with its scheduler for delayed jobs)."""
+    from .queue import QUEUES, make_worker
+    from .runtime import Runtime
+
+    runtime = Runtime(app=_app())
+    chosen = queues or QUEUES
+    unknown = set(chosen) - set(QUEUES)
+    if unknown:
+        raise click.ClickException(f"unknown queue(s): {', '.join(sorted(unknown))}; use {', '.join(QUEUES)}")
+    make_worker(runtime, chosen, simple=simple).work(burst=burst, with_scheduler=True)
+
+
+@main.command()
+def cron():
+    """Enqueue the periodic jobs of core and active plugins on schedule."""
+    from .cron import run_cron
+    from .runtime import Runtime
+
+    run_cron(Runtime(app=_app()))
+
+
+@main.command()
+def migrate():
+    """Apply pending migrations of core and of the active plugins."""
+    app = _app()
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        from .models import MigrationRecord
+
+        for row in MigrationRecord.select().order_by(MigrationRecord.plugin, MigrationRecord.version):
+            click.echo(f"{row.plugin:20} {row.version:4}  {row.name}")
+    click.echo("Database is up to date.")
+
+
+@main.group()
+def plugins():
+    """List, enable or disable plugins."""
+
+
+@plugins.command("list")
+def plugins_list():
+    from .models import PluginState
+
+    app = _app()
+    state = app.extensions["couvee"]
+    with app.app_context(), state.database_connection():
+        stored = {row.name: row.enabled for row in PluginState.select()}
+    for name, info in sorted(state.host.discovered.items()):
+        status = "active" if state.host.is_active(name) else ("enabled, failed" if stored.get(name) else "inactive")
+        problem = "; ".join(info.problems) or state.host.load_errors.get(name, "")
+        click.echo(f"{name:20} {info.version:10} {status:16} {info.source:10} {problem}")
+
+
+def _lifecycle(action: str, name: str):
+    from .plugins import lifecycle
+
+    app = _app()
+    state = app.extensions["couvee"]
+    with app.app_context(), state.database_connection():
+        try:
+            getattr(lifecycle, action)(state, name)
+        except lifecycle.PluginError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@plugins.command("enable")
+@click.argument("name")
+def plugins_enable(name):
+    """Activate a plugin (runs its migrations)."""
+    _lifecycle("activate", name)
+    click.echo(f"{name} is active.")
+
+
+@plugins.command("disable")
+@click.argument("name")
+def plugins_disable(name):
+    """Deactivate a plugin (its data is kept)."""
+    _lifecycle("deactivate", name)
+    click.echo(f"{name} is inactive.")
+
+
+@main.command()
+@click.option("--email", prompt=True)
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice(["admin", "marketer", "sales"]), default="admin", show_default=True)
+@click.password_option()
+def createuser(email, name, role, password):
+    """Create a user (an administrator by default)."""
+    from . import auth
+
+    app = _app()
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        try:
+            user = auth.create_user(email, password, role=role, name=name)
+        except auth.AuthError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+if __name__ == "__main__":
+    main()

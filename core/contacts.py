@@ -1,0 +1,206 @@
+"""Contact operations shared by the admin, the REST API, imports and plugins.
+
+Every change goes through here so that values are validated by their field
+type and the right events are emitted (``contact_created``,
+``contact_updated`` with the changes, ``tag_added``...).
+"""
+from __future__ import annotations
+
+from flask import current_app
+
+from .events import emit, queue_dispatch  # noqa: F401  (re-exported for plugins)
+from .extension import FieldValueError
+from .models import Contact, ContactTag, ContactValue, CustomField, Tag, User, utcnow
+from .queue import enqueue
+
+NATIVE_FIELDS = ("email", "first_name", "last_name")
+
+
+class ContactError(ValueError):
+    """Invalid contact data. ``errors`` maps a field key to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+
+
+def normalize_email(raw: str | None) -> str | None:
+    """Trim and lower-case an address; ``None`` for blank; raise if malformed."""
+    email = (raw or "").strip().lower()
+    if not email:
+        return None
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain or " " in email or len(email) > 254 or domain.startswith("."):
+        raise FieldValueError(f"{raw!r} is not a valid email address")
+    return email
+
+
+def field_types():
+    return current_app.extensions["couvee"].registries.field_types
+
+
+def custom_fields(include_archived: bool = False) -> list[CustomField]:
+    query = CustomField.select().order_by(CustomField.position, CustomField.id)
+    if not include_archived:
+        query = query.where(CustomField.archived == False)  # noqa: E712
+    return list(query)
+
+
+def parse_values(raw: dict, fields: list[CustomField] | None = None) -> tuple[dict, dict]:
+    """Validate native and custom values given as text (form, CSV, JSON).
+
+    Returns ``(parsed, errors)``; only keys present in ``raw`` are parsed.
+    """
+    parsed, errors = {}, {}
+    if "email" in raw:
+        try:
+            parsed["email"] = normalize_email(raw["email"])
+        except FieldValueError as error:
+            errors["email"] = str(error)
+    for key in ("first_name", "last_name"):
+        if key in raw:
+            parsed[key] = (raw[key] or "").strip()[:200]
+    types = field_types()
+    for custom in fields if fields is not None else custom_fields():
+        if custom.key not in raw:
+            continue
+        field_type = types.get(custom.type_id)
+        if field_type is None:
+            errors[custom.key] = f"field type {custom.type_id!r} is not available (is its plugin active?)"
+            continue
+        try:
+            parsed[custom.key] = field_type.parse(raw[custom.key], custom)
+        except FieldValueError as error:
+            errors[custom.key] = str(error)
+    return parsed, errors
+
+
+def get_values(contact: Contact) -> dict:
+    """Custom values of a contact by field key (lists for multi-valued types)."""
+    fields = {f.id: f for f in CustomField.select()}
+    types = field_types()
+    values: dict = {}
+    for row in ContactValue.select().where(ContactValue.contact == contact.id):
+        custom = fields[row.field_id]
+        field_type = types.get(custom.type_id)
+        if field_type is not None and field_type.multi_valued:
+            values.setdefault(custom.key, []).append(row.value)
+        else:
+            values[custom.key] = row.value
+    return values
+
+
+def _store_custom(contact: Contact, custom: CustomField, value) -> None:
+    ContactValue.delete().where((ContactValue.contact == contact.id) & (ContactValue.field == custom.id)).execute()
+    if value is None or value == []:
+        return
+    values = value if isinstance(value, list) else [value]
+    ContactValue.insert_many(
+        [{"contact": contact.id, "field": custom.id, "value": str(v)} for v in values]
+    ).execute()
+
+
+def create_contact(raw: dict, source: str = "", owner: User | None = None, tags=()) -> Contact:
+    parsed, errors = parse_values(raw)
+    if parsed.get("email") and Contact.select().where(Contact.email == parsed["email"]).exists():
+        errors["email"] = f"a contact with the email {parsed['email']} already exists"
+    if errors:
+        raise ContactError(errors)
+    fields = {f.key: f for f in custom_fields()}
+    with current_app.extensions["couvee"].database.atomic():
+        contact = Contact.create(
+            email=parsed.get("email"),
+            first_name=parsed.get("first_name", ""),
+            last_name=parsed.get("last_name", ""),
+            owner=owner,
+        )
+        for key, value in parsed.items():
+            if key in fields:
+                _store_custom(contact, fields[key], value)
+        emit(contact, "contact_created", {"source": source}, source=source)
+        for tag in tags:
+            add_tag(contact, tag, source=source)
+    return contact
+
+
+def update_contact(contact: Contact, raw: dict, source: str = "") -> dict:
+    """Apply changes; return ``{key: (old, new)}`` for what really changed."""
+    parsed, errors = parse_values(raw)
+    new_email = parsed.get("email")
+    if new_email and new_email != contact.email and Contact.select().where(
+        (Contact.email == new_email) & (Contact.id != contact.id)
+    ).exists():
+        errors["email"] = f"a contact with the email {new_email} already exists"
+    if errors:
+        raise ContactError(errors)
+    fields = {f.key: f for f in custom_fields()}
+    current = get_values(contact)
+    changes = {}
+    with current_app.extensions["couvee"].database.atomic():
+        for key, value in parsed.items():
+            if key in NATIVE_FIELDS:
+                old = getattr(contact, key)
+                if (old or None) != (value or None):
+                    changes[key] = (old, value)
+                    setattr(contact, key, value if key == "email" else (value or ""))
+            elif key in fields:
+                old = current.get(key)
+                if old != value:
+                    changes[key] = (old, value)
+                    _store_custom(contact, fields[key], value)
+        if changes:
+            contact.updated_at = utcnow()
+            contact.save()
+            emit(contact, "contact_updated", {"changes": changes, "source": source}, source=source)
+    return changes
+
+
+def delete_contact(contact: Contact) -> None:
+    snapshot = contact.snapshot()
+    contact.delete_instance()
+    enqueue(_dispatch_deleted, snapshot, queue="events")
+
+
+def _dispatch_deleted(snapshot: dict) -> None:
+    from .events import dispatch_contact_deleted
+
+    dispatch_contact_deleted(snapshot)
+
+
+def normalize_tag(name: str) -> str:
+    tag = " ".join((name or "").split())[:100]
+    if not tag:
+        raise FieldValueError("a tag cannot be empty")
+    return tag
+
+
+def add_tag(contact: Contact, name: str, source: str = "") -> bool:
+    """Tag a contact; emits ``tag_added`` only when the tag is new on it."""
+    tag_name = normalize_tag(name)
+    tag = Tag.get_or_none(Tag.name == tag_name)
+    if tag is None:
+        Tag.insert(name=tag_name).on_conflict_ignore().execute()
+        tag = Tag.get(Tag.name == tag_name)
+    link = (ContactTag.contact == contact.id) & (ContactTag.tag == tag.id)
+    if ContactTag.select().where(link).exists():
+        return False
+    ContactTag.insert(contact=contact.id, tag=tag.id).on_conflict_ignore().execute()
+    emit(contact, "tag_added", {"tag": tag_name}, source=source)
+    return True
+
+
+def remove_tag(contact: Contact, name: str, source: str = "") -> bool:
+    tag = Tag.get_or_none(Tag.name == normalize_tag(name))
+    if tag is None:
+        return False
+    deleted = ContactTag.delete().where((ContactTag.contact == contact.id) & (ContactTag.tag == tag.id)).execute()
+    if deleted:
+        emit(contact, "tag_removed", {"tag": tag.name}, source=source)
+    return bool(deleted)
+
+
+def tags_of(contact: Contact) -> list[str]:
+    return [
+        row.name
+        for row in Tag.select(Tag.name).join(ContactTag).where(ContactTag.contact == contact.id).order_by(Tag.name)
+    ]

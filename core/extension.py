@@ -1,0 +1,201 @@
+"""Typed objects that plugins return from the ``register_*`` hooks.
+
+Each class is a small, documented contract (in the spirit of CTFd's challenge
+types): core collects the instances into registries keyed by ``id`` and never
+looks inside a plugin for anything else. Subclass :class:`FieldType`; build the
+others directly::
+
+    Action(id="tag.add", label="Add a tag", run=add_tag,
+           settings=[Setting("tag", "Tag", required=True)])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import click
+from markupsafe import Markup
+
+
+class FieldValueError(ValueError):
+    """Raised by :meth:`FieldType.parse` with a message meant for the user."""
+
+
+@dataclass
+class Setting:
+    """One declared setting; the admin form is generated from a list of these.
+
+    ``kind`` is one of ``text``, ``password``, ``int``, ``bool``, ``choice``,
+    ``textarea``. A ``secret`` value is never shown back in a form. When ``env``
+    names an environment variable that is set, its value wins and the field is
+    shown read-only.
+    """
+
+    key: str
+    label: str
+    kind: str = "text"
+    default: Any = None
+    help: str = ""
+    required: bool = False
+    secret: bool = False
+    env: Optional[str] = None
+    choices: list[tuple[str, str]] = field(default_factory=list)
+
+
+class FieldType:
+    """A kind of contact field (text, date, single select...).
+
+    Subclasses set ``id``/``label``/``operators`` and override ``parse``.
+    Values are stored as text (one row per value; multi-valued types return a
+    list from ``parse``) so segments can filter on them with plain SQL.
+
+    ``field`` arguments are :class:`core.models.CustomField` rows; ``options``
+    are its configured choices (for select types).
+    """
+
+    id: str = ""
+    label: str = ""
+    multi_valued: bool = False
+    #: segment operators this type supports, see ``core.segments``
+    operators: tuple[str, ...] = ("equals", "not_equals", "empty", "not_empty")
+    #: the value is a stored file (uploads are handled by core)
+    is_file: bool = False
+
+    def parse(self, text: str | list[str] | None, field=None):
+        """Turn form or CSV text into a storable value (or list of values).
+
+        Returns ``None`` for an empty value. Raises :class:`FieldValueError`
+        with a message a user understands when the text is invalid.
+        """
+        raise NotImplementedError
+
+    def display(self, value, field=None) -> str:
+        """Human text for a stored value (a list for multi-valued types)."""
+        if value is None:
+            return ""
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+    def render_widget(self, name: str, value, field=None) -> Markup:
+        """HTML form control for this field; ``name`` is the input name."""
+        from markupsafe import escape
+
+        shown = "" if value is None else value
+        return Markup('<input type="text" name="{}" value="{}">').format(name, escape(shown))
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<FieldType {self.id}>"
+
+
+@dataclass
+class TriggerType:
+    """Something that starts a workflow: ``event_kinds`` it listens to, or a
+    schedule (``kind='time'``) evaluated by the automation engine."""
+
+    id: str
+    label: str
+    kind: str = "action"  # action | behaviour | time
+    description: str = ""
+    event_kinds: tuple[str, ...] = ()
+    settings: list[Setting] = field(default_factory=list)
+    matches: Optional[Callable[..., bool]] = None
+
+
+@dataclass
+class Action:
+    """A thing a workflow, point trigger or form can do to a contact.
+
+    ``run(contact, settings, context)`` must be idempotent for a given
+    ``context['key']``: it may be retried.
+    """
+
+    id: str
+    label: str
+    run: Callable[..., Any]
+    description: str = ""
+    settings: list[Setting] = field(default_factory=list)
+
+
+@dataclass
+class SendChannel:
+    """A way to reach a contact (email, SMS...). ``send(message)`` delivers one
+    message and returns a provider id or raises."""
+
+    id: str
+    label: str
+    send: Callable[..., Any]
+    purposes: tuple[str, ...] = ("marketing", "transactional")
+
+
+@dataclass
+class SegmentFilter:
+    """A condition usable in dynamic segments.
+
+    ``compile(params)`` returns a peewee expression over ``Contact`` (usually
+    ``Contact.id.in_(subquery)``) so a whole segment compiles to one query.
+    """
+
+    id: str
+    label: str
+    compile: Callable[[dict], Any]
+    params: list[Setting] = field(default_factory=list)
+
+
+@dataclass
+class PeriodicJob:
+    """A function enqueued by ``couvee cron`` every ``interval`` seconds or on a
+    ``cron`` expression. ``func`` must be importable (module-level)."""
+
+    id: str
+    func: Callable[..., Any]
+    interval: Optional[int] = None
+    cron: Optional[str] = None
+    queue: str = "default"
+    timeout: int = 600
+
+    def __post_init__(self):
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError(f"periodic job {self.id!r}: give exactly one of interval or cron")
+
+
+@dataclass
+class AdminMenuItem:
+    """An entry in the admin sidebar. ``endpoint`` is a Flask endpoint name."""
+
+    id: str
+    label: str
+    endpoint: str
+    order: int = 100
+    roles: tuple[str, ...] = ("admin", "marketer", "sales")
+    icon: str = ""
+
+
+@dataclass
+class SettingsGroup:
+    """A plugin's settings page: generated from ``settings``."""
+
+    id: str
+    label: str
+    settings: list[Setting]
+
+
+@dataclass
+class Migration:
+    """A versioned schema step for one plugin. ``up(db, migrator)`` runs in a
+    transaction; versions of a plugin run in increasing order, once."""
+
+    version: int
+    name: str
+    up: Callable[..., Any]
+
+
+@dataclass
+class Command:
+    """A ``couvee`` sub-command contributed by a plugin."""
+
+    command: click.Command
+
+    @property
+    def id(self) -> str:
+        return self.command.name

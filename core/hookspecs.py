@@ -1,0 +1,319 @@
+"""Every hook Couvée calls, in one file.
+
+Hooks are always called with keyword arguments, so an implementation may
+accept a subset of the arguments and keep working when a hook gains one.
+A plugin implements a hook with the marker re-exported by ``core``::
+
+    from core import hookimpl
+
+    @hookimpl
+    def register_admin_menu():
+        return [AdminMenuItem("forms", "Forms", "forms.index")]
+
+The reference in ``docs/hooks.md`` has a section per hook; a test fails when a
+hook below is missing there or has no ``test_hook_<name>`` test.
+"""
+import pluggy
+
+PROJECT = "couvee"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------
+# register_* : called once when an app (web or worker) is built. Each returns
+# a list of typed objects; core merges them into registries that refuse a
+# duplicate id.
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def register_models():
+    """Peewee model classes owned by the plugin.
+
+    Returns a list of model classes. Core drops their tables when the plugin is
+    uninstalled; create them in a migration (see ``register_migrations``).
+
+    Example::
+
+        @hookimpl
+        def register_models():
+            return [FormSubmission]
+    """
+
+
+@hookspec
+def register_migrations():
+    """Versioned schema steps for the plugin.
+
+    Returns a list of :class:`core.Migration`. Each version runs once, in order,
+    in a transaction, on ``couvee migrate`` and when the plugin is activated.
+
+    Example::
+
+        @hookimpl
+        def register_migrations():
+            return [Migration(1, "create submissions",
+                              lambda db, migrator: db.create_tables([FormSubmission]))]
+    """
+
+
+@hookspec
+def register_blueprints():
+    """Flask blueprints to mount.
+
+    Returns a list of blueprints. Routes require a logged-in user unless the
+    view is decorated with :func:`core.public` (public endpoints must then do
+    their own checks). A disabled plugin's routes answer 404.
+
+    Example::
+
+        @hookimpl
+        def register_blueprints():
+            return [forms_admin]   # Blueprint("forms", __name__, url_prefix="/admin/forms")
+    """
+
+
+@hookspec
+def register_field_types():
+    """Contact field types.
+
+    Returns a list of :class:`core.FieldType` instances.
+
+    Example::
+
+        @hookimpl
+        def register_field_types():
+            return [PhoneFieldType()]
+    """
+
+
+@hookspec
+def register_trigger_types():
+    """Workflow trigger types.
+
+    Returns a list of :class:`core.TriggerType`.
+
+    Example::
+
+        @hookimpl
+        def register_trigger_types():
+            return [TriggerType("form.submitted", "Form submitted",
+                                event_kinds=("form_submitted",))]
+    """
+
+
+@hookspec
+def register_actions():
+    """Actions that workflows, point triggers and forms can run on a contact.
+
+    Returns a list of :class:`core.Action`. ``run(contact, settings, context)``
+    must be idempotent for ``context["key"]``.
+
+    Example::
+
+        @hookimpl
+        def register_actions():
+            return [Action("points.change", "Change points", run=change_points,
+                           settings=[Setting("delta", "Points", kind="int")])]
+    """
+
+
+@hookspec
+def register_channels():
+    """Send channels (email, SMS...).
+
+    Returns a list of :class:`core.SendChannel`.
+
+    Example::
+
+        @hookimpl
+        def register_channels():
+            return [SendChannel("email", "Email", send=send_email)]
+    """
+
+
+@hookspec
+def register_segment_filters():
+    """Conditions for dynamic segments.
+
+    Returns a list of :class:`core.SegmentFilter` whose ``compile(params)``
+    returns a peewee expression over ``Contact``.
+
+    Example::
+
+        @hookimpl
+        def register_segment_filters():
+            return [SegmentFilter("form.submitted", "Submitted a form",
+                                  compile=lambda p: Contact.id.in_(submitters(p)))]
+    """
+
+
+@hookspec
+def register_periodic_jobs():
+    """Jobs that ``couvee cron`` enqueues on a schedule.
+
+    Returns a list of :class:`core.PeriodicJob`; ``func`` must be a module-level
+    function. A disabled plugin's periodic jobs are skipped by the worker.
+
+    Example::
+
+        @hookimpl
+        def register_periodic_jobs():
+            return [PeriodicJob("feeds.fetch", fetch_all_feeds, interval=900)]
+    """
+
+
+@hookspec
+def register_admin_menu():
+    """Entries for the admin sidebar.
+
+    Returns a list of :class:`core.AdminMenuItem`.
+
+    Example::
+
+        @hookimpl
+        def register_admin_menu():
+            return [AdminMenuItem("scoring", "Points", "scoring.index", order=40)]
+    """
+
+
+@hookspec
+def register_settings():
+    """Declared settings; the admin generates the form and stores the values.
+
+    Returns a list of :class:`core.SettingsGroup`. Read values with
+    ``core.get_setting(group_id, key)``.
+
+    Example::
+
+        @hookimpl
+        def register_settings():
+            return [SettingsGroup("email", "Email", [
+                Setting("smtp_host", "SMTP host", default="localhost"),
+                Setting("smtp_password", "Password", kind="password",
+                        secret=True, env="COUVEE_SMTP_PASSWORD")])]
+    """
+
+
+@hookspec
+def register_commands():
+    """Sub-commands for the ``couvee`` command line.
+
+    Returns a list of :class:`core.Command` wrapping click commands; they run
+    inside an application context.
+
+    Example::
+
+        @click.command("fetch-feeds")
+        def fetch_feeds(): ...
+
+        @hookimpl
+        def register_commands():
+            return [Command(fetch_feeds)]
+    """
+
+
+# --------------------------------------------------------------------------
+# contact_* : things that happened to a contact. Called in a worker, after the
+# change is committed, with the app context pushed.
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def contact_created(contact):
+    """A contact was created (any source: admin, API, import, form).
+
+    Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def contact_created(contact):
+            assign_owner(contact)
+    """
+
+
+@hookspec
+def contact_updated(contact, changes):
+    """Fields of a contact changed.
+
+    ``changes`` maps a field key to ``(old, new)``. Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def contact_updated(contact, changes):
+            if "email" in changes:
+                resync(contact)
+    """
+
+
+@hookspec
+def contact_deleted(contact):
+    """A contact was deleted. ``contact`` is a dict snapshot (the row is gone).
+
+    Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def contact_deleted(contact):
+            crm_delete(contact["email"])
+    """
+
+
+@hookspec
+def contact_event(event):
+    """Something happened to a contact (page visited, form submitted, tag added,
+    points changed...). ``event`` is a :class:`core.models.Event` with
+    ``contact``, ``kind``, ``data`` and ``created_at``.
+
+    Called once per event by a worker; a retried job may call it again, so key
+    any side effect on ``event.id``. Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def contact_event(event):
+            if event.kind == "email_opened":
+                add_points_once(event.contact, "email_opened", key=event.id)
+    """
+
+
+@hookspec
+def contact_can_receive(contact, channel, purpose):
+    """May ``contact`` be contacted on ``channel`` for ``purpose``?
+
+    Return ``False`` to veto, anything else to abstain. Any veto wins; a hook
+    that raises counts as a veto (fail closed).
+
+    Example::
+
+        @hookimpl
+        def contact_can_receive(contact, channel, purpose):
+            if purpose == "marketing" and not has_consent(contact, channel):
+                return False
+    """
+
+
+# --------------------------------------------------------------------------
+# tpl_* : named slots in templates.
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def tpl_slot(slot, context):
+    """HTML to insert in a named template slot, e.g. ``contact_sidebar``.
+
+    ``context`` is a dict of what the template has (``contact``...). Return
+    :class:`markupsafe.Markup` or ``None``. Templates call
+    ``{{ slot("contact_sidebar", contact=contact) }}``.
+
+    Example::
+
+        @hookimpl
+        def tpl_slot(slot, context):
+            if slot == "contact_sidebar":
+                return Markup(render_template("scoring/panel.html", **context))
+    """

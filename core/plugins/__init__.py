@@ -1,0 +1,1 @@
+"""Plugin discovery, loading, lifecycle (activate, deactivate, uninstall) and upload."""

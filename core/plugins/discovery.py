@@ -1,0 +1,155 @@
+"""Find plugins and read their manifests, without importing them.
+
+Three sources, in this order (a name seen twice keeps the first):
+- bundled: the packages under ``plugins/`` shipped with Couvée;
+- entry points: the group ``couvee.plugins`` of pip-installed distributions;
+- the instance's ``plugins/`` folder, filled by the admin's zip upload.
+
+Every plugin package carries a ``plugin.toml`` manifest::
+
+    name = "forms"               # identifier, also the template prefix
+    title = "Forms"
+    version = "1.2.0"
+    description = "Form builder, embeds and submissions"
+    author = "Couvée"
+    requires_core = ">=0.1"      # a PEP 440 specifier on Couvée's version
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from ..version import __version__ as CORE_VERSION
+
+ENTRY_POINT_GROUP = "couvee.plugins"
+MANIFEST = "plugin.toml"
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+REQUIRED_KEYS = ("name", "title", "version", "description", "author", "requires_core")
+
+
+class ManifestError(ValueError):
+    pass
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module_name: str
+    source: str  # bundled | entrypoint | instance
+    path: Path | None
+    title: str = ""
+    version: str = ""
+    description: str = ""
+    author: str = ""
+    requires_core: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def loadable(self) -> bool:
+        return not self.problems
+
+    @property
+    def templates_path(self) -> Path | None:
+        if self.path and (self.path / "templates").is_dir():
+            return self.path / "templates"
+        return None
+
+
+def parse_manifest(text: str) -> dict:
+    """Validate a manifest's text; return its values or raise ManifestError."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ManifestError(f"{MANIFEST} is not valid TOML: {error}") from None
+    missing = [key for key in REQUIRED_KEYS if not str(data.get(key, "")).strip()]
+    if missing:
+        raise ManifestError(f"{MANIFEST} lacks {', '.join(missing)}")
+    if not NAME_PATTERN.match(str(data["name"])):
+        raise ManifestError(
+            f"{MANIFEST}: name {data['name']!r} must be 2-40 lowercase letters, digits or _, "
+            "starting with a letter"
+        )
+    try:
+        SpecifierSet(str(data["requires_core"]))
+    except InvalidSpecifier:
+        raise ManifestError(f"{MANIFEST}: requires_core {data['requires_core']!r} is not a version specifier") from None
+    return {key: str(data[key]) for key in REQUIRED_KEYS}
+
+
+def compatibility_problem(requires_core: str) -> str | None:
+    if Version(CORE_VERSION) in SpecifierSet(requires_core):
+        return None
+    return f"requires Couvée {requires_core}, this is {CORE_VERSION}"
+
+
+def info_from_dir(path: Path, module_name: str, source: str) -> PluginInfo:
+    info = PluginInfo(name=path.name, module_name=module_name, source=source, path=path)
+    manifest = path / MANIFEST
+    if not manifest.is_file():
+        info.problems.append(f"no {MANIFEST} manifest")
+        return info
+    try:
+        values = parse_manifest(manifest.read_text(encoding="utf-8"))
+    except (ManifestError, UnicodeDecodeError) as error:
+        info.problems.append(str(error))
+        return info
+    for key, value in values.items():
+        setattr(info, key, value)
+    problem = compatibility_problem(info.requires_core)
+    if problem:
+        info.problems.append(problem)
+    return info
+
+
+def bundled_plugins() -> list[PluginInfo]:
+    spec = importlib.util.find_spec("plugins")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    found = []
+    for location in spec.submodule_search_locations:
+        if not Path(location).is_dir():
+            continue
+        for child in sorted(Path(location).iterdir()):
+            if (child / "__init__.py").is_file():
+                found.append(info_from_dir(child, f"plugins.{child.name}", "bundled"))
+    return found
+
+
+def entry_point_plugins() -> list[PluginInfo]:
+    found = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        module_name = point.value.split(":")[0]
+        spec = importlib.util.find_spec(module_name)
+        if spec is None or not spec.submodule_search_locations:
+            info = PluginInfo(name=point.name, module_name=module_name, source="entrypoint", path=None)
+            info.problems.append(f"entry point {point.value!r} is not an importable package")
+            found.append(info)
+            continue
+        found.append(info_from_dir(Path(spec.submodule_search_locations[0]), module_name, "entrypoint"))
+    return found
+
+
+def instance_plugins(folder: Path) -> list[PluginInfo]:
+    if not folder.is_dir():
+        return []
+    return [
+        info_from_dir(child, child.name, "instance")
+        for child in sorted(folder.iterdir())
+        if child.is_dir() and (child / "__init__.py").is_file()
+    ]
+
+
+def discover(instance_plugins_folder: Path) -> dict[str, PluginInfo]:
+    plugins: dict[str, PluginInfo] = {}
+    for info in bundled_plugins() + entry_point_plugins() + instance_plugins(instance_plugins_folder):
+        if info.name in plugins:
+            continue
+        plugins[info.name] = info
+    return plugins

@@ -1,0 +1,173 @@
+"""The plugin host of one application: a pluggy manager holding core's own
+hooks and the *enabled* plugins, the registries they fill, and a safe way to
+call hooks.
+
+Disabled plugins are never imported. When the enabled set changes, the
+application is rebuilt (see ``core.runtime``), so a disabled plugin's hooks,
+routes, jobs and actions disappear from every process.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+from typing import Any, Callable
+
+import pluggy
+
+from .. import hookspecs
+from ..registries import Registries, RegistryError
+from .discovery import PluginInfo
+
+log = logging.getLogger("couvee.plugins")
+
+CORE_PLUGIN = "core"
+CORE_PLUGIN_MODULE = "core.builtin"
+
+ErrorSink = Callable[[str, str, str], None]
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+def import_plugin(info: PluginInfo):
+    """Import a plugin's package fresh from its folder."""
+    if info.source == "instance":
+        folder = str(info.path.parent)
+        if folder not in sys.path:
+            sys.path.append(folder)
+        forget_modules(info.module_name, keep_if_under=str(info.path))
+    return importlib.import_module(info.module_name)
+
+
+def forget_modules(module_name: str, keep_if_under: str | None = None) -> None:
+    """Drop a package and its submodules from ``sys.modules`` (a re-uploaded or
+    other-instance copy must not be served from the import cache)."""
+    current = sys.modules.get(module_name)
+    if current is not None and keep_if_under:
+        location = getattr(current, "__file__", "") or ""
+        if location.startswith(keep_if_under):
+            return
+    for name in [n for n in sys.modules if n == module_name or n.startswith(module_name + ".")]:
+        del sys.modules[name]
+
+
+class PluginHost:
+    def __init__(
+        self,
+        discovered: dict[str, PluginInfo],
+        enabled: set[str],
+        error_sink: ErrorSink | None = None,
+    ):
+        self.discovered = discovered
+        self.error_sink = error_sink or (lambda plugin, where, message: None)
+        self.load_errors: dict[str, str] = {}
+        self.pm = new_plugin_manager()
+        self.pm.register(importlib.import_module(CORE_PLUGIN_MODULE), name=CORE_PLUGIN)
+        self._module_owners: dict[str, str] = {CORE_PLUGIN_MODULE.split(".")[0]: CORE_PLUGIN}
+        for name in sorted(enabled):
+            self._load(name)
+        self._check_pending()
+        self.registries = Registries()
+        self._fill_registries()
+
+    # -- loading -----------------------------------------------------------
+
+    def _load(self, name: str) -> None:
+        info = self.discovered.get(name)
+        if info is None:
+            self.load_errors[name] = "enabled in the database but not found on disk"
+            return
+        if not info.loadable:
+            self.load_errors[name] = "; ".join(info.problems)
+            return
+        try:
+            module = import_plugin(info)
+            self.pm.register(module, name=name)
+        except Exception as error:  # a broken plugin must not take the site down
+            self.load_errors[name] = f"import failed: {type(error).__name__}: {error}"
+            log.error("plugin %s failed to load:\n%s", name, traceback.format_exc())
+            return
+        self._module_owners[info.module_name] = name
+
+    def _check_pending(self) -> None:
+        """Unknown hook names are errors (a typo is not a silent no-op)."""
+        while True:
+            try:
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as error:
+                name = self.pm.get_name(error.plugin)
+                if name == CORE_PLUGIN:
+                    raise
+                self.pm.unregister(error.plugin)
+                self._module_owners = {k: v for k, v in self._module_owners.items() if v != name}
+                self.load_errors[name] = f"invalid hook implementation: {error}"
+
+    def _fill_registries(self) -> None:
+        for hook_name, attribute in Registries.HOOKS.items():
+            registry = getattr(self.registries, attribute)
+            for plugin, items in self.call(hook_name):
+                for item in items or ():
+                    try:
+                        registry.add(item, plugin)
+                    except RegistryError as error:
+                        self._report(plugin, hook_name, str(error))
+
+    # -- facts -------------------------------------------------------------
+
+    @property
+    def active(self) -> list[str]:
+        return [name for name, _ in self.pm.list_name_plugin() if name != CORE_PLUGIN]
+
+    def is_active(self, name: str) -> bool:
+        return name == CORE_PLUGIN or self.pm.has_plugin(name)
+
+    def owner_of(self, module_name: str) -> str | None:
+        """The plugin that owns a module (``plugins.forms.jobs`` -> ``forms``)."""
+        best = None
+        for prefix, plugin in self._module_owners.items():
+            if module_name == prefix or module_name.startswith(prefix + "."):
+                if best is None or len(prefix) > len(best[0]):
+                    best = (prefix, plugin)
+        if best:
+            return best[1]
+        for info in self.discovered.values():
+            if module_name == info.module_name or module_name.startswith(info.module_name + "."):
+                return info.name
+        return None
+
+    # -- calling hooks -----------------------------------------------------
+
+    def call(self, hook_name: str, **kwargs) -> list[tuple[str, Any]]:
+        """Call every implementation, most recently registered first; return
+        ``(plugin name, result)`` pairs for non-None results. An implementation
+        that raises is logged and reported against its plugin; the others still run.
+        """
+        caller = getattr(self.pm.hook, hook_name)
+        results = []
+        for impl in reversed(caller.get_hookimpls()):
+            try:
+                result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception as error:
+                self._report(impl.plugin_name, hook_name, f"{type(error).__name__}: {error}")
+                log.error("plugin %s raised in %s:\n%s", impl.plugin_name, hook_name, traceback.format_exc())
+                if hook_name == "contact_can_receive":
+                    results.append((impl.plugin_name, False))  # fail closed
+                continue
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
+    def results(self, hook_name: str, **kwargs) -> list:
+        return [result for _, result in self.call(hook_name, **kwargs)]
+
+    def _report(self, plugin: str, where: str, message: str) -> None:
+        try:
+            self.error_sink(plugin, where, message)
+        except Exception:  # reporting must never break the caller
+            log.exception("could not record the error of plugin %s", plugin)

@@ -1,0 +1,130 @@
+"""Background work on RQ.
+
+``enqueue(func, *args)`` queues a module-level function; the job really runs
+:func:`run_task`, which (in the worker) imports the function, checks that the
+plugin owning it is still active, and calls it inside the app context with a
+database connection open. A disabled plugin's queued jobs are skipped, in any
+worker, without a restart.
+
+Named queues, highest priority first: ``events`` (contact events), ``default``,
+``email``, ``import``, ``low``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+
+from flask import current_app
+from rq import Queue, Worker
+from rq.worker import SimpleWorker
+
+log = logging.getLogger("couvee.queue")
+
+QUEUES = ("events", "default", "email", "import", "low")
+SKIPPED = "skipped"
+
+
+def _state():
+    return current_app.extensions["couvee"]
+
+
+def get_queue(name: str = "default", connection=None) -> Queue:
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}; use one of {', '.join(QUEUES)}")
+    return Queue(name, connection=connection or _state().redis)
+
+
+def dotted_path(func) -> str:
+    if not callable(func) or "<" in func.__qualname__:
+        raise ValueError("enqueue needs a module-level function")
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def enqueue(
+    func,
+    *args,
+    queue: str = "default",
+    at: dt.datetime | None = None,
+    delay: dt.timedelta | None = None,
+    job_id: str | None = None,
+    timeout: int = 600,
+    retries: int = 0,
+    **kwargs,
+):
+    """Run ``func(*args, **kwargs)`` in a worker, now, at ``at`` or after ``delay``.
+
+    Arguments must be JSON-like (ids, not model instances). ``job_id`` makes
+    the enqueue idempotent: a job with the same id is not queued twice.
+    """
+    from rq import Retry
+
+    q = get_queue(queue)
+    options = {"job_timeout": timeout, "result_ttl": 3600, "failure_ttl": 7 * 86400}
+    if job_id:
+        options["job_id"] = job_id
+    if retries:
+        options["retry"] = Retry(max=retries, interval=[10, 60, 300][: min(retries, 3)])
+    payload = (dotted_path(func), list(args), kwargs)
+    if at is not None:
+        return q.enqueue_at(at, run_task, *payload, **options)
+    if delay is not None:
+        return q.enqueue_in(delay, run_task, *payload, **options)
+    return q.enqueue(run_task, *payload, **options)
+
+
+def resolve(path: str):
+    module_name, _, qualname = path.partition(":")
+    target = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def run_task(path: str, args: list, kwargs: dict):
+    """What every Couvée job runs (inside the worker's app context)."""
+    state = _state()
+    module_name = path.partition(":")[0]
+    owner = state.host.owner_of(module_name)
+    if owner is not None and not state.host.is_active(owner):
+        log.info("skipped %s: plugin %s is not active", path, owner)
+        return SKIPPED
+    return resolve(path)(*args, **kwargs)
+
+
+class _AppWorkerMixin:
+    """A worker that builds its app through the same factory as the web, and
+    rebuilds it when the plugin state changes (checked before each job)."""
+
+    def __init__(self, *args, runtime, **kwargs):
+        self.runtime = runtime
+        super().__init__(*args, **kwargs)
+
+    def execute_job(self, job, queue):
+        self.runtime.refresh(force_check=True)
+        return super().execute_job(job, queue)
+
+    def perform_job(self, job, queue, *args, **kwargs):
+        app = self.runtime.app
+        with app.app_context():
+            with _state().database_connection():
+                return super().perform_job(job, queue, *args, **kwargs)
+
+
+class CouveeWorker(_AppWorkerMixin, Worker):
+    """Forks a work horse per job (isolation, hard timeouts). Production default."""
+
+
+class CouveeSimpleWorker(_AppWorkerMixin, SimpleWorker):
+    """Runs jobs in its own process; used by tests and ``couvee worker --simple``."""
+
+
+def make_worker(runtime, queues=QUEUES, simple: bool = False, name: str | None = None):
+    connection = runtime.app.extensions["couvee"].redis
+    worker_class = CouveeSimpleWorker if simple else CouveeWorker
+    return worker_class(
+        [Queue(q, connection=connection) for q in queues],
+        connection=connection,
+        runtime=runtime,
+        name=name,
+    )

@@ -1,0 +1,52 @@
+"""``couvee serve``: the single-machine default.
+
+Starts (or attaches to) the embedded Redis, migrates, then runs a worker and
+the cron scheduler as child processes and the web app on waitress (a
+production WSGI server) in this process. Ctrl-C stops everything cleanly.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from . import auth
+from .runtime import WSGIApp
+
+
+def _child(command: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "core.cli", command], env=env)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8) -> None:
+    import waitress
+
+    wsgi = WSGIApp()
+    state = wsgi.app.extensions["couvee"]
+    env = dict(os.environ, COUVEE_REDIS_URL=state.redis_handle.url, COUVEE_INSTANCE=str(state.config.instance_path),
+               COUVEE_DATABASE_URL=state.config.database_url)
+    children = [_child("worker", env), _child("cron", env)]
+    url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/admin/"
+    with wsgi.app.app_context(), state.database_connection():
+        needs_setup = auth.setup_needed()
+        token = auth.ensure_setup_token(state.config.instance_path) if needs_setup else None
+    print(f"\n  Couvée is running: {url}", flush=True)
+    if token:
+        print(f"  First visit: create the administrator at {url}setup?token={token}", flush=True)
+        print(f"  (setup token: {token})\n", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        waitress.serve(wsgi, host=host, port=port, threads=threads, ident="couvee")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        print("Couvée stopped.", flush=True)

@@ -1,0 +1,77 @@
+"""Declared settings (``register_settings``): read, write, environment override."""
+from __future__ import annotations
+
+import os
+
+from flask import current_app
+
+from .extension import Setting, SettingsGroup
+from .models import SettingValue
+
+
+class SettingError(ValueError):
+    pass
+
+
+def _group(group_id: str) -> SettingsGroup:
+    return current_app.extensions["couvee"].registries.settings[group_id]
+
+
+def _declared(group_id: str, key: str) -> Setting:
+    for setting in _group(group_id).settings:
+        if setting.key == key:
+            return setting
+    raise KeyError(f"setting {group_id}.{key} is not declared")
+
+
+def get_setting(group_id: str, key: str):
+    """The value of a declared setting: environment variable, then stored
+    value, then the declared default."""
+    setting = _declared(group_id, key)
+    if setting.env and os.environ.get(setting.env) is not None:
+        return coerce(setting, os.environ[setting.env])
+    row = SettingValue.get_or_none((SettingValue.group == group_id) & (SettingValue.key == key))
+    return row.value if row is not None else setting.default
+
+
+def coerce(setting: Setting, raw):
+    """Turn form text into the setting's type, or raise SettingError."""
+    if setting.kind == "bool":
+        return raw in (True, "1", "on", "true", "yes")
+    text = "" if raw is None else str(raw).strip()
+    if setting.required and not text:
+        raise SettingError(f"{setting.label} is required.")
+    if setting.kind == "int":
+        if not text:
+            return setting.default
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingError(f"{setting.label} must be a whole number.") from None
+    if setting.kind == "choice" and text and text not in {value for value, _ in setting.choices}:
+        raise SettingError(f"{setting.label}: choose one of the listed values.")
+    return text
+
+
+def save_settings(group_id: str, form) -> list[str]:
+    """Validate and store a group's form; return error messages (nothing
+    stored if any). A blank secret keeps the stored one."""
+    group = _group(group_id)
+    values, errors = {}, []
+    for setting in group.settings:
+        if setting.env and os.environ.get(setting.env) is not None:
+            continue
+        raw = form.get(setting.key)
+        if setting.secret and not raw:
+            continue
+        try:
+            values[setting.key] = coerce(setting, raw)
+        except SettingError as error:
+            errors.append(str(error))
+    if errors:
+        return errors
+    for key, value in values.items():
+        SettingValue.insert(group=group_id, key=key, value=value).on_conflict(
+            conflict_target=[SettingValue.group, SettingValue.key], update={SettingValue.value: value}
+        ).execute()
+    return []

@@ -1,0 +1,97 @@
+"""Wire the Flask app: request lifecycle, security headers, template globals,
+core and plugin blueprints."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from . import auth, db as dbmod
+from .version import __version__
+
+log = logging.getLogger("couvee.web")
+
+
+def init_app(app: Flask) -> None:
+    state = app.extensions["couvee"]
+
+    @app.before_request
+    def open_connection():
+        dbmod.init_database(state.database)
+        state.database.connect(reuse_if_open=True)
+
+    app.before_request(auth.gate)
+
+    @app.teardown_request
+    def close_connection(exc):
+        if not state.database.is_closed():
+            state.database.close()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/admin") or request.path.startswith("/setup"):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            )
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if request.path.startswith(auth.API_PREFIX):
+            response = jsonify(error=error.name.lower().replace(" ", "_"), message=error.description)
+            response.status_code = error.code
+            return response
+        return render_template("core/error.html", error=error), error.code
+
+    @app.context_processor
+    def template_globals():
+        return {
+            "current_user": g.get("user"),
+            "csrf_token": auth.csrf_token,
+            "admin_menu": admin_menu,
+            "slot": slot,
+            "couvee_version": __version__,
+            "site_name": site_name,
+        }
+
+    from .admin import admin_blueprint
+    from .auth_views import auth_blueprint
+    from .files import files_blueprint
+    from .rest import rest_blueprint
+
+    for blueprint in (auth_blueprint, admin_blueprint, files_blueprint, rest_blueprint):
+        app.register_blueprint(blueprint)
+    for plugin, blueprints in state.host.call("register_blueprints"):
+        for blueprint in blueprints or ():
+            try:
+                app.register_blueprint(blueprint)
+            except Exception as error:  # e.g. a name clash with another blueprint
+                state.record_plugin_error(plugin, "register_blueprints", f"{type(error).__name__}: {error}")
+
+
+def admin_menu():
+    """Sidebar entries from active plugins the current user may see, by order."""
+    user = g.get("user")
+    if user is None:
+        return []
+    items = [item for item in current_app.extensions["couvee"].registries.admin_menu if user.role in item.roles]
+    return sorted(items, key=lambda item: (item.order, item.label))
+
+
+def slot(name: str, **context) -> Markup:
+    parts = current_app.extensions["couvee"].hooks.results("tpl_slot", slot=name, context=context)
+    return Markup("").join(parts)  # plain strings are escaped
+
+
+def site_name() -> str:
+    from .settings import get_setting
+
+    return get_setting("general", "site_name") or "Couvée"

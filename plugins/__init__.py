@@ -1,0 +1,1 @@
+"""Bundled plugins: each sub-package is a plugin registered exactly like a third-party one."""
