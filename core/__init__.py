@@ -10,6 +10,7 @@ from .auth import csrf_exempt, current_user, public, roles_required
 from .contacts import (
     ContactError,
     add_tag,
+    can_receive,
     create_contact,
     delete_contact,
     get_values,

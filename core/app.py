@@ -99,16 +99,18 @@ def create_app(
     config: Config | dict | None = None,
     redis_handle: RedisHandle | None = None,
     migrate: bool = True,
+    database=None,
 ) -> Flask:
     """Build a Couvée application.
 
     ``config`` is a :class:`core.config.Config` or a dict of overrides applied
-    on top of the ``COUVEE_*`` environment variables. ``migrate`` applies
+    on top of the ``COUVEE_*`` environment variables. A rebuild (see
+    ``core.runtime``) passes the previous app's Redis handle and database. ``migrate`` applies
     pending migrations of core and of the enabled plugins (under a Redis lock).
     """
     if not isinstance(config, Config):
         config = load_config(config)
-    database = dbmod.open_database(config.database_url)
+    database = database or dbmod.open_database(config.database_url)
     dbmod.init_database(database)
     handle = redis_handle or connect(config.redis_url, config.instance_path)
     state = CouveeState(config, database, handle)

@@ -204,3 +204,13 @@ def tags_of(contact: Contact) -> list[str]:
         row.name
         for row in Tag.select(Tag.name).join(ContactTag).where(ContactTag.contact == contact.id).order_by(Tag.name)
     ]
+
+
+def can_receive(contact: Contact, channel: str, purpose: str) -> tuple[bool, list[str]]:
+    """Ask every plugin whether ``contact`` may be contacted on ``channel`` for
+    ``purpose``. Returns ``(allowed, vetoing plugin names)``; any veto wins."""
+    answers = current_app.extensions["couvee"].hooks.call(
+        "contact_can_receive", contact=contact, channel=channel, purpose=purpose
+    )
+    vetoes = [plugin for plugin, answer in answers if answer is False]
+    return (not vetoes, vetoes)

@@ -48,7 +48,9 @@ class Runtime:
             if current == state.plugin_revision and not state.stale:
                 return False
             log.info("plugin state changed (revision %s -> %s): rebuilding the app", state.plugin_revision, current)
-            new_app = self._create_app(self.config, redis_handle=state.redis_handle, migrate=False)
+            new_app = self._create_app(
+                self.config, redis_handle=state.redis_handle, migrate=False, database=state.database
+            )
             self.app = new_app
             return True
 

@@ -6,7 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from ..auth import roles_required
 from ..models import PluginState
 from ..plugins import lifecycle
-from ..plugins.host import CORE_PLUGIN
+from ..plugins.host import CORE_PLUGIN_MODULES
 from . import admin_blueprint
 
 
@@ -44,7 +44,7 @@ def plugins():
 
 def _known(name: str):
     info = _state().host.discovered.get(name)
-    if info is None or name == CORE_PLUGIN:
+    if info is None or name in CORE_PLUGIN_MODULES:
         abort(404)
     return info
 

@@ -12,7 +12,7 @@ from ..db import db_proxy
 from ..migrations import apply_migrations, forget_migrations
 from ..models import PluginState, SettingValue, utcnow
 from .discovery import PluginInfo
-from .host import CORE_PLUGIN, import_plugin, new_plugin_manager
+from .host import CORE_PLUGIN_MODULES, import_plugin, new_plugin_manager
 
 
 class PluginError(Exception):
@@ -33,7 +33,7 @@ def bump_revision(state) -> int:
 
 
 def _info(state, name: str) -> PluginInfo:
-    if name == CORE_PLUGIN:
+    if name in CORE_PLUGIN_MODULES:
         raise PluginError("core is not a plugin that can be changed")
     info = state.host.discovered.get(name)
     if info is None:

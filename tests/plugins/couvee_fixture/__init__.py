@@ -1,0 +1,164 @@
+"""A plugin that implements every Couvée hook, for the kernel's tests.
+
+It writes what it sees into its own table (``FixtureNote``) so tests can
+assert that a hook ran, in which process, and that it stops running once the
+plugin is deactivated.
+"""
+import click
+import peewee
+from flask import Blueprint, render_template
+from markupsafe import Markup
+
+from core import (
+    Action, AdminMenuItem, BaseModel, Command, Contact, FieldType, FieldValueError, Migration, PeriodicJob,
+    SegmentFilter, SendChannel, Setting, SettingsGroup, TriggerType, enqueue, hookimpl,
+)
+
+
+class FixtureNote(BaseModel):
+    kind = peewee.CharField()
+    text = peewee.TextField(default="")
+
+
+def note(kind, text=""):
+    FixtureNote.create(kind=kind, text=str(text))
+
+
+def record_job(text):
+    """A background job of this plugin."""
+    note("job", text)
+
+
+def tick():
+    note("tick")
+
+
+class PhoneFieldType(FieldType):
+    id = "fixture_phone"
+    label = "Phone (fixture)"
+
+    def parse(self, text, field=None):
+        text = (text or "").strip()
+        if not text:
+            return None
+        digits = "".join(ch for ch in text if ch.isdigit() or ch == "+")
+        if len(digits) < 6:
+            raise FieldValueError(f"{text!r} is not a phone number")
+        return digits
+
+
+blueprint = Blueprint("couvee_fixture", __name__, url_prefix="/admin/fixture")
+
+
+@blueprint.route("/")
+def index():
+    return render_template("couvee_fixture/index.html", notes=FixtureNote.select().count())
+
+
+@blueprint.route("/enqueue", methods=["POST"])
+def enqueue_job():
+    enqueue(record_job, "from-web")
+    return "queued"
+
+
+@hookimpl
+def register_models():
+    return [FixtureNote]
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "notes", lambda db, migrator: db.create_tables([FixtureNote]))]
+
+
+@hookimpl
+def register_blueprints():
+    return [blueprint]
+
+
+@hookimpl
+def register_field_types():
+    return [PhoneFieldType()]
+
+
+@hookimpl
+def register_trigger_types():
+    return [TriggerType("fixture.poked", "Poked (fixture)", event_kinds=("poked",))]
+
+
+@hookimpl
+def register_actions():
+    return [Action("fixture.note", "Write a note", run=lambda contact, settings, context: note("action", contact.id),
+                   settings=[Setting("text", "Text")])]
+
+
+@hookimpl
+def register_channels():
+    return [SendChannel("fixture", "Fixture channel", send=lambda message: note("sent", message))]
+
+
+@hookimpl
+def register_segment_filters():
+    return [SegmentFilter("fixture.all", "Everyone (fixture)", compile=lambda params: Contact.id > 0)]
+
+
+@hookimpl
+def register_periodic_jobs():
+    return [PeriodicJob("fixture.tick", tick, interval=60)]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("fixture", "Fixture", "couvee_fixture.index", order=500)]
+
+
+@hookimpl
+def register_settings():
+    return [SettingsGroup("couvee_fixture", "Fixture", [Setting("greeting", "Greeting", default="hello")])]
+
+
+@click.command("fixture-hello")
+def hello_command():
+    """Say hello and count the fixture's notes."""
+    click.echo(f"hello, {FixtureNote.select().count()} notes")
+
+
+@hookimpl
+def register_commands():
+    return [Command(hello_command)]
+
+
+@hookimpl
+def contact_created(contact):
+    note("created", contact.id)
+
+
+@hookimpl
+def contact_updated(contact, changes):
+    note("updated", ",".join(sorted(changes)))
+
+
+@hookimpl
+def contact_deleted(contact):
+    note("deleted", contact["email"])
+
+
+@hookimpl
+def contact_event(event):
+    if event.kind == "tag_added" and event.data.get("tag") == "explode":
+        raise RuntimeError("the fixture plugin exploded on purpose")
+    note("event", event.kind)
+
+
+@hookimpl
+def contact_can_receive(contact, channel, purpose):
+    if (contact.email or "").endswith("@blocked.test"):
+        return False
+    return None
+
+
+@hookimpl
+def tpl_slot(slot, context):
+    if slot == "contact_sidebar":
+        return Markup('<div class="fixture-slot">Fixture panel for {}</div>').format(context["contact"].display_name)
+    return None

@@ -1,0 +1,183 @@
+"""One test per hook (``test_hook_<name>``), through the fixture plugin in
+tests/plugins/couvee_fixture, uploaded into the instance and activated like a
+third-party plugin would be."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from core import contacts
+from core.models import Contact, Event
+from core.plugins import lifecycle
+
+from .conftest import current_app_of, install_fixture_plugin
+
+
+@pytest.fixture
+def fixture_plugin(instance, wsgi, ctx):
+    install_fixture_plugin(instance)
+    wsgi.runtime.state.stale = True
+    wsgi.runtime.refresh()
+    app = wsgi.app
+    lifecycle.activate(app.extensions["couvee"], "couvee_fixture")
+    wsgi.runtime.refresh()
+    return wsgi.app
+
+
+def notes(app, kind=None):
+    from couvee_fixture import FixtureNote
+
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        query = FixtureNote.select().order_by(FixtureNote.id)
+        if kind:
+            query = query.where(FixtureNote.kind == kind)
+        return [n.text for n in query]
+
+
+def in_app(app):
+    return app.app_context()
+
+
+def make_contact(app, email="ada@example.com", **raw):
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        return contacts.create_contact({"email": email, **raw}, source="test")
+
+
+def test_hook_register_models(fixture_plugin):
+    models = fixture_plugin.extensions["couvee"].registries.models
+    assert "fixture_note" in models
+    assert models.owner("fixture_note") == "couvee_fixture"
+
+
+def test_hook_register_migrations(fixture_plugin):
+    from core.models import MigrationRecord
+
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        rows = list(MigrationRecord.select().where(MigrationRecord.plugin == "couvee_fixture"))
+    assert [(r.version, r.name) for r in rows] == [(1, "notes")]
+    assert notes(fixture_plugin) == []  # the table exists
+
+
+def test_hook_register_blueprints(fixture_plugin, admin):
+    page = admin.get("/admin/fixture/")
+    assert "Fixture page" in page.text
+
+
+def test_hook_register_field_types(fixture_plugin):
+    phone = fixture_plugin.extensions["couvee"].registries.field_types["fixture_phone"]
+    assert phone.parse(" +33 6 12 34 56 78 ") == "+33612345678"
+    with pytest.raises(Exception, match="not a phone number"):
+        phone.parse("12")
+
+
+def test_hook_register_trigger_types(fixture_plugin):
+    trigger = fixture_plugin.extensions["couvee"].registries.trigger_types["fixture.poked"]
+    assert trigger.event_kinds == ("poked",)
+
+
+def test_hook_register_actions(fixture_plugin):
+    contact = make_contact(fixture_plugin)
+    action = fixture_plugin.extensions["couvee"].registries.actions["fixture.note"]
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        action.run(contact, {"text": "x"}, {"key": "t1"})
+    assert notes(fixture_plugin, "action") == [str(contact.id)]
+
+
+def test_hook_register_channels(fixture_plugin):
+    channel = fixture_plugin.extensions["couvee"].registries.channels["fixture"]
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        channel.send("hello")
+    assert notes(fixture_plugin, "sent") == ["hello"]
+
+
+def test_hook_register_segment_filters(fixture_plugin):
+    make_contact(fixture_plugin)
+    segment_filter = fixture_plugin.extensions["couvee"].registries.segment_filters["fixture.all"]
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        assert Contact.select().where(segment_filter.compile({})).count() == 1
+
+
+def test_hook_register_periodic_jobs(fixture_plugin, wsgi, run_jobs):
+    from core.cron import build_scheduler
+
+    scheduler = build_scheduler(wsgi.runtime)
+    names = {job.name for job in scheduler.get_jobs()}
+    assert {"fixture.tick", "core.sweep_events"} <= names
+    assert scheduler.enqueue_jobs()  # every job is due at start
+    run_jobs()
+    assert notes(fixture_plugin, "tick") == [""]
+
+
+def test_hook_register_admin_menu(fixture_plugin, admin):
+    page = admin.get("/admin/")
+    assert 'data-menu="fixture"' in page.text
+    assert page.click(href="/admin/fixture/").status_int == 200
+
+
+def test_hook_register_settings(fixture_plugin, admin):
+    page = admin.get("/admin/settings/couvee_fixture")
+    form = page.forms["settings-form"]
+    assert form["greeting"].value == "hello"
+    form["greeting"] = "bonjour"
+    page = form.submit().follow()
+    assert page.forms["settings-form"]["greeting"].value == "bonjour"
+
+
+def test_hook_register_commands(fixture_plugin, config, monkeypatch):
+    from core.cli import main
+
+    for key, env in (("instance_path", "COUVEE_INSTANCE"), ("database_url", "COUVEE_DATABASE_URL"),
+                     ("redis_url", "COUVEE_REDIS_URL"), ("secret_key", "COUVEE_SECRET_KEY")):
+        monkeypatch.setenv(env, str(config[key]))
+    result = CliRunner().invoke(main, ["fixture-hello"])
+    assert result.exit_code == 0, result.output
+    assert "hello, 0 notes" in result.output
+
+
+def test_hook_contact_created(fixture_plugin, run_jobs):
+    contact = make_contact(fixture_plugin)
+    assert notes(fixture_plugin, "created") == []  # dispatched by a worker, not inline
+    run_jobs()
+    assert notes(fixture_plugin, "created") == [str(contact.id)]
+
+
+def test_hook_contact_updated(fixture_plugin, run_jobs):
+    contact = make_contact(fixture_plugin)
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        changes = contacts.update_contact(contact, {"first_name": "Ada", "last_name": "Lovelace"})
+        assert changes == {"first_name": ("", "Ada"), "last_name": ("", "Lovelace")}
+        assert contacts.update_contact(contact, {"first_name": "Ada"}) == {}  # no change, no event
+    run_jobs()
+    assert notes(fixture_plugin, "updated") == ["first_name,last_name"]
+
+
+def test_hook_contact_deleted(fixture_plugin, run_jobs):
+    contact = make_contact(fixture_plugin)
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        contacts.delete_contact(Contact.get_by_id(contact.id))
+    run_jobs()
+    assert notes(fixture_plugin, "deleted") == ["ada@example.com"]
+
+
+def test_hook_contact_event(fixture_plugin, run_jobs):
+    contact = make_contact(fixture_plugin)
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        contacts.add_tag(contact, "webinar")
+    run_jobs()
+    assert notes(fixture_plugin, "event") == ["contact_created", "tag_added"]
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        assert Event.select().where(Event.dispatched_at.is_null()).count() == 0
+
+
+def test_hook_contact_can_receive(fixture_plugin):
+    ok = make_contact(fixture_plugin, "ok@example.com")
+    blocked = make_contact(fixture_plugin, "someone@blocked.test")
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        assert contacts.can_receive(ok, "email", "marketing") == (True, [])
+        assert contacts.can_receive(blocked, "email", "marketing") == (False, ["couvee_fixture"])
+
+
+def test_hook_tpl_slot(fixture_plugin, admin):
+    contact = make_contact(fixture_plugin, "x@example.com", first_name="<b>Eve</b>")
+    page = admin.get(f"/admin/contacts/{contact.id}")
+    assert 'class="fixture-slot">Fixture panel for &lt;b&gt;Eve&lt;/b&gt;' in page.text
