@@ -82,6 +82,16 @@ def install_fixture_plugin(instance: Path, name: str = "couvee_fixture") -> Path
     return target
 
 
+@pytest.fixture(autouse=True)
+def forget_uploaded_plugins():
+    """Each test has its own instance folder: drop plugins imported from another's."""
+    from core.plugins.host import forget_modules
+
+    yield
+    for name in [p.name for p in FIXTURE_PLUGINS.iterdir()] + ["typo_plugin", "broken_one", "future_one"]:
+        forget_modules(name)
+
+
 @pytest.fixture
 def app(config):
     return create_app(config)

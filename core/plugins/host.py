@@ -9,6 +9,7 @@ routes, jobs and actions disappear from every process.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
 import traceback
@@ -42,13 +43,25 @@ def new_plugin_manager() -> pluggy.PluginManager:
 
 
 def import_plugin(info: PluginInfo):
-    """Import a plugin's package fresh from its folder."""
-    if info.source == "instance":
-        folder = str(info.path.parent)
-        if folder not in sys.path:
-            sys.path.append(folder)
-        forget_modules(info.module_name, keep_if_under=str(info.path))
-    return importlib.import_module(info.module_name)
+    """Import a plugin's package. Uploaded plugins are loaded from their exact
+    folder (never found by searching ``sys.path``, so another instance's copy
+    or a same-named module cannot be picked up instead)."""
+    if info.source != "instance":
+        return importlib.import_module(info.module_name)
+    forget_modules(info.module_name, keep_if_under=str(info.path))
+    if info.module_name in sys.modules:
+        return sys.modules[info.module_name]
+    spec = importlib.util.spec_from_file_location(
+        info.module_name, info.path / "__init__.py", submodule_search_locations=[str(info.path)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[info.module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[info.module_name]
+        raise
+    return module
 
 
 def forget_modules(module_name: str, keep_if_under: str | None = None) -> None:
@@ -57,7 +70,7 @@ def forget_modules(module_name: str, keep_if_under: str | None = None) -> None:
     current = sys.modules.get(module_name)
     if current is not None and keep_if_under:
         location = getattr(current, "__file__", "") or ""
-        if location.startswith(keep_if_under):
+        if location.startswith(keep_if_under + "/"):
             return
     for name in [n for n in sys.modules if n == module_name or n.startswith(module_name + ".")]:
         del sys.modules[name]

@@ -12,7 +12,7 @@ from ..db import db_proxy
 from ..migrations import apply_migrations, forget_migrations
 from ..models import PluginState, SettingValue, utcnow
 from .discovery import PluginInfo
-from .host import CORE_PLUGIN_MODULES, import_plugin, new_plugin_manager
+from .host import CORE_PLUGIN_MODULES, forget_modules, import_plugin, new_plugin_manager
 
 
 class PluginError(Exception):
@@ -109,6 +109,7 @@ def uninstall(state, name: str) -> None:
             set_enabled(name, False, info.version)
     if info.source == "instance" and info.path is not None:
         shutil.rmtree(info.path, ignore_errors=True)
+        forget_modules(info.module_name)  # a later upload of the same name must not meet a stale import
     state.clear_plugin_error(name)
     bump_revision(state)
 
