@@ -20,13 +20,13 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def open_connection():
         dbmod.init_database(state.database)
-        state.database.connect(reuse_if_open=True)
+        g.couvee_opened_db = state.database.connect(reuse_if_open=True)
 
     app.before_request(auth.gate)
 
     @app.teardown_request
     def close_connection(exc):
-        if not state.database.is_closed():
+        if g.get("couvee_opened_db") and not state.database.is_closed():
             state.database.close()
 
     @app.after_request
