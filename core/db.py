@@ -37,7 +37,7 @@ def open_database(url: str) -> peewee.Database:
     if scheme in ("sqlite", "sqliteext"):
         database = connect_url(url, pragmas=SQLITE_PRAGMAS, autoconnect=False)
     elif scheme in ("postgres", "postgresql", "postgresext"):
-        database = connect_url(url, autoconnect=False, autorollback=True)
+        database = connect_url(url, autoconnect=False)
     else:
         raise ConfigError(
             f"COUVEE_DATABASE_URL: unsupported scheme {scheme!r} in {url!r}; "

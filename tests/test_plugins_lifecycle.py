@@ -205,3 +205,33 @@ def test_safe_mode_loads_no_plugin(config, instance):
     safe = create_app({**config, "safe_mode": True})
     assert not safe.extensions["couvee"].host.is_active("couvee_fixture")
     assert "text" in safe.extensions["couvee"].registries.field_types  # core still works
+
+
+def test_a_plugin_dropped_into_the_plugins_folder_appears_and_activates(admin, instance):
+    install_fixture_plugin(instance)  # copied by hand, no upload
+    page = admin.get("/admin/plugins")
+    row = plugin_row(page, "couvee_fixture")
+    assert row is not None and "Inactive" in row.text
+    token = page.html.find("input", {"name": "csrf_token"})["value"]
+    admin.post("/admin/plugins/couvee_fixture/activate", {"csrf_token": token})
+    assert "Fixture page" in admin.get("/admin/fixture/").text
+
+
+def test_a_theme_overrides_a_core_template_and_extends_it(config, instance, admin_user):
+    from webtest import TestApp
+
+    from core.app import create_app
+    from core.runtime import WSGIApp
+
+    from .conftest import login
+
+    folder = instance / "themes" / "brand" / "templates" / "core" / "admin"
+    folder.mkdir(parents=True)
+    (folder / "layout.html").write_text(
+        '{% extends "core:core/admin/layout.html" %}'
+        '{% block head %}<meta name="brand" content="brand theme">{% endblock %}'
+    )
+    web = TestApp(WSGIApp(app=create_app({**config, "theme": "brand"})))
+    login(web)
+    page = web.get("/admin/contacts")
+    assert '<meta name="brand" content="brand theme">' in page.text and "No contacts yet" in page.text

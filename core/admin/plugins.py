@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from ..auth import roles_required
 from ..models import PluginState
 from ..plugins import lifecycle
+from ..plugins.discovery import discover
 from ..plugins.host import CORE_PLUGIN_MODULES
 from . import admin_blueprint
 
@@ -34,6 +35,12 @@ def plugin_rows():
 @admin_blueprint.route("/plugins")
 @roles_required("admin")
 def plugins():
+    state = _state()
+    on_disk = discover(state.config.plugins_path)
+    if set(on_disk) != set(state.host.discovered):
+        # a plugin was dropped into (or removed from) a plugins folder: every process rediscovers
+        lifecycle.bump_revision(state)
+        state.host.discovered = on_disk
     return render_template(
         "core/admin/plugins.html",
         rows=plugin_rows(),

@@ -3,7 +3,7 @@
 ``/api/v1/openapi.json``."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, request, url_for
 
 from .. import contacts as service
 from ..auth import public
@@ -143,4 +143,4 @@ def contacts_delete(contact_id):
     if g.user.role not in ("admin", "marketer"):
         abort(403, description="Only administrators and marketers can delete contacts.")
     service.delete_contact(_contact(contact_id))
-    return "", 204
+    return Response(status=204)
