@@ -49,11 +49,20 @@ def queue_dispatch(event_id: int):
         return None
 
 
-def dispatch_event(event_id: int) -> str:
+#: seconds to wait before looking again for an event the worker cannot see yet
+#: (emitted inside a transaction that had not committed when the job started)
+NOT_VISIBLE_RETRIES = (1, 3, 10)
+
+
+def dispatch_event(event_id: int, attempt: int = 0) -> str:
     """Worker side: call the hooks for one event, once."""
     event = Event.get_or_none(Event.id == event_id)
     if event is None:
-        return "missing"  # contact deleted, or not committed yet (the sweep retries)
+        if attempt < len(NOT_VISIBLE_RETRIES):
+            enqueue(dispatch_event, event_id, attempt + 1, queue="events",
+                    delay=dt.timedelta(seconds=NOT_VISIBLE_RETRIES[attempt]))
+            return "not visible yet"
+        return "missing"  # the contact was deleted (or the sweep will find it)
     if event.dispatched_at is not None:
         return "already dispatched"
     hooks = current_app.extensions["couvee"].hooks

@@ -1,0 +1,84 @@
+"""Core's ``core_owners`` module, registered like a plugin: custom fields
+admin, assignment rules, round robin and the ``owner.assign`` action."""
+from __future__ import annotations
+
+from ..extension import Action, AdminMenuItem, Migration, Setting, SettingsGroup
+from ..hookspecs import hookimpl
+
+
+def _create_tables(database, migrator):
+    from .assignment import COUNTER
+    from .models import OWNERS_MODELS, RoundRobinCounter
+
+    database.create_tables(OWNERS_MODELS, safe=True)
+    RoundRobinCounter.insert(name=COUNTER, turns=0).on_conflict_ignore().execute()
+
+
+@hookimpl
+def register_models():
+    from .models import OWNERS_MODELS
+
+    return list(OWNERS_MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "assignment rules and round-robin counter", _create_tables)]
+
+
+@hookimpl
+def register_blueprints():
+    from .fields_views import fields_blueprint
+    from .views import owners_blueprint
+
+    return [fields_blueprint, owners_blueprint]
+
+
+@hookimpl
+def register_admin_menu():
+    return [
+        AdminMenuItem("fields", "Fields", "fields.index", order=20, roles=("admin", "marketer")),
+        AdminMenuItem("assignment", "Assignment", "owners.index", order=25, roles=("admin",)),
+    ]
+
+
+@hookimpl
+def register_settings():
+    return [
+        SettingsGroup("owners", "Owners", [
+            Setting("assign_on_create", "Assign an owner to new contacts", kind="bool", default=True,
+                    help="By the assignment rules, then round robin."),
+            Setting("rep_roles", "Round robin roles", default="sales",
+                    help="Comma-separated roles whose active, available users take turns."),
+        ])
+    ]
+
+
+@hookimpl
+def register_actions():
+    from .assignment import run_assign_action
+
+    return [
+        Action(
+            id="owner.assign",
+            label="Assign an owner",
+            run=run_assign_action,
+            description="By the assignment rules then round robin, by round robin, or to a given user. "
+                        "Rules and round robin only fill an empty owner.",
+            settings=[
+                Setting("mode", "How", kind="choice", default="rules", choices=[
+                    ("rules", "Assignment rules, then round robin"),
+                    ("round_robin", "Round robin"),
+                    ("user", "A given user"),
+                ]),
+                Setting("user_id", "User (for “a given user”)", kind="int"),
+            ],
+        )
+    ]
+
+
+@hookimpl
+def contact_created(contact):
+    from .assignment import on_contact_created
+
+    on_contact_created(contact)
