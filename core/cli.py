@@ -21,18 +21,18 @@ def _app(**overrides):
 class CouveeGroup(click.Group):
     """Adds the commands of active plugins (``register_commands``) when asked."""
 
-    def _plugin_commands(self):
-        if getattr(self, "_loaded", None) is None:
-            self._loaded = {}
-            if "--help" in sys.argv and len(sys.argv) <= 2:
-                return self._loaded
+    def _plugin_commands(self, ctx) -> dict:
+        """Commands of the active plugins, built once per invocation."""
+        root = ctx.find_root()
+        if "couvee_plugin_commands" not in root.meta:
+            commands = root.meta["couvee_plugin_commands"] = {}
             try:
                 app = _app()
             except click.ClickException:
-                return self._loaded
+                return commands
             for item in app.extensions["couvee"].registries.commands:
-                self._loaded[item.id] = _in_app_context(item.command, app)
-        return self._loaded
+                commands[item.id] = _in_app_context(item.command, app)
+        return root.meta["couvee_plugin_commands"]
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)))
@@ -40,19 +40,24 @@ class CouveeGroup(click.Group):
     def get_command(self, ctx, name):
         command = super().get_command(ctx, name)
         if command is None:
-            command = self._plugin_commands().get(name)
+            command = self._plugin_commands(ctx).get(name)
         return command
 
 
 def _in_app_context(command: click.Command, app) -> click.Command:
+    """A copy of a plugin's command whose callback runs inside ``app`` (the
+    plugin's own command object is left untouched)."""
+    import copy
+
     callback = command.callback
+    bound = copy.copy(command)
 
     def run(*args, **kwargs):
         with app.app_context(), app.extensions["couvee"].database_connection():
             return callback(*args, **kwargs)
 
-    command.callback = run
-    return command
+    bound.callback = run
+    return bound
 
 
 @click.group(cls=CouveeGroup)

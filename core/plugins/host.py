@@ -89,13 +89,7 @@ class PluginHost:
         self.pm = new_plugin_manager()
         self._module_owners: dict[str, str] = {"core": CORE_PLUGIN}
         for name, module_name in CORE_PLUGIN_MODULES.items():
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as error:  # TODO(kernel): remove once every core module exists
-                if error.name != module_name and not module_name.startswith(error.name + "."):
-                    raise
-                continue
-            self.pm.register(module, name=name)
+            self.pm.register(importlib.import_module(module_name), name=name)
         for name in sorted(enabled):
             self._load(name)
         self._check_pending()

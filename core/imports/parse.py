@@ -1,0 +1,172 @@
+"""Turn one CSV row into a validated :class:`Record`, the way
+:func:`core.contacts.parse_values` validates a form: emails through
+:func:`core.contacts.normalize_email`, custom values through their field
+type's ``parse``. Each distinct cell text is parsed once per column (a zone
+column holds four values over 100 000 rows), which keeps the import fast.
+
+Empty cells never erase anything: they are simply absent from the record.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..contacts import normalize_email, normalize_tag
+from ..extension import FieldValueError
+from ..fields import DateFieldType
+from .reader import Row
+
+_TAG_SEPARATORS = re.compile(r"[,;|]")
+_MEMO_LIMIT = 50_000
+#: same limit as core.contacts.parse_values
+NAME_MAX = 200
+
+
+class RowProblem(Exception):
+    """The row cannot be imported; ``str(error)`` is the reason shown to the user."""
+
+
+@dataclass(slots=True)
+class Record:
+    line: int
+    cells: list[str]
+    email: str
+    natives: dict = field(default_factory=dict)
+    #: custom field id -> stored text, or a sorted list for multi-valued fields
+    values: dict = field(default_factory=dict)
+    owner_id: int | None = None
+    tags: set = field(default_factory=set)
+    last_activity: str | None = None
+
+    def merge(self, later: "Record", override: bool) -> None:
+        """Fold a later row with the same email into this one: its values win
+        when ``override``, otherwise they only fill what is still empty."""
+        for mine, theirs in ((self.natives, later.natives), (self.values, later.values)):
+            for key, value in theirs.items():
+                if override or key not in mine:
+                    mine[key] = value
+        if later.owner_id is not None and (override or self.owner_id is None):
+            self.owner_id = later.owner_id
+        self.tags |= later.tags
+
+
+class _Column:
+    __slots__ = ("index", "header", "target", "field", "field_type", "memo")
+
+    def __init__(self, index, header, target, field=None, field_type=None):
+        self.index, self.header, self.target = index, header, target
+        self.field, self.field_type, self.memo = field, field_type, {}
+
+    def parse_value(self, text: str):
+        """The field type's parse, memoised per distinct text."""
+        try:
+            outcome = self.memo[text]
+        except KeyError:
+            try:
+                outcome = (self.field_type.parse(text, self.field), None)
+            except FieldValueError as error:
+                outcome = (None, str(error))
+            if len(self.memo) >= _MEMO_LIMIT:
+                self.memo.clear()
+            self.memo[text] = outcome
+        return outcome
+
+
+class RowParser:
+    """Validates rows against a mapping (one target per column)."""
+
+    def __init__(self, mapping: list[dict], fields_by_key: dict, types, users_by_email: dict[str, int],
+                 cold_column: int | None = None):
+        self.width = len(mapping)
+        self.users_by_email = users_by_email
+        self.email_column = None
+        self.natives, self.customs, self.tag_columns = [], [], []
+        self.owner_column = None
+        for index, column in enumerate(mapping):
+            target, header = column["target"], column.get("header", f"Column {index + 1}")
+            if target == "email":
+                self.email_column = _Column(index, header, target)
+            elif target in ("first_name", "last_name"):
+                self.natives.append(_Column(index, header, target))
+            elif target == "owner":
+                self.owner_column = _Column(index, header, target)
+            elif target == "tags":
+                self.tag_columns.append(_Column(index, header, target))
+            elif target.startswith("field:"):
+                custom = fields_by_key[target[6:]]
+                self.customs.append(_Column(index, header, target, custom, types[custom.type_id]))
+        if self.email_column is None:
+            raise ValueError("the mapping has no email column")
+        # plain tuples for the per-row loop (attribute lookups add up over 100 000 rows)
+        self._native_cells = [(column.index, column.target) for column in self.natives]
+        self._custom_cells = [(column.index, column.field.id, column.memo, column) for column in self.customs]
+        self.cold_column = None
+        if cold_column is not None:
+            header = mapping[cold_column].get("header", "") if cold_column < len(mapping) else ""
+            self.cold_column = _Column(cold_column, header, "cold", None, DateFieldType())
+
+    def parse(self, row: Row) -> tuple[Record, list[str]]:
+        """The row's record and its warnings; :class:`RowProblem` when it
+        cannot be imported (all its problems in one reason)."""
+        cells = row.cells
+        if len(cells) > self.width and any(cell.strip() for cell in cells[self.width:]):
+            raise RowProblem(
+                f"This line has {len(cells)} values but the file has {self.width} columns "
+                "(a separator inside an unquoted value?)."
+            )
+        if len(cells) < self.width:
+            cells = cells + [""] * (self.width - len(cells))
+        problems, warnings = [], []
+        email = None
+        raw_email = cells[self.email_column.index]
+        try:
+            email = normalize_email(raw_email)
+        except FieldValueError as error:
+            problems.append(f"{self.email_column.header}: {error}")
+        else:
+            if email is None:
+                problems.append(f"{self.email_column.header}: no email address")
+        record = Record(row.line, row.cells, email or "")
+        natives, values = record.natives, record.values
+        for index, target in self._native_cells:
+            text = cells[index].strip()
+            if text:
+                natives[target] = text[:NAME_MAX]
+        for index, field_id, memo, column in self._custom_cells:
+            text = cells[index]
+            if not text:
+                continue
+            value, error = memo.get(text) or column.parse_value(text)
+            if error:
+                problems.append(f"{column.header}: {error}")
+            elif value is not None and value != []:
+                values[field_id] = value
+        if problems:
+            raise RowProblem("; ".join(problems))
+        if self.owner_column is not None:
+            warning = self._owner(record, cells[self.owner_column.index])
+            if warning:
+                warnings.append(warning)
+        for column in self.tag_columns:
+            for name in _TAG_SEPARATORS.split(cells[column.index]):
+                if name.strip():
+                    record.tags.add(normalize_tag(name))
+        if self.cold_column is not None:
+            text = cells[self.cold_column.index] if self.cold_column.index < len(cells) else ""
+            if text.strip():
+                value, error = self.cold_column.parse_value(text)
+                if error:
+                    warnings.append(f"{self.cold_column.header}: last activity not checked: {error}")
+                record.last_activity = value
+        return record, warnings
+
+    def _owner(self, record: Record, text: str) -> str | None:
+        wanted = (text or "").strip().lower()
+        if not wanted:
+            return None
+        owner_id = self.users_by_email.get(wanted)
+        if owner_id is None:
+            return (f"{self.owner_column.header}: no active user has the email {text.strip()!r}; "
+                    "the contact was imported without an owner.")
+        record.owner_id = owner_id
+        return None

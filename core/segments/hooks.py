@@ -1,0 +1,133 @@
+"""Segments as an internal plugin (``core_segments``): tables, filters,
+admin pages and API, actions, the hourly rebuild, and the hooks that keep
+dynamic membership current when a contact changes or gets an event."""
+from __future__ import annotations
+
+from flask import render_template
+from markupsafe import Markup
+
+from ..extension import Action, AdminMenuItem, Migration, PeriodicJob, Setting
+from ..hookspecs import hookimpl
+from . import membership
+from .dependencies import dependents_of
+from .filters import core_filters
+from .models import SEGMENT_MODELS
+
+#: changes found by the segments themselves: their dependents were handled then
+_SELF_MADE = ("filter", "rebuild")
+
+
+def _create_tables(database, migrator):
+    database.create_tables(SEGMENT_MODELS, safe=True)
+
+
+@hookimpl
+def register_models():
+    return list(SEGMENT_MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "segments and their members", _create_tables)]
+
+
+@hookimpl
+def register_segment_filters():
+    return core_filters()
+
+
+@hookimpl
+def register_blueprints():
+    from .api import segments_api
+    from .views import segments_admin
+
+    return [segments_admin, segments_api]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("segments", "Segments", "segments.index", order=20)]
+
+
+@hookimpl
+def register_periodic_jobs():
+    return [PeriodicJob("segments.rebuild_time_relative", membership.rebuild_time_relative, interval=3600)]
+
+
+def _action_segment(settings: dict):
+    raw = (settings or {}).get("segment_id")
+    if raw in (None, ""):
+        raise membership.SegmentError("The action has no segment_id setting.")
+    return membership.get_segment(int(raw))
+
+
+def run_add(contact, settings, context=None):
+    """Action ``segment.add``: put the contact in a static list (idempotent)."""
+    return membership.add_to_segment(contact, _action_segment(settings), source="action")
+
+
+def run_remove(contact, settings, context=None):
+    """Action ``segment.remove``: take the contact out of a static list."""
+    return membership.remove_from_segment(contact, _action_segment(settings), source="action")
+
+
+_SEGMENT_SETTING = [Setting("segment_id", "Static list", kind="int", required=True,
+                            help="The id of a static list (see Segments).")]
+
+
+@hookimpl
+def register_actions():
+    return [
+        Action("segment.add", "Add to a static list", run=run_add, settings=list(_SEGMENT_SETTING),
+               description="Adds the contact to a static list; does nothing if it is already in."),
+        Action("segment.remove", "Remove from a static list", run=run_remove, settings=list(_SEGMENT_SETTING),
+               description="Removes the contact from a static list."),
+    ]
+
+
+@hookimpl
+def contact_created(contact):
+    membership.refresh_contact(contact)
+
+
+@hookimpl
+def contact_updated(contact, changes):
+    membership.refresh_contact(contact)
+
+
+@hookimpl
+def contact_event(event):
+    """Re-evaluate the contact's dynamic segments after anything it did.
+
+    Creation and updates are handled by the two hooks above. Our own
+    ``segment_joined``/``segment_left`` only matter to segments filtering on
+    that segment, and only for manual changes (a filter-made change already
+    re-evaluated its dependents, in order), so there is no loop.
+    """
+    if event.kind in ("contact_created", "contact_updated"):
+        return
+    if event.kind in (membership.JOINED, membership.LEFT):
+        data = event.data or {}
+        if data.get("via") in _SELF_MADE or not data.get("segment_id"):
+            return
+        dependents = dependents_of([int(data["segment_id"])])
+        if dependents:
+            membership.refresh_contact(event.contact_id, segments=dependents)
+        return
+    membership.refresh_contact(event.contact_id)
+
+
+@hookimpl
+def contact_deleted(contact):
+    membership.recount_all()
+
+
+@hookimpl
+def tpl_slot(slot, context):
+    if slot != "contact_sidebar" or context.get("contact") is None:
+        return None
+    contact = context["contact"]
+    return Markup(render_template(
+        "core/segments/contact_panel.html", contact=contact,
+        member_of=membership.segments_of(contact), lists=membership.static_segments(),
+    ))

@@ -1,0 +1,212 @@
+"""Operators, reading filter parameters, and the SQL pieces filters share.
+
+Parameters come as text from the builder form or as JSON values from the API;
+the ``read_*`` helpers accept both and raise :class:`SegmentFilterError` with
+a message for the user.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from peewee import OP, SQL, Cast, Expression, NodeList, Value, fn
+
+from ..db import is_sqlite
+from ..extension import FieldValueError
+from ..fields import DateFieldType
+from ..models import Contact, utcnow
+
+
+class SegmentFilterError(ValueError):
+    """Invalid filter parameters; the message is shown to the user as is."""
+
+
+OPERATOR_LABELS = {
+    "equals": "is",
+    "not_equals": "is not",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "contains_all": "contains all of",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "in": "is one of",
+    "not_in": "is none of",
+    "empty": "is empty",
+    "not_empty": "is not empty",
+    "before": "is before",
+    "after": "is after",
+    "within_last_days": "is within the last N days",
+    "within_next_days": "is within the next N days",
+    "anniversary_in_days": "has its anniversary within N days",
+    "more_than_days_ago": "is more than N days ago",
+    "has": "has",
+    "has_not": "has not",
+    "is": "is",
+    "is_not": "is not",
+    "is_none": "is nobody",
+    "is_set": "is somebody",
+    "gte": "≥",
+    "lte": "≤",
+    "eq": "=",
+    "gt": ">",
+    "lt": "<",
+    "in_segment": "is in",
+    "not_in_segment": "is not in",
+    "had": "did",
+    "had_not": "did not",
+}
+#: operators whose meaning moves with the clock (segments using them are rebuilt hourly)
+RELATIVE_OPERATORS = frozenset({"within_last_days", "within_next_days", "anniversary_in_days", "more_than_days_ago"})
+#: operators that take no value
+VALUELESS_OPERATORS = frozenset({"empty", "not_empty", "is_none", "is_set"})
+#: negative operator -> the positive one it negates
+NEGATIONS = {"not_equals": "equals", "not_contains": "contains", "not_in": "in", "empty": "not_empty"}
+TEXT_OPERATORS = ("equals", "not_equals", "contains", "not_contains", "starts_with", "ends_with",
+                  "in", "not_in", "empty", "not_empty")
+MAX_DAYS = 36500
+EVENT_KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+
+
+def label_of(operator: str) -> str:
+    return OPERATOR_LABELS.get(operator, operator.replace("_", " "))
+
+
+def operator_choices(operators) -> list[tuple[str, str]]:
+    return [(op, label_of(op)) for op in operators]
+
+
+# --- reading parameters -------------------------------------------------------
+
+
+def read_operator(params: dict, allowed, default: str | None = None) -> str:
+    operator = str(params.get("operator") or default or "").strip()
+    if not operator:
+        raise SegmentFilterError("Choose an operator.")
+    if operator not in allowed:
+        choices = ", ".join(f"“{label_of(op)}”" for op in allowed)
+        raise SegmentFilterError(f"“{operator}” is not an operator here; use one of {choices}.")
+    return operator
+
+
+def read_text(params: dict, key: str = "value", what: str = "a value") -> str:
+    value = params.get(key)
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(str(item) for item in value if item not in (None, ""))
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise SegmentFilterError(f"Enter {what}.")
+    return text
+
+
+def read_items(params: dict, key: str = "value", what: str = "at least one value") -> list[str]:
+    """A list given as a JSON list or as comma-separated text."""
+    value = params.get(key)
+    if isinstance(value, (list, tuple)):
+        items = [str(item).strip() for item in value]
+    else:
+        items = [part.strip() for part in str(value or "").split(",")]
+    items = [item for item in items if item]
+    if not items:
+        raise SegmentFilterError(f"Enter {what} (separate several values with commas).")
+    return list(dict.fromkeys(items))
+
+
+def read_whole_number(params: dict, key: str, what: str, minimum: int, maximum: int, required: bool = True):
+    raw = params.get(key)
+    if raw is None or str(raw).strip() == "":
+        if required:
+            raise SegmentFilterError(f"Enter {what}.")
+        return None
+    try:
+        number = int(str(raw).strip())
+    except ValueError:
+        raise SegmentFilterError(f"“{raw}” is not a whole number; enter {what}.") from None
+    if not minimum <= number <= maximum:
+        raise SegmentFilterError(f"Enter {what} between {minimum} and {maximum}, not {number}.")
+    return number
+
+
+def read_days(params: dict, key: str = "value", required: bool = True):
+    return read_whole_number(params, key, "a number of days", 0 if key == "value" else 1, MAX_DAYS, required)
+
+
+def read_date(params: dict) -> dt.date:
+    text = read_text(params, what="a date")
+    try:
+        return dt.date.fromisoformat(DateFieldType().parse(text))
+    except FieldValueError as error:
+        raise SegmentFilterError(str(error)) from None
+
+
+# --- SQL helpers ----------------------------------------------------------------
+
+
+def contact_in(subquery, negate: bool = False):
+    """``Contact.id IN (subquery)`` (or ``NOT IN``); the first column of the
+    subquery is a contact id."""
+    return Contact.id.not_in(subquery) if negate else Contact.id.in_(subquery)
+
+
+def wildcard_like(column, pattern: str):
+    """Case-insensitive match of ``column`` against a pattern where ``*`` is
+    any text; a pattern without ``*`` matches values containing it. ``%``, ``_``
+    and ``\\`` in the pattern are literal (escaped)."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if "*" not in escaped:
+        escaped = f"*{escaped}*"
+    like = re.sub(r"\*+", "%", escaped)
+    return Expression(
+        column, OP.ILIKE,
+        NodeList((Value(like, converter=False), SQL("ESCAPE"), Value("\\", converter=False))),
+    )
+
+
+def json_text(column, key: str):
+    """The text of ``key`` in a JSON text column, on SQLite and PostgreSQL."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        raise ValueError(f"unsupported JSON key {key!r}")
+    if is_sqlite():
+        return fn.json_extract(column, Value(f"$.{key}", converter=False))
+    return Expression(Cast(column, "json"), "->>", Value(key, converter=False))
+
+
+def text_predicate(column, operator: str, value):
+    """The positive predicate on a text column for ``operator``."""
+    if operator == "equals":
+        return column == value
+    if operator == "in":
+        return column.in_(value)
+    if operator == "contains":
+        return column.contains(value)
+    if operator == "starts_with":
+        return column.startswith(value)
+    if operator == "ends_with":
+        return column.endswith(value)
+    if operator == "not_empty":
+        return column.is_null(False) & (column != "")
+    raise SegmentFilterError(f"Segments cannot evaluate the operator “{operator}”.")
+
+
+def utc_today() -> dt.date:
+    return utcnow().date()
+
+
+def month_days(days: int) -> list[str]:
+    """``MM-DD`` of today and the next ``days`` days (29 February is
+    celebrated on the 28th in common years)."""
+    start = utc_today()
+    found = []
+    for offset in range(min(days, 366) + 1):
+        day = start + dt.timedelta(days=offset)
+        found.append(day.strftime("%m-%d"))
+        if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+            found.append("02-29")
+    return list(dict.fromkeys(found))
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)

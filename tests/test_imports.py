@@ -1,0 +1,592 @@
+"""CSV import and export of contacts: a marketer brings their CRM's file in
+(whatever Excel made of it), checks a dozen rows, imports the rest, re-runs it
+without creating duplicates, gets a report of the bad lines, and exports a
+search back to a spreadsheet safely."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from click.testing import CliRunner
+
+from core import auth
+from core.contacts import get_values, tags_of
+from core.events import emit
+from core.imports import runner
+from core.imports.export import neutralise
+from core.imports.mapping import create_field, normalize_header, suggest_mapping
+from core.imports.models import ImportJob, ImportRowError
+from core.imports.sniff import detect_delimiter, guess_header
+from core.models import Contact, CustomField, Event, SettingValue
+
+from .conftest import csrf_of
+
+ZONES = ["NORAM", "LATAM", "EMEA", "APAC"]
+
+# the source article's example fields, with its French labels
+ARTICLE_FIELDS = [
+    ("revenue", "CA de l'entreprise", "text", []),
+    ("zone", "Zone d'activité géographique", "select", ZONES),
+    ("uses_excel", "Utilise Excel pour gérer ses tâches ?", "boolean", []),
+    ("founded", "Date de création de l'entreprise", "date", []),
+    ("spec", "Cahier des charges", "file", []),
+]
+
+FRENCH_HEADER = ("Prénom;Nom;Adresse e-mail;Société;CA de l'entreprise;Zone d'activité géographique;"
+                 "Utilise Excel pour gérer ses tâches ?;Date de création de l'entreprise;Propriétaire du contact")
+
+
+@pytest.fixture
+def article_fields(ctx):
+    return {key: CustomField.create(key=key, label=label, type_id=type_id, options=options, position=i)
+            for i, (key, label, type_id, options) in enumerate(ARTICLE_FIELDS)}
+
+
+@pytest.fixture
+def rep(ctx):
+    return auth.create_user("vendeuse@example.com", "long password 1", role="sales", name="Nadia")
+
+
+def upload(data: bytes | str, name: str = "contacts.csv", **settings) -> ImportJob:
+    """Upload a file like the wizard does, then apply settings:
+    ``targets={"Header": "target"}`` and ImportJob attributes."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    job = runner.new_job(io.BytesIO(data), name)
+    targets = settings.pop("targets", {})
+    for column in job.mapping:
+        if column["header"] in targets:
+            column["target"] = targets[column["header"]]
+    job.mapping = list(job.mapping)
+    for key, value in settings.items():
+        setattr(job, key, value)
+    job.save()
+    return job
+
+
+def run(job: ImportJob) -> ImportJob:
+    """Run an import in this process, through the code the RQ job runs;
+    every row read is accounted for exactly once in the summary."""
+    runner.execute(job)
+    job = ImportJob.get_by_id(job.id)
+    outcomes = job.created + job.updated + job.unchanged + job.skipped + job.duplicates + job.errors
+    assert outcomes == job.rows_done == job.rows_total, job.progress()
+    return job
+
+
+def contact(email: str) -> Contact:
+    return Contact.get(Contact.email == email)
+
+
+def reported(job: ImportJob) -> list[tuple[int, str, str]]:
+    return [(r.line, r.kind, r.reason) for r in
+            ImportRowError.select().where(ImportRowError.job == job.id).order_by(ImportRowError.line)]
+
+
+# --- the source article's file: French Excel export ------------------------------------
+
+
+def test_french_excel_file_in_windows_1252_with_semicolons_and_a_quoted_newline(article_fields, rep):
+    text = (FRENCH_HEADER + "\r\n"
+            'Élodie;Bérard;Elodie.Berard@Exemple.FR;"Crêperie ""Chez Loïc""\r\nSaint-Malo";1,2 M€;EMEA;oui;'
+            "15/03/2009;Vendeuse@example.com\r\n"
+            "Paul;Dupont;paul.dupont@exemple.fr;Dupont & Fils;850 k€;noram;non;2015-06-01;\r\n")
+    job = upload(text.encode("cp1252"), "export-crm.csv")
+
+    assert (job.encoding, job.delimiter, job.has_header) == ("cp1252", ";", True)
+    assert [c["target"] for c in job.mapping] == [
+        "first_name", "last_name", "email", "new:text", "field:revenue", "field:zone", "field:uses_excel",
+        "field:founded", "owner"]
+    job.mapping[3]["target"] = f"field:{create_field('Société', 'text').key}"
+    job.mapping = list(job.mapping)
+    job.save()
+
+    job = run(job)
+    assert (job.status, job.created, job.errors, job.warnings) == ("done", 2, 0, 0)
+    elodie = contact("elodie.berard@exemple.fr")
+    assert (elodie.first_name, elodie.last_name, elodie.owner_id) == ("Élodie", "Bérard", rep.id)
+    assert get_values(elodie) == {"societe": 'Crêperie "Chez Loïc"\r\nSaint-Malo', "revenue": "1,2 M€",
+                                  "zone": "EMEA", "uses_excel": "1", "founded": "2009-03-15"}
+    paul = contact("paul.dupont@exemple.fr")
+    assert get_values(paul)["zone"] == "NORAM" and get_values(paul)["uses_excel"] == "0"
+    assert paul.owner_id is None
+
+
+def test_utf8_file_with_a_byte_order_mark_and_commas(ctx):
+    job = upload("\ufeffE-mail,Prénom,Nom\r\nana@exemple.es,Ana,López\r\n".encode("utf-8"))
+    assert job.encoding == "utf-8-sig"
+    assert job.mapping[0] == {"header": "E-mail", "target": "email"}
+    job = run(job)
+    assert job.created == 1 and contact("ana@exemple.es").last_name == "López"
+
+
+def test_file_without_header_line(ctx):
+    job = upload("Dupont;jean@exemple.fr;Jean\nMartin;marie@exemple.fr;Marie\n")
+    assert job.has_header is False
+    assert job.headers == ["Column 1", "Column 2", "Column 3"]
+    assert [c["target"] for c in job.mapping] == ["ignore", "email", "ignore"]
+    assert run(job).created == 2
+
+
+def test_latin1_file_with_bytes_windows_1252_does_not_define(ctx):
+    job = upload(b"email,nom\na@exemple.fr,Ren\xe9\x81\n")
+    assert job.encoding == "iso-8859-1"
+    assert run(job).created == 1 and contact("a@exemple.fr").last_name == "René\x81"
+
+
+def test_tab_separated_utf16_file_from_excel_unicode_text(ctx):
+    job = upload("Courriel\tPrénom\r\nchloe@exemple.fr\tChloé\r\n".encode("utf-16"))
+    assert (job.encoding, job.delimiter) == ("utf-16", "\t")
+    assert run(job).created == 1 and contact("chloe@exemple.fr").first_name == "Chloé"
+
+
+@pytest.mark.parametrize("sample, expected", [
+    ("nom;ca;email\nDupont;12,5;a@x.fr\nMartin;3,25;b@x.fr\n", ";"),  # decimal commas do not fool it
+    ("email,notes\na@x.fr,\"un; deux; trois\"\nb@x.fr,rien\n", ","),
+    ("email\ta\tb\nx@y.fr\t1\t2\n", "\t"),
+    ("email\na@x.fr\nb@x.fr\n", ","),  # a single column
+    ('email;bio\na@x.fr;"ligne 1\nligne 2; suite"\nb@x.fr;ok\n', ";"),  # quoted newline
+])
+def test_separator_detection(sample, expected):
+    assert detect_delimiter(sample) == expected
+
+
+def test_header_detection():
+    assert guess_header([["Email", "Nom"], ["a@x.fr", "Dupont"]]) is True
+    assert guess_header([["a@x.fr", "Dupont"], ["b@x.fr", "Martin"]]) is False
+
+
+def test_french_and_english_headers_are_recognised_ignoring_accents_and_case(ctx):
+    fields = [CustomField(key="zone", label="Zone d'activité géographique", type_id="select")]
+    headers = ["PRÉNOM", "nom", "Adresse e-mail", "Propriétaire du contact", "Étiquettes", "zone d'activite geographique",
+               "Téléphone", "Date de création", "Whatever", "Last Name", "Courriel"]
+    columns = [[], [], [], [], [], [], ["01 02 03 04 05"], ["01/02/2003"], [], [], []]
+    assert suggest_mapping(headers, fields, columns) == [
+        "first_name", "last_name", "email", "owner", "tags", "field:zone", "new:text", "ignore", "ignore",
+        "ignore",  # "Last Name" comes after "nom": one column per native field
+        "ignore",  # a second email column
+    ]
+    assert normalize_header(" Adresse  E-MAIL ") == "adresse e mail"
+
+
+# --- bad rows never stop an import ----------------------------------------------------------
+
+
+BROKEN = (
+    "email,prénom,zone,date de création de l'entreprise\n"      # line 1
+    "ok1@exemple.fr,Ana,EMEA,2001-02-03\n"                      # 2
+    "not-an-email,Bob,EMEA,\n"                                  # 3
+    'ok2@exemple.fr,"Chloé\nla seconde",apac,\n'                # 4-5: quoted newline
+    "ok3@exemple.fr,Dan,Mars,\n"                                # 6: unknown option
+    "ok4@exemple.fr,Eve,LATAM,31/02/2020\n"                     # 7: impossible date
+    "ok5@exemple.fr,Fred,EMEA,,oops,extra\n"                    # 8: shifted columns
+    "\n"                                                        # 9: blank
+    ",Gus,EMEA,\n"                                              # 10: no email
+    "ok6@exemple.fr,Hugo,NORAM,01/12/1999\n"                    # 11
+)
+
+
+def test_broken_rows_are_reported_with_their_line_and_the_good_rows_imported(article_fields, admin):
+    job = upload(BROKEN, "broken.csv", targets={"date de création de l'entreprise": "field:founded"})
+    job = run(job)
+    assert (job.created, job.errors, job.rows_done, job.rows_total) == (3, 5, 8, 8)
+    assert {c.email for c in Contact.select()} == {"ok1@exemple.fr", "ok2@exemple.fr", "ok6@exemple.fr"}
+    assert contact("ok2@exemple.fr").first_name == "Chloé\nla seconde"
+    lines = reported(job)
+    assert [line for line, _, _ in lines] == [3, 6, 7, 8, 10]
+    assert all(kind == "error" for _, kind, _ in lines)
+    reasons = dict((line, reason) for line, _, reason in lines)
+    assert "'not-an-email' is not a valid email address" in reasons[3]
+    assert '"Mars" is not one of the choices: NORAM, LATAM, EMEA, APAC' in reasons[6]
+    assert '"31/02/2020" is not a valid calendar date' in reasons[7]
+    assert "6 values but the file has 4 columns" in reasons[8]
+    assert "no email address" in reasons[10]
+
+    report = admin.get(f"/admin/imports/{job.id}/report.csv")
+    assert report.content_type == "text/csv"
+    rows = list(csv.reader(io.StringIO(report.text.lstrip("\ufeff"))))
+    assert rows[0] == ["line", "kind", "reason", "email", "prénom", "zone", "date de création de l'entreprise"]
+    assert [row[0] for row in rows[1:]] == ["3", "6", "7", "8", "10"]
+    assert rows[2][3:] == ["ok3@exemple.fr", "Dan", "Mars", ""]
+
+
+# --- duplicates, policies, tests and re-runs ------------------------------------------------
+
+
+@pytest.mark.parametrize("policy, expected_name, expected_zone", [("update", "Anita", "APAC"), ("fill", "Ana", "EMEA")])
+def test_rows_with_the_same_email_are_merged(article_fields, monkeypatch, policy, expected_name, expected_zone):
+    monkeypatch.setattr(runner, "BATCH_SIZE", 2)  # duplicates in the same batch and in later ones
+    text = ("email,prénom,zone,CA de l'entreprise\n"
+            "ana@exemple.es,Ana,EMEA,\n"
+            "bob@exemple.fr,Bob,,\n"
+            "ANA@Exemple.es ,Anita,APAC,\n"
+            "ana@exemple.es,,,3 M€\n"
+            "ana@exemple.es,Annie,LATAM,\n")
+    job = run(upload(text, policy=policy))
+    assert (job.created, job.duplicates, job.rows_done) == (2, 3, 5)
+    ana = contact("ana@exemple.es")
+    values = get_values(ana)
+    if policy == "update":  # later rows override
+        assert (ana.first_name, values["zone"]) == ("Annie", "LATAM")
+    else:  # later rows only fill what is empty
+        assert (ana.first_name, values["zone"]) == (expected_name, expected_zone)
+    assert values["revenue"] == "3 M€"
+    assert Contact.select().count() == 2
+
+
+@pytest.mark.parametrize("policy", ["update", "skip", "fill"])
+def test_duplicate_policies_for_existing_contacts(article_fields, policy):
+    from core.contacts import create_contact
+
+    jean = create_contact({"email": "jean@exemple.fr", "first_name": "Jean", "zone": "EMEA"}, source="admin")
+    text = "email,prénom,nom,zone,CA de l'entreprise\njean@exemple.fr,Jeannot,Valjean,APAC,2 M€\nnew@exemple.fr,Nou,,,\n"
+    job = run(upload(text, policy=policy))
+    jean = contact("jean@exemple.fr")
+    values = get_values(jean)
+    if policy == "update":
+        assert (jean.first_name, jean.last_name, values) == ("Jeannot", "Valjean", {"zone": "APAC", "revenue": "2 M€"})
+        assert (job.updated, job.skipped) == (1, 0)
+        change = Event.get((Event.contact == jean.id) & (Event.kind == "contact_updated"))
+        assert change.data["changes"]["first_name"] == ["Jean", "Jeannot"]
+        assert change.data["changes"]["zone"] == ["EMEA", "APAC"]
+        assert change.data["source"] == "import" and change.data["import_id"] == job.id
+    elif policy == "skip":
+        assert (jean.first_name, jean.last_name, values) == ("Jean", "", {"zone": "EMEA"})
+        assert (job.updated, job.skipped) == (0, 1)
+    else:
+        assert (jean.first_name, jean.last_name, values) == ("Jean", "Valjean", {"zone": "EMEA", "revenue": "2 M€"})
+        assert (job.updated, job.skipped) == (1, 0)
+    assert job.created == 1
+
+
+def test_empty_cells_never_erase_existing_values(article_fields):
+    from core.contacts import create_contact
+
+    create_contact({"email": "jean@exemple.fr", "first_name": "Jean", "zone": "EMEA"})
+    job = run(upload("email,prénom,zone\njean@exemple.fr,,\n"))
+    assert (job.unchanged, job.updated) == (1, 0)
+    assert contact("jean@exemple.fr").first_name == "Jean"
+    assert get_values(contact("jean@exemple.fr")) == {"zone": "EMEA"}
+
+
+def rows_csv(count: int) -> str:
+    return "email,prénom,zone\n" + "".join(f"c{i}@exemple.fr,Prénom {i},{ZONES[i % 4]}\n" for i in range(count))
+
+
+def test_a_test_run_of_a_dozen_rows_then_the_whole_file(article_fields):
+    job = run(upload(rows_csv(30), test_rows=12))
+    assert (job.rows_total, job.rows_done, job.created) == (12, 12, 12)
+    assert Contact.select().count() == 12
+
+    full = run(runner.copy_job(job, full=True))
+    assert full.test_rows is None
+    assert (full.rows_total, full.created, full.unchanged) == (30, 18, 12)
+    assert Contact.select().count() == 30
+
+
+def test_running_the_same_file_again_changes_nothing(article_fields, run_jobs, monkeypatch):
+    monkeypatch.setattr(runner, "BATCH_SIZE", 4)
+    repeated = "c3@exemple.fr,Autre prénom,APAC\nC3@exemple.fr,,NORAM\nc24@exemple.fr,Vingt-quatre,EMEA\n"
+    first = run(upload(rows_csv(25) + repeated, tags=["salon-2024"]))
+    assert (first.created, first.duplicates) == (25, 3)
+    assert (contact("c3@exemple.fr").first_name, get_values(contact("c3@exemple.fr"))) == ("Autre prénom", {"zone": "NORAM"})
+    run_jobs()
+    events = Event.select().count()
+    stamps = {c.id: c.updated_at for c in Contact.select()}
+    assert Event.select().where(Event.dispatched_at.is_null()).count() == 0
+
+    again = run(runner.copy_job(first))
+    assert (again.created, again.updated, again.unchanged, again.duplicates, again.errors) == (0, 0, 25, 3, 0)
+    assert Event.select().count() == events  # no new event for unchanged rows
+    assert {c.id: c.updated_at for c in Contact.select()} == stamps
+    assert Contact.select().count() == 25
+
+
+def test_imported_contacts_get_events_in_bulk_dispatched_by_a_worker(article_fields, run_jobs):
+    job = run(upload(rows_csv(5), tags=["webinar"]))
+    created = list(Event.select().where(Event.kind == "contact_created"))
+    assert len(created) == 5
+    assert all(e.data == {"source": "import", "import_id": job.id} and e.source == "import" for e in created)
+    assert Event.select().where(Event.kind == "tag_added").count() == 5
+    assert all(tags_of(c) == ["webinar"] for c in Contact.select())
+    assert Event.select().where(Event.dispatched_at.is_null()).count() == 10
+    run_jobs()
+    assert Event.select().where(Event.dispatched_at.is_null()).count() == 0
+
+
+def test_tags_column_and_tags_for_every_contact(ctx):
+    job = run(upload("email,tags\na@exemple.fr,\"vip, salon\"\nb@exemple.fr,\n", tags=["import-mai"]))
+    assert job.created == 2
+    assert tags_of(contact("a@exemple.fr")) == ["import-mai", "salon", "vip"]
+    assert tags_of(contact("b@exemple.fr")) == ["import-mai"]
+
+
+# --- owners and cleaning ----------------------------------------------------------------------
+
+
+def test_owner_column_assigns_known_reps_and_reports_unknown_ones(ctx, rep):
+    gone = auth.create_user("parti@example.com", "long password 1", role="sales")
+    gone.is_active = False
+    gone.save()
+    text = ("email,propriétaire du contact\n"
+            "a@exemple.fr,VENDEUSE@example.com\n"
+            "b@exemple.fr,inconnu@example.com\n"
+            "c@exemple.fr,parti@example.com\n"
+            "d@exemple.fr,\n")
+    job = run(upload(text))
+    assert (job.created, job.warnings, job.errors) == (4, 2, 0)
+    assert contact("a@exemple.fr").owner_id == rep.id
+    assert contact("b@exemple.fr").owner_id is None
+    assert [(line, kind) for line, kind, _ in reported(job)] == [(3, "warning"), (4, "warning")]
+    assert "no active user has the email 'inconnu@example.com'" in reported(job)[0][2]
+
+
+def test_cleaning_skips_bounced_unsubscribed_suppressed_addresses_and_cold_leads(ctx):
+    from core.contacts import create_contact
+
+    emit(create_contact({"email": "bounce@exemple.fr"}), "email_bounced", {"reason": "mailbox full"})
+    emit(create_contact({"email": "stop@exemple.fr"}), "unsubscribed", {})
+    SettingValue.create(group="imports", key="suppressed_addresses", value="Blocked@exemple.fr\nnot an address")
+    today = dt.date.today().isoformat()
+    text = ("email,prénom,dernière activité\n"
+            f"bounce@exemple.fr,B,{today}\n"
+            f"stop@exemple.fr,S,{today}\n"
+            f"blocked@exemple.fr,X,{today}\n"
+            "old@exemple.fr,O,01/01/2001\n"
+            f"fresh@exemple.fr,F,{today}\n"
+            "unknown@exemple.fr,U,\n")
+    job = upload(text)
+    assert job.options["cold_column"] == 2
+    job.options = {**job.options, "cold_months": 24}
+    job.save()
+    job = run(job)
+    assert (job.created, job.skipped, job.errors) == (2, 4, 0)
+    assert {c.email for c in Contact.select().where(Contact.first_name != "")} == {"fresh@exemple.fr", "unknown@exemple.fr"}
+    reasons = {line: reason for line, kind, reason in reported(job) if kind == "skipped"}
+    assert reasons[2] == "This address bounced before: not imported again."
+    assert reasons[3] == "This address unsubscribed before: not imported again."
+    assert reasons[4] == "This address is on the suppression list."
+    assert reasons[5].startswith("Cold lead: last activity on 2001-01-01 is more than 24 months old")
+
+    kept = run(upload(text, options={"skip_suppressed": False, "cold_column": None}))
+    assert kept.skipped == 0 and kept.created == 2  # old@ and blocked@; bounce@ and stop@ are updated
+    assert contact("bounce@exemple.fr").first_name == "B"
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def test_export_of_a_search_neutralises_formulas(article_fields, admin, rep):
+    from core.contacts import add_tag, create_contact
+
+    evil = create_contact({"email": "evil@exemple.fr", "first_name": "=cmd()", "last_name": "+SUM(A1)",
+                           "revenue": "@risk", "zone": "EMEA", "uses_excel": "oui"}, owner=rep)
+    add_tag(evil, "-danger")
+    create_contact({"email": "other@autre.fr", "first_name": "Other"})
+
+    response = admin.get("/admin/contacts/export", {"q": "exemple"})
+    assert response.content_type == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert rows[0][:5] == ["Email", "First name", "Last name", "Owner", "Tags"]
+    assert rows[0][5:10] == [label for _, label, _, _ in ARTICLE_FIELDS]
+    assert len(rows) == 2  # the search excludes other@autre.fr
+    row = dict(zip(rows[0], rows[1]))
+    assert row["First name"] == "'=cmd()" and row["Last name"] == "'+SUM(A1)"
+    assert row["CA de l'entreprise"] == "'@risk" and row["Tags"] == "'-danger"
+    assert row["Owner"] == "vendeuse@example.com"
+    assert row["Zone d'activité géographique"] == "EMEA" and row["Utilise Excel pour gérer ses tâches ?"] == "Yes"
+    assert [neutralise(v) for v in ("\tx", "\rx", "a=b", 3)] == ["'\tx", "'\rx", "a=b", "3"]
+
+
+def test_export_streams_every_contact_page_by_page(ctx, admin, monkeypatch):
+    from core.imports import export
+
+    monkeypatch.setattr(export, "PAGE", 7)
+    run(upload(rows_csv(30)))
+    rows = list(csv.reader(io.StringIO(admin.get("/admin/contacts/export").text.lstrip("\ufeff"))))
+    assert sorted(r[0] for r in rows[1:]) == sorted(f"c{i}@exemple.fr" for i in range(30))
+
+
+def test_export_of_a_static_segment(ctx, admin):
+    segments = pytest.importorskip("core.segments")
+    run(upload(rows_csv(6)))
+    segment = segments.Segment.create(name="Salon", kind="static")
+    segments.add_contacts_to_segment(segment, [contact("c1@exemple.fr").id, contact("c4@exemple.fr").id])
+    rows = list(csv.reader(io.StringIO(admin.get(f"/admin/contacts/export?segment={segment.id}").text.lstrip("\ufeff"))))
+    assert [r[0] for r in rows[1:]] == ["c1@exemple.fr", "c4@exemple.fr"]
+    assert admin.get("/admin/contacts/export?segment=999", status=400)
+
+
+def test_import_adds_the_contacts_to_a_static_segment(article_fields):
+    segments = pytest.importorskip("core.segments")
+    segment = segments.Segment.create(name="Salon 2024", kind="static")
+    job = run(upload(rows_csv(4), segment_id=segment.id))
+    assert job.message == ""
+    members = {row.contact_id for row in segments.segment_members(segment)}
+    assert members == {c.id for c in Contact.select()}
+
+
+# --- the admin wizard ------------------------------------------------------------------------------
+
+
+def test_wizard_upload_map_run_and_watch_the_progress(article_fields, admin, run_jobs):
+    page = admin.get("/admin/imports")
+    assert "Import contacts" in page.text
+    form = page.forms["upload-form"]
+    text = FRENCH_HEADER + "\r\n" + "".join(
+        f"Prénom{i};Nom{i};p{i}@exemple.fr;Société {i};{i} M€;{ZONES[i % 4]};oui;01/02/2003;\r\n" for i in range(20)
+    ) + "Zoé;Erreur;zoe@exemple.fr;X;;Mars;oui;;\r\n"
+    form["file"] = ("export crm.csv", text.encode("cp1252"))
+    setup = form.submit().follow()
+    assert "Prénom3" in setup.text and "Windows-1252" in setup.text  # preview and detected encoding
+    run_form = setup.forms["mapping-form"]
+    assert run_form["target_2"].value == "email"
+    assert run_form["target_3"].value == "new:text"  # Société: a new field
+    assert run_form["test_rows"].value == "12"
+    run_form["test_only"] = False
+    run_form["tags"] = "salon-2024"
+    run_form["policy"] = "fill"
+    queued = run_form.submit("action", value="run").follow()
+    assert "queued" in queued.text
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in queued.text  # progress without JS
+    assert "<progress" in queued.text and "imports.js" in queued.text
+
+    run_jobs()
+    done = admin.get(queued.request.path)
+    assert "meta http-equiv" not in done.text
+    job = ImportJob.get()
+    assert (job.status, job.created, job.errors, job.policy, job.tags) == ("done", 20, 1, "fill", ["salon-2024"])
+    assert '<progress max="21" value="21"' in done.text
+    assert "Download the error report" in done.text
+    assert admin.get(f"/admin/imports/{job.id}/progress.json").json["finished"] is True
+    societe = CustomField.get(CustomField.label == "Société")
+    assert get_values(contact("p5@exemple.fr"))["societe"] == "Société 5"
+    assert societe.type_id == "text"
+    report = admin.get(f"/admin/imports/{job.id}/report.csv").text
+    assert "22,error" in report and "Mars" in report
+    assert Event.select().where(Event.dispatched_at.is_null()).count() == 0
+
+
+def test_wizard_refuses_a_mapping_without_email(ctx, admin):
+    job = upload("email,nom\na@exemple.fr,A\n")
+    setup = admin.get(f"/admin/imports/{job.id}/setup")
+    form = setup.forms["mapping-form"]
+    form["target_0"] = "ignore"
+    page = form.submit("action", value="run", status=400)
+    assert "Map exactly one column to Email" in page.text
+    assert ImportJob.get_by_id(job.id).status == "draft"
+
+
+def test_wizard_can_read_the_file_again_with_another_separator(ctx, admin):
+    job = upload("email;nom\na@exemple.fr;A\n")
+    form = admin.get(f"/admin/imports/{job.id}/setup").forms["reread-form"]
+    form["delimiter"] = ","
+    page = form.submit("action", value="reread")
+    assert ImportJob.get_by_id(job.id).headers == ["email;nom"]
+    assert "email;nom" in page.text
+
+
+def test_new_select_field_from_a_column_gets_its_values_as_options(ctx, admin):
+    job = upload("email,taille\na@exemple.fr,PME\nb@exemple.fr,TPE\nc@exemple.fr,PME\n")
+    form = admin.get(f"/admin/imports/{job.id}/setup").forms["mapping-form"]
+    form["target_1"] = "new:select"
+    form["test_only"] = False
+    form.submit("action", value="run").follow()
+    field = CustomField.get(CustomField.key == "taille")
+    assert (field.label, field.type_id, field.options) == ("taille", "select", ["PME", "TPE"])
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("contacts.xlsx", b"PK\x03\x04" + b"\x00" * 200, "Excel workbook"),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a text (CSV) file"),
+    ("vide.csv", b"", "empty"),
+    ("big.csv", b"email\n" + b"a@exemple.fr\n" * 400, "larger than the 4 KB limit"),
+])
+def test_upload_that_is_not_text_or_too_big_is_refused(config, ctx, admin, name, data, message):
+    ctx.extensions["couvee"].config.max_upload_bytes = 4096
+    form = admin.get("/admin/imports").forms["upload-form"]
+    form["file"] = (name, data)
+    page = form.submit(status=400)
+    assert message in page.text
+    assert ImportJob.select().count() == 0
+    assert [p.name for p in (config["instance_path"] / "uploads" / "imports").iterdir()] == []
+
+
+def test_cancel_a_queued_import(ctx, admin, run_jobs):
+    job = upload(rows_csv(3))
+    runner.start(job)
+    page = admin.get(f"/admin/imports/{job.id}")
+    page = admin.post(f"/admin/imports/{job.id}/cancel", {"csrf_token": csrf_of(page)}).follow()
+    assert "cancelled" in page.text
+    run_jobs()
+    assert ImportJob.get_by_id(job.id).status == "cancelled"
+    assert Contact.select().count() == 0
+
+
+def test_sales_reps_cannot_import_or_export(ctx, web, admin_user, rep):
+    from .conftest import login
+
+    login(web, "vendeuse@example.com", "long password 1")
+    web.get("/admin/imports", status=403)
+    web.get("/admin/contacts/export", status=403)
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(config, wsgi, monkeypatch):
+    from core.cli import main
+    from core.db import init_database
+
+    for key, env in (("instance_path", "COUVEE_INSTANCE"), ("database_url", "COUVEE_DATABASE_URL"),
+                     ("redis_url", "COUVEE_REDIS_URL"), ("secret_key", "COUVEE_SECRET_KEY")):
+        monkeypatch.setenv(env, str(config[key]))
+
+    def invoke(*args):
+        try:
+            return CliRunner().invoke(main, list(args), catch_exceptions=False)
+        finally:  # the command built its own app; point the models back at the test's database
+            init_database(wsgi.app.extensions["couvee"].database)
+
+    return invoke
+
+
+def test_cli_import_with_explicit_mapping_and_report_then_export(article_fields, cli, tmp_path):
+    source = tmp_path / "crm.csv"
+    source.write_text("Mail;Given;Zone;Tags\na@exemple.fr;Ana;EMEA;vip\nbad;Bob;EMEA;\nc@exemple.fr;Cy;APAC;\n",
+                      encoding="cp1252")
+    report = tmp_path / "report.csv"
+    result = cli("import", str(source), "--map", "Mail=email", "--map", "given=first_name", "--map", "3=zone",
+                 "--tag", "cli", "--policy", "fill", "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "Done: 3 rows, 2 created" in result.output and "1 errors" in result.output
+    assert "Rows" in result.stderr  # the terminal progress bar
+    assert report.read_text().splitlines()[1].startswith("3,error,Mail: 'bad' is not a valid email address")
+    assert tags_of(contact("a@exemple.fr")) == ["cli", "vip"]
+    assert get_values(contact("c@exemple.fr")) == {"zone": "APAC"}
+
+    again = cli("import", str(source), "--map", "Mail=email", "--limit", "1")
+    assert "Done: 1 rows, 0 created, 0 updated, 1 unchanged" in again.output
+
+    out = tmp_path / "export.csv"
+    exported = cli("export", "--q", "exemple", "--output", str(out))
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert [r[0] for r in rows[1:]] == ["a@exemple.fr", "c@exemple.fr"]
+
+
+def test_cli_explains_a_wrong_mapping(ctx, cli, tmp_path):
+    source = tmp_path / "crm.csv"
+    source.write_text("email,nom\na@exemple.fr,A\n")
+    result = cli("import", str(source), "--map", "nom=shoe_size")
+    assert result.exit_code == 2
+    assert "unknown field 'shoe_size'" in result.output
+    binary = tmp_path / "x.csv"
+    binary.write_bytes(b"PK\x03\x04\x00\x00")
+    refused = cli("import", str(binary))
+    assert refused.exit_code == 1 and "Excel workbook" in refused.output
+
