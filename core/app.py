@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import redis
-from flask import Flask, g, request
+from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from . import db as dbmod

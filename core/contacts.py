@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .events import emit, queue_dispatch  # noqa: F401  (re-exported for plugins)
+from .events import emit
 from .extension import FieldValueError
 from .models import Contact, ContactTag, ContactValue, CustomField, Tag, User, utcnow
 from .queue import enqueue

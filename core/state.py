@@ -26,6 +26,8 @@ class CouveeState:
         self.redis_handle = redis_handle
         self.redis = redis_handle.client
         self.host: PluginHost | None = None
+        #: plugins found on disk (name -> PluginInfo), loaded or not
+        self.discovered: dict = {}
         self.plugin_revision = 0
         #: set when this process changed the plugin state: rebuild at once
         self.stale = False

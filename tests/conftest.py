@@ -9,14 +9,13 @@ import re
 import shutil
 from pathlib import Path
 
-import peewee
 import pytest
 import redis
 from webtest import TestApp
 
 from core.app import create_app
 from core.queue import QUEUES, make_worker
-from core.runtime import Runtime, WSGIApp
+from core.runtime import WSGIApp
 
 FIXTURE_PLUGINS = Path(__file__).parent / "plugins"
 ADMIN_EMAIL = "owner@example.com"
@@ -129,6 +128,7 @@ def admin(web, admin_user):
 
 
 def current_app_of(web_or_wsgi):
+    """The up-to-date Flask app behind a TestApp or WSGIApp."""
     wsgi = getattr(web_or_wsgi, "app", web_or_wsgi)
     return wsgi.app if isinstance(wsgi, WSGIApp) else wsgi
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pluggy
 import pytest
 
 from core import hookdocs, hookspecs

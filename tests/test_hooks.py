@@ -10,7 +10,7 @@ from core import contacts
 from core.models import Contact, Event
 from core.plugins import lifecycle
 
-from .conftest import current_app_of, install_fixture_plugin
+from .conftest import install_fixture_plugin
 
 
 @pytest.fixture
@@ -32,10 +32,6 @@ def notes(app, kind=None):
         if kind:
             query = query.where(FixtureNote.kind == kind)
         return [n.text for n in query]
-
-
-def in_app(app):
-    return app.app_context()
 
 
 def make_contact(app, email="ada@example.com", **raw):

@@ -31,8 +31,8 @@ def test_upload_activate_deactivate_in_web_and_worker(admin, wsgi, run_jobs):
     assert admin.get("/admin/fixture/", expect_errors=True).status_int == 404
 
     worker_app_before = wsgi.app  # the worker below keeps running across the changes
-    page = plugin_row(page, "couvee_fixture").find("form")
-    admin.post(f"/admin/plugins/couvee_fixture/activate", {"csrf_token": admin.get("/admin/plugins").html.find("input", {"name": "csrf_token"})["value"]})
+    token = page.html.find("input", {"name": "csrf_token"})["value"]
+    admin.post("/admin/plugins/couvee_fixture/activate", {"csrf_token": token})
     dashboard = admin.get("/admin/")
     assert 'data-menu="fixture"' in dashboard.text
     assert "Fixture page" in admin.get("/admin/fixture/").text
