@@ -36,10 +36,13 @@ from .extension import (
     TriggerType,
 )
 from .hookspecs import hookimpl
+from .messages import Message, SendResult, channel_available, send_message
 from .models import BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, Tag, User, UTCDateTimeField, utcnow
 from .queue import enqueue
 from .settings import get_setting
 from .state import state
+from .tokens import TokenError, contact_token, make_token, read_contact_token, read_token
 from .version import __version__
+from .web import external_url
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -297,6 +297,87 @@ def contact_can_receive(contact, channel, purpose):
     """
 
 
+@hookspec
+def contact_erase(contact, mode):
+    """A contact is being erased (right to be forgotten): delete or scrub
+    *your plugin's* personal data about them now, in this transaction.
+
+    ``mode`` is ``"delete"`` (remove every personal row) or ``"pseudonymise"``
+    (keep statistics, drop what identifies the person). Called synchronously
+    before the contact row itself goes, so ``contact`` is still a full
+    :class:`core.models.Contact`; a plugin forwarding the erasure to a remote
+    system should copy what it needs (e.g. the email) into a queued job. A hook
+    that raises aborts the erasure. Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def contact_erase(contact, mode):
+            Submission.delete().where(Submission.contact == contact.id).execute()
+            enqueue(forward_erasure_to_crm, contact.email)
+    """
+
+
+@hookspec
+def contact_export(contact):
+    """Everything your plugin holds about ``contact``, for a data-access or
+    portability export.
+
+    Return a dict ``{section title: list of flat dicts}`` (each dict one row,
+    JSON-serialisable values), or ``None``. Sections from all plugins are
+    merged into one JSON document and one CSV per section.
+
+    Example::
+
+        @hookimpl
+        def contact_export(contact):
+            rows = PointChange.select().where(PointChange.contact == contact.id)
+            return {"Points history": [{"at": r.created_at.isoformat(), "delta": r.delta,
+                                        "reason": r.reason} for r in rows]}
+    """
+
+
+# --------------------------------------------------------------------------
+# tracking_* : additions to the tracking script (e.g. the consent banner).
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def tracking_script_parts():
+    """JavaScript sources appended to the tracking script served by core.
+
+    Return a list of strings. Each part runs inside the script's closure after
+    the core tracker is defined and may call its extension API (documented in
+    docs/tracking.md), e.g. ``tracker.setConsentUI(fn)`` to show a consent
+    banner. The script URL is versioned by a hash of all parts, so browsers
+    fetch a new copy when a plugin changes or is (de)activated. Keep parts small
+    and never throw: errors are caught and logged to the console.
+
+    Example::
+
+        @hookimpl
+        def tracking_script_parts():
+            return [(Path(__file__).parent / "static" / "banner.js").read_text()]
+    """
+
+
+@hookspec
+def tracking_site_config(site):
+    """Extra settings for a tracked site, delivered to the script with the
+    site's configuration (for the script parts above to read).
+
+    ``site`` is the core tracking ``Site``. Return a dict (merged into the
+    ``ext`` object of the configuration) or ``None``. Values are public: never
+    return secrets.
+
+    Example::
+
+        @hookimpl
+        def tracking_site_config(site):
+            return {"banner": {"text": banner_text(site), "purposes": ["analytics"]}}
+    """
+
+
 # --------------------------------------------------------------------------
 # tpl_* : named slots in templates.
 # --------------------------------------------------------------------------

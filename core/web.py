@@ -95,3 +95,20 @@ def site_name() -> str:
     from .settings import get_setting
 
     return get_setting("general", "site_name") or "Couvée"
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL under ``COUVEE_BASE_URL`` for ``endpoint``, usable in
+    emails and from worker jobs (no request needed)::
+
+        external_url("email.unsubscribe", t=token)
+        # -> "https://marketing.example.com/e/unsubscribe?t=..."
+    """
+    from urllib.parse import urlparse
+
+    from flask import current_app
+
+    base = current_app.extensions["couvee"].config.base_url.rstrip("/")
+    parsed = urlparse(base)
+    adapter = current_app.url_map.bind(parsed.netloc, script_name=parsed.path or "/", url_scheme=parsed.scheme)
+    return parsed.scheme + "://" + parsed.netloc + adapter.build(endpoint, values)

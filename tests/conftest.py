@@ -158,3 +158,151 @@ def csrf_of(page) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+# --------------------------------------------------------------------------
+# Real network peers on loopback: an SMTP server, the app under a WSGI server,
+# a static site on another origin, and headless Chromium.
+# --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """An aiosmtpd server on loopback keeping every message it receives.
+
+    ``messages`` holds :class:`email.message.EmailMessage` objects with the
+    envelope in ``msg.envelope_from`` / ``msg.envelope_to`` and the raw bytes
+    in ``msg.raw``."""
+
+    def __init__(self):
+        import threading
+
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        import email.policy
+
+        raw = envelope.original_content or envelope.content
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        message.envelope_from = envelope.mail_from
+        message.envelope_to = list(envelope.rcpt_tos)
+        message.raw = raw
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted"
+
+    def wait_for(self, count: int, timeout: float = 10.0):
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on 127.0.0.1: ``smtp_sink.host``, ``.port``, ``.messages``."""
+    from aiosmtpd.controller import Controller
+
+    handler = SmtpSink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.host, handler.port = "127.0.0.1", port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def live_server(wsgi):
+    """The app served by waitress on a loopback port; ``live_server.url``.
+
+    The app's base URL is switched to the live address, so links built with
+    ``external_url`` point at it."""
+    import threading
+    import types
+
+    from waitress import create_server
+
+    port = free_port()
+    server = create_server(wsgi, host="127.0.0.1", port=port, threads=4)
+    url = f"http://127.0.0.1:{port}"
+    wsgi.runtime.config.base_url = url  # shared by every rebuilt app
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield types.SimpleNamespace(url=url, port=port, wsgi=wsgi)
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def static_site(tmp_path):
+    """Serve files from a folder on another loopback origin, e.g. an
+    integrator's page embedding our snippet: ``site = static_site({"index.html": html})``
+    then open ``site.url + "/index.html"``."""
+    import functools
+    import http.server
+    import threading
+    import types
+
+    servers = []
+
+    def serve(files: dict[str, str]):
+        root = tmp_path / f"site{len(servers)}"
+        root.mkdir()
+        for name, content in files.items():
+            (root / name).write_text(content)
+        handler = functools.partial(_QuietHandler, directory=str(root))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return types.SimpleNamespace(url=f"http://127.0.0.1:{server.server_address[1]}", root=root)
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(__import__("http.server").server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+CHROMIUM = os.environ.get("COUVEE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Debian Chromium driven by Playwright (session-wide)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser context (no cookies, empty storage) and page."""
+    context = chromium.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

@@ -177,3 +177,32 @@ def test_hook_tpl_slot(fixture_plugin, admin):
     contact = make_contact(fixture_plugin, "x@example.com", first_name="<b>Eve</b>")
     page = admin.get(f"/admin/contacts/{contact.id}")
     assert 'class="fixture-slot">Fixture panel for &lt;b&gt;Eve&lt;/b&gt;' in page.text
+
+
+def test_hook_contact_erase(fixture_plugin):
+    contact = make_contact(fixture_plugin, "gone@example.com")
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        fixture_plugin.extensions["couvee"].hooks.call("contact_erase", contact=contact, mode="delete")
+    assert notes(fixture_plugin, "erase") == ["delete:gone@example.com"]
+
+
+def test_hook_contact_export(fixture_plugin, run_jobs):
+    contact = make_contact(fixture_plugin, "export@example.com")
+    run_jobs()
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        sections = dict(fixture_plugin.extensions["couvee"].hooks.call("contact_export", contact=contact))
+    assert sections["couvee_fixture"] == {"Fixture notes": [
+        {"kind": "created", "text": str(contact.id)}, {"kind": "event", "text": "contact_created"}]}
+
+
+def test_hook_tracking_script_parts(fixture_plugin):
+    parts = fixture_plugin.extensions["couvee"].hooks.results("tracking_script_parts")
+    assert ["tracker.fixtureLoaded = true;"] in parts
+
+
+def test_hook_tracking_site_config(fixture_plugin):
+    class Site:
+        name = "Blog"
+
+    answers = dict(fixture_plugin.extensions["couvee"].hooks.call("tracking_site_config", site=Site()))
+    assert answers["couvee_fixture"] == {"fixture": {"site": "Blog"}}

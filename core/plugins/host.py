@@ -23,6 +23,9 @@ from .discovery import PluginInfo
 
 log = logging.getLogger("couvee.plugins")
 
+#: Hooks whose failure must stop the caller instead of being isolated.
+STRICT_HOOKS = frozenset({"contact_erase"})
+
 CORE_PLUGIN = "core"
 #: core's own hook implementations, registered like plugins (always active);
 #: name -> module. Each keeps its own migration versions under its name.
@@ -168,7 +171,9 @@ class PluginHost:
     def call(self, hook_name: str, **kwargs) -> list[tuple[str, Any]]:
         """Call every implementation, most recently registered first; return
         ``(plugin name, result)`` pairs for non-None results. An implementation
-        that raises is logged and reported against its plugin; the others still run.
+        that raises is logged and reported against its plugin; the others still
+        run, except for :data:`STRICT_HOOKS` where the error propagates (an
+        erasure must not half-happen).
         """
         caller = getattr(self.pm.hook, hook_name)
         results = []
@@ -180,6 +185,8 @@ class PluginHost:
                 log.error("plugin %s raised in %s:\n%s", impl.plugin_name, hook_name, traceback.format_exc())
                 if hook_name == "contact_can_receive":
                     results.append((impl.plugin_name, False))  # fail closed
+                if hook_name in STRICT_HOOKS:
+                    raise
                 continue
             if result is not None:
                 results.append((impl.plugin_name, result))

@@ -162,3 +162,23 @@ def tpl_slot(slot, context):
     if slot == "contact_sidebar":
         return Markup('<div class="fixture-slot">Fixture panel for {}</div>').format(context["contact"].display_name)
     return None
+
+
+@hookimpl
+def contact_erase(contact, mode):
+    note("erase", f"{mode}:{contact.email}")
+
+
+@hookimpl
+def contact_export(contact):
+    return {"Fixture notes": [{"kind": n.kind, "text": n.text} for n in FixtureNote.select().order_by(FixtureNote.id)]}
+
+
+@hookimpl
+def tracking_script_parts():
+    return ["tracker.fixtureLoaded = true;"]
+
+
+@hookimpl
+def tracking_site_config(site):
+    return {"fixture": {"site": getattr(site, "name", str(site))}}
