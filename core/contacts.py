@@ -104,6 +104,10 @@ def create_contact(raw: dict, source: str = "", owner: User | None = None, tags=
     parsed, errors = parse_values(raw)
     if parsed.get("email") and Contact.select().where(Contact.email == parsed["email"]).exists():
         errors["email"] = f"a contact with the email {parsed['email']} already exists"
+    if parsed.get("email") and not errors:
+        refused = suppressed_emails([parsed["email"]])
+        if refused:
+            errors["email"] = refused[parsed["email"]]
     if errors:
         raise ContactError(errors)
     fields = {f.key: f for f in custom_fields()}
@@ -121,6 +125,18 @@ def create_contact(raw: dict, source: str = "", owner: User | None = None, tags=
         for tag in tags:
             add_tag(contact, tag, source=source)
     return contact
+
+
+def suppressed_emails(emails: list[str]) -> dict[str, str]:
+    """``{email: reason}`` for addresses a plugin refuses to (re)create
+    (``contact_suppressed`` hook), e.g. people erased on their request."""
+    if not emails:
+        return {}
+    refused: dict[str, str] = {}
+    for _, answer in current_app.extensions["couvee"].hooks.call("contact_suppressed", emails=list(emails)):
+        for email, reason in dict(answer).items():
+            refused.setdefault(email, str(reason))
+    return refused
 
 
 def update_contact(contact: Contact, raw: dict, source: str = "") -> dict:

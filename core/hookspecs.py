@@ -298,6 +298,25 @@ def contact_can_receive(contact, channel, purpose):
 
 
 @hookspec
+def contact_suppressed(emails):
+    """Which of these (normalised) addresses must not be created as contacts?
+
+    Called before a contact is created, by the admin, the REST API, forms and
+    CSV imports (once per batch, so keep it set-based). Return a dict
+    ``{email: reason shown to the user}`` for the refused ones, or ``None``.
+    The GDPR plugin answers from its suppression list of erased people.
+
+    Example::
+
+        @hookimpl
+        def contact_suppressed(emails):
+            hashes = {email_hash(e): e for e in emails}
+            found = Suppression.select().where(Suppression.hash.in_(list(hashes)))
+            return {hashes[row.hash]: "This person asked to be forgotten." for row in found}
+    """
+
+
+@hookspec
 def contact_erase(contact, mode):
     """A contact is being erased (right to be forgotten): delete or scrub
     *your plugin's* personal data about them now, in this transaction.

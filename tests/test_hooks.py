@@ -206,3 +206,13 @@ def test_hook_tracking_site_config(fixture_plugin):
 
     answers = dict(fixture_plugin.extensions["couvee"].hooks.call("tracking_site_config", site=Site()))
     assert answers["couvee_fixture"] == {"fixture": {"site": "Blog"}}
+
+
+def test_hook_contact_suppressed(fixture_plugin, wsgi, run_jobs):
+    from core.contacts import ContactError
+
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        with pytest.raises(ContactError) as error:
+            contacts.create_contact({"email": "Forgotten@example.com"})
+        assert error.value.errors["email"] == "Suppressed by the fixture."
+        assert contacts.create_contact({"email": "kept@example.com"}).id

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from ..contacts import normalize_email, normalize_tag
+from ..contacts import normalize_email, normalize_tag, suppressed_emails
 from ..events import dispatch_event
 from ..extension import FieldValueError
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
@@ -267,6 +267,11 @@ class Importer:
     def _clean(self, records: dict[str, Record], existing: dict[str, tuple], result: BatchResult) -> dict[str, Record]:
         """Leave out suppressed addresses: the configured list, and contacts
         whose timeline has a bounce or an unsubscription."""
+        if not records:
+            return records
+        new_emails = [email for email in records if email not in existing]
+        for email, reason in suppressed_emails(new_emails).items():
+            self._report(result, records.pop(email), "skipped", reason)
         if not self.settings.skip_suppressed or not records:
             return records
         reasons = {email: "This address is on the suppression list." for email in records

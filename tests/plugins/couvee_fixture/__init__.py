@@ -182,3 +182,8 @@ def tracking_script_parts():
 @hookimpl
 def tracking_site_config(site):
     return {"fixture": {"site": getattr(site, "name", str(site))}}
+
+
+@hookimpl
+def contact_suppressed(emails):
+    return {email: "Suppressed by the fixture." for email in emails if email.startswith("forgotten@")}
