@@ -23,6 +23,8 @@ log = logging.getLogger("couvee.events")
 PASSIVE_KINDS = {
     "contact_created", "contact_updated", "tag_added", "tag_removed", "points_changed",
     "segment_joined", "segment_left", "owner_assigned", "email_sent", "email_bounced",
+    "points_threshold_crossed", "workflow_entered", "workflow_completed", "crm_status_changed",
+    "crm_opportunity_lost",
 }
 SWEEP_AFTER = dt.timedelta(seconds=60)
 
