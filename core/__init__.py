@@ -41,6 +41,7 @@ from .models import BaseModel, Contact, ContactTag, ContactValue, CustomField, E
 from .queue import enqueue
 from .settings import get_setting
 from .state import state
+from .tracking import Site as TrackingSite, contact_of_visitor, link_visitor, site_by_key as tracking_site
 from .tokens import TokenError, contact_token, make_token, read_contact_token, read_token
 from .version import __version__
 from .web import external_url

@@ -44,6 +44,15 @@ def csrf_exempt(view):
     return view
 
 
+def no_database(view):
+    """For hot public endpoints that never query the database (the tracking
+    hit endpoint appends to Redis): no connection is opened for the request and
+    no session user is loaded. Implies :func:`public` and :func:`csrf_exempt`;
+    a query from such a view fails loudly (no connection)."""
+    view._couvee_no_database = True
+    return csrf_exempt(public(view))
+
+
 def roles_required(*roles: str):
     def decorator(view):
         @functools.wraps(view)
@@ -224,6 +233,8 @@ def gate():
     app = current_app._get_current_object()
     view = _view(app, request.endpoint)
     g.user = None
+    if getattr(view, "_couvee_no_database", False):
+        return None
     if request.path.startswith(API_PREFIX):
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):

@@ -20,6 +20,9 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def open_connection():
         dbmod.init_database(state.database)
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if getattr(view, "_couvee_no_database", False):
+            return
         g.couvee_opened_db = state.database.connect(reuse_if_open=True)
 
     app.before_request(auth.gate)

@@ -195,17 +195,21 @@ def test_hook_contact_export(fixture_plugin, run_jobs):
         {"kind": "created", "text": str(contact.id)}, {"kind": "event", "text": "contact_created"}]}
 
 
-def test_hook_tracking_script_parts(fixture_plugin):
-    parts = fixture_plugin.extensions["couvee"].hooks.results("tracking_script_parts")
-    assert ["tracker.fixtureLoaded = true;"] in parts
+def test_hook_tracking_script_parts(fixture_plugin, web):
+    from .tracking_helpers import make_site
+
+    site = make_site(fixture_plugin)
+    script = web.get(f"/t/{site.key}/couvee.js").follow()
+    assert "tracker.fixtureLoaded = true;" in script.text  # served inside the script, after the tracker
+    assert script.text.index("var tracker =") < script.text.index("tracker.fixtureLoaded = true;")
 
 
-def test_hook_tracking_site_config(fixture_plugin):
-    class Site:
-        name = "Blog"
+def test_hook_tracking_site_config(fixture_plugin, web):
+    from .tracking_helpers import make_site
 
-    answers = dict(fixture_plugin.extensions["couvee"].hooks.call("tracking_site_config", site=Site()))
-    assert answers["couvee_fixture"] == {"fixture": {"site": "Blog"}}
+    site = make_site(fixture_plugin, name="Blog")
+    script = web.get(f"/t/{site.key}/couvee.js").follow()
+    assert '"ext":{' in script.text and '"fixture":{"site":"Blog"}' in script.text
 
 
 def test_hook_contact_suppressed(fixture_plugin, wsgi, run_jobs):

@@ -1,0 +1,84 @@
+"""Website tracking as an internal plugin (``core_tracking``): tables, the
+public script/hit/download endpoints, the admin pages, the drain and purge
+jobs, the visits panel on the contact page, and the contact's tracking data
+in exports and erasure."""
+from __future__ import annotations
+
+from flask import render_template
+from markupsafe import Markup
+
+from ..extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup
+from ..hookspecs import hookimpl
+from .models import TRACKING_MODELS, Hit, Visitor
+
+
+def _create_tables(database, migrator):
+    database.create_tables(TRACKING_MODELS, safe=True)
+
+
+@hookimpl
+def register_models():
+    return list(TRACKING_MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "tracked sites, visitors, hits and assets", _create_tables)]
+
+
+@hookimpl
+def register_blueprints():
+    from .public import tracking_public
+    from .views import tracking_admin
+
+    return [tracking_public, tracking_admin]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("tracking", "Visits", "tracking.visits", order=30)]
+
+
+@hookimpl
+def register_settings():
+    return [SettingsGroup("tracking", "Website tracking", [
+        Setting("anonymous_retention_days", "Keep anonymous visits (days)", kind="int", default=180,
+                help="Visits of visitors never identified are deleted after this many days (0 keeps them)."),
+    ])]
+
+
+@hookimpl
+def register_periodic_jobs():
+    from .drain import drain, purge_anonymous
+
+    return [
+        PeriodicJob("tracking.drain", drain, interval=30),
+        PeriodicJob("tracking.purge_anonymous", purge_anonymous, interval=86400, queue="low"),
+    ]
+
+
+@hookimpl
+def tpl_slot(slot, context):
+    contact = context.get("contact")
+    if slot != "contact_main" or contact is None:
+        return None
+    from .reports import contact_visits
+
+    visits, total = contact_visits(contact)
+    return Markup(render_template("core/tracking/contact_panel.html", contact=contact, visits=visits, total=total))
+
+
+@hookimpl
+def contact_export(contact):
+    rows = (Hit.select().where(Hit.contact == contact.id).order_by(Hit.created_at))
+    return {"website visits": [
+        {"at": hit.created_at.isoformat(), "kind": hit.kind, "url": hit.url, "title": hit.title,
+         "referrer": hit.referrer, "name": hit.name, "visitor_id": hit.visitor} for hit in rows
+    ]}
+
+
+@hookimpl
+def contact_erase(contact, mode):
+    """Visits are personal data: deleted in both modes, with the visitor ids."""
+    Hit.delete().where(Hit.contact == contact.id).execute()
+    Visitor.delete().where(Visitor.contact == contact.id).execute()
