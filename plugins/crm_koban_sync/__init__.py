@@ -1,0 +1,158 @@
+"""Two-way contact sync with Koban CRM (``crm_koban_sync``).
+
+Push: contacts created or changed here (debounced, batches of ≤ 100, our id
+as ``Extcode``), the ``crm.push`` action, and unsubscribes. Pull: a periodic
+``GetUpdated`` since the last cursor that creates/updates contacts, the owner,
+the ``crm_status`` field, and Koban's do-not-email flags. See docs/crm_koban.md.
+"""
+from __future__ import annotations
+
+from flask import render_template
+from markupsafe import Markup
+
+from core import Action, AdminMenuItem, CustomField, Migration, PeriodicJob, enqueue, hookimpl
+
+from . import config, erasure, mapping, push
+from .models import MODELS, FieldMapping, KobanLink, SyncConflict
+
+#: events whose data changes should reach Koban (when not made by the sync itself)
+CHANGE_KINDS = ("contact_created", "contact_updated", "tag_added", "tag_removed")
+PULL_EVERY = 300
+
+
+def _first_migration(database, migrator):
+    database.create_tables(MODELS, safe=True)
+    if not CustomField.select().where(CustomField.key == "crm_status").exists():
+        last = CustomField.select().order_by(CustomField.position.desc()).first()
+        CustomField.create(key="crm_status", label="CRM status", type_id="text",
+                           help_text="Customer status from Koban (set by the CRM sync).",
+                           position=(last.position + 1) if last else 0)
+    for position, (couvee_field, koban_field, direction) in enumerate(mapping.DEFAULT_MAPPING):
+        FieldMapping.insert(couvee_field=couvee_field, koban_field=koban_field, direction=direction,
+                            position=position).on_conflict_ignore().execute()
+
+
+@hookimpl
+def register_models():
+    return list(MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "Koban links, mapping, sync log; crm_status field", _first_migration)]
+
+
+@hookimpl
+def register_settings():
+    return [config.settings_group()]
+
+
+@hookimpl
+def register_blueprints():
+    from .views import crm_admin
+
+    return [crm_admin]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("crm_koban", "Koban CRM", "crm_koban.index", order=70, roles=("admin", "marketer"))]
+
+
+@hookimpl
+def register_periodic_jobs():
+    from .pull import pull_updates
+
+    return [PeriodicJob("crm_koban.pull", pull_updates, interval=PULL_EVERY, queue="low")]
+
+
+def run_push_action(contact, settings, context=None):
+    """Action ``crm.push``: send this contact to Koban now (idempotent: an upsert on Extcode)."""
+    if not config.is_enabled():
+        return "Koban sync is off"
+    enqueue(push.push_batch, [contact.id], queue="low")
+    return "queued"
+
+
+@hookimpl
+def register_actions():
+    return [Action("crm.push", "Push to CRM (Koban)", run=run_push_action,
+                   description="Creates or updates the contact in Koban now, with the mapped fields.")]
+
+
+def _touches_push_fields(event) -> bool:
+    if event.kind == "contact_created":
+        return True
+    fields = {row.couvee_field for row in mapping.mappings("push")}
+    if event.kind in ("tag_added", "tag_removed"):
+        return mapping.TAGS in fields
+    return bool(fields & set((event.data or {}).get("changes") or {}))
+
+
+@hookimpl
+def contact_event(event):
+    """Queue pushes and unsubscribes; skip what the sync itself wrote."""
+    if event.source == config.SOURCE or not config.is_enabled():
+        return
+    data = event.data or {}
+    if event.kind in CHANGE_KINDS:
+        if _touches_push_fields(event):
+            push.queue_push(event.contact_id)
+    elif event.kind == "email_unsubscribed" or (
+            event.kind == "consent_withdrawn" and data.get("purpose") == "email_marketing"):
+        if event.contact.email:
+            enqueue(push.push_unsubscribe, event.contact.email, event.contact_id, queue="low")
+
+
+@hookimpl
+def contact_can_receive(contact, channel, purpose):
+    """Koban's ``InvalidMail`` vetoes every email; ``Unsuscribe`` vetoes marketing email."""
+    if channel != "email":
+        return None
+    link = KobanLink.get_or_none(KobanLink.contact == contact.id)
+    if link is None:
+        return None
+    if link.invalid_mail or (link.unsubscribed and purpose == "marketing"):
+        return False
+    return None
+
+
+@hookimpl
+def contact_erase(contact, mode):
+    erasure.erase_locally(contact)
+
+
+@hookimpl
+def contact_export(contact):
+    link = KobanLink.get_or_none(KobanLink.contact == contact.id)
+    if link is None:
+        return None
+    conflicts = SyncConflict.select().where(SyncConflict.contact == contact.id).order_by(SyncConflict.id)
+    return {
+        "Koban CRM link": [{
+            "koban_guid": link.guid or "", "koban_account_guid": link.third_guid or "",
+            "koban_updated": link.koban_updated,
+            "last_pushed_at": link.last_pushed_at.isoformat() if link.last_pushed_at else "",
+            "last_pulled_at": link.last_pulled_at.isoformat() if link.last_pulled_at else "",
+            "unsubscribed_in_koban": link.unsubscribed, "invalid_mail_in_koban": link.invalid_mail,
+            "synced_values": ", ".join(f"{k}={v}" for k, v in sorted((link.synced or {}).items())),
+        }],
+        "Koban sync conflicts": [{
+            "at": c.created_at.isoformat(), "field": c.field, "couvee_value": c.local_value,
+            "koban_value": c.remote_value, "winner": c.winner,
+        } for c in conflicts],
+    }
+
+
+@hookimpl
+def tpl_slot(slot, context):
+    if slot != "contact_sidebar" or context.get("contact") is None:
+        return None
+    contact = context["contact"]
+    link = KobanLink.get_or_none(KobanLink.contact == contact.id)
+    pattern = config.setting("contact_url") or ""
+    url = pattern.replace("{guid}", link.guid) if (link and link.guid and "{guid}" in pattern) else ""
+    if not url.startswith(("https://", "http://")):
+        url = ""
+    return Markup(render_template("crm_koban_sync/contact_panel.html", contact=contact, link=link, url=url,
+                                  enabled=config.is_enabled()))

@@ -1,0 +1,68 @@
+"""The plugin's declared settings and the Koban client built from them.
+
+The keys may come from the environment (``COUVEE_KOBAN_API_KEY``,
+``COUVEE_KOBAN_USER_KEY``, ``COUVEE_KOBAN_BASE_URL``): the settings page then
+shows them read-only and never stores them.
+"""
+from __future__ import annotations
+
+from core import Setting, SettingsGroup, get_setting
+
+from .client import DEFAULT_BASE_URL, KobanClient
+
+GROUP = "crm_koban"
+#: the ``source`` written on every change this plugin makes (loop prevention)
+SOURCE = "crm_koban"
+
+
+def settings_group() -> SettingsGroup:
+    return SettingsGroup(GROUP, "Koban CRM", [
+        Setting("enabled", "Sync with Koban", kind="bool", default=False,
+                help="Off: nothing is sent to or read from Koban (changes made meanwhile are not queued)."),
+        Setting("base_url", "API base URL", default=DEFAULT_BASE_URL, env="COUVEE_KOBAN_BASE_URL",
+                help="Koban's production API is https://app-koban.com/api/v1."),
+        Setting("api_key", "API key (X-ncApi)", kind="password", secret=True, env="COUVEE_KOBAN_API_KEY",
+                help="Koban: Parameters > API."),
+        Setting("user_key", "User key (X-ncUser)", kind="password", secret=True, env="COUVEE_KOBAN_USER_KEY",
+                help="The key of the Koban user the sync acts as."),
+        Setting("timeout", "Timeout (seconds)", kind="int", default=20),
+        Setting("page_size", "Pull page size", kind="int", default=100,
+                help="Contacts asked per GetUpdated page (1–100)."),
+        Setting("status_source", "Customer status comes from", kind="choice", default="contact",
+                choices=[("contact", "The contact's Status"), ("account", "The account's status (ncThird/GetStatus)")]),
+        Setting("account_statuses", "Account statuses to follow", default="PROS,CLI,PERDU",
+                help="Comma-separated status codes asked with ncThird/GetStatus when the status comes from the account."),
+        Setting("lost_statuses", "Statuses meaning “opportunity lost”", default="PERDU,LOST",
+                help="Comma-separated; reaching one emits crm_opportunity_lost (e.g. to start a nurture series)."),
+        Setting("contact_url", "Link to a Koban contact", default="",
+                help="Optional URL with {guid}, shown on the contact page, e.g. https://app-koban.com/…/{guid}"),
+    ])
+
+
+def setting(key: str):
+    return get_setting(GROUP, key)
+
+
+def is_enabled() -> bool:
+    return bool(setting("enabled"))
+
+
+def is_configured() -> bool:
+    return bool(setting("api_key")) and bool(setting("user_key"))
+
+
+def codes(key: str) -> list[str]:
+    """A comma-separated codes setting as a list (upper-cased, no blanks)."""
+    return [code.strip().upper() for code in str(setting(key) or "").split(",") if code.strip()]
+
+
+def page_size() -> int:
+    return min(100, max(1, int(setting("page_size") or 100)))
+
+
+def make_client(**overrides) -> KobanClient:
+    """A client for the configured account (raises KobanError when the keys
+    or the URL are missing or malformed)."""
+    options = {"base_url": setting("base_url") or DEFAULT_BASE_URL, "timeout": float(setting("timeout") or 20)}
+    options.update(overrides)
+    return KobanClient(setting("api_key") or "", setting("user_key") or "", **options)

@@ -1,0 +1,140 @@
+"""Admin pages: the Koban overview (connection, test button, pull/flush now,
+sync log with a chart), a run's errors and conflicts, the field mapping, and
+the contact panel's "push now"."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from core import Contact, enqueue, roles_required
+
+from . import config, mapping, push
+from .charts import runs_chart
+from .client import KobanError
+from .models import DIRECTIONS, FieldMapping, SyncConflict, SyncError, SyncRun
+from .pull import pull_updates
+
+crm_admin = Blueprint("crm_koban", __name__, url_prefix="/admin/crm")
+RUNS_SHOWN = 50
+
+
+def _last(kind: str) -> SyncRun | None:
+    return SyncRun.select().where(SyncRun.kind == kind).order_by(SyncRun.id.desc()).first()
+
+
+@crm_admin.route("")
+@roles_required("admin", "marketer")
+def index():
+    runs = list(SyncRun.select().order_by(SyncRun.id.desc()).limit(RUNS_SHOWN))
+    return render_template(
+        "crm_koban_sync/index.html", runs=runs, chart=runs_chart(list(reversed(runs[:30]))),
+        enabled=config.is_enabled(), configured=config.is_configured(), base_url=config.setting("base_url"),
+        pending=push.pending_count(), last_push=_last("push"), last_pull=_last("pull"),
+        mapping_rows=mapping.mappings(),
+    )
+
+
+@crm_admin.route("/test", methods=["POST"])
+@roles_required("admin")
+def test_connection():
+    """Call Koban now with the saved keys and say plainly what happened."""
+    try:
+        flash(config.make_client(attempts=1).check(), "ok")
+    except KobanError as error:
+        flash(f"Connection failed: {error}", "error")
+    return redirect(url_for("crm_koban.index"))
+
+
+@crm_admin.route("/pull", methods=["POST"])
+@roles_required("admin", "marketer")
+def pull_now():
+    if not (config.is_enabled() and config.is_configured()):
+        flash("Turn the sync on and enter both keys first (Settings → Koban CRM).", "error")
+    else:
+        enqueue(pull_updates, queue="low")
+        flash("A pull from Koban is queued; its run appears below when it is done.")
+    return redirect(url_for("crm_koban.index"))
+
+
+@crm_admin.route("/flush", methods=["POST"])
+@roles_required("admin", "marketer")
+def flush_now():
+    if not config.is_enabled():
+        flash("The sync is off: nothing is sent.", "error")
+    else:
+        enqueue(push.flush_pending, queue="low")
+        flash(f"Sending the {push.pending_count()} pending contact(s) to Koban.")
+    return redirect(url_for("crm_koban.index"))
+
+
+@crm_admin.route("/runs/<int:run_id>")
+@roles_required("admin", "marketer")
+def run(run_id):
+    sync_run = SyncRun.get_or_none(SyncRun.id == run_id) or abort(404)
+    errors = list(SyncError.select().where(SyncError.run == sync_run.id).order_by(SyncError.id))
+    conflicts = list(SyncConflict.select().where(SyncConflict.run == sync_run.id).order_by(SyncConflict.id))
+    return render_template("crm_koban_sync/run.html", run=sync_run, errors=errors, conflicts=conflicts)
+
+
+# --- mapping ----------------------------------------------------------------------------
+
+
+@crm_admin.route("/mapping", methods=["GET", "POST"])
+@roles_required("admin")
+def mapping_page():
+    error, values = None, {"couvee_field": "", "koban_field": "", "direction": "both"}
+    if request.method == "POST":
+        values = {key: request.form.get(key, "") for key in values}
+        try:
+            couvee_field, koban_field, direction = mapping.validate(**values)
+            if FieldMapping.select().where((FieldMapping.couvee_field == couvee_field)
+                                           & (FieldMapping.koban_field == koban_field)).exists():
+                raise mapping.MappingError("This pair is already mapped.")
+            last = FieldMapping.select().order_by(FieldMapping.position.desc()).first()
+            FieldMapping.create(couvee_field=couvee_field, koban_field=koban_field, direction=direction,
+                                position=(last.position + 1) if last else 0)
+            flash(f"{couvee_field} ↔ {koban_field} added.")
+            return redirect(url_for("crm_koban.mapping_page"))
+        except mapping.MappingError as problem:
+            error = str(problem)
+    return render_template("crm_koban_sync/mapping.html", rows=mapping.mappings(), error=error, values=values,
+                           couvee_choices=mapping.couvee_choices(), koban_properties=mapping.KOBAN_PROPERTIES,
+                           directions=DIRECTIONS, labels=dict(mapping.couvee_choices()),
+                           direction_labels=dict(DIRECTIONS)), (400 if error else 200)
+
+
+@crm_admin.route("/mapping/<int:row_id>/direction", methods=["POST"])
+@roles_required("admin")
+def mapping_direction(row_id):
+    row = FieldMapping.get_or_none(FieldMapping.id == row_id) or abort(404)
+    direction = request.form.get("direction", "")
+    if direction not in dict(DIRECTIONS):
+        flash("Choose a direction from the list.", "error")
+    else:
+        row.direction = direction
+        row.save()
+        flash(f"{row.couvee_field} ↔ {row.koban_field}: {dict(DIRECTIONS)[direction]}.")
+    return redirect(url_for("crm_koban.mapping_page"))
+
+
+@crm_admin.route("/mapping/<int:row_id>/delete", methods=["POST"])
+@roles_required("admin")
+def mapping_delete(row_id):
+    row = FieldMapping.get_or_none(FieldMapping.id == row_id) or abort(404)
+    row.delete_instance()
+    flash(f"{row.couvee_field} ↔ {row.koban_field} removed.")
+    return redirect(url_for("crm_koban.mapping_page"))
+
+
+# --- contact panel -----------------------------------------------------------------------
+
+
+@crm_admin.route("/contacts/<int:contact_id>/push", methods=["POST"])
+@roles_required("admin", "marketer", "sales")
+def push_contact(contact_id):
+    contact = Contact.get_or_none(Contact.id == contact_id) or abort(404)
+    if not config.is_enabled():
+        flash("The Koban sync is off.", "error")
+    else:
+        enqueue(push.push_batch, [contact.id], queue="low")
+        flash("The contact will be sent to Koban in a moment.")
+    return redirect(url_for("admin.contact", contact_id=contact.id))
