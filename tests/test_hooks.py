@@ -169,8 +169,10 @@ def test_hook_contact_can_receive(fixture_plugin):
     ok = make_contact(fixture_plugin, "ok@example.com")
     blocked = make_contact(fixture_plugin, "someone@blocked.test")
     with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
-        assert contacts.can_receive(ok, "email", "marketing") == (True, [])
-        assert contacts.can_receive(blocked, "email", "marketing") == (False, ["couvee_fixture"])
+        # transactional: the bundled gdpr plugin's consent gate only concerns marketing
+        assert contacts.can_receive(ok, "email", "transactional") == (True, [])
+        assert contacts.can_receive(blocked, "email", "transactional") == (False, ["couvee_fixture"])
+        assert "couvee_fixture" in contacts.can_receive(blocked, "email", "marketing")[1]
 
 
 def test_hook_tpl_slot(fixture_plugin, admin):
