@@ -40,6 +40,7 @@ from .messages import Message, SendResult, channel_available, send_message
 from .models import BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, Tag, User, UTCDateTimeField, utcnow
 from .queue import enqueue
 from .settings import get_setting
+from .segments import Segment, SegmentMember, add_to_segment, segment_members, segments_of  # email (newsletter audiences)
 from .state import state
 from .tracking import Site as TrackingSite, contact_of_visitor, link_visitor, site_by_key as tracking_site
 from .tokens import TokenError, contact_token, make_token, read_contact_token, read_token

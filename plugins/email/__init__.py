@@ -1,0 +1,132 @@
+"""Email: the ``email`` send channel (SMTP or Maildir), newsletters to
+segments, sandboxed templates, open/click tracking, unsubscribes (page,
+RFC 8058 One-Click, mailto), bounces and metrics. See docs/email.md."""
+from __future__ import annotations
+
+from flask import render_template
+from markupsafe import Markup
+
+from core import AdminMenuItem, Migration, PeriodicJob, SendChannel, hookimpl
+
+from .models import EMAIL_MODELS, Bounce, Recipient, Send
+
+
+def _create_tables(database, migrator):
+    database.create_tables(EMAIL_MODELS, safe=True)
+
+
+@hookimpl
+def register_models():
+    return list(EMAIL_MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "newsletters, send log, links, opens, clicks, bounces", _create_tables)]
+
+
+@hookimpl
+def register_settings():
+    from .config import settings_group
+
+    return [settings_group()]
+
+
+@hookimpl
+def register_channels():
+    from .delivery import channel_send
+
+    return [SendChannel("email", "Email", send=channel_send)]
+
+
+@hookimpl
+def register_actions():
+    from .actions import email_actions
+
+    return email_actions()
+
+
+@hookimpl
+def register_blueprints():
+    from .public import email_public
+    from .views import email_admin
+
+    return [email_public, email_admin]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("email", "Newsletters", "email_admin.index", order=30, roles=("admin", "marketer"))]
+
+
+@hookimpl
+def register_periodic_jobs():
+    from .newsletters import sweep
+
+    return [PeriodicJob("email.sweep", sweep, interval=60, queue="email")]
+
+
+def soft_bounce_limit() -> int:
+    from core import get_setting
+
+    try:
+        return int(get_setting("email", "soft_bounce_limit") or 0)
+    except (TypeError, ValueError):
+        return 3
+
+
+@hookimpl
+def contact_can_receive(contact, channel, purpose):
+    """Veto email to unsubscribed (marketing), hard-bounced or repeatedly
+    soft-bounced contacts."""
+    if channel != "email":
+        return None
+    from .standing import blocked_reason
+
+    reason = blocked_reason(contact, soft_bounce_limit())
+    if not reason:
+        return None
+    if reason == "unsubscribed" and purpose == "transactional":
+        return None
+    return False
+
+
+@hookimpl
+def contact_erase(contact, mode):
+    if mode == "delete":
+        Send.delete().where(Send.contact == contact.id).execute()
+    else:
+        Send.update(to_email="", html=None, text=None, contact=None).where(Send.contact == contact.id).execute()
+        Bounce.update(email="").where(Bounce.contact == contact.id).execute()
+    Bounce.delete().where(Bounce.contact == contact.id).execute()
+    Recipient.delete().where(Recipient.contact == contact.id).execute()
+
+
+@hookimpl
+def contact_export(contact):
+    sends = Send.select().where(Send.contact == contact.id).order_by(Send.id)
+    status = Recipient.get_or_none(Recipient.contact == contact.id)
+    return {
+        "Emails": [{"subject": s.subject, "kind": s.kind, "status": s.status, "to": s.to_email,
+                    "sent_at": s.sent_at.isoformat() if s.sent_at else None,
+                    "opened_at": s.opened_at.isoformat() if s.opened_at else None,
+                    "clicked_at": s.clicked_at.isoformat() if s.clicked_at else None} for s in sends],
+        "Email status": [] if status is None else [{
+            "unsubscribed_at": status.unsubscribed_at.isoformat() if status.unsubscribed_at else None,
+            "unsubscribe_reason": status.unsubscribe_reason,
+            "hard_bounced_at": status.hard_bounced_at.isoformat() if status.hard_bounced_at else None,
+            "soft_bounces": status.soft_bounces}],
+    }
+
+
+@hookimpl
+def tpl_slot(slot, context):
+    contact = context.get("contact")
+    if slot != "contact_sidebar" or contact is None:
+        return None
+    from .standing import blocked_reason
+
+    sends = list(Send.select().where((Send.contact == contact.id) & (Send.status == "sent"))
+                 .order_by(Send.sent_at.desc()).limit(5))
+    return Markup(render_template("email/contact_panel.html", contact=contact, sends=sends,
+                                  blocked=blocked_reason(contact, soft_bounce_limit())))

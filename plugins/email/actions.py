@@ -1,0 +1,46 @@
+"""The ``email.send`` action (workflows, point triggers): a personalised
+email from a subject and body, or from a newsletter used as a template."""
+from __future__ import annotations
+
+from core import Action, Message, SendResult, Setting
+
+from .delivery import send_single
+from .models import Newsletter
+
+
+class ActionError(ValueError):
+    """The action's settings cannot produce an email."""
+
+
+def run_send(contact, settings: dict, context: dict | None = None) -> SendResult:
+    settings, context = settings or {}, context or {}
+    subject, body = (settings.get("subject") or "").strip(), settings.get("body") or ""
+    template_id = settings.get("template") or settings.get("newsletter_id")
+    if template_id not in (None, ""):
+        template = Newsletter.get_or_none(Newsletter.id == int(template_id))
+        if template is None:
+            raise ActionError(f"There is no newsletter #{template_id} to use as a template.")
+        subject, body = subject or template.subject, body or template.content
+    if not subject or not body.strip():
+        raise ActionError("The email action needs a subject and a body (or a template).")
+    key = context.get("key")
+    message = Message(to=contact.email or "", contact=contact, kind=settings.get("kind") or "workflow.email",
+                      purpose=settings.get("purpose") or "marketing", subject=subject, html=body,
+                      key=f"action:{key}" if key else "", track=True)
+    if not message.to:
+        return SendResult("skipped", "no address")
+    return send_single(message, template=True)
+
+
+def email_actions() -> list[Action]:
+    return [Action(
+        "email.send", "Send an email", run=run_send,
+        description="Sends a personalised email (subject and body may use {{ first_name }}, "
+                    "{{ fields.<key> }}, {{ owner_name }}). Sent at most once per workflow step.",
+        settings=[
+            Setting("template", "Newsletter used as template (id)", kind="int",
+                    help="Optional: reuse a newsletter's subject and content."),
+            Setting("subject", "Subject"),
+            Setting("body", "Body (HTML)", kind="textarea"),
+        ],
+    )]

@@ -1,0 +1,110 @@
+"""The ``email`` settings group and a snapshot of it (:class:`EmailConfig`)
+read once per job, so a batch does not query settings per message."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from core import Setting, SettingsGroup, get_setting
+
+GROUP = "email"
+
+
+def settings_group() -> SettingsGroup:
+    """The declared settings (the admin form is generated from them)."""
+    return SettingsGroup(GROUP, "Email", [
+        Setting("transport", "Transport", kind="choice", default="file",
+                choices=[("smtp", "SMTP server"), ("file", "Files in the instance folder (development)")],
+                help="'file' writes each message into <instance>/mail/ (a Maildir) instead of sending it."),
+        Setting("smtp_host", "SMTP host", default="localhost", env="COUVEE_SMTP_HOST"),
+        Setting("smtp_port", "SMTP port", kind="int", default=25, env="COUVEE_SMTP_PORT"),
+        Setting("smtp_security", "SMTP security", kind="choice", default="none",
+                choices=[("none", "None"), ("starttls", "STARTTLS"), ("ssl", "SSL/TLS")]),
+        Setting("smtp_user", "SMTP user", default="", env="COUVEE_SMTP_USER"),
+        Setting("smtp_password", "SMTP password", kind="password", secret=True, default="",
+                env="COUVEE_SMTP_PASSWORD"),
+        Setting("from_email", "Sender address", default="", help="e.g. news@example.com (avoid noreply@)."),
+        Setting("from_name", "Sender name", default=""),
+        Setting("reply_to", "Reply-To address", default=""),
+        Setting("company", "Company", default="", help="Shown in every marketing email's footer."),
+        Setting("postal_address", "Postal address", kind="textarea", default="",
+                help="Shown in every marketing email's footer."),
+        Setting("rate_per_second", "Messages per second", kind="int", default=50, help="0 = no limit."),
+        Setting("rate_per_hour", "Messages per hour", kind="int", default=0, help="0 = no limit."),
+        Setting("dkim_selector", "DKIM selector", default=""),
+        Setting("dkim_domain", "DKIM domain", default=""),
+        Setting("dkim_private_key", "DKIM private key (PEM)", kind="textarea", secret=True, default="",
+                env="COUVEE_DKIM_PRIVATE_KEY"),
+        Setting("bounce_domain", "Return-path domain", default="",
+                help="Bounces go to bounce+<id>@this domain (VERP); defaults to the sender's domain."),
+        Setting("inbound_secret", "Inbound secret", kind="password", secret=True, default="",
+                env="COUVEE_EMAIL_INBOUND_SECRET",
+                help="Your MTA posts bounces and mailto unsubscribes to /e/inbound?secret=..."),
+        Setting("soft_bounce_limit", "Soft bounces before stopping", kind="int", default=3),
+        Setting("machine_open_seconds", "Opens within N seconds of sending count as machine opens",
+                kind="int", default=5),
+        Setting("timezone", "Default timezone for send windows", default="UTC"),
+        Setting("timezone_field", "Contact field holding a timezone", default="timezone"),
+        Setting("batch_size", "Messages per batch", kind="int", default=100),
+        Setting("workers", "Parallel send jobs per newsletter", kind="int", default=2),
+    ])
+
+
+@dataclass
+class EmailConfig:
+    transport: str = "file"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    from_email: str = ""
+    from_name: str = ""
+    reply_to: str = ""
+    company: str = ""
+    postal_address: str = ""
+    rate_per_second: int = 50
+    rate_per_hour: int = 0
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_private_key: str = ""
+    bounce_domain: str = ""
+    inbound_secret: str = ""
+    soft_bounce_limit: int = 3
+    machine_open_seconds: int = 5
+    timezone: str = "UTC"
+    timezone_field: str = "timezone"
+    batch_size: int = 100
+    workers: int = 2
+
+    @property
+    def sender_domain(self) -> str:
+        return (self.from_email or "localhost").rpartition("@")[2] or "localhost"
+
+    @property
+    def return_domain(self) -> str:
+        return self.bounce_domain or self.sender_domain
+
+    @property
+    def dkim_enabled(self) -> bool:
+        return bool(self.dkim_selector and self.dkim_domain and self.dkim_private_key)
+
+    @property
+    def smtp_identity(self) -> tuple:
+        """What identifies a reusable SMTP connection."""
+        return (self.smtp_host, self.smtp_port, self.smtp_security, self.smtp_user, self.smtp_password)
+
+
+def load_config() -> EmailConfig:
+    """Read every email setting once (environment, stored value, default)."""
+    values = {}
+    for item in fields(EmailConfig):
+        value = get_setting(GROUP, item.name)
+        if value is None or value == "":
+            continue
+        if item.type == "int" or isinstance(item.default, int):
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                continue
+        values[item.name] = value
+    return EmailConfig(**values)

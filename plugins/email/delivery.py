@@ -1,0 +1,128 @@
+"""Deliver claimed send-log rows: build the bytes (headers, VERP return
+path, List-Unsubscribe, DKIM) and hand them to the transport, within the
+shared rate limit. Also the ``email`` channel's ``send(message)``."""
+from __future__ import annotations
+
+import time
+import uuid
+
+from core import Message, SendResult, can_receive, emit, state
+
+from . import compose, sendlog, verp
+from .config import EmailConfig, load_config
+from .models import Send
+from .personal import ContentError
+from .ratelimit import Throttle
+from .renderer import Rendered, Renderer
+from .transport import TransportError, transport_for
+
+#: a single message waits at most this long for the rate limit
+SINGLE_MAX_WAIT = 10.0
+
+
+class Mailer:
+    """One job's sending kit: settings snapshot, reused transport, throttle."""
+
+    def __init__(self, config: EmailConfig | None = None):
+        self.config = config or load_config()
+        self.transport = transport_for(self.config)
+        self.throttle = Throttle(state().redis, self.config.rate_per_second, self.config.rate_per_hour)
+
+    def wait_turn(self, max_wait: float) -> float:
+        """Sleep through short rate-limit waits; return the wait still needed
+        (0 when this message may go now) if it is longer than ``max_wait``."""
+        waited = 0.0
+        while True:
+            wait = self.throttle.acquire()
+            if not wait:
+                return 0.0
+            if waited + wait > max_wait:
+                return wait
+            time.sleep(wait)
+            waited += wait
+
+    def transmit(self, row: Send, rendered: Rendered, *, sender_name: str, sender_email: str,
+                 reply_to: str = "", marketing: bool = True, urls: dict | None = None,
+                 headers: dict | None = None) -> str:
+        """Send one message now; returns its Message-ID (TransportError on refusal)."""
+        domain = self.config.return_domain
+        envelope = compose.Envelope(
+            send_id=row.id, to=row.to_email, subject=rendered.subject, html=rendered.html, text=rendered.text,
+            sender_name=sender_name, sender_email=sender_email, reply_to=reply_to, headers=headers or {},
+            unsubscribe_mailto=("mailto:" + verp.address("unsubscribe", row.id, domain) + "?subject=unsubscribe")
+            if marketing else "",
+            unsubscribe_https=(urls or {}).get("one_click", "") if marketing else "",
+        )
+        message_id, raw = compose.build(self.config, envelope)
+        self.transport.send(verp.address("bounce", row.id, domain), row.to_email, raw)
+        return message_id
+
+
+def sent_event(row: Send, subject: str) -> dict:
+    data = {"email_id": row.id, "kind": row.kind, "subject": subject}
+    if row.newsletter_id:
+        data["newsletter_id"] = row.newsletter_id
+    return data
+
+
+def is_marketing(purpose: str) -> bool:
+    return (purpose or "marketing") != "transactional"
+
+
+def send_single(message: Message, config: EmailConfig | None = None, template: bool = False) -> SendResult:
+    """Send one message (the channel's ``send``). ``message.key`` makes it
+    at-most-once; ``template=True`` renders subject and html as sandboxed
+    user templates with the contact's data (the ``email.send`` action)."""
+    config = config or load_config()
+    sender_email = message.sender_email or config.from_email
+    if not sender_email:
+        return SendResult("failed", "no sender address: set it in Settings → Email")
+    contact = message.contact
+    key = f"msg:{message.key}" if message.key else f"once:{uuid.uuid4().hex}"
+    row, reason = sendlog.claim_key(key, {
+        "kind": message.kind or "transactional", "purpose": message.purpose or "transactional",
+        "contact": contact.id if contact is not None else None, "to_email": message.to.strip(),
+        "subject": message.subject,
+    })
+    if row is None:
+        return SendResult("skipped", reason)
+    if contact is not None:
+        allowed, vetoes = can_receive(contact, "email", message.purpose)
+        if not allowed:
+            why = "refused by " + ", ".join(vetoes)
+            sendlog.mark_skipped(row, why)
+            return SendResult("skipped", why)
+    marketing = is_marketing(message.purpose)
+    try:
+        renderer = Renderer(config, subject=message.subject, content=message.html, text=message.text,
+                            is_template=template, scope=f"send:{row.id}", track=message.track,
+                            marketing=marketing, sender_name=message.sender_name)
+        urls = renderer.urls(row.id)
+        rendered = renderer.render(row.id, contact, urls)
+    except ContentError as error:
+        sendlog.mark_failed(row, str(error))
+        return SendResult("failed", str(error))
+    mailer = Mailer(config)
+    if mailer.wait_turn(SINGLE_MAX_WAIT):
+        sendlog.release(row, reason="rate limit")
+        return SendResult("failed", "the sending rate limit is reached; retry later")
+    try:
+        message_id = mailer.transmit(row, rendered, sender_name=message.sender_name or config.from_name,
+                                     sender_email=sender_email, reply_to=message.reply_to or config.reply_to,
+                                     marketing=marketing, urls=urls, headers=message.headers)
+    except (TransportError, compose.DkimError) as error:
+        sendlog.mark_failed(row, str(error))
+        if getattr(error, "permanent", False) and contact is not None:
+            from .bounces import record_bounce
+
+            record_bounce(row, "hard", "5.0.0", str(error))
+        return SendResult("failed", str(error))
+    sendlog.mark_sent(row, message_id, rendered.subject, html=rendered.html, text=rendered.text)
+    if contact is not None:
+        emit(contact, "email_sent", sent_event(row, rendered.subject), source="email")
+    return SendResult("sent", provider_id=message_id)
+
+
+def channel_send(message: Message) -> SendResult:
+    """``SendChannel("email").send``: what ``core.send_message`` calls."""
+    return send_single(message)

@@ -1,0 +1,323 @@
+"""Newsletters: start (now or at a time), the audience frozen into the send
+log, batches sent by parallel RQ jobs that claim rows, pause/resume, the
+periodic sweep that restarts abandoned work, and progress figures.
+
+Jobs take ids and re-read the newsletter; every state change is a
+conditional UPDATE, so two workers (or a retried job) never both act.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from peewee import Value, fn
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from core import Contact, SegmentMember, can_receive, emit, enqueue, get_values, state, utcnow
+
+from . import rules, sendlog, window as windows
+from .compose import DkimError
+from .config import EmailConfig, load_config
+from .delivery import Mailer, sent_event
+from .models import (CANCELLED, CLAIMED, DONE, DRAFT, FAILED, PAUSED, QUEUED, SCHEDULED, SENDING, SENT, SKIPPED,
+                     Newsletter, Send)
+from .personal import ContentError
+from .renderer import Renderer
+from .transport import TransportError
+
+log = logging.getLogger("couvee.email")
+QUEUE = "email"
+#: a newsletter job sleeps through rate-limit waits up to this, else reschedules itself
+MAX_INLINE_WAIT = 5.0
+#: a connection failure pauses the job this long before trying again
+OUTAGE_DELAY = dt.timedelta(seconds=60)
+
+
+class NewsletterError(ValueError):
+    """A newsletter that cannot move to the asked state; message for the user."""
+
+
+# --- life cycle (admin actions) ------------------------------------------------------------
+
+
+def newsletter_renderer(newsletter: Newsletter, config: EmailConfig) -> Renderer:
+    return Renderer(config, subject=newsletter.subject, content=newsletter.content, preheader=newsletter.preheader,
+                    scope=f"nl:{newsletter.id}", utm=newsletter.utm, track=newsletter.track, marketing=True,
+                    sender_name=newsletter.sender_name or config.from_name)
+
+
+def check_ready(newsletter: Newsletter, config: EmailConfig | None = None) -> rules.Verdict:
+    """The template rules and the basics (subject, audience) before sending."""
+    config = config or load_config()
+    verdict = rules.check_newsletter(newsletter, config)
+    if not newsletter.subject.strip():
+        verdict.errors.insert(0, "The newsletter has no subject.")
+    if not newsletter.segments:
+        verdict.errors.insert(0, "Choose at least one segment to send to.")
+    return verdict
+
+
+def start(newsletter: Newsletter, at: dt.datetime | None = None) -> rules.Verdict:
+    """Send now (``at`` None or past) or schedule. Refused (nothing changes)
+    when the rules find an error."""
+    verdict = check_ready(newsletter)
+    if verdict.errors:
+        return verdict
+    now = utcnow()
+    if at is not None and at > now:
+        changed = Newsletter.update(status=SCHEDULED, scheduled_at=at, updated_at=now).where(
+            (Newsletter.id == newsletter.id) & Newsletter.status.in_([DRAFT, SCHEDULED])).execute()
+        if not changed:
+            raise NewsletterError("Only a draft can be scheduled.")
+        enqueue(begin, newsletter.id, queue=QUEUE, at=at)
+        return verdict
+    changed = Newsletter.update(status=SCHEDULED, scheduled_at=now, updated_at=now).where(
+        (Newsletter.id == newsletter.id) & Newsletter.status.in_([DRAFT, SCHEDULED])).execute()
+    if not changed:
+        raise NewsletterError("This newsletter was already sent or is being sent.")
+    enqueue(begin, newsletter.id, queue=QUEUE)
+    return verdict
+
+
+def unschedule(newsletter: Newsletter) -> None:
+    changed = Newsletter.update(status=DRAFT, scheduled_at=None, updated_at=utcnow()).where(
+        (Newsletter.id == newsletter.id) & (Newsletter.status == SCHEDULED)).execute()
+    if not changed:
+        raise NewsletterError("Only a scheduled newsletter can go back to draft.")
+
+
+def pause(newsletter: Newsletter) -> None:
+    changed = Newsletter.update(status=PAUSED, updated_at=utcnow()).where(
+        (Newsletter.id == newsletter.id) & (Newsletter.status == SENDING)).execute()
+    if not changed:
+        raise NewsletterError("Only a newsletter being sent can be paused.")
+
+
+def resume(newsletter: Newsletter) -> None:
+    changed = Newsletter.update(status=SENDING, updated_at=utcnow()).where(
+        (Newsletter.id == newsletter.id) & (Newsletter.status == PAUSED)).execute()
+    if not changed:
+        raise NewsletterError("Only a paused newsletter can be resumed.")
+    start_drainers(newsletter.id, load_config().workers)
+
+
+def cancel(newsletter: Newsletter) -> int:
+    """Stop for good: rows not sent yet are marked skipped."""
+    changed = Newsletter.update(status=CANCELLED, finished_at=utcnow(), updated_at=utcnow()).where(
+        (Newsletter.id == newsletter.id) & Newsletter.status.in_([SENDING, PAUSED, SCHEDULED])).execute()
+    if not changed:
+        raise NewsletterError("This newsletter is not being sent.")
+    return Send.update(status=SKIPPED, reason="newsletter cancelled", claim=None, lease_until=None).where(
+        (Send.newsletter == newsletter.id) & (Send.status == QUEUED)).execute()
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+def begin(newsletter_id: int) -> str:
+    """Job: a due newsletter freezes its audience into the send log and starts
+    its send jobs. Runs once (conditional status change)."""
+    now = utcnow()
+    changed = Newsletter.update(status=SENDING, started_at=now, updated_at=now).where(
+        (Newsletter.id == newsletter_id) & (Newsletter.status == SCHEDULED)
+        & (Newsletter.scheduled_at.is_null() | (Newsletter.scheduled_at <= now))).execute()
+    if not changed:
+        return "not due"
+    newsletter = Newsletter.get_by_id(newsletter_id)
+    total = freeze_audience(newsletter)
+    Newsletter.update(total=total).where(Newsletter.id == newsletter_id).execute()
+    start_drainers(newsletter_id, load_config().workers)
+    return f"{total} recipients"
+
+
+def audience_query(newsletter: Newsletter):
+    """Contacts in any target segment, in no excluded segment, with an address."""
+    members = SegmentMember.select(SegmentMember.contact).where(SegmentMember.segment.in_(newsletter.segments or [0]))
+    query = Contact.select(Contact.id).where(
+        Contact.id.in_(members) & Contact.email.is_null(False) & (Contact.email != ""))
+    if newsletter.exclusions:
+        excluded = SegmentMember.select(SegmentMember.contact).where(SegmentMember.segment.in_(newsletter.exclusions))
+        query = query.where(Contact.id.not_in(excluded))
+    return query
+
+
+def freeze_audience(newsletter: Newsletter) -> int:
+    """One send-log row per recipient (INSERT ... SELECT, duplicates ignored)."""
+    now = Send.created_at.db_value(utcnow())
+    ids = audience_query(newsletter)
+    select = Contact.select(
+        Value(f"nl:{newsletter.id}:").concat(Contact.id.cast("TEXT")), Value("newsletter"), Value("marketing"),
+        Value(newsletter.id), Contact.id, Contact.email, Value(QUEUED), Value(now),
+        Value(""), Value(""), Value(0), Value(0), Value(0),
+    ).where(Contact.id.in_(ids))
+    # every NOT NULL column is given: peewee defaults are Python-side only
+    Send.insert_from(select, [Send.key, Send.kind, Send.purpose, Send.newsletter, Send.contact, Send.to_email,
+                              Send.status, Send.created_at, Send.subject, Send.reason, Send.attempts,
+                              Send.open_count, Send.click_count]).on_conflict_ignore().execute()
+    return Send.select().where(Send.newsletter == newsletter.id).count()
+
+
+def _job_alive(job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=state().redis)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in ("queued", "started", "scheduled", "deferred")
+
+
+def start_drainers(newsletter_id: int, count: int, prefix: str = "w") -> int:
+    """Queue up to ``count`` send jobs for a newsletter (not when one with the
+    same slot is already waiting or running)."""
+    started = 0
+    for slot in range(max(1, int(count or 1))):
+        job_id = f"email-nl-{newsletter_id}-{prefix}{slot}"
+        if _job_alive(job_id):
+            continue
+        enqueue(drain, newsletter_id, queue=QUEUE, job_id=job_id, timeout=3600)
+        started += 1
+    return started
+
+
+def drain(newsletter_id: int) -> str:
+    """Job: claim and send batches until the newsletter is done or paused."""
+    newsletter = Newsletter.get_or_none(Newsletter.id == newsletter_id)
+    if newsletter is None or newsletter.status != SENDING:
+        return "not sending"
+    config = load_config()
+    mailer = Mailer(config)
+    try:
+        renderer = newsletter_renderer(newsletter, config)
+    except ContentError as error:
+        pause(newsletter)
+        log.error("newsletter %s paused: %s", newsletter_id, error)
+        return f"paused: {error}"
+    sent = 0
+    while Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter_id).scalar() == SENDING:
+        claim, rows = sendlog.claim_batch(newsletter_id, max(1, config.batch_size))
+        if not rows:
+            return finish(newsletter_id, sent)
+        delay = send_batch(newsletter, rows, claim, renderer, mailer)
+        sent += sum(1 for row in rows if getattr(row, "_sent", False))
+        if delay is not None:
+            sendlog.release_all(claim)
+            enqueue(drain, newsletter_id, queue=QUEUE, delay=delay, timeout=3600)
+            return f"sent {sent}; resuming in {delay.total_seconds():.0f}s"
+    return f"sent {sent}; stopped (paused or cancelled)"
+
+
+def finish(newsletter_id: int, sent: int) -> str:
+    """No claimable row left: done, or come back for rows waiting for their window."""
+    pending = Send.select(fn.MIN(Send.not_before)).where(
+        (Send.newsletter == newsletter_id) & (Send.status == QUEUED)).scalar()
+    waiting = Send.select().where((Send.newsletter == newsletter_id) & Send.status.in_([QUEUED, CLAIMED])).exists()
+    if waiting:
+        if pending is not None:
+            at = Send.not_before.python_value(pending) if not isinstance(pending, dt.datetime) else pending
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=dt.timezone.utc)
+            enqueue(drain, newsletter_id, queue=QUEUE, at=at, timeout=3600)
+        return f"sent {sent}; others pending"
+    now = utcnow()
+    Newsletter.update(status=SENT, finished_at=now, updated_at=now).where(
+        (Newsletter.id == newsletter_id) & (Newsletter.status == SENDING)).execute()
+    return f"sent {sent}; newsletter finished"
+
+
+def send_batch(newsletter: Newsletter, rows: list[Send], claim: str, renderer: Renderer, mailer: Mailer):
+    """Send claimed rows one by one; returns a delay when the job must stop
+    and come back later (rate limit per hour, SMTP outage), else None."""
+    config = mailer.config
+    window = windows.normalize(newsletter.window) if newsletter.window else {}
+    sender_name = newsletter.sender_name or config.from_name
+    sender_email = newsletter.sender_email or config.from_email
+    reply_to = newsletter.reply_to or config.reply_to
+    renewed_at = time.monotonic()
+    for row in rows:
+        if time.monotonic() - renewed_at > sendlog.LEASE.total_seconds() / 3:
+            sendlog.renew(claim)
+            renewed_at = time.monotonic()
+        contact = row.contact
+        if contact is None:
+            sendlog.mark_skipped(row, "contact deleted")
+            continue
+        if row.attempts > sendlog.MAX_ATTEMPTS:
+            sendlog.mark_failed(row, f"gave up after {row.attempts - 1} attempts")
+            continue
+        allowed, vetoes = can_receive(contact, "email", "marketing")
+        if not allowed:
+            sendlog.mark_skipped(row, "refused by " + ", ".join(vetoes))
+            continue
+        if window:
+            tz = windows.zone(get_values(contact).get(config.timezone_field), config.timezone)
+            opening = windows.next_opening(window, utcnow(), tz)
+            if opening is not None:
+                sendlog.release(row, not_before=opening, reason="outside the send window")
+                continue
+        wait = mailer.wait_turn(MAX_INLINE_WAIT)
+        if wait:
+            return dt.timedelta(seconds=max(1, wait))
+        try:
+            urls = renderer.urls(row.id)
+            rendered = renderer.render(row.id, contact, urls)
+        except ContentError as error:
+            sendlog.mark_failed(row, str(error))
+            continue
+        try:
+            message_id = mailer.transmit(row, rendered, sender_name=sender_name, sender_email=sender_email,
+                                         reply_to=reply_to, marketing=True, urls=urls,
+                                         headers={"Precedence": "bulk", "Feedback-ID": f"nl{newsletter.id}:couvee"})
+        except DkimError as error:
+            sendlog.mark_failed(row, str(error))
+            continue
+        except TransportError as error:
+            if error.permanent:
+                sendlog.mark_failed(row, str(error))
+                from .bounces import record_bounce
+
+                record_bounce(row, "hard", "5.0.0", str(error))
+                continue
+            sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
+            return OUTAGE_DELAY
+        sendlog.mark_sent(row, message_id, rendered.subject)
+        row._sent = True
+        emit(contact, "email_sent", sent_event(row, rendered.subject), source="email")
+    return None
+
+
+def sweep() -> dict:
+    """Periodic job: start due scheduled newsletters (if their job was lost)
+    and restart send jobs of newsletters with due or abandoned rows."""
+    now = utcnow()
+    begun = 0
+    for newsletter in Newsletter.select().where((Newsletter.status == SCHEDULED) & (Newsletter.scheduled_at <= now)):
+        enqueue(begin, newsletter.id, queue=QUEUE)
+        begun += 1
+    restarted = 0
+    for newsletter in Newsletter.select().where(Newsletter.status == SENDING):
+        due = Send.select().where((Send.newsletter == newsletter.id) & sendlog._claimable(now)).exists()
+        if due:
+            restarted += start_drainers(newsletter.id, 1, prefix="sweep")
+        elif not Send.select().where((Send.newsletter == newsletter.id) & Send.status.in_([QUEUED, CLAIMED])).exists():
+            finish(newsletter.id, 0)
+    return {"begun": begun, "restarted": restarted}
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def progress(newsletter: Newsletter) -> dict:
+    """Counts by state and the current rate (messages in the last minute)."""
+    counts = {status: 0 for status in (QUEUED, CLAIMED, DONE, SKIPPED, FAILED)}
+    for status, count in (Send.select(Send.status, fn.COUNT(Send.id)).where(Send.newsletter == newsletter.id)
+                          .group_by(Send.status).tuples()):
+        counts[status] = count
+    total = sum(counts.values()) or newsletter.total
+    minute_ago = utcnow() - dt.timedelta(seconds=60)
+    rate = Send.select().where((Send.newsletter == newsletter.id) & (Send.status == DONE)
+                               & (Send.sent_at >= minute_ago)).count() / 60.0
+    done = counts[DONE] + counts[SKIPPED] + counts[FAILED]
+    return {"total": total, "sent": counts[DONE], "skipped": counts[SKIPPED], "failed": counts[FAILED],
+            "pending": counts[QUEUED] + counts[CLAIMED], "done": done,
+            "percent": round(100.0 * done / total, 1) if total else 0.0, "rate": round(rate, 1)}

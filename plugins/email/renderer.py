@@ -1,0 +1,109 @@
+"""Render one email for one recipient: personalised subject and content
+(sandboxed), links rewritten (UTM, click tracking), the theme's layout with
+the footer (sender identity, unsubscribe, view in browser), the open pixel,
+CSS inlined, and the plain-text part generated from the HTML.
+
+A :class:`Renderer` is built once per newsletter batch (templates compiled,
+layout rendered once around placeholders) and called per recipient.
+"""
+from __future__ import annotations
+
+import html as htmlmod
+import re
+from dataclasses import dataclass
+
+import css_inline
+from flask import render_template
+from markupsafe import Markup
+
+from core import Contact, external_url, make_token
+
+from . import personal
+from .config import EmailConfig
+from .htmltext import html_to_text
+from .links import LinkBook, rewrite
+
+_TOKEN = "CVTOKEN0PLACEHOLDER"
+_BODY, _SUBJECT, _VIEW, _UNSUB, _PIXEL = (f"CV{name}0PLACEHOLDER" for name in ("BODY", "SUBJ", "VIEW", "UNSUB", "PIXEL"))
+_FULL_DOCUMENT = re.compile(r"<html[\s>]", re.IGNORECASE)
+
+
+@dataclass
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+class LinkMaker:
+    """Signed links for one send: view, unsubscribe (page and One-Click), open, click."""
+
+    def __init__(self):
+        self.bases = {name: external_url(f"email.{name}", t=_TOKEN)
+                      for name in ("view", "unsubscribe", "one_click", "open", "click")}
+        self.own_prefix = tuple(self.bases[name].split(_TOKEN)[0] for name in ("view", "unsubscribe", "one_click"))
+
+    def url(self, name: str, data) -> str:
+        purpose = "email.unsubscribe" if name == "one_click" else f"email.{name}"
+        return self.bases[name].replace(_TOKEN, make_token(purpose, data))
+
+
+class Renderer:
+    """Renders a template (user-edited, sandboxed) or a finished HTML body."""
+
+    def __init__(self, config: EmailConfig, *, subject: str, content: str, preheader: str = "",
+                 scope: str = "", utm: dict | None = None, track: bool = True, marketing: bool = True,
+                 sender_name: str = "", is_template: bool = True, text: str = ""):
+        self.config = config
+        self.is_template = is_template
+        self.track = track
+        self.utm = utm or {}
+        self.marketing = marketing
+        self.book = LinkBook(scope) if (track and scope) else None
+        self.links = LinkMaker()
+        self.given_text = text
+        if is_template:
+            self.subject_t = personal.compile_template(subject, html=False)
+            self.content_t = personal.compile_template(content, html=True)
+            self.needs_fields, self.needs_owner = personal.needs(subject + content)
+        else:
+            self.subject, self.content = subject, content
+        self.full_document = not is_template and bool(_FULL_DOCUMENT.search(content or ""))
+        self.layout = "" if self.full_document else render_template(
+            "email/layout.html", body=Markup(_BODY), subject=_SUBJECT, preheader=preheader,
+            view_url=_VIEW, unsubscribe_url=_UNSUB if marketing else "", pixel_url=_PIXEL if track else "",
+            from_name=sender_name or config.from_name, company=config.company,
+            postal_address=config.postal_address if marketing else "",
+        )
+        self.inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+
+    def urls(self, send_id: int) -> dict:
+        return {name: self.links.url(name, send_id) for name in ("view", "unsubscribe", "one_click", "open")}
+
+    def render(self, send_id: int, contact: Contact | None, urls: dict | None = None) -> Rendered:
+        urls = urls or self.urls(send_id)
+        if self.is_template:
+            context = personal.contact_context(contact, self.needs_fields, self.needs_owner)
+            context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"])
+            subject = " ".join(personal.render(self.subject_t, context).split())
+            body = personal.render(self.content_t, context)
+        else:
+            subject, body = self.subject, self.content or _text_as_html(self.given_text)
+        body = rewrite(body, self.utm, self.book, lambda link_id: self.links.url("click", [send_id, link_id]),
+                       skip=self.links.own_prefix)
+        if self.full_document:
+            html = body
+            if self.track:
+                pixel = f'<img src="{htmlmod.escape(urls["open"])}" width="1" height="1" alt="">'
+                html = re.sub(r"(</body>)", pixel + r"\1", html, count=1, flags=re.IGNORECASE) if "</body>" in html.lower() else html + pixel
+        else:
+            html = (self.layout.replace(_BODY, body).replace(_SUBJECT, htmlmod.escape(subject))
+                    .replace(_VIEW, htmlmod.escape(urls["view"])).replace(_UNSUB, htmlmod.escape(urls["unsubscribe"]))
+                    .replace(_PIXEL, htmlmod.escape(urls["open"])))
+        html = self.inliner.inline(html)
+        text = self.given_text if (self.given_text and not self.is_template) else html_to_text(html)
+        return Rendered(subject=subject, html=html, text=text)
+
+
+def _text_as_html(text: str) -> str:
+    return "<p>" + htmlmod.escape(text or "").replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"

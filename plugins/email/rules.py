@@ -1,0 +1,108 @@
+"""The source article's template rules, checked on the rendered email
+before a newsletter can be sent:
+
+- errors (sending refused): no visible unsubscribe link, no sender identity
+  (sender name or company, and a postal address), no sender address;
+- warnings: no "view in browser" link, images without alt text, a
+  ``noreply@`` sender.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from .config import EmailConfig
+
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0", re.IGNORECASE)
+
+
+@dataclass
+class Verdict:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _Scan(HTMLParser):
+    """Collects links (href, text, hidden?) and images (src, alt)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[dict] = []
+        self.images: list[dict] = []
+        self.open_links: list[dict] = []
+        self.hidden_depth: list[bool] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        hidden = bool(_HIDDEN.search(attrs.get("style") or "")) or "hidden" in attrs
+        if tag not in ("img", "br", "meta", "link", "hr", "input"):
+            self.hidden_depth.append(hidden)
+        if tag == "a":
+            link = {"href": attrs.get("href") or "", "text": "", "hidden": any(self.hidden_depth)}
+            self.links.append(link)
+            self.open_links.append(link)
+        elif tag == "img":
+            self.images.append({"src": attrs.get("src") or "", "alt": attrs.get("alt"),
+                                "pixel": attrs.get("width") == "1" and attrs.get("height") == "1"})
+
+    def handle_endtag(self, tag):
+        if tag not in ("img", "br", "meta", "link", "hr", "input") and self.hidden_depth:
+            self.hidden_depth.pop()
+        if tag == "a" and self.open_links:
+            self.open_links.pop()
+
+    def handle_data(self, data):
+        for link in self.open_links:
+            link["text"] += data
+
+
+def check_html(html: str, *, unsubscribe_prefix: str, view_prefix: str, config: EmailConfig,
+               sender_name: str, sender_email: str) -> Verdict:
+    verdict = Verdict()
+    scan = _Scan()
+    scan.feed(html or "")
+    unsubscribe = [link for link in scan.links if link["href"].startswith(unsubscribe_prefix)]
+    if not any(link["text"].strip() and not link["hidden"] for link in unsubscribe):
+        verdict.errors.append("There is no visible unsubscribe link: it is mandatory "
+                              "(keep it in the layout, or add {{ unsubscribe_url }} to the content).")
+    if not any(link["href"].startswith(view_prefix) for link in scan.links):
+        verdict.warnings.append("There is no \"view in browser\" link (add {{ view_url }}).")
+    if not sender_email:
+        verdict.errors.append("There is no sender address (Settings → Email, or the newsletter's sender).")
+    elif sender_email.lower().startswith(("noreply@", "no-reply@", "donotreply@", "do-not-reply@")):
+        verdict.warnings.append(f"The sender {sender_email} looks like a no-reply address: "
+                                "replies are lost and it hurts trust. Use an address someone reads.")
+    if not (sender_name or config.company):
+        verdict.errors.append("The sender is not identified: set a sender name or a company (Settings → Email).")
+    if not config.postal_address.strip():
+        verdict.errors.append("The company's postal address is missing (Settings → Email): "
+                              "marketing emails must show it.")
+    missing_alt = [img["src"] for img in scan.images if img["alt"] is None and not img["pixel"]]
+    if missing_alt:
+        shown = ", ".join(src.rsplit("/", 1)[-1] or src for src in missing_alt[:3])
+        verdict.warnings.append(f"{len(missing_alt)} image(s) without alt text ({shown}): "
+                                "many readers block images by default.")
+    return verdict
+
+
+def check_newsletter(newsletter, config: EmailConfig, contact=None) -> Verdict:
+    """Render the newsletter (for ``contact`` or an empty one) and check it."""
+    from .personal import ContentError
+    from .renderer import Renderer
+
+    try:
+        renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
+                            preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,
+                            marketing=True, sender_name=newsletter.sender_name or config.from_name)
+        rendered = renderer.render(0, contact)
+    except ContentError as error:
+        return Verdict(errors=[str(error)])
+    prefix = renderer.links.own_prefix
+    return check_html(rendered.html, unsubscribe_prefix=prefix[1], view_prefix=prefix[0], config=config,
+                      sender_name=newsletter.sender_name or config.from_name,
+                      sender_email=newsletter.sender_email or config.from_email)

@@ -1,0 +1,204 @@
+"""Newsletters in the admin: list with the overall chart, edit form,
+newsletter page (rules, progress, metrics, actions), preview with a chosen
+contact's data, test send."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from core import Contact, Segment, enqueue, roles_required
+
+from . import charts, editing, metrics, newsletters
+from .config import load_config
+from .models import DRAFT, SENDING, Newsletter, Send
+from .personal import ContentError
+from .renderer import Renderer
+from .testsend import send_test
+from .window import describe
+
+email_admin = Blueprint("email_admin", __name__, url_prefix="/admin/email")
+EDITORS = ("admin", "marketer")
+
+
+def _newsletter(newsletter_id: int) -> Newsletter:
+    return Newsletter.get_or_none(Newsletter.id == newsletter_id) or abort(404)
+
+
+@email_admin.route("")
+@roles_required(*EDITORS)
+def index():
+    items = list(Newsletter.select().order_by(Newsletter.created_at.desc(), Newsletter.id.desc()))
+    series = metrics.daily(30)
+    chart = charts.line_chart(series["days"], {"Sent": series["sent"], "Opened": series["opens"],
+                                               "Clicked": series["clicks"], "Unsubscribed": series["unsubscribes"]},
+                              title="Emails over the last 30 days")
+    return render_template("email/index.html", newsletters=items, chart=chart,
+                           totals=metrics.summary(Send.newsletter.is_null(False)) if items else None)
+
+
+def _segments():
+    return list(Segment.select().order_by(Segment.name, Segment.id))
+
+
+def _edit(newsletter: Newsletter | None):
+    if newsletter is not None and not newsletter.is_editable:
+        flash("This newsletter was sent (or is being sent): it can no longer be edited.", "error")
+        return redirect(url_for("email_admin.show", newsletter_id=newsletter.id))
+    values, errors = editing.form_values(newsletter), {}
+    if request.method == "POST":
+        model_values, values, errors = editing.parse_form(request.form)
+        if not errors:
+            if newsletter is None:
+                newsletter = Newsletter.create(**model_values)
+            else:
+                Newsletter.update(**model_values).where(Newsletter.id == newsletter.id).execute()
+            flash("Newsletter saved.", "ok")
+            return redirect(url_for("email_admin.show", newsletter_id=newsletter.id))
+    return render_template("email/form.html", newsletter=newsletter, values=values, errors=errors,
+                           segments=_segments(), days=list(enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")))), \
+        (422 if errors else 200)
+
+
+@email_admin.route("/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def new():
+    return _edit(None)
+
+
+@email_admin.route("/<int:newsletter_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def edit(newsletter_id):
+    return _edit(_newsletter(newsletter_id))
+
+
+@email_admin.route("/<int:newsletter_id>")
+@roles_required(*EDITORS)
+def show(newsletter_id):
+    newsletter = _newsletter(newsletter_id)
+    config = load_config()
+    verdict = newsletters.check_ready(newsletter, config) if newsletter.is_editable else None
+    progress = newsletters.progress(newsletter)
+    summary = metrics.newsletter_summary(newsletter.id)
+    links = metrics.top_links(newsletter.id)
+    names = {s.id: s.name for s in Segment.select()}
+    return render_template(
+        "email/newsletter.html", newsletter=newsletter, verdict=verdict, progress=progress, summary=summary,
+        progress_bar=charts.progress_bar(progress["percent"]), window=describe(newsletter.window or {}),
+        links_chart=charts.bar_chart([(l["url"], l["clicks"]) for l in links], title="Top links") if links else None,
+        links=links, segment_names=names, refresh=newsletter.status == SENDING, timezone=config.timezone,
+        rates_chart=charts.bar_chart([("Deliverability", summary["deliverability"]), ("Open rate", summary["open_rate"]),
+                                      ("Click rate", summary["click_rate"]),
+                                      ("Unsubscribe rate", summary["unsubscribe_rate"])], unit="%",
+                                     title="Key indicators") if summary["sent"] else None,
+    )
+
+
+def _act(newsletter_id, action, done: str):
+    newsletter = _newsletter(newsletter_id)
+    try:
+        action(newsletter)
+        flash(done, "ok")
+    except newsletters.NewsletterError as error:
+        flash(str(error), "error")
+    return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
+
+
+@email_admin.route("/<int:newsletter_id>/send", methods=["POST"])
+@roles_required(*EDITORS)
+def send(newsletter_id):
+    newsletter = _newsletter(newsletter_id)
+    try:
+        at = editing.parse_when(request.form.get("at", ""), load_config().timezone)
+    except ValueError:
+        flash("The date and time to send is not valid.", "error")
+        return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
+    try:
+        verdict = newsletters.start(newsletter, at)
+    except newsletters.NewsletterError as error:
+        flash(str(error), "error")
+        return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
+    if verdict.errors:
+        flash("Not sent: " + " ".join(verdict.errors), "error")
+    else:
+        flash("Scheduled." if at else "Sending started.", "ok")
+    return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
+
+
+@email_admin.route("/<int:newsletter_id>/pause", methods=["POST"])
+@roles_required(*EDITORS)
+def pause(newsletter_id):
+    return _act(newsletter_id, newsletters.pause, "Paused: the batch in progress finishes, then sending stops.")
+
+
+@email_admin.route("/<int:newsletter_id>/resume", methods=["POST"])
+@roles_required(*EDITORS)
+def resume(newsletter_id):
+    return _act(newsletter_id, newsletters.resume, "Sending resumed.")
+
+
+@email_admin.route("/<int:newsletter_id>/cancel", methods=["POST"])
+@roles_required(*EDITORS)
+def cancel(newsletter_id):
+    return _act(newsletter_id, newsletters.cancel, "Cancelled: the remaining recipients will not get it.")
+
+
+@email_admin.route("/<int:newsletter_id>/unschedule", methods=["POST"])
+@roles_required(*EDITORS)
+def unschedule(newsletter_id):
+    return _act(newsletter_id, newsletters.unschedule, "Back to draft.")
+
+
+@email_admin.route("/<int:newsletter_id>/delete", methods=["POST"])
+@roles_required(*EDITORS)
+def delete(newsletter_id):
+    newsletter = _newsletter(newsletter_id)
+    if newsletter.status != DRAFT:
+        flash("Only a draft can be deleted (a sent newsletter keeps its statistics).", "error")
+        return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
+    newsletter.delete_instance()
+    flash("Newsletter deleted.", "ok")
+    return redirect(url_for("email_admin.index"))
+
+
+def _chosen_contact() -> Contact | None:
+    raw = (request.values.get("contact") or "").strip()
+    if not raw:
+        return None
+    if raw.isdigit():
+        return Contact.get_or_none(Contact.id == int(raw))
+    email = editing.valid_email(raw)
+    return Contact.get_or_none(Contact.email == email) if email else None
+
+
+@email_admin.route("/<int:newsletter_id>/preview")
+@roles_required(*EDITORS)
+def preview(newsletter_id):
+    newsletter = _newsletter(newsletter_id)
+    contact = _chosen_contact()
+    config = load_config()
+    error, rendered = "", None
+    if request.values.get("contact") and contact is None:
+        error = "No contact with this id or email: showing the preview without contact data."
+    try:
+        renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
+                            preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,
+                            sender_name=newsletter.sender_name or config.from_name)
+        rendered = renderer.render(0, contact)
+    except ContentError as problem:
+        error = str(problem)
+    return render_template("email/preview.html", newsletter=newsletter, contact=contact, rendered=rendered,
+                           error=error, chosen=request.values.get("contact", ""))
+
+
+@email_admin.route("/<int:newsletter_id>/test", methods=["POST"])
+@roles_required(*EDITORS)
+def test_send(newsletter_id):
+    newsletter = _newsletter(newsletter_id)
+    address = editing.valid_email(request.form.get("address"))
+    if not address:
+        flash("Enter a valid address for the test.", "error")
+        return redirect(url_for("email_admin.preview", newsletter_id=newsletter_id,
+                                contact=request.form.get("contact", "")))
+    contact = _chosen_contact()
+    enqueue(send_test, newsletter.id, address, contact.id if contact else None, queue="email")
+    flash(f"Test email queued to {address}" + (f" with {contact.email}'s data." if contact else "."), "ok")
+    return redirect(url_for("email_admin.preview", newsletter_id=newsletter_id, contact=request.form.get("contact", "")))
