@@ -540,7 +540,12 @@ def test_empty_sync_log_explains_what_to_do(admin, ctx):
     assert "No sync yet" in page.text and "Off" in page.text
 
 
-def test_crm_status_field_is_created_by_the_migration(ctx):
+def test_crm_status_field_appears_with_the_first_status(ctx):
+    from plugins.crm_koban_sync.pull import ensure_status_field
+
+    assert not CustomField.select().where(CustomField.key == "crm_status").exists()  # nothing synced yet
+    ensure_status_field()
+    ensure_status_field()
     field = CustomField.get(CustomField.key == "crm_status")
     assert field.type_id == "text"
 

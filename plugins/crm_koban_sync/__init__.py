@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import Action, AdminMenuItem, CustomField, Migration, PeriodicJob, enqueue, hookimpl
+from core import Action, AdminMenuItem, Migration, PeriodicJob, enqueue, hookimpl
 
 from . import config, erasure, mapping, push
 from .models import MODELS, FieldMapping, KobanLink, SyncConflict
@@ -22,11 +22,6 @@ PULL_EVERY = 300
 
 def _first_migration(database, migrator):
     database.create_tables(MODELS, safe=True)
-    if not CustomField.select().where(CustomField.key == "crm_status").exists():
-        last = CustomField.select().order_by(CustomField.position.desc()).first()
-        CustomField.create(key="crm_status", label="CRM status", type_id="text",
-                           help_text="Customer status from Koban (set by the CRM sync).",
-                           position=(last.position + 1) if last else 0)
     for position, (couvee_field, koban_field, direction) in enumerate(mapping.DEFAULT_MAPPING):
         FieldMapping.insert(couvee_field=couvee_field, koban_field=koban_field, direction=direction,
                             position=position).on_conflict_ignore().execute()
@@ -39,7 +34,7 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "Koban links, mapping, sync log; crm_status field", _first_migration)]
+    return [Migration(1, "Koban links, mapping, sync log", _first_migration)]
 
 
 @hookimpl

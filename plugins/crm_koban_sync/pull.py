@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from core import Contact, ContactError, User, add_tag, create_contact, emit, get_values, remove_tag, state, \
+from core import Contact, ContactError, CustomField, User, add_tag, create_contact, emit, get_values, remove_tag, state, \
     tags_of, update_contact, utcnow
 
 from . import config, mapping
@@ -267,11 +267,23 @@ def _status_of(remote: dict) -> str:
     return str(status or "").strip()
 
 
+def ensure_status_field() -> None:
+    """Create the ``crm_status`` custom field the first time Koban sends a
+    status (not on activation: a site that never syncs has no such field)."""
+    if CustomField.select().where(CustomField.key == STATUS_FIELD).exists():
+        return
+    last = CustomField.select().order_by(CustomField.position.desc()).first()
+    CustomField.insert(key=STATUS_FIELD, label="CRM status", type_id="text",
+                       help_text="Customer status from Koban (set by the CRM sync).",
+                       position=(last.position + 1) if last else 0).on_conflict_ignore().execute()
+
+
 def apply_status(contact: Contact, status: str, guid: str, run: SyncRun, account: str = "") -> bool:
     """Store the CRM status in ``crm_status``; emit ``crm_status_changed`` and,
     for a lost status, ``crm_opportunity_lost``."""
     if not status:
         return False
+    ensure_status_field()
     old = get_values(contact).get(STATUS_FIELD) or ""
     if old == status:
         return False
