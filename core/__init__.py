@@ -46,5 +46,9 @@ from .tracking import Site as TrackingSite, contact_of_visitor, link_visitor, si
 from .tokens import TokenError, contact_token, make_token, read_contact_token, read_token
 from .version import __version__
 from .web import external_url
+from .files import open_stored  # gdpr: erase a contact's uploaded files
+from .models import StoredFile  # gdpr: erase a contact's uploaded files
+from .segments import Segment, rebuild as rebuild_segment  # gdpr: the re-opt-in segment
+from .files import store_upload  # forms: validated uploads (open_stored, StoredFile: exported above)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -24,7 +24,7 @@ PASSIVE_KINDS = {
     "contact_created", "contact_updated", "tag_added", "tag_removed", "points_changed",
     "segment_joined", "segment_left", "owner_assigned", "email_sent", "email_bounced",
     "points_threshold_crossed", "workflow_entered", "workflow_completed", "crm_status_changed",
-    "crm_opportunity_lost",
+    "crm_opportunity_lost", "gdpr_retention_warning",
 }
 SWEEP_AFTER = dt.timedelta(seconds=60)
 

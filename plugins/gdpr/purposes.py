@@ -1,0 +1,91 @@
+"""Consent purposes, channels and the plugin's declared settings."""
+from __future__ import annotations
+
+from core import Setting, SettingsGroup, get_setting
+
+#: purpose id -> (English label, French label)
+PURPOSES = {
+    "email_marketing": ("Marketing emails (newsletters, offers)", "Emails marketing (newsletters, offres)"),
+    "sms_marketing": ("Marketing text messages", "SMS marketing"),
+    "phone_marketing": ("Phone prospecting", "Prospection téléphonique"),
+    "profiling": ("Profiling (content tailored to your interests)", "Profilage (contenus adaptés à vos centres d’intérêt)"),
+    "partners": ("Sharing with partners", "Transmission à des partenaires"),
+    "analytics": ("Visit statistics", "Statistiques de visite"),
+}
+SOURCES = ("form", "double_opt_in", "preference_centre", "admin", "api", "import")
+
+#: send channel id -> opposition flag
+CHANNEL_FLAGS = {"email": "email", "sms": "sms", "phone": "phone"}
+FLAG_LABELS = {
+    "email": "Opposes email prospecting",
+    "sms": "Opposes SMS prospecting (opt-out SMS)",
+    "phone": "Opposes phone prospecting (opt-out téléprospection)",
+    "all": "Opposes all prospecting (full opposition)",
+}
+ERASE_MODES = ("delete", "pseudonymise")
+GROUP = "gdpr"
+
+
+def purpose_label(purpose: str) -> str:
+    return PURPOSES.get(purpose, (purpose, purpose))[0]
+
+
+def marketing_purpose(channel: str) -> str:
+    """The consent purpose that marketing on ``channel`` needs."""
+    return f"{channel}_marketing"
+
+
+BANNER_TEXT_FR = (
+    "En poursuivant votre navigation sur ce site, vous acceptez l’utilisation de cookies ou autres traceurs "
+    "pour vous proposer des contenus adaptés à vos centres d’intérêt et réaliser des statistiques de visites. "
+    "Aucun traceur n’est déposé avant votre choix."
+)
+BANNER_TEXT_EN = (
+    "With your agreement, this site uses cookies or other trackers to offer you content suited to your "
+    "interests and to measure visits. Nothing is stored before you choose."
+)
+BANNER_MORE_FR = (
+    "Ce site utilise des cookies – de petits fichiers texte qui sont placés sur votre machine pour aider le site "
+    "à fournir une meilleure expérience utilisateur. Vous pouvez accepter ou refuser chaque finalité ci-dessous "
+    "et changer d’avis à tout moment. Votre choix est conservé 13 mois au plus."
+)
+BANNER_MORE_EN = (
+    "This site uses cookies – small text files placed on your device to help the site give you a better "
+    "experience. You can accept or refuse each purpose below and change your mind at any time. Your choice is "
+    "kept for at most 13 months."
+)
+
+
+def settings_group() -> SettingsGroup:
+    return SettingsGroup(GROUP, "GDPR / RGPD", [
+        Setting("require_consent", "Require consent for marketing (opt-in)", kind="bool", default=True,
+                help="Marketing on a channel needs the contact's latest consent for <channel>_marketing to be a grant."),
+        Setting("retention_years", "Retention: inactive for more than (years)", kind="int", default=3),
+        Setting("retention_warning_days", "Reactivation warning: days before the deadline", kind="int", default=30,
+                help="Emits gdpr_retention_warning, which a workflow can trigger on."),
+        Setting("retention_mode", "After the deadline", kind="choice", default="pseudonymise",
+                choices=[("pseudonymise", "Pseudonymise (keep statistics)"), ("delete", "Delete")]),
+        Setting("retention_auto", "Apply the retention policy automatically", kind="bool", default=False,
+                help="Off: the daily job only warns and the report lists who is due. Check the dry-run report first."),
+        Setting("export_link_days", "Self-service export link valid for (days)", kind="int", default=7),
+        Setting("privacy_url", "Privacy policy URL (banner's “learn more” link)", default=""),
+        Setting("banner_language", "Cookie banner language", kind="choice", default="auto",
+                choices=[("auto", "Visitor's browser"), ("fr", "Français"), ("en", "English")]),
+        Setting("banner_text_fr", "Banner text (French)", kind="textarea", default=BANNER_TEXT_FR),
+        Setting("banner_text_en", "Banner text (English)", kind="textarea", default=BANNER_TEXT_EN),
+        Setting("banner_more_fr", "“Personnaliser” details (French)", kind="textarea", default=BANNER_MORE_FR),
+        Setting("banner_more_en", "“Customise” details (English)", kind="textarea", default=BANNER_MORE_EN),
+    ])
+
+
+def setting(key: str):
+    return get_setting(GROUP, key)
+
+
+def int_setting(key: str, minimum: int = 0) -> int:
+    """An int setting, never below ``minimum`` (falls back to the default when unreadable)."""
+    try:
+        value = int(setting(key))
+    except (TypeError, ValueError):
+        value = next(s.default for s in settings_group().settings if s.key == key)
+    return max(value, minimum)

@@ -1,0 +1,106 @@
+"""Re-opt-in helper: a segment filter on consent, the ready-made dynamic
+segment "no provable email consent", and the ``gdpr.request_reoptin`` action
+that emails one confirmation request (a link to the preference centre).
+
+Core has no registry of workflow templates yet, so the workflow itself is
+described step by step on the re-opt-in page and in docs/gdpr.md.
+"""
+from __future__ import annotations
+
+from core import (
+    Action, Contact, Message, SegmentFilter, Segment, Setting, contact_token, external_url, rebuild_segment,
+    send_message, utcnow,
+)
+
+from .models import ConsentState, ErasedContact
+from .opposition import flags_of
+from .purposes import PURPOSES
+
+STATES = (("granted", "has given consent"), ("not_granted", "has no provable consent"),
+          ("withdrawn", "has withdrawn consent"))
+SEGMENT_NAME = "Re-opt-in: no provable email consent"
+
+
+def _with_state(purpose: str, granted: bool):
+    return ConsentState.select(ConsentState.contact).where(
+        (ConsentState.purpose == purpose) & (ConsentState.granted == granted))
+
+
+def compile_consent(params: dict):
+    purpose = (params or {}).get("purpose") or "email_marketing"
+    wanted = (params or {}).get("state") or "not_granted"
+    if purpose not in PURPOSES:
+        raise ValueError(f"Unknown consent purpose “{purpose}”.")
+    if wanted == "granted":
+        return Contact.id.in_(_with_state(purpose, True))
+    if wanted == "withdrawn":
+        return Contact.id.in_(_with_state(purpose, False))
+    if wanted == "not_granted":
+        return (Contact.id.not_in(_with_state(purpose, True)) & Contact.email.is_null(False)
+                & Contact.id.not_in(ErasedContact.select(ErasedContact.contact)))
+    raise ValueError(f"Unknown consent state “{wanted}”.")
+
+
+def segment_filters() -> list[SegmentFilter]:
+    return [SegmentFilter("gdpr.consent", "Consent (GDPR)", compile=compile_consent, params=[
+        Setting("purpose", "Purpose", kind="choice", default="email_marketing",
+                choices=[(key, labels[0]) for key, labels in PURPOSES.items()]),
+        Setting("state", "State", kind="choice", default="not_granted", choices=list(STATES)),
+    ])]
+
+
+def definition() -> dict:
+    return {"match": "all", "groups": [{"match": "all", "conditions": [
+        {"filter": "gdpr.consent", "params": {"purpose": "email_marketing", "state": "not_granted"}}]}]}
+
+
+def ensure_segment() -> Segment:
+    """The dynamic segment of contacts without provable email consent (created once, rebuilt now)."""
+    segment = Segment.get_or_none((Segment.name == SEGMENT_NAME) & (Segment.kind == "dynamic"))
+    if segment is None:
+        segment = Segment.create(
+            name=SEGMENT_NAME, kind="dynamic", filter=definition(), tags=["gdpr", "reoptin"],
+            description="Contacts with an address but no consent for marketing emails in the ledger "
+                        "(none given, or withdrawn). Send them one re-opt-in request.")
+    rebuild_segment(segment)
+    return Segment.get_by_id(segment.id)
+
+
+REOPTIN_SUBJECT = "Do you still want to hear from us?"
+REOPTIN_TEXT = (
+    "Hello,\n\nWe would like to keep sending you our news, but only if you agree. "
+    "Please confirm your choice (it takes one click) here:\n\n{link}\n\n"
+    "If you do nothing, you will not receive our marketing emails any more.\n"
+)
+
+
+def request_reoptin(contact: Contact, settings: dict, context: dict | None = None):
+    """Action ``gdpr.request_reoptin``: email one link to the preference centre
+    asking the contact to confirm. Sent at most once per campaign (``campaign``
+    setting) and never to someone who opposes email prospecting."""
+    if not contact.email:
+        return "no address"
+    flags = flags_of(contact.id)
+    if flags["all"] or flags["email"]:
+        return "opposes email prospecting"
+    campaign = str((settings or {}).get("campaign") or utcnow().strftime("%Y"))
+    link = external_url("gdpr_public.preferences", t=contact_token(contact, "gdpr.preferences"), reoptin=1)
+    subject = (settings or {}).get("subject") or REOPTIN_SUBJECT
+    text = ((settings or {}).get("body") or REOPTIN_TEXT).replace("{link}", link)
+    if "{link}" not in ((settings or {}).get("body") or REOPTIN_TEXT):
+        text += f"\n{link}\n"
+    result = send_message(Message(
+        to=contact.email, contact=contact, kind="gdpr.reoptin_request", purpose="transactional",
+        subject=subject, text=text, key=f"gdpr.reoptin:{campaign}:{contact.id}"))
+    return result.status
+
+
+def actions() -> list[Action]:
+    return [Action("gdpr.request_reoptin", "Ask for consent again (re-opt-in)", run=request_reoptin,
+                   description="Emails one link to the preference centre where the contact confirms or refuses "
+                               "marketing emails. At most once per campaign; never to someone who opposes email.",
+                   settings=[Setting("campaign", "Campaign name", default="reoptin",
+                                     help="A contact gets at most one request per campaign name."),
+                             Setting("subject", "Subject", default=REOPTIN_SUBJECT),
+                             Setting("body", "Text ({link} is replaced by the confirmation link)",
+                                     kind="textarea", default=REOPTIN_TEXT)])]
