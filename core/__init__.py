@@ -39,6 +39,7 @@ from .hookspecs import hookimpl
 from .messages import Message, SendResult, channel_available, send_message
 from .models import BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, Tag, User, UTCDateTimeField, utcnow
 from .queue import enqueue
+from .rest.responses import invalid as invalid_json, json_body, no_content
 from .settings import get_setting
 from .segments import Segment, SegmentMember, add_to_segment, segment_members, segments_of  # email (newsletter audiences)
 from .state import state

@@ -71,7 +71,7 @@ def test_a_message_goes_through_smtp_with_the_deliverability_headers(ctx, smtp_s
     assert 'href="http://couvee.test/e/c/' in html and "shop.example" not in html  # tracked redirect
     assert "/e/o/" in html  # open pixel
     [sent] = events("email_sent")
-    assert sent.data == {"email_id": row.id, "kind": "smart_content.pick", "subject": "Pour vous, Ada"}
+    assert sent.data == {"email_id": row.id, "kind": "smart_content.pick", "purpose": "marketing", "subject": "Pour vous, Ada"}
 
 
 def test_the_same_key_is_sent_at_most_once(ctx, smtp_sink):

@@ -59,7 +59,7 @@ class Mailer:
 
 
 def sent_event(row: Send, subject: str) -> dict:
-    data = {"email_id": row.id, "kind": row.kind, "subject": subject}
+    data = {"email_id": row.id, "kind": row.kind, "purpose": row.purpose, "subject": subject}
     if row.newsletter_id:
         data["newsletter_id"] = row.newsletter_id
     return data

@@ -1,0 +1,213 @@
+"""Choosing one content per contact, set-based.
+
+For a range of contact ids, ONE SQL statement finds the contacts that are due,
+derives their stage (:func:`targeting.stage_sql`), gathers their interests
+(own tags ∪ their segments' tags), joins them to the contents of the same
+stage through the content tags, counts the overlap, ranks the candidates
+(overlap, then score, then recency) and keeps the best one that was not sent
+to that contact in the last 365 days. No contact is scanned in Python.
+
+The 365-day exclusion is applied after ranking, to the best ``K`` candidates
+of each contact only, where ``K`` is one more than the largest number of
+contents any contact received in the window: whatever the contact already
+got, one of those ``K`` is still free, so the answer is the same as filtering
+every candidate, for a fraction of the index probes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from core import Contact, ContactTag, SegmentMember, Tag, db_proxy
+
+from .models import Content, ContentTag, Pick, Profile
+from .targeting import segment_tag_ids, stage_of, stage_sql
+
+RECENT_DAYS = 365
+#: rank given to "no content" so any real candidate comes first
+NOTHING = 1_000_000_000
+#: statuses that mean "this content went (or is going) to this contact"
+DELIVERED = ("claimed", "sent")
+
+
+@dataclasses.dataclass
+class Choice:
+    contact_id: int
+    stage: str
+    content_id: int | None = None
+    overlap: int = 0
+    score: int = 0
+    matching_tags: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Scope:
+    """Which contacts the programme considers today."""
+
+    send_date: dt.date
+    due_before: dt.datetime | None  # None: ignore the frequency (preview / test)
+    segment_ids: tuple = ()
+    recent_since: dt.date | None = None
+    #: leave out contacts already claimed on ``send_date`` (off for previews)
+    skip_claimed: bool = True
+
+    @property
+    def since(self) -> dt.date:
+        return self.recent_since or (self.send_date - dt.timedelta(days=RECENT_DAYS))
+
+
+def _t(model) -> str:
+    return model._meta.table_name
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def due_sql(programme, scope: Scope) -> tuple[str, list]:
+    """``SELECT contact_id, stage`` of the due contacts with ``lo < id <= hi``
+    (the two bounds are the last two parameters, filled by the caller)."""
+    param = db_proxy.param
+    stage, params = stage_sql(programme)
+    where = ["c.email IS NOT NULL", "c.email <> ''"]
+    if scope.skip_claimed:
+        where.append(f"NOT EXISTS (SELECT 1 FROM {_t(Pick)} t WHERE t.contact_id = c.id AND t.send_date = {param})")
+        params.append(scope.send_date)
+    if scope.due_before is not None:
+        where.append(f"(p.last_email_at IS NULL OR p.last_email_at < {param})")
+        params.append(_naive(scope.due_before))
+    if scope.segment_ids:
+        marks = ", ".join([param] * len(scope.segment_ids))
+        where.append(f"EXISTS (SELECT 1 FROM {_t(SegmentMember)} m WHERE m.contact_id = c.id "
+                     f"AND m.segment_id IN ({marks}))")
+        params += list(scope.segment_ids)
+    where.append(f"c.id > {param} AND c.id <= {param}")
+    sql = (f"SELECT c.id AS contact_id, {stage} AS stage FROM {_t(Contact)} c "
+           f"LEFT JOIN {_t(Profile)} p ON p.contact_id = c.id WHERE " + " AND ".join(where))
+    return sql, params
+
+
+def _segment_tags_cte() -> tuple[str, list]:
+    pairs = [(sid, tid) for sid, tags in segment_tag_ids().items() for tid in sorted(tags)]
+    if not pairs:
+        return "seg_tag(segment_id, tag_id) AS (SELECT 0, 0 WHERE 1 = 0)", []
+    param = db_proxy.param
+    values = ", ".join([f"({param}, {param})"] * len(pairs))
+    return f"seg_tag(segment_id, tag_id) AS (VALUES {values})", [v for pair in pairs for v in pair]
+
+
+def max_recent(scope: Scope) -> int:
+    """The largest number of contents one contact got since ``scope.since``."""
+    param = db_proxy.param
+    sql = (f"SELECT MAX(n) FROM (SELECT contact_id, COUNT(*) AS n FROM {_t(Pick)} "
+           f"WHERE send_date >= {param} AND status IN ({param}, {param}) AND content_id IS NOT NULL "
+           f"GROUP BY contact_id) AS counts")
+    row = db_proxy.execute_sql(sql, [scope.since, *DELIVERED]).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def pick_range(programme, scope: Scope, low: int, high: int, keep: int | None = None) -> list[Choice]:
+    """One :class:`Choice` per due contact with ``low < id <= high``
+    (``content_id`` is None when nothing matches)."""
+    param = db_proxy.param
+    due, due_params = due_sql(programme, scope)
+    seg, seg_params = _segment_tags_cte()
+    keep = (max_recent(scope) + 1) if keep is None else keep
+    sql = f"""
+WITH due AS MATERIALIZED ({due}),
+{seg},
+interest AS MATERIALIZED (
+  SELECT ct.contact_id, d.stage, ct.tag_id FROM {_t(ContactTag)} ct JOIN due d ON d.contact_id = ct.contact_id
+  UNION
+  SELECT d.contact_id, d.stage, st.tag_id FROM due d CROSS JOIN {_t(SegmentMember)} sm CROSS JOIN seg_tag st
+    WHERE sm.contact_id = d.contact_id AND st.segment_id = sm.segment_id
+),
+library AS MATERIALIZED (
+  SELECT kt.tag_id, k.stage, k.id AS content_id, k.score, k.published_at
+  FROM {_t(ContentTag)} kt JOIN {_t(Content)} k ON k.id = kt.content_id
+  WHERE k.active = {param} AND k.stage IS NOT NULL
+),
+cand AS (
+  SELECT i.contact_id, i.stage, l.content_id, COUNT(*) AS overlap, l.score, l.published_at
+  FROM interest i CROSS JOIN library l
+  WHERE l.tag_id = i.tag_id AND l.stage = i.stage
+  GROUP BY i.contact_id, i.stage, l.content_id, l.score, l.published_at
+),
+ranked AS (
+  SELECT contact_id, stage, content_id, overlap, score, ROW_NUMBER() OVER (
+    PARTITION BY contact_id ORDER BY overlap DESC, score DESC, published_at DESC, content_id DESC) AS rn
+  FROM cand
+),
+free AS (
+  SELECT r.contact_id, r.stage, r.content_id, r.overlap, r.score, r.rn
+  FROM ranked r
+  WHERE r.rn <= {param} AND NOT EXISTS (
+    SELECT 1 FROM {_t(Pick)} s WHERE s.contact_id = r.contact_id AND s.content_id = r.content_id
+      AND s.send_date >= {param} AND s.status IN ({param}, {param}))
+),
+outcome AS (
+  SELECT contact_id, stage, content_id, overlap, score, rn FROM free
+  UNION ALL
+  SELECT contact_id, stage, NULL, 0, 0, {NOTHING} FROM due
+)
+SELECT contact_id, stage, content_id, overlap, score FROM (
+  SELECT o.*, ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY rn) AS best FROM outcome o
+) AS chosen WHERE best = 1
+ORDER BY contact_id"""
+    params = [*due_params, low, high, *seg_params, True, keep, scope.since, *DELIVERED]
+    choices = [Choice(contact_id=row[0], stage=row[1], content_id=row[2], overlap=row[3] or 0, score=row[4] or 0)
+               for row in db_proxy.execute_sql(sql, params)]
+    _explain(choices)
+    return choices
+
+
+def _explain(choices: list[Choice]) -> None:
+    """Fill ``matching_tags`` (names) of the picked contents: the "why"."""
+    picked = [c for c in choices if c.content_id is not None]
+    if not picked:
+        return
+    param = db_proxy.param
+    pairs = ", ".join([f"({param}, {param})"] * len(picked))
+    seg, seg_params = _segment_tags_cte()
+    sql = f"""
+WITH chosen(contact_id, content_id) AS (VALUES {pairs}),
+{seg},
+interest AS MATERIALIZED (
+  SELECT ct.contact_id, ct.tag_id FROM {_t(ContactTag)} ct JOIN chosen x ON x.contact_id = ct.contact_id
+  UNION
+  SELECT sm.contact_id, st.tag_id FROM {_t(SegmentMember)} sm
+    JOIN chosen x ON x.contact_id = sm.contact_id JOIN seg_tag st ON st.segment_id = sm.segment_id
+)
+SELECT x.contact_id, t.name FROM chosen x
+JOIN interest i ON i.contact_id = x.contact_id
+JOIN {_t(ContentTag)} kt ON kt.content_id = x.content_id AND kt.tag_id = i.tag_id
+JOIN {_t(Tag)} t ON t.id = i.tag_id
+ORDER BY x.contact_id, t.name"""
+    params = [v for c in picked for v in (c.contact_id, c.content_id)] + seg_params
+    by_contact = {c.contact_id: c for c in picked}
+    for contact_id, name in db_proxy.execute_sql(sql, params):
+        by_contact[contact_id].matching_tags.append(name)
+
+
+def id_bounds(batch: int, after: int = 0):
+    """Yield ``(low, high]`` ranges of contact ids holding about ``batch`` ids each."""
+    table = _t(Contact)
+    param = db_proxy.param
+    while True:
+        row = db_proxy.execute_sql(
+            f"SELECT MAX(id) FROM (SELECT id FROM {table} WHERE id > {param} ORDER BY id LIMIT {int(batch)}) AS b",
+            [after]).fetchone()
+        if not row or row[0] is None:
+            return
+        yield after, row[0]
+        after = row[0]
+
+
+def pick_for_contact(contact, programme, send_date: dt.date) -> Choice:
+    """What the programme would pick for one contact today, ignoring the
+    frequency and today's claim (preview)."""
+    scope = Scope(send_date=send_date, due_before=None, skip_claimed=False)
+    found = pick_range(programme, scope, contact.id - 1, contact.id)
+    if found:
+        return found[0]
+    return Choice(contact_id=contact.id, stage=stage_of(contact, programme))

@@ -1,0 +1,177 @@
+"""The programme's periodic job and the send jobs.
+
+:func:`run_programme` (every 15 minutes) does nothing outside the allowed
+days and hours. Inside them it walks the contacts by id ranges; for each range
+one SQL statement picks the content of every due contact (``picker``), then
+one multi-row INSERT claims ``(contact, send date)`` — unique — for this run.
+Only the rows this run inserted are sent, so a second run the same day, or a
+second worker running the job at the same time, finds nothing left to claim.
+Contacts with nothing to receive are claimed as ``no_content`` (counted on
+the dashboard) and looked at again on the next allowed day.
+
+:func:`send_picks` renders and sends claimed picks through the ``email``
+channel (marketing purpose, tracked, idempotency key per contact and date).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from core import Contact, Message, db_proxy, enqueue, send_message, utcnow
+
+from . import programme as programme_settings
+from .models import Content, Pick, Profile
+from .picker import Scope, id_bounds, max_recent, pick_range
+from .template import render
+
+log = logging.getLogger("couvee.smart_content.sender")
+
+BATCH = 2000
+SEND_CHUNK = 100
+STALE_CLAIM = dt.timedelta(minutes=30)
+KEEP_NO_CONTENT = dt.timedelta(days=60)
+MESSAGE_KIND = "smart_content.pick"
+
+
+def message_key(contact_id: int, send_date: dt.date) -> str:
+    return f"smart_content:{contact_id}:{send_date.isoformat()}"
+
+
+def claim(choices, send_date: dt.date, run_id: str) -> list[int]:
+    """Insert the claims (ignoring contacts already claimed today by anyone);
+    return the ids of this run's picks that have a content to send."""
+    rows = [{
+        "contact": c.contact_id, "send_date": send_date, "content": c.content_id,
+        "status": "claimed" if c.content_id else "no_content", "stage": c.stage,
+        "matching_tags": c.matching_tags, "score": c.score if c.content_id else 0, "run_id": run_id,
+        "reason": "" if c.content_id else "no content matches this contact's stage and interests",
+    } for c in choices]
+    with db_proxy.atomic():
+        for start in range(0, len(rows), 500):
+            Pick.insert_many(rows[start:start + 500]).on_conflict_ignore().execute()
+    low, high = choices[0].contact_id, choices[-1].contact_id
+    return [p.id for p in Pick.select(Pick.id).where(
+        (Pick.run_id == run_id) & (Pick.status == "claimed") & (Pick.contact >= low) & (Pick.contact <= high)
+    ).order_by(Pick.id)]
+
+
+def run_programme() -> dict:
+    """Periodic job: pick and queue today's sends. Returns counters."""
+    programme = programme_settings.load()
+    closed = programme.closed_reason()
+    if closed:
+        return {"closed": closed}
+    send_date = programme.send_date()
+    scope = Scope(send_date=send_date, due_before=programme.due_before(), segment_ids=tuple(programme.segment_ids))
+    keep = max_recent(scope) + 1
+    run_id = uuid.uuid4().hex
+    totals = {"due": 0, "claimed": 0, "no_content": 0}
+    for low, high in id_bounds(BATCH):
+        choices = pick_range(programme, scope, low, high, keep=keep)
+        if not choices:
+            continue
+        mine = claim(choices, send_date, run_id)
+        totals["due"] += len(choices)
+        totals["claimed"] += len(mine)
+        totals["no_content"] += sum(1 for c in choices if c.content_id is None)
+        for start in range(0, len(mine), SEND_CHUNK):
+            enqueue(send_picks, mine[start:start + SEND_CHUNK], queue="email")
+    totals["requeued"] = requeue_stale()
+    Pick.delete().where((Pick.status == "no_content")
+                        & (Pick.send_date < send_date - KEEP_NO_CONTENT)).execute()
+    log.info("smart content run %s: %s", run_id, totals)
+    return totals
+
+
+def requeue_stale() -> int:
+    """Claims whose send job was lost (Redis restarted, worker killed) are sent
+    again; the channel's idempotency key prevents a second email."""
+    stale = [p.id for p in Pick.select(Pick.id).where(
+        (Pick.status == "claimed") & (Pick.created_at < utcnow() - STALE_CLAIM))]
+    for start in range(0, len(stale), SEND_CHUNK):
+        enqueue(send_picks, stale[start:start + SEND_CHUNK], queue="email")
+    return len(stale)
+
+
+def context_for(contact: Contact, content: Content, why: dict) -> dict:
+    return {
+        "content": {"title": content.title, "url": content.url, "image_url": content.image_url,
+                    "excerpt": content.excerpt, "stage": content.stage, "score": content.score},
+        "contact": {"first_name": contact.first_name, "last_name": contact.last_name, "email": contact.email},
+        "why": why,
+    }
+
+
+def build_message(contact: Contact, content: Content, why: dict, key: str, to: str | None = None,
+                  programme=None) -> Message:
+    programme = programme or programme_settings.load()
+    subject, html = render(programme.template, programme.subject, context_for(contact, content, why))
+    return Message(to=to or contact.email or "", contact=contact, kind=MESSAGE_KIND, purpose="marketing",
+                   subject=subject, html=html, key=key, track=True,
+                   metadata={"content_id": content.id, **({"pick_id": why["pick_id"]} if "pick_id" in why else {})})
+
+
+def mark_emailed(contact_id: int, when: dt.datetime) -> None:
+    """Remember the last marketing email (keeps the latest of two times)."""
+    Profile.insert(contact=contact_id, last_email_at=when).on_conflict_ignore().execute()
+    Profile.update(last_email_at=when).where(
+        (Profile.contact == contact_id) & (Profile.last_email_at.is_null() | (Profile.last_email_at < when))
+    ).execute()
+
+
+def send_picks(pick_ids: list[int]) -> dict:
+    """Job: send each claimed pick once (retries are safe: key per contact and date)."""
+    programme = programme_settings.load()
+    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    for pick in Pick.select().where(Pick.id.in_(pick_ids) & (Pick.status == "claimed")):
+        contact = Contact.get_or_none(Contact.id == pick.contact_id)
+        content = Content.get_or_none(Content.id == pick.content_id) if pick.content_id else None
+        if contact is None or content is None:
+            pick.status, pick.reason = "skipped", "the contact or the content was deleted"
+            pick.save()
+            counts["skipped"] += 1
+            continue
+        why = {"pick_id": pick.id, "matching_tags": pick.matching_tags, "stage": pick.stage, "score": pick.score}
+        try:
+            message = build_message(contact, content, why, message_key(contact.id, pick.send_date), programme=programme)
+            result = send_message(message, channel="email")
+        except Exception as error:  # a template or channel error must not block the others
+            log.exception("smart content pick %s failed", pick.id)
+            pick.status, pick.reason = "failed", f"{type(error).__name__}: {error}"[:1000]
+            pick.save()
+            counts["failed"] += 1
+            continue
+        already = result.status == "skipped" and any(w in result.reason.lower() for w in ("duplicate", "already"))
+        pick.status, pick.reason = ("sent" if already else result.status), result.reason[:1000]
+        if pick.status == "sent":
+            pick.sent_at = utcnow()
+            mark_emailed(contact.id, pick.sent_at)
+        pick.save()
+        counts[result.status if result.status in counts else "failed"] += 1
+    return counts
+
+
+class _Reader:
+    """Stand-in recipient for a test send to an address that is no contact."""
+
+    first_name, last_name, email = "", "", ""
+
+
+def send_test(content_id: int, address: str, contact_id: int | None = None) -> str:
+    """Job: send one content to ``address`` now, as the programme would (the
+    consent check applies only when the address is a contact's)."""
+    content = Content.get_or_none(Content.id == content_id)
+    if content is None:
+        return "skipped: the content was deleted"
+    contact = Contact.get_or_none(Contact.id == contact_id) if contact_id else None
+    reader = contact or _Reader()
+    why = {"matching_tags": [], "stage": content.stage or "", "score": content.score, "test": True}
+    settings = programme_settings.load()
+    subject, html = render(settings.template, settings.subject, context_for(reader, content, why))
+    result = send_message(Message(
+        to=address, contact=contact, kind=MESSAGE_KIND, purpose="marketing", subject="[Test] " + subject,
+        html=html, key=f"smart_content:test:{uuid.uuid4().hex}", track=True,
+        metadata={"content_id": content.id, "test": True}), channel="email")
+    log.info("smart content test send of %s to %s: %s %s", content.id, address, result.status, result.reason)
+    return result.status

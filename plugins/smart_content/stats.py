@@ -1,0 +1,123 @@
+"""Dashboard figures: sends per day (with an inline SVG chart), open and click
+rates per content and per stage, contents never picked, "no content" counts."""
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee
+from markupsafe import Markup
+
+from core import utcnow
+
+from .models import STAGES, Content, Pick
+
+WIDTH, HEIGHT, PAD = 640, 160, 24
+
+
+def sends_per_day(days: int = 30, today: dt.date | None = None) -> list[tuple[dt.date, int, int]]:
+    """[(date, sent, no_content)] for the last ``days`` days, zeros included."""
+    today = today or utcnow().date()
+    start = today - dt.timedelta(days=days - 1)
+    counts = {}
+    query = (Pick.select(Pick.send_date, Pick.status, peewee.fn.COUNT(Pick.id))
+             .where((Pick.send_date >= start) & Pick.status.in_(("sent", "no_content")))
+             .group_by(Pick.send_date, Pick.status).tuples())
+    for day, status, count in query:
+        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+        counts[(day, status)] = count
+    return [(start + dt.timedelta(days=i), counts.get((start + dt.timedelta(days=i), "sent"), 0),
+             counts.get((start + dt.timedelta(days=i), "no_content"), 0)) for i in range(days)]
+
+
+def bar_chart(series: list[tuple[dt.date, int, int]]) -> Markup:
+    """An accessible inline SVG bar chart of the sends per day."""
+    peak = max([sent for _, sent, _ in series] + [1])
+    step = (WIDTH - 2 * PAD) / max(len(series), 1)
+    bars = []
+    for index, (day, sent, _) in enumerate(series):
+        height = (HEIGHT - 2 * PAD) * sent / peak
+        x, y = PAD + index * step, HEIGHT - PAD - height
+        bars.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{height:.1f}" '
+                    f'fill="#2b6cb0"><title>{day.isoformat()}: {sent} sent</title></rect>')
+    labels = ""
+    if series:
+        labels = (f'<text x="{PAD}" y="{HEIGHT - 6}" font-size="11">{series[0][0].strftime("%d/%m")}</text>'
+                  f'<text x="{WIDTH - PAD}" y="{HEIGHT - 6}" font-size="11" text-anchor="end">'
+                  f'{series[-1][0].strftime("%d/%m")}</text>'
+                  f'<text x="{PAD}" y="{PAD - 8}" font-size="11">max {peak}/day</text>')
+    total = sum(sent for _, sent, _ in series)
+    return Markup(
+        f'<svg class="chart" role="img" aria-label="Smart content emails sent per day: {total} in {len(series)} days"'
+        f' viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>'
+        + "".join(bars) + labels + "</svg>")
+
+
+def _rates(group_field, where=None):
+    sent = Pick.status == "sent"
+    query = (Pick.select(group_field.alias("key"), peewee.fn.COUNT(Pick.id).alias("sent"),
+                         peewee.fn.COUNT(Pick.opened_at).alias("opened"),
+                         peewee.fn.COUNT(Pick.clicked_at).alias("clicked"))
+             .where(sent if where is None else sent & where).group_by(group_field).dicts())
+    rows = []
+    for row in query:
+        row["open_rate"] = row["opened"] / row["sent"] if row["sent"] else 0.0
+        row["click_rate"] = row["clicked"] / row["sent"] if row["sent"] else 0.0
+        rows.append(row)
+    return rows
+
+
+def rates_per_stage() -> list[dict]:
+    found = {row["key"]: row for row in _rates(Pick.stage)}
+    return [found.get(stage, {"key": stage, "sent": 0, "opened": 0, "clicked": 0, "open_rate": 0.0,
+                              "click_rate": 0.0}) for stage in STAGES]
+
+
+def rates_per_content(limit: int = 50) -> list[dict]:
+    rows = _rates(Pick.content, Pick.content.is_null(False))
+    titles = {c.id: c for c in Content.select(Content.id, Content.title, Content.stage)
+              .where(Content.id.in_([r["key"] for r in rows]))} if rows else {}
+    for row in rows:
+        row["content"] = titles.get(row["key"])
+    rows.sort(key=lambda r: (-r["sent"], r["key"]))
+    return rows[:limit]
+
+
+def never_picked(limit: int = 100):
+    used = Pick.select(Pick.content).where(Pick.content.is_null(False) & (Pick.status != "test"))
+    return list(Content.select().where((Content.active == True) & Content.id.not_in(used))  # noqa: E712
+                .order_by(Content.created_at.desc()).limit(limit))
+
+
+def status_counts(days: int = 30) -> dict[str, int]:
+    start = utcnow().date() - dt.timedelta(days=days - 1)
+    query = (Pick.select(Pick.status, peewee.fn.COUNT(Pick.id)).where(Pick.send_date >= start)
+             .group_by(Pick.status).tuples())
+    return dict(query)
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.1f} %"
+
+
+def matrix() -> tuple[list, dict]:
+    """(segments, {(segment id, stage): number of active contents of that
+    stage sharing at least one tag with the segment})."""
+    from core import Segment
+
+    from .models import ContentTag
+    from .targeting import segment_tag_ids
+
+    segments = list(Segment.select().order_by(Segment.name, Segment.id))
+    by_tag: dict[int, set[tuple[int, str]]] = {}
+    query = (ContentTag.select(ContentTag.tag, Content.id, Content.stage).join(Content)
+             .where((Content.active == True) & Content.stage.is_null(False)).tuples())  # noqa: E712
+    for tag_id, content_id, stage in query:
+        by_tag.setdefault(tag_id, set()).add((content_id, stage))
+    tags = segment_tag_ids()
+    cells = {}
+    for segment in segments:
+        found = set().union(*(by_tag.get(t, set()) for t in tags.get(segment.id, set())))
+        for stage in STAGES:
+            cells[(segment.id, stage)] = sum(1 for _, s in found if s == stage)
+    return segments, cells

@@ -1,0 +1,104 @@
+"""Who a contact is for the programme: their funnel stage and their interests.
+
+- **Stage** follows configurable rules, first match wins: the per-contact
+  override; the customer field → ``loyalty``; an open opportunity field →
+  ``transformation``; points ≥ the qualification threshold →
+  ``qualification``; otherwise ``engagement``. The rules compile to one SQL
+  ``CASE`` expression (:func:`stage_sql`) so the picker computes the stage of
+  thousands of contacts in the same query that picks their content.
+- **Interests** = the contact's own tags ∪ the tags of the segments they are
+  in (a segment is a target audience whose tags say what it cares about).
+"""
+from __future__ import annotations
+
+from core import Contact, ContactTag, ContactValue, CustomField, Segment, SegmentMember, Tag, db_proxy
+
+from .models import STAGES, Profile
+
+
+def _rule_sql(field_key: str, values: list[str], contact_ref: str) -> tuple[str, list]:
+    """``EXISTS`` clause for "this custom field holds one of these values"
+    (or, with no values, any value that is not blank or "no")."""
+    field = CustomField.get_or_none(CustomField.key == field_key) if field_key else None
+    if field is None:
+        return "", []
+    table = ContactValue._meta.table_name
+    param = db_proxy.param
+    if values:
+        wanted = sorted({v.strip().lower() for v in values if v.strip()})
+        marks = ", ".join([param] * len(wanted))
+        return (f"EXISTS (SELECT 1 FROM {table} cv WHERE cv.contact_id = {contact_ref} "
+                f"AND cv.field_id = {param} AND LOWER(cv.value) IN ({marks}))", [field.id, *wanted])
+    return (f"EXISTS (SELECT 1 FROM {table} cv WHERE cv.contact_id = {contact_ref} "
+            f"AND cv.field_id = {param} AND cv.value NOT IN ('', '0'))", [field.id])
+
+
+def stage_sql(programme, contact_alias: str = "c", profile_alias: str = "p") -> tuple[str, list]:
+    """A SQL expression giving the stage of contact ``c`` (its profile joined as ``p``)."""
+    param = db_proxy.param
+    parts, params = [f"CASE WHEN {profile_alias}.stage_override IS NOT NULL THEN {profile_alias}.stage_override"], []
+    for stage, key, values in (("loyalty", programme.customer_field, programme.customer_values),
+                               ("transformation", programme.opportunity_field, programme.opportunity_values)):
+        clause, clause_params = _rule_sql(key, values, f"{contact_alias}.id")
+        if clause:
+            parts.append(f"WHEN {clause} THEN '{stage}'")
+            params += clause_params
+    parts.append(f"WHEN {contact_alias}.points >= {param} THEN 'qualification' ELSE 'engagement' END")
+    params.append(int(programme.qualification_threshold))
+    return " ".join(parts), params
+
+
+def stages_of(contact_ids: list[int], programme) -> dict[int, str]:
+    """The stage of each given contact (same rules as the picker)."""
+    if not contact_ids:
+        return {}
+    expression, params = stage_sql(programme)
+    marks = ", ".join([db_proxy.param] * len(contact_ids))
+    sql = (f"SELECT c.id, {expression} FROM {Contact._meta.table_name} c "
+           f"LEFT JOIN {Profile._meta.table_name} p ON p.contact_id = c.id WHERE c.id IN ({marks})")
+    return {row[0]: row[1] for row in db_proxy.execute_sql(sql, params + list(contact_ids))}
+
+
+def stage_of(contact, programme) -> str:
+    return stages_of([contact.id], programme).get(contact.id, "engagement")
+
+
+def set_stage_override(contact, stage: str | None) -> None:
+    """Force a contact's stage (``None`` or "" goes back to the rules)."""
+    if stage and stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    Profile.insert(contact=contact.id, stage_override=stage or None).on_conflict(
+        conflict_target=[Profile.contact], update={Profile.stage_override: stage or None}
+    ).execute()
+
+
+def stage_override_of(contact) -> str | None:
+    row = Profile.get_or_none(Profile.contact == contact.id)
+    return row.stage_override if row else None
+
+
+def segment_tag_ids() -> dict[int, set[int]]:
+    """segment id → ids of the core tags named in the segment's tags.
+
+    Names with no core tag yet cannot match any content (contents carry core
+    tags), so they are left out."""
+    by_segment = {s.id: {n.strip().lower() for n in (s.tags or []) if n.strip()}
+                  for s in Segment.select(Segment.id, Segment.tags)}
+    names = set().union(*by_segment.values()) if by_segment else set()
+    if not names:
+        return {}
+    ids = {t.name.lower(): t.id for t in Tag.select() if t.name.lower() in names}
+    return {sid: {ids[n] for n in wanted if n in ids} for sid, wanted in by_segment.items() if wanted}
+
+
+def interests_of(contact) -> dict[int, str]:
+    """tag id → name for the contact's own tags and their segments' tags."""
+    own = {t.id: t.name for t in Tag.select().join(ContactTag).where(ContactTag.contact == contact.id)}
+    segment_ids = [m.segment_id for m in SegmentMember.select(SegmentMember.segment).where(
+        SegmentMember.contact == contact.id)]
+    mapping = segment_tag_ids()
+    extra = set().union(*(mapping.get(s, set()) for s in segment_ids)) if segment_ids else set()
+    extra -= set(own)
+    if extra:
+        own.update({t.id: t.name for t in Tag.select().where(Tag.id.in_(list(extra)))})
+    return own
