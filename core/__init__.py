@@ -7,6 +7,7 @@ not listed here, and never another plugin)::
 """
 from .app import create_app
 from .auth import csrf_exempt, current_user, public, roles_required
+from .automation import EntryRefused, runs_of, start_workflow, stop_workflow
 from .contacts import (
     ContactError,
     add_tag,

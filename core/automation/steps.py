@@ -1,0 +1,408 @@
+"""The kinds of step a marketer can add, their settings forms, their words
+on the diagram, and how delays and conditions are computed.
+
+A step kind is chosen in the "add a step" menu; it is stored as the step's
+``type`` plus a ``variant`` (delay mode, condition check) or ``action`` id.
+Settings are declared with :class:`core.Setting`, so one form generator
+serves our steps, the actions of every plugin and the triggers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..contacts import custom_fields, get_values, tags_of
+from ..events import PASSIVE_KINDS
+from ..extension import Setting
+from ..models import Contact, CustomField, Event, User, utcnow
+from ..settings import get_setting
+
+UNITS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ANY_INTERACTION = "any_interaction"
+NATIVE = ("email", "first_name", "last_name")
+OPERATORS = [("equals", "is"), ("not_equals", "is not"), ("contains", "contains"),
+             ("gte", "is at least (number)"), ("lte", "is at most (number)"),
+             ("empty", "is empty"), ("not_empty", "is not empty")]
+
+
+@dataclass
+class StepKind:
+    key: str
+    type: str
+    label: str
+    settings: Callable[[], list[Setting]]
+    describe: Callable[[dict], str]
+    variant: str = ""
+    help: str = ""
+
+
+# --- choices built from the data -----------------------------------------------------
+
+
+def field_choices(kinds: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    choices = [] if kinds else [(key, key.replace("_", " ").capitalize()) for key in NATIVE]
+    return choices + [(f.key, f.label) for f in custom_fields() if not kinds or f.type_id in kinds]
+
+
+def segment_choices() -> list[tuple[str, str]]:
+    from ..segments import Segment
+
+    return [(str(s.id), s.name) for s in Segment.select().order_by(Segment.name)]
+
+
+def user_choices() -> list[tuple[str, str]]:
+    return [(str(u.id), u.display_name) for u in User.select().where(User.is_active == True).order_by(User.id)]  # noqa: E712
+
+
+def _segment_name(raw) -> str:
+    from ..segments import Segment
+
+    try:
+        segment = Segment.get_or_none(Segment.id == int(raw))
+    except (TypeError, ValueError):
+        segment = None
+    return f"“{segment.name}”" if segment else "(choose a segment)"
+
+
+def _field_label(key) -> str:
+    if not key:
+        return "(choose a field)"
+    if key in NATIVE:
+        return key.replace("_", " ")
+    row = CustomField.get_or_none(CustomField.key == key)
+    return row.label if row else f"{key} (missing field)"
+
+
+# --- delays --------------------------------------------------------------------------
+
+
+def contact_timezone(contact: Contact, source: str = "contact") -> ZoneInfo:
+    """The contact's ``timezone`` field when ``source`` is ``contact`` and it
+    is set and valid, else the site's default timezone, else UTC."""
+    names = []
+    if source == "contact":
+        names.append(get_values(contact).get("timezone"))
+    names.append(get_setting("general", "timezone"))
+    for name in names:
+        if not name:
+            continue
+        try:
+            return ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def parse_weekdays(text: str) -> set[int]:
+    days = set()
+    for part in (text or "").replace(" ", "").lower().split(","):
+        if not part:
+            continue
+        if "-" in part:
+            start, _, end = part.partition("-")
+            if start not in WEEKDAYS or end not in WEEKDAYS:
+                raise ValueError(f"unknown day in {part!r}; use mon, tue, wed, thu, fri, sat, sun")
+            first, last = WEEKDAYS.index(start), WEEKDAYS.index(end)
+            days.update(range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)])
+        elif part in WEEKDAYS:
+            days.add(WEEKDAYS.index(part))
+        else:
+            raise ValueError(f"unknown day {part!r}; use mon, tue, wed, thu, fri, sat, sun")
+    return days or set(range(7))
+
+
+def parse_time(text: str) -> dt.time:
+    try:
+        hours, _, minutes = (text or "09:00").strip().partition(":")
+        return dt.time(int(hours), int(minutes or 0))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time like 09:30") from None
+
+
+def window_start(now: dt.datetime, tz: ZoneInfo, days: set[int], start: dt.time, end: dt.time) -> dt.datetime:
+    """The first moment at or after ``now`` inside the window (local time)."""
+    local = now.astimezone(tz)
+    for offset in range(8):
+        day = (local + dt.timedelta(days=offset)).date()
+        if day.weekday() not in days:
+            continue
+        opens = dt.datetime.combine(day, start, tzinfo=tz)
+        closes = dt.datetime.combine(day, end, tzinfo=tz)
+        if end <= start:
+            closes += dt.timedelta(days=1)
+        if local < opens:
+            return opens.astimezone(dt.timezone.utc)
+        if local < closes:
+            return now
+    return now  # unreachable with at least one day
+
+
+def delay_due(step: dict, contact: Contact, started: dt.datetime) -> tuple[dt.datetime, str]:
+    """When a delay step ends for this contact, and why (for the run log)."""
+    settings = step.get("settings") or {}
+    mode = step.get("variant") or "duration"
+    if mode == "duration":
+        amount = int(settings.get("amount") or 0)
+        unit = settings.get("unit") or "days"
+        return started + dt.timedelta(seconds=amount * UNITS[unit]), f"waits {amount} {unit}"
+    tz = contact_timezone(contact, settings.get("timezone") or "contact")
+    if mode == "date_field":
+        key = settings.get("field")
+        raw = _field_value(contact, key)
+        if not raw:
+            return started, f"no {_field_label(key)} on the contact: goes on at once"
+        try:
+            day = dt.date.fromisoformat(str(raw)[:10]) + dt.timedelta(days=int(settings.get("offset_days") or 0))
+        except ValueError:
+            return started, f"{_field_label(key)} is not a date ({raw}): goes on at once"
+        due = dt.datetime.combine(day, parse_time(settings.get("at_time") or "09:00"), tzinfo=tz)
+        return due.astimezone(dt.timezone.utc), f"waits until {due:%Y-%m-%d %H:%M} {tz.key}"
+    days = parse_weekdays(settings.get("weekdays") or "mon-fri")
+    due = window_start(started, tz, days, parse_time(settings.get("from_time") or "09:00"),
+                       parse_time(settings.get("to_time") or "18:00"))
+    return due, f"waits for the window ({settings.get('weekdays') or 'mon-fri'} " \
+                f"{settings.get('from_time') or '09:00'}–{settings.get('to_time') or '18:00'} {tz.key})"
+
+
+# --- conditions -----------------------------------------------------------------------
+
+
+def _field_value(contact: Contact, key: str | None):
+    if not key:
+        return None
+    if key in NATIVE:
+        return getattr(contact, key)
+    return get_values(contact).get(key)
+
+
+def _number(value):
+    try:
+        return float(str(value).replace(",", ".").replace(" ", ""))
+    except (TypeError, ValueError):
+        return None
+
+
+def compare(value, operator: str, expected) -> bool:
+    values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
+    texts = [str(v).strip().lower() for v in values]
+    wanted = str(expected or "").strip().lower()
+    if operator == "empty":
+        return not texts
+    if operator == "not_empty":
+        return bool(texts)
+    if operator == "equals":
+        return wanted in texts
+    if operator == "not_equals":
+        return wanted not in texts
+    if operator == "contains":
+        return any(wanted in text for text in texts)
+    if operator in ("gte", "lte"):
+        limit = _number(expected)
+        numbers = [n for n in (_number(v) for v in values) if n is not None]
+        if limit is None or not numbers:
+            return False
+        return any(n >= limit if operator == "gte" else n <= limit for n in numbers)
+    raise ValueError(f"unknown operator {operator!r}")
+
+
+def check_condition(step: dict, contact: Contact) -> tuple[bool, str]:
+    """Evaluate a condition step: ``(yes?, the reason in words)``."""
+    settings = step.get("settings") or {}
+    check = step.get("variant") or "field"
+    if check == "field":
+        key = settings.get("field")
+        value = _field_value(contact, key)
+        result = compare(value, settings.get("operator") or "equals", settings.get("value"))
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else ("empty" if value in (None, "") else value)
+        return result, f"{_field_label(key)} is {shown}"
+    if check == "tag":
+        has = (settings.get("tag") or "").strip().lower() in {t.lower() for t in tags_of(contact)}
+        return has, f"{'has' if has else 'does not have'} the tag “{settings.get('tag')}”"
+    if check == "segment":
+        from ..segments import SegmentMember
+
+        inside = SegmentMember.select().where((SegmentMember.contact == contact.id) & (
+            SegmentMember.segment == int(settings.get("segment_id") or 0))).exists()
+        return inside, f"{'is' if inside else 'is not'} in {_segment_name(settings.get('segment_id'))}"
+    if check == "points":
+        points = contact.points or 0
+        return points >= int(settings.get("min_points") or 0), f"has {points} points"
+    if check == "owner":
+        wanted = settings.get("owner") or "any"
+        if wanted == "any":
+            return contact.owner_id is not None, "has an owner" if contact.owner_id else "has no owner"
+        if wanted == "none":
+            return contact.owner_id is None, "has no owner" if contact.owner_id is None else "has an owner"
+        same = str(contact.owner_id) == str(wanted)
+        return same, f"owner is {contact.owner.display_name if contact.owner else 'nobody'}"
+    if check == "event":
+        kind = settings.get("event") or ""
+        days = int(settings.get("days") or 30)
+        since = utcnow() - dt.timedelta(days=days)
+        query = Event.select(Event.data).where((Event.contact == contact.id) & (Event.created_at >= since))
+        if kind == ANY_INTERACTION:
+            query = query.where(Event.kind.not_in(sorted(PASSIVE_KINDS)))
+        else:
+            query = query.where(Event.kind == kind)
+        pattern = settings.get("match") or ""
+        found = any(event_matches_pattern(row.data, pattern) for row in query.limit(500))
+        return found, f"{'did' if found else 'did not'} {event_words(kind)} in the last {days} days"
+    raise ValueError(f"unknown condition {check!r}")
+
+
+def event_matches_pattern(data: dict, pattern: str) -> bool:
+    """``pattern`` (glob) against the event's name, URL or form id; empty matches all."""
+    if not pattern:
+        return True
+    for key in ("name", "url", "form_id", "email_id", "purpose"):
+        value = (data or {}).get(key)
+        if value is not None and fnmatch.fnmatch(str(value).lower(), pattern.lower()):
+            return True
+    return False
+
+
+def event_words(kind: str) -> str:
+    return {ANY_INTERACTION: "interact with you", "email_opened": "open an email",
+            "email_clicked": "click in an email", "page_visited": "visit a page",
+            "form_submitted": "submit a form", "custom_event": "do the tracked event"}.get(kind, f"get “{kind}”")
+
+
+# --- the menu of step kinds -------------------------------------------------------------
+
+
+def _event_choices() -> list[tuple[str, str]]:
+    return [(ANY_INTERACTION, "Any interaction (visit, open, click, form…)"), ("email_opened", "Email opened"),
+            ("email_clicked", "Email clicked"), ("page_visited", "Page visited"),
+            ("form_submitted", "Form submitted"), ("custom_event", "Custom tracked event"),
+            ("consent_given", "Consent given"), ("points_changed", "Points changed")]
+
+
+def _delay_duration():
+    return [Setting("amount", "Wait", kind="int", default=1, required=True),
+            Setting("unit", "Unit", kind="choice", default="days", choices=[(u, u) for u in UNITS])]
+
+
+def _delay_date():
+    return [Setting("field", "Date field", kind="choice", required=True, choices=field_choices(("date",))),
+            Setting("offset_days", "Days after (negative: before)", kind="int", default=0),
+            Setting("at_time", "At (local time)", default="09:00"),
+            Setting("timezone", "Timezone", kind="choice", default="contact",
+                    choices=[("contact", "The contact's (field “timezone”)"), ("site", "The site's")])]
+
+
+def _delay_window():
+    return [Setting("weekdays", "Days", default="mon-fri", help="e.g. mon-fri or tue,thu"),
+            Setting("from_time", "From", default="09:00"), Setting("to_time", "To", default="18:00"),
+            Setting("timezone", "Timezone", kind="choice", default="contact",
+                    choices=[("contact", "The contact's (field “timezone”)"), ("site", "The site's")])]
+
+
+def _cond_field():
+    return [Setting("field", "Field", kind="choice", required=True, choices=field_choices()),
+            Setting("operator", "Test", kind="choice", default="equals", choices=OPERATORS),
+            Setting("value", "Value")]
+
+
+def _cond_tag():
+    return [Setting("tag", "Tag", required=True)]
+
+
+def _cond_segment():
+    return [Setting("segment_id", "Segment", kind="choice", required=True, choices=segment_choices())]
+
+
+def _cond_points():
+    return [Setting("min_points", "At least (points)", kind="int", required=True, default=50)]
+
+
+def _cond_owner():
+    return [Setting("owner", "Owner", kind="choice", default="any",
+                    choices=[("any", "Has an owner"), ("none", "Has no owner")] + user_choices())]
+
+
+def _cond_event():
+    return [Setting("event", "Did", kind="choice", required=True, choices=_event_choices()),
+            Setting("match", "Matching (optional)", help="e.g. */pricing* for a URL, or an event name"),
+            Setting("days", "In the last (days)", kind="int", default=30, required=True)]
+
+
+def _wait_event():
+    return [Setting("event", "Wait for", kind="choice", required=True, choices=_event_choices()),
+            Setting("match", "Matching (optional)", help="e.g. */confirm* for a click, or an event name"),
+            Setting("days", "At most (days)", kind="int", default=30, required=True)]
+
+
+def _describe_condition(step: dict) -> str:
+    s = step.get("settings") or {}
+    check = step.get("variant")
+    if check == "field":
+        words = dict(OPERATORS).get(s.get("operator") or "equals", "is")
+        value = "" if s.get("operator") in ("empty", "not_empty") else f" “{s.get('value') or ''}”"
+        return f"{_field_label(s.get('field'))} {words}{value}?"
+    if check == "tag":
+        return f"Has the tag “{s.get('tag') or '?'}”?"
+    if check == "segment":
+        return f"In {_segment_name(s.get('segment_id'))}?"
+    if check == "points":
+        return f"At least {s.get('min_points')} points?"
+    if check == "owner":
+        owner = s.get("owner") or "any"
+        if owner in ("any", "none"):
+            return "Has an owner?" if owner == "any" else "Has no owner?"
+        user = User.get_or_none(User.id == int(owner)) if str(owner).isdigit() else None
+        return f"Owner is {user.display_name if user else '?'}?"
+    match = f" matching “{s['match']}”" if s.get("match") else ""
+    return f"Did {event_words(s.get('event') or '')}{match} in the last {s.get('days') or 30} days?"
+
+
+def _describe_delay(step: dict) -> str:
+    s = step.get("settings") or {}
+    mode = step.get("variant")
+    if mode == "duration":
+        return f"Wait {s.get('amount')} {s.get('unit') or 'days'}"
+    if mode == "date_field":
+        offset = int(s.get("offset_days") or 0)
+        shift = f"{abs(offset)} days {'after' if offset >= 0 else 'before'} " if offset else ""
+        return f"Wait until {shift}{_field_label(s.get('field'))} at {s.get('at_time') or '09:00'}"
+    return f"Wait for {s.get('weekdays') or 'mon-fri'} {s.get('from_time') or '09:00'}–{s.get('to_time') or '18:00'}" \
+           f" ({'contact' if (s.get('timezone') or 'contact') == 'contact' else 'site'} time)"
+
+
+def _describe_wait(step: dict) -> str:
+    s = step.get("settings") or {}
+    match = f" matching “{s['match']}”" if s.get("match") else ""
+    return f"Wait up to {s.get('days') or 30} days: did they {event_words(s.get('event') or '')}{match}?"
+
+
+STEP_KINDS = [
+    StepKind("delay:duration", "delay", "Wait a duration", _delay_duration, _describe_delay, "duration"),
+    StepKind("delay:date_field", "delay", "Wait until a date field", _delay_date, _describe_delay, "date_field",
+             "e.g. the day before a renewal date, at 9:00 in the contact's timezone"),
+    StepKind("delay:window", "delay", "Wait for a day/time window", _delay_window, _describe_delay, "window",
+             "e.g. send only Monday to Friday between 9:00 and 18:00 in the contact's timezone"),
+    StepKind("condition:field", "condition", "If a field has a value", _cond_field, _describe_condition, "field"),
+    StepKind("condition:tag", "condition", "If the contact has a tag", _cond_tag, _describe_condition, "tag"),
+    StepKind("condition:segment", "condition", "If the contact is in a segment", _cond_segment,
+             _describe_condition, "segment"),
+    StepKind("condition:points", "condition", "If the contact has enough points", _cond_points,
+             _describe_condition, "points"),
+    StepKind("condition:owner", "condition", "If the contact's owner is…", _cond_owner, _describe_condition, "owner"),
+    StepKind("condition:event", "condition", "If the contact did something recently", _cond_event,
+             _describe_condition, "event"),
+    StepKind("wait:event", "wait", "Wait for something, with a time limit", _wait_event, _describe_wait, "event",
+             "e.g. did they click the confirmation link within 30 days? Two branches: yes, and time ran out"),
+]
+
+
+def step_kinds() -> dict[str, StepKind]:
+    return {kind.key: kind for kind in STEP_KINDS}
+
+
+def kind_of(step: dict) -> str:
+    if step.get("type") == "action":
+        return f"action:{step.get('action')}"
+    return f"{step.get('type')}:{step.get('variant')}"
