@@ -1,0 +1,120 @@
+"""Scoring: point actions, the ``points.change`` action, point triggers, an
+explainable score (every change in a ledger), optional decay and score tiers.
+
+See docs/scoring.md. Modules: :mod:`.ledger` (the one door for changes),
+:mod:`.point_actions`, :mod:`.actions`, :mod:`.triggers`, :mod:`.decay`,
+:mod:`.tiers`, :mod:`.views` (admin), :mod:`.privacy` (export / erasure).
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import render_template
+from markupsafe import Markup
+
+from core import AdminMenuItem, Migration, PeriodicJob, enqueue, hookimpl
+
+from . import models
+
+log = logging.getLogger("couvee.scoring")
+
+
+@hookimpl
+def register_models():
+    return list(models.MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration(1, "points ledger, point actions and triggers", models.create_tables)]
+
+
+@hookimpl
+def register_blueprints():
+    from .views import scoring_admin
+
+    return [scoring_admin]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("scoring", "Points", "scoring.index", order=40)]
+
+
+@hookimpl
+def register_actions():
+    from .actions import points_action
+
+    return [points_action()]
+
+
+@hookimpl
+def register_segment_filters():
+    from .tiers import tier_filter
+
+    return [tier_filter()]
+
+
+@hookimpl
+def register_periodic_jobs():
+    from .decay import run_decay
+    from .triggers import sweep_firings
+
+    return [PeriodicJob("scoring.decay", run_decay, cron="20 3 * * *", queue="low", timeout=3600),
+            PeriodicJob("scoring.sweep_firings", sweep_firings, interval=600)]
+
+
+@hookimpl
+def contact_event(event):
+    """Give the points of the point actions this event matches (once each)."""
+    from .point_actions import evaluate_event
+
+    try:
+        evaluate_event(event)
+    except Exception:
+        # the event is marked dispatched after the hooks: retry our part alone
+        log.exception("scoring: event %s failed, retrying in a job", event.id)
+        enqueue(evaluate_event_job, event.id, queue="events", retries=3)
+
+
+def evaluate_event_job(event_id: int):
+    """Retry of :func:`contact_event` for one event (awards are claimed once)."""
+    from core import Event
+
+    from .point_actions import evaluate_event
+
+    event = Event.get_or_none(Event.id == event_id)
+    return len(evaluate_event(event)) if event is not None else 0
+
+
+@hookimpl
+def contact_export(contact):
+    from .privacy import export_rows
+
+    return export_rows(contact)
+
+
+@hookimpl
+def contact_erase(contact, mode):
+    from .privacy import erase
+
+    erase(contact, mode)
+
+
+@hookimpl
+def tpl_slot(slot, context):
+    if slot != "contact_main" or context.get("contact") is None:
+        return None
+    import secrets
+
+    from .ledger import firings_of, history
+    from .models import SOURCE_TYPES
+    from .tiers import TIERS, current, tier_of
+
+    contact = context["contact"]
+    settings = current()
+    return Markup(render_template(
+        "scoring/contact_panel.html", contact=contact, changes=history(contact.id),
+        tier=tier_of(contact.points, settings), tiers=TIERS, firings=firings_of(contact.id),
+        sources=SOURCE_TYPES, nonce=secrets.token_hex(12),
+    ))
