@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import shutil
 import smtplib
 import socket
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -102,8 +105,30 @@ def raw_loop(port: int, count: int) -> float:
 # --- the project ------------------------------------------------------------------------
 
 
-def config_for(folder: Path, redis_url: str) -> dict:
-    return {"instance_path": folder / "instance", "database_url": f"sqlite:///{folder / 'bench.db'}",
+@contextmanager
+def database(folder: Path, server_url: str | None):
+    """A fresh database for one run: a SQLite file in ``folder``, or a new
+    database on the PostgreSQL server at ``server_url`` (dropped afterwards)."""
+    if not server_url:
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    import psycopg2
+
+    name = f"couvee_bench_{os.getpid()}_{int(time.time() * 1000)}"
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def config_for(folder: Path, redis_url: str, database_url: str) -> dict:
+    return {"instance_path": folder / "instance", "database_url": database_url,
             "redis_url": redis_url, "secret_key": "bench-secret-key-0123456789", "base_url": "https://m.bench.test",
             "testing": True}
 
@@ -142,39 +167,50 @@ def _worker(config: dict) -> None:
     make_worker(runtime, ["email"], simple=True).work(burst=True, with_scheduler=False)
 
 
-def project_run(port: int, counter, count: int, workers: int, redis_url: str) -> float:
+def project_run(port: int, counter, count: int, workers: int, redis_url: str, postgres: str | None = None) -> float:
     folder = Path(tempfile.mkdtemp(prefix="couvee-bench-"))
     try:
-        config = config_for(folder, redis_url)
-        newsletter_id = prepare(config, port, count, workers)
-        from core.app import create_app
-        from core.queue import enqueue
-        from plugins.email.newsletters import begin
-
-        app = create_app(config)
-        with app.app_context():
-            app.extensions["couvee"].redis.flushdb()
-            enqueue(begin, newsletter_id, queue="email")
-        before = counter.value
-        started = time.perf_counter()
-        procs = [multiprocessing.Process(target=_worker, args=(config,)) for _ in range(workers)]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join()
-        elapsed = time.perf_counter() - started
-        got = counter.value - before
-        if got != count:
-            raise SystemExit(f"expected {count} messages with {workers} worker(s), the sink got {got}")
-        return elapsed
+        with database(folder, postgres) as database_url:
+            return _timed_run(config_for(folder, redis_url, database_url), port, counter, count, workers)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _timed_run(config: dict, port: int, counter, count: int, workers: int) -> float:
+    """Seconds from ``begin`` to the last message accepted, with ``workers`` worker processes."""
+    newsletter_id = prepare(config, port, count, workers)
+    from core.app import create_app
+    from plugins.email.newsletters import begin
+
+    app = create_app(config)
+    with app.app_context():
+        app.extensions["couvee"].redis.flushdb()
+    before = counter.value
+    started = time.perf_counter()
+    # ``begin`` (freeze the audience, queue one send job per worker) runs
+    # before the workers start: a burst worker that found the queue empty
+    # while another ran ``begin`` would quit and leave it all to the other.
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        begin(newsletter_id)
+    procs = [multiprocessing.Process(target=_worker, args=(config,)) for _ in range(workers)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    elapsed = time.perf_counter() - started
+    got = counter.value - before
+    if got != count:
+        raise SystemExit(f"expected {count} messages with {workers} worker(s), the sink got {got}")
+    return elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("-n", type=int, default=None)
+    parser.add_argument("--postgres", metavar="URL", default=os.environ.get("COUVEE_BENCH_POSTGRES"),
+                        help="also measure on PostgreSQL: a server URL (e.g. postgresql://postgres@127.0.0.1:5432/"
+                             "postgres) where the bench may create and drop a database")
     args = parser.parse_args()
     count = args.n or (400 if args.quick else 3000)
     multiprocessing.set_start_method("fork")
@@ -188,6 +224,9 @@ def main() -> None:
         raw = raw_loop(port, count)
         one = project_run(port, counter, count, 1, redis_url)
         two = project_run(port, counter, count, 2, redis_url)
+        if args.postgres:
+            pg_one = project_run(port, counter, count, 1, redis_url, args.postgres)
+            pg_two = project_run(port, counter, count, 2, redis_url, args.postgres)
     finally:
         for proc in sinks:
             proc.terminate()
@@ -198,8 +237,16 @@ def main() -> None:
     print(f"raw smtplib loop: {raw_rate:8.1f} msg/s")
     print(f"1 worker        : {one_rate:8.1f} msg/s")
     print(f"2 workers       : {two_rate:8.1f} msg/s")
+    extra = ""
+    if args.postgres:
+        pg_one_rate, pg_two_rate = count / pg_one, count / pg_two
+        print(f"1 worker (PG)   : {pg_one_rate:8.1f} msg/s")
+        print(f"2 workers (PG)  : {pg_two_rate:8.1f} msg/s")
+        extra = (f" pg_ratio={pg_one_rate / raw_rate:.2f} pg_two_workers_vs_one={pg_two_rate / pg_one_rate:.2f}"
+                 f" pg_one_worker_rate={pg_one_rate:.1f} pg_two_worker_rate={pg_two_rate:.1f}")
     print(f"newsletter_send: ratio={one_rate / raw_rate:.2f} unit=rate two_workers_vs_one={two_rate / one_rate:.2f} "
-          f"raw_rate={raw_rate:.1f} one_worker_rate={one_rate:.1f} two_worker_rate={two_rate:.1f} messages={count}")
+          f"raw_rate={raw_rate:.1f} one_worker_rate={one_rate:.1f} two_worker_rate={two_rate:.1f} messages={count}"
+          + extra)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from .contacts import (
     update_contact,
 )
 from .db import db_proxy, is_sqlite
-from .events import emit
+from .events import dispatch_many, emit, emit_many  # emit_many, dispatch_many: email (events per batch)
 from .extension import (
     Action,
     AdminMenuItem,

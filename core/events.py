@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 
 from .models import Contact, Event, utcnow
 from .queue import enqueue
@@ -27,6 +27,8 @@ PASSIVE_KINDS = {
     "crm_opportunity_lost", "gdpr_retention_warning",
 }
 SWEEP_AFTER = dt.timedelta(seconds=60)
+#: events a worker job may hold before queueing their dispatch mid-job
+DEFERRED_FLUSH = 100
 
 
 def emit(contact: Contact, kind: str, data: dict | None = None, source: str = "",
@@ -39,8 +41,46 @@ def emit(contact: Contact, kind: str, data: dict | None = None, source: str = ""
             (Contact.id == contact.id)
             & (Contact.last_interaction_at.is_null() | (Contact.last_interaction_at < when))
         ).execute()
-    queue_dispatch(event.id)
+    deferred = _deferred()
+    if deferred is None:
+        queue_dispatch(event.id)
+    else:
+        deferred.append(event.id)
+        if len(deferred) >= DEFERRED_FLUSH:  # a long job: don't hold its events until it ends
+            queue_batch_dispatch(deferred[:])
+            deferred.clear()
     return event
+
+
+def _deferred() -> list | None:
+    """Inside a worker job, events are dispatched together when the job ends
+    (see :func:`core.queue.run_task`): one dispatch job instead of one per event."""
+    return g.get("couvee_deferred_events") if has_app_context() else None
+
+
+def queue_batch_dispatch(event_ids: list[int]):
+    """Queue one job dispatching these events in order (at-least-once: the
+    sweep re-queues anything lost)."""
+    if not event_ids:
+        return None
+    try:
+        return enqueue(dispatch_events, list(event_ids), queue="events")
+    except Exception:
+        log.exception("could not queue %d events; the sweep will retry", len(event_ids))
+        return None
+
+
+def dispatch_events(event_ids: list[int]) -> int:
+    """Worker side: dispatch a batch of events in order, each at most once. One
+    failing event does not hold the others back (the sweep retries it)."""
+    done = 0
+    for event_id in event_ids:
+        try:
+            dispatch_event(event_id)
+            done += 1
+        except Exception:
+            log.exception("dispatch of event %s failed; the sweep will retry it", event_id)
+    return done
 
 
 def queue_dispatch(event_id: int):
@@ -95,3 +135,48 @@ def sweep_undispatched(limit: int = 5000) -> int:
     for event_id in ids:
         queue_dispatch(event_id)
     return len(ids)
+
+
+def emit_many(rows, dispatch: bool = True) -> list[int]:
+    """Record several events at once and return their ids.
+
+    ``rows`` are dicts with ``contact`` (a Contact or its id), ``kind`` and
+    optionally ``data``, ``source``, ``created_at``. One multi-row INSERT, one
+    ``last_interaction_at`` UPDATE per contact with an active kind, then ONE
+    job dispatching them all (the way imports and tracking write theirs).
+    Call it inside your transaction if the events must commit with your rows.
+
+    ``dispatch=False`` records without queueing: the caller queues the ids
+    later with :func:`dispatch_many` (e.g. once per batch, after its commit);
+    ids it never queues are picked up by the periodic sweep."""
+    from .imports.bulk import db_value, insert_rows
+
+    rows = list(rows)
+    if not rows:
+        return []
+    now = utcnow()
+    values, latest = [], {}
+    for row in rows:
+        contact = row["contact"]
+        contact_id = contact if isinstance(contact, int) else contact.id
+        when = row.get("created_at") or now
+        values.append((contact_id, row["kind"], db_value(Event, "data", row.get("data") or {}),
+                       row.get("source", ""), db_value(Event, "created_at", when)))
+        if row["kind"] not in PASSIVE_KINDS and (contact_id not in latest or latest[contact_id] < when):
+            latest[contact_id] = when
+    ids = [found[0] for found in insert_rows(Event, ["contact", "kind", "data", "source", "created_at"], values,
+                                             returning=("id",))]
+    for contact_id, when in latest.items():
+        Contact.update(last_interaction_at=when).where(
+            (Contact.id == contact_id)
+            & (Contact.last_interaction_at.is_null() | (Contact.last_interaction_at < when))
+        ).execute()
+    if dispatch:
+        dispatch_many(ids)
+    return ids
+
+
+def dispatch_many(event_ids: list[int]):
+    """Queue ONE job dispatching these events (each at most once); the sweep
+    re-queues them if Redis is away. The public name of :func:`queue_batch_dispatch`."""
+    return queue_batch_dispatch(event_ids)

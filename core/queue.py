@@ -89,7 +89,18 @@ def run_task(path: str, args: list, kwargs: dict):
     if owner is not None and not state.host.is_active(owner):
         log.info("skipped %s: plugin %s is not active", path, owner)
         return SKIPPED
-    return resolve(path)(*args, **kwargs)
+    from flask import g
+
+    from .events import queue_batch_dispatch
+
+    outer = g.get("couvee_deferred_events")
+    g.couvee_deferred_events = deferred = []
+    try:
+        return resolve(path)(*args, **kwargs)
+    finally:
+        # the job's own writes are committed now: dispatch what it emitted in one job
+        g.couvee_deferred_events = outer
+        queue_batch_dispatch(deferred)
 
 
 class _AppWorkerMixin:

@@ -16,7 +16,7 @@ import time_machine
 
 from core import utcnow
 from core.contacts import create_contact
-from core.models import Contact, CustomField
+from core.models import Contact, CustomField, Event
 from core.segments import Segment, SegmentMember, add_to_segment
 from tests.conftest import csrf_of
 from tests.test_email_send import configure, part
@@ -84,6 +84,12 @@ def test_newsletter_to_a_segment_minus_exclusions_personalised_with_progress(adm
     show = admin.get(f"/admin/email/{newsletter.id}")
     assert "2</strong> sent, 1 skipped" in show.text
     assert 'role="progressbar" aria-valuenow="100"' in show.text
+    # one email_sent event per message sent, recorded with it and dispatched (one job per batch)
+    sent_ids = {row.id for row in Send.select().where((Send.newsletter == newsletter.id) & (Send.status == "sent"))}
+    sent_events = [e for e in Event.select().where(Event.kind == "email_sent")
+                   if e.data.get("newsletter_id") == newsletter.id]
+    assert sorted(e.data["email_id"] for e in sent_events) == sorted(sent_ids)
+    assert all(e.dispatched_at is not None and e.source == "email" for e in sent_events)
 
 
 def test_rules_refuse_a_newsletter_without_postal_address(admin, ctx, smtp_sink):

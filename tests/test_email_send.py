@@ -178,3 +178,33 @@ def test_no_sender_configured_is_a_clear_failure(ctx, smtp_sink):
     hal = create_contact({"email": "hal@example.com"})
     result = send_message(Message(to=hal.email, contact=hal, subject="x", text="y"))
     assert result.status == "failed" and "sender" in result.reason
+
+
+def test_raw_headers_keep_urls_plain_and_encode_only_non_ascii_text(ctx):
+    """List-Unsubscribe URLs stay readable by mail clients (never RFC 2047
+    encoded, however long); names and subjects outside ASCII are encoded and
+    read back intact by the standard parser."""
+    import email
+    from email.policy import default
+
+    from plugins.email import compose
+    from plugins.email.config import load_config
+
+    long_url = "https://couvee.test/e/u/" + "t" * 150 + "/one-click"
+    envelope = compose.Envelope(
+        send_id=7, to="zoe@example.com", subject="Élan de printemps pour Zoé — " + "très " * 20,
+        html="<p>Bonjour Zoé</p>", text="Bonjour Zoé\n", sender_name="Couvée News", sender_email="news@couvee.test",
+        unsubscribe_mailto="mailto:unsubscribe+7-ab@couvee.test?subject=unsubscribe", unsubscribe_https=long_url,
+        headers={"Precedence": "bulk", "Bad Name": "x", "Injected": "a\r\nBcc: evil@example.com"})
+    message_id, raw = compose.build(load_config(), envelope)
+    assert b"\r\n" in raw and all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert f"<{long_url}>" in head and "=?utf-8?" not in head.split("List-Unsubscribe:")[1].split("\r\n")[1]
+    assert "Bcc" not in head and "Bad Name" not in head
+    mail = email.message_from_bytes(raw, policy=default)
+    assert mail["Subject"] == envelope.subject
+    assert mail["From"] == "Couvée News <news@couvee.test>" and mail["Message-ID"] == message_id
+    assert mail["Precedence"] == "bulk" and mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert long_url in mail["List-Unsubscribe"]
+    assert part(mail, "plain").replace("\r\n", "\n") == "Bonjour Zoé\n"  # CRLF: MIME's canonical line end
+    assert part(mail, "html") == "<p>Bonjour Zoé</p>"

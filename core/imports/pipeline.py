@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from ..contacts import normalize_email, normalize_tag, suppressed_emails
-from ..events import dispatch_event
+from ..events import dispatch_events  # noqa: F401  (re-exported)
 from ..extension import FieldValueError
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
 from ..queue import enqueue
@@ -141,14 +141,6 @@ class _Plan:
     #: field id -> contacts whose values of that field are replaced
     cleared: dict = field(default_factory=dict)
     events: list = field(default_factory=list)
-
-
-def dispatch_events(event_ids: list[int]) -> int:
-    """RQ job: dispatch a batch's events (one job per batch keeps Redis
-    traffic low); each event is dispatched at most once by ``dispatch_event``."""
-    for event_id in event_ids:
-        dispatch_event(event_id)
-    return len(event_ids)
 
 
 def scan(rows, mapping: list[dict]) -> tuple[int, frozenset]:

@@ -22,7 +22,7 @@ from flask import current_app
 from peewee import SQL, Value, fn
 
 from ..db import db_proxy, is_sqlite
-from ..events import dispatch_event, emit
+from ..events import dispatch_events, emit
 from ..models import Contact, Event, utcnow
 from ..queue import enqueue
 from .compiler import DefinitionError, compile_segment, segment_condition
@@ -208,17 +208,6 @@ def _queue_dispatch(after_id: int, stamp) -> int:
             log.exception("could not queue the dispatch of %d segment events", len(ids))
         last, total = ids[-1], total + len(ids)
 
-
-def dispatch_events(event_ids: list[int]) -> int:
-    """Job: dispatch a batch of events to the ``contact_event`` hook."""
-    done = 0
-    for event_id in event_ids:
-        try:
-            dispatch_event(event_id)
-            done += 1
-        except Exception:  # the sweep re-queues whatever stayed undispatched
-            log.exception("dispatch of event %s failed", event_id)
-    return done
 
 
 @contextlib.contextmanager

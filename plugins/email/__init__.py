@@ -83,7 +83,7 @@ def contact_can_receive(contact, channel, purpose):
         return None
     from .standing import blocked_reason
 
-    reason = blocked_reason(contact, soft_bounce_limit())
+    reason = blocked_reason(contact, soft_bounce_limit)
     if not reason:
         return None
     if reason == "unsubscribed" and purpose == "transactional":

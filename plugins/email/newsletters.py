@@ -15,7 +15,8 @@ from peewee import Value, fn
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from core import Contact, SegmentMember, can_receive, emit, enqueue, get_values, state, utcnow
+from core import (Contact, SegmentMember, can_receive, db_proxy, dispatch_many, emit_many, enqueue, get_values,
+                  state, utcnow)
 
 from . import rules, sendlog, window as windows
 from .compose import DkimError
@@ -227,7 +228,20 @@ def finish(newsletter_id: int, sent: int) -> str:
 
 def send_batch(newsletter: Newsletter, rows: list[Send], claim: str, renderer: Renderer, mailer: Mailer):
     """Send claimed rows one by one; returns a delay when the job must stop
-    and come back later (rate limit per hour, SMTP outage), else None."""
+    and come back later (rate limit per hour, SMTP outage), else None.
+
+    Each accepted message is marked sent and its ``email_sent`` event recorded
+    in one transaction (no sent row without its event, even if the worker is
+    killed right after); the batch's events are dispatched by one job."""
+    event_ids: list[int] = []
+    try:
+        return _send_rows(newsletter, rows, claim, renderer, mailer, event_ids)
+    finally:
+        dispatch_many(event_ids)
+
+
+def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: Renderer, mailer: Mailer,
+               event_ids: list[int]):
     config = mailer.config
     window = windows.normalize(newsletter.window) if newsletter.window else {}
     sender_name = newsletter.sender_name or config.from_name
@@ -280,9 +294,11 @@ def send_batch(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
                 continue
             sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
             return OUTAGE_DELAY
-        sendlog.mark_sent(row, message_id, rendered.subject)
+        with db_proxy.atomic():
+            sendlog.mark_sent(row, message_id, rendered.subject)
+            event_ids += emit_many([{"contact": contact, "kind": "email_sent", "source": "email",
+                                     "data": sent_event(row, rendered.subject)}], dispatch=False)
         row._sent = True
-        emit(contact, "email_sent", sent_event(row, rendered.subject), source="email")
     return None
 
 

@@ -4,7 +4,8 @@ the footer (sender identity, unsubscribe, view in browser), the open pixel,
 CSS inlined, and the plain-text part generated from the HTML.
 
 A :class:`Renderer` is built once per newsletter batch (templates compiled,
-layout rendered once around placeholders) and called per recipient.
+layout rendered and turned into text once around placeholders) and called
+per recipient, who costs the personalised body, its links and the CSS inlining.
 """
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ class Renderer:
             postal_address=config.postal_address if marketing else "",
         )
         self.inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+        # the layout's text once, around placeholders: per recipient only the body is converted
+        self.layout_text = html_to_text(self.layout) if self.layout else ""
 
     def urls(self, send_id: int) -> dict:
         return {name: self.links.url(name, send_id) for name in ("view", "unsubscribe", "one_click", "open")}
@@ -101,7 +104,13 @@ class Renderer:
                     .replace(_VIEW, htmlmod.escape(urls["view"])).replace(_UNSUB, htmlmod.escape(urls["unsubscribe"]))
                     .replace(_PIXEL, htmlmod.escape(urls["open"])))
         html = self.inliner.inline(html)
-        text = self.given_text if (self.given_text and not self.is_template) else html_to_text(html)
+        if self.given_text and not self.is_template:
+            text = self.given_text
+        elif self.full_document:
+            text = html_to_text(html)
+        else:
+            text = (self.layout_text.replace(_BODY, html_to_text(body).strip()).replace(_SUBJECT, subject)
+                    .replace(_VIEW, urls["view"]).replace(_UNSUB, urls["unsubscribe"]).replace(_PIXEL, urls["open"]))
         return Rendered(subject=subject, html=html, text=text)
 
 

@@ -11,8 +11,10 @@ def _ensure(contact: Contact) -> None:
     Recipient.insert(contact=contact.id).on_conflict_ignore().execute()
 
 
-def blocked_reason(contact: Contact, soft_limit: int) -> str:
-    """Why this contact gets no email, or ``""``."""
+def blocked_reason(contact: Contact, soft_limit) -> str:
+    """Why this contact gets no email, or ``""``. ``soft_limit`` is the soft
+    bounce limit or a function returning it (read only for contacts with soft
+    bounces: most contacts have no standing row at all)."""
     row = Recipient.get_or_none(Recipient.contact == contact.id)
     if row is None:
         return ""
@@ -20,6 +22,10 @@ def blocked_reason(contact: Contact, soft_limit: int) -> str:
         return "unsubscribed"
     if row.hard_bounced_at:
         return "hard bounce"
+    if not row.soft_bounces:
+        return ""
+    if callable(soft_limit):
+        soft_limit = soft_limit()
     if soft_limit and row.soft_bounces >= soft_limit:
         return f"{row.soft_bounces} soft bounces"
     return ""
