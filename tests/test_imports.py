@@ -590,3 +590,19 @@ def test_cli_explains_a_wrong_mapping(ctx, cli, tmp_path):
     refused = cli("import", str(binary))
     assert refused.exit_code == 1 and "Excel workbook" in refused.output
 
+
+
+def test_erasure_removes_the_person_from_import_reports_and_kept_files(ctx):
+    from core.imports.runner import job_file
+    from core.state import state
+
+    job = run(upload("email,first_name\nada@example.com,Ada\nbob@example.com,Bob\nnot-an-email,Zed\n"
+                     "Ada@Example.com,Ada again\n"))
+    ImportRowError.create(job=job, line=9, kind="warning", reason="test", row=["ada@example.com", "Ada"])
+    ada = contact("ada@example.com")
+    state().hooks.call("contact_erase", contact=ada, mode="delete")
+    text = job_file(job).read_text()
+    assert "ada@example.com" not in text.lower() and "bob@example.com" in text and "not-an-email" in text
+    rows = [r.row for r in ImportRowError.select().where(ImportRowError.job == job.id)]
+    assert not any("ada@example.com" in str(row).lower() for row in rows), rows
+    assert any("not-an-email" in str(row) for row in rows)  # other reports stay

@@ -54,3 +54,11 @@ def register_commands():
     # fresh command objects for each app: the CLI wraps their callbacks in
     # the app context of the app that registered them
     return [Command(import_command()), Command(export_command())]
+
+
+@hookimpl
+def contact_erase(contact, mode):
+    """Erasure reaches import reports and kept CSV files (both hold raw lines)."""
+    from .erasure import erase_from_imports
+
+    erase_from_imports(contact.email)
