@@ -236,6 +236,39 @@ def test_pick_prefers_stage_then_overlap_then_score_then_recency(ctx):
     assert choice.content_id == newer.id
 
 
+def test_pick_looks_past_received_contents_and_finds_rare_high_overlaps(ctx):
+    """The picker only ranks a short list per contact (the best few contents
+    of each interest tag, and the contents sharing a pair of tags); each
+    contact's answer must still be the best free one of the whole stage."""
+    contents = {title: content(title, "engagement", tags, score=score) for title, tags, score in (
+        ("Best crm", ["crm"], 30), ("Second crm", ["crm"], 20), ("Third crm", ["crm"], 10),
+        ("Three tags low score", ["crm", "seo", "ads"], 0), ("Two tags", ["seo", "ads"], 5),
+        ("Golf", ["golf"], 100))}
+    got = lambda *titles: [contents[t].id for t in titles]  # noqa: E731
+    fresh = contact("fresh@example.com", tags=["crm"])
+    deeper = contact("deeper@example.com", tags=["crm"])
+    broad = contact("broad@example.com", tags=["crm", "seo", "ads", "golf"])
+    broad_seen = contact("broad-seen@example.com", tags=["crm", "seo", "ads", "golf"])
+    exhausted = contact("exhausted@example.com", tags=["crm"])
+    long_ago = contact("long-ago@example.com", tags=["crm"])
+    history = {deeper: got("Best crm", "Second crm"), broad_seen: got("Three tags low score"),
+               exhausted: got("Best crm", "Second crm", "Third crm", "Three tags low score")}
+    for person, ids in history.items():
+        for days, content_id in enumerate(ids, start=10):
+            Pick.create(contact=person.id, content=content_id, send_date=TUESDAY.date() - dt.timedelta(days=days),
+                        status="sent")
+    Pick.create(contact=long_ago.id, content=contents["Best crm"].id, send_date=dt.date(2023, 3, 1), status="sent")
+    scope = Scope(send_date=TUESDAY.date(), due_before=TUESDAY)
+    choices = {c.contact_id: c for c in pick_range(programme_settings.load(), scope, 0, long_ago.id)}
+    assert choices[fresh.id].content_id == contents["Best crm"].id
+    assert choices[deeper.id].content_id == contents["Third crm"].id
+    assert (choices[broad.id].content_id, choices[broad.id].overlap) == (contents["Three tags low score"].id, 3)
+    assert choices[broad.id].matching_tags == ["ads", "crm", "seo"]
+    assert (choices[broad_seen.id].content_id, choices[broad_seen.id].overlap) == (contents["Two tags"].id, 2)
+    assert choices[exhausted.id].content_id is None
+    assert choices[long_ago.id].content_id == contents["Best crm"].id  # received more than 365 days ago
+
+
 # --- the programme ------------------------------------------------------------------------------
 
 

@@ -2,16 +2,30 @@
 
 For a range of contact ids, ONE SQL statement finds the contacts that are due,
 derives their stage (:func:`targeting.stage_sql`), gathers their interests
-(own tags ∪ their segments' tags), joins them to the contents of the same
-stage through the content tags, counts the overlap, ranks the candidates
-(overlap, then score, then recency) and keeps the best one that was not sent
-to that contact in the last 365 days. No contact is scanned in Python.
+(own tags ∪ their segments' tags), finds a short list of candidate contents
+of the same stage, drops those sent to the contact in the last 365 days and
+keeps the best (overlap, then score, then recency). No contact is scanned in
+Python, and no contact is compared with every content carrying its tags.
 
-The 365-day exclusion is applied after ranking, to the best ``K`` candidates
-of each contact only, where ``K`` is one more than the largest number of
-contents any contact received in the window: whatever the contact already
-got, one of those ``K`` is still free, so the answer is the same as filtering
-every candidate, for a fraction of the index probes.
+The short list of a contact whose 365-day history holds ``h`` contents:
+
+- **one shared tag**: for each interest tag, the ``h + 1`` best contents of
+  the contact's stage carrying that tag (``library`` ranks the contents of
+  each ``(tag, stage)`` once per statement by score, recency, id). A content
+  further down that list is beaten by ``h + 1`` others sharing the tag (or
+  more), and at most ``h`` of them are excluded: it can never be the answer;
+- **two shared tags or more**: every content of the stage holding a pair of
+  the contact's interest tags. These are few: a pair of tags is far rarer
+  than a tag.
+
+Both lists live in one table, ``candidates``, keyed by ``(stage, low tag,
+high tag)`` (a single tag is the pair ``(t, t)``), so one index probe per
+pair of the contact's tags finds them all; the overlap of a content is one
+more than the number of distinct smaller tags of the real pairs it matched.
+The result is exactly the best content among all the contents of the stage
+sharing a tag with the contact (tests and the bench check it against a
+per-contact loop); the cost per contact grows with its number of interest
+tags, not with the size of the library.
 """
 from __future__ import annotations
 
@@ -24,8 +38,6 @@ from .models import Content, ContentTag, Pick, Profile
 from .targeting import segment_tag_ids, stage_of, stage_sql
 
 RECENT_DAYS = 365
-#: rank given to "no content" so any real candidate comes first
-NOTHING = 1_000_000_000
 #: statuses that mean "this content went (or is going) to this contact"
 DELIVERED = ("claimed", "sent")
 
@@ -96,65 +108,71 @@ def _segment_tags_cte() -> tuple[str, list]:
     return f"seg_tag(segment_id, tag_id) AS (VALUES {values})", [v for pair in pairs for v in pair]
 
 
-def max_recent(scope: Scope) -> int:
-    """The largest number of contents one contact got since ``scope.since``."""
-    param = db_proxy.param
-    sql = (f"SELECT MAX(n) FROM (SELECT contact_id, COUNT(*) AS n FROM {_t(Pick)} "
-           f"WHERE send_date >= {param} AND status IN ({param}, {param}) AND content_id IS NOT NULL "
-           f"GROUP BY contact_id) AS counts")
-    row = db_proxy.execute_sql(sql, [scope.since, *DELIVERED]).fetchone()
-    return int(row[0] or 0) if row else 0
-
-
-def pick_range(programme, scope: Scope, low: int, high: int, keep: int | None = None) -> list[Choice]:
+def pick_range(programme, scope: Scope, low: int, high: int) -> list[Choice]:
     """One :class:`Choice` per due contact with ``low < id <= high``
     (``content_id`` is None when nothing matches)."""
     param = db_proxy.param
     due, due_params = due_sql(programme, scope)
     seg, seg_params = _segment_tags_cte()
-    keep = (max_recent(scope) + 1) if keep is None else keep
+    delivered = f"s.send_date >= {param} AND s.status IN ({param}, {param})"
     sql = f"""
 WITH due AS MATERIALIZED ({due}),
+recent AS MATERIALIZED (
+  SELECT d.contact_id, d.stage, 1 + (SELECT COUNT(*) FROM {_t(Pick)} s WHERE s.contact_id = d.contact_id
+    AND s.content_id IS NOT NULL AND {delivered}) AS take
+  FROM due d
+),
 {seg},
 interest AS MATERIALIZED (
-  SELECT ct.contact_id, d.stage, ct.tag_id FROM {_t(ContactTag)} ct JOIN due d ON d.contact_id = ct.contact_id
+  SELECT ct.contact_id, r.stage, r.take, ct.tag_id FROM {_t(ContactTag)} ct
+    JOIN recent r ON r.contact_id = ct.contact_id
   UNION
-  SELECT d.contact_id, d.stage, st.tag_id FROM due d CROSS JOIN {_t(SegmentMember)} sm CROSS JOIN seg_tag st
-    WHERE sm.contact_id = d.contact_id AND st.segment_id = sm.segment_id
+  SELECT r.contact_id, r.stage, r.take, st.tag_id FROM recent r
+    CROSS JOIN {_t(SegmentMember)} sm CROSS JOIN seg_tag st
+    WHERE sm.contact_id = r.contact_id AND st.segment_id = sm.segment_id
 ),
-library AS MATERIALIZED (
-  SELECT kt.tag_id, k.stage, k.id AS content_id, k.score, k.published_at
+library AS (
+  SELECT kt.tag_id, k.stage, k.id AS content_id, ROW_NUMBER() OVER (
+    PARTITION BY kt.tag_id, k.stage ORDER BY k.score DESC, k.published_at DESC, k.id DESC) AS rn
   FROM {_t(ContentTag)} kt JOIN {_t(Content)} k ON k.id = kt.content_id
   WHERE k.active = {param} AND k.stage IS NOT NULL
 ),
-cand AS (
-  SELECT i.contact_id, i.stage, l.content_id, COUNT(*) AS overlap, l.score, l.published_at
-  FROM interest i CROSS JOIN library l
-  WHERE l.tag_id = i.tag_id AND l.stage = i.stage
-  GROUP BY i.contact_id, i.stage, l.content_id, l.score, l.published_at
+candidates AS MATERIALIZED (
+  SELECT stage, tag_id AS low_tag, tag_id AS high_tag, content_id, rn FROM library
+    WHERE rn <= (SELECT MAX(take) FROM recent)
+  UNION ALL
+  SELECT k.stage, a.tag_id, b.tag_id, k.id, 0
+  FROM {_t(Content)} k JOIN {_t(ContentTag)} a ON a.content_id = k.id
+    JOIN {_t(ContentTag)} b ON b.content_id = k.id AND b.tag_id > a.tag_id
+  WHERE k.active = {param} AND k.stage IS NOT NULL
 ),
-ranked AS (
-  SELECT contact_id, stage, content_id, overlap, score, ROW_NUMBER() OVER (
-    PARTITION BY contact_id ORDER BY overlap DESC, score DESC, published_at DESC, content_id DESC) AS rn
-  FROM cand
+matches AS (
+  SELECT a.contact_id, a.stage, a.take, p.content_id,
+    1 + COUNT(DISTINCT CASE WHEN p.high_tag > p.low_tag THEN p.low_tag END) AS overlap
+  FROM interest a CROSS JOIN interest b CROSS JOIN candidates p
+  WHERE b.contact_id = a.contact_id AND b.tag_id >= a.tag_id
+    AND p.stage = a.stage AND p.low_tag = a.tag_id AND p.high_tag = b.tag_id AND p.rn <= a.take
+  GROUP BY a.contact_id, a.stage, a.take, p.content_id
+),
+options AS (
+  SELECT m.contact_id, m.stage, m.take, m.content_id, m.overlap, k.score, k.published_at
+  FROM matches m JOIN {_t(Content)} k ON k.id = m.content_id
 ),
 free AS (
-  SELECT r.contact_id, r.stage, r.content_id, r.overlap, r.score, r.rn
-  FROM ranked r
-  WHERE r.rn <= {param} AND NOT EXISTS (
-    SELECT 1 FROM {_t(Pick)} s WHERE s.contact_id = r.contact_id AND s.content_id = r.content_id
-      AND s.send_date >= {param} AND s.status IN ({param}, {param}))
-),
-outcome AS (
-  SELECT contact_id, stage, content_id, overlap, score, rn FROM free
+  SELECT contact_id, stage, content_id, overlap, score, published_at FROM options o
+  WHERE o.take = 1 OR NOT EXISTS (SELECT 1 FROM {_t(Pick)} s WHERE s.contact_id = o.contact_id
+    AND s.content_id = o.content_id AND {delivered})
   UNION ALL
-  SELECT contact_id, stage, NULL, 0, 0, {NOTHING} FROM due
+  SELECT contact_id, stage, NULL, 0, 0, NULL FROM due
 )
 SELECT contact_id, stage, content_id, overlap, score FROM (
-  SELECT o.*, ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY rn) AS best FROM outcome o
-) AS chosen WHERE best = 1
+  SELECT f.*, ROW_NUMBER() OVER (PARTITION BY contact_id
+    ORDER BY overlap DESC, score DESC, published_at DESC, content_id DESC) AS rn
+  FROM free f
+) AS ranked WHERE rn = 1
 ORDER BY contact_id"""
-    params = [*due_params, low, high, *seg_params, True, keep, scope.since, *DELIVERED]
+    recent = [scope.since, *DELIVERED]
+    params = [*due_params, low, high, *recent, *seg_params, True, True, *recent]
     choices = [Choice(contact_id=row[0], stage=row[1], content_id=row[2], overlap=row[3] or 0, score=row[4] or 0)
                for row in db_proxy.execute_sql(sql, params)]
     _explain(choices)

@@ -22,7 +22,7 @@ from core import Contact, Message, db_proxy, enqueue, send_message, utcnow
 
 from . import programme as programme_settings
 from .models import Content, Pick, Profile
-from .picker import Scope, id_bounds, max_recent, pick_range
+from .picker import Scope, id_bounds, pick_range
 from .template import render
 
 log = logging.getLogger("couvee.smart_content.sender")
@@ -64,11 +64,10 @@ def run_programme() -> dict:
         return {"closed": closed}
     send_date = programme.send_date()
     scope = Scope(send_date=send_date, due_before=programme.due_before(), segment_ids=tuple(programme.segment_ids))
-    keep = max_recent(scope) + 1
     run_id = uuid.uuid4().hex
     totals = {"due": 0, "claimed": 0, "no_content": 0}
     for low, high in id_bounds(BATCH):
-        choices = pick_range(programme, scope, low, high, keep=keep)
+        choices = pick_range(programme, scope, low, high)
         if not choices:
             continue
         mine = claim(choices, send_date, run_id)
