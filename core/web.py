@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
@@ -14,8 +15,26 @@ from .version import __version__
 log = logging.getLogger("couvee.web")
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, skipped on the connection-less hot
+    endpoints (``@no_database``): a tracking hit has no session to read."""
+
+    def open_session(self, app, request):
+        paths = app.extensions.get("couvee.no_session_paths")
+        if paths is None:
+            paths = app.extensions["couvee.no_session_paths"] = frozenset(
+                rule.rule for rule in app.url_map.iter_rules()
+                if not rule.arguments
+                and getattr(app.view_functions.get(rule.endpoint), "_couvee_no_database", False)
+            )
+        if request.path in paths:
+            return None  # Flask then uses a null session
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     state = app.extensions["couvee"]
+    app.session_interface = _SessionInterface()
 
     @app.before_request
     def open_connection():
