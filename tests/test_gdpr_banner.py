@@ -15,6 +15,9 @@ def test_site_config_carries_the_cnil_wording_and_purposes(ctx):
     from plugins.gdpr.banner import site_config
 
     config = site_config(None)["gdpr_banner"]
+    assert config["lang"] == "fr" and list(config["texts"]) == ["fr"]  # French by default, only French sent
+    SettingValue.create(group="gdpr", key="banner_language", value="auto")
+    config = site_config(None)["gdpr_banner"]
     assert config["texts"]["fr"]["message"].startswith("En poursuivant votre navigation sur ce site, vous acceptez "
                                                        "l’utilisation de cookies ou autres traceurs")
     assert config["texts"]["fr"]["customise"] == "En savoir plus et paramétrer les cookies"
@@ -29,7 +32,15 @@ def test_banner_is_part_of_the_served_tracking_script(ctx, web):
     site = Site.create(name="Blog", allowed_origins=["http://blog.test"])
     script = web.get(f"/t/{site.key}/couvee.js").follow().text
     assert "tracker.setConsentUI" in script and "cv-consent" in script
-    assert "Tout refuser" in script and "Refuse all" in script
+    assert "Tout refuser" in script and "Refuse all" not in script
+
+
+def test_served_script_with_the_default_banner_stays_under_5_kb_gzipped(ctx, web):
+    import gzip
+
+    site = Site.create(name="Blog", allowed_origins=["http://blog.test"])
+    script = web.get(f"/t/{site.key}/couvee.js").follow(headers={"Accept-Encoding": "identity"}).body
+    assert len(gzip.compress(script, 9)) <= 5 * 1024
 
 
 def _page(site_key: str, lang: str, snippet_html: str) -> str:
