@@ -25,7 +25,6 @@ import argparse
 import http.client
 import json
 import multiprocessing
-import os
 import secrets
 import shutil
 import socket

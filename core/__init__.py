@@ -44,7 +44,7 @@ from .models import (
     UTCDateTimeField, utcnow,
 )
 from .queue import enqueue
-from .rest.responses import invalid as invalid_json, json_body, no_content
+from .rest.responses import created as created_json, invalid as invalid_json, json_body, no_content
 from .segments import Segment, SegmentMember, add_to_segment, rebuild as rebuild_segment, segment_members, segments_of
 from .settings import get_setting
 from .state import state

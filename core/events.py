@@ -47,7 +47,7 @@ def emit(contact: Contact, kind: str, data: dict | None = None, source: str = ""
     else:
         deferred.append(event.id)
         if len(deferred) >= DEFERRED_FLUSH:  # a long job: don't hold its events until it ends
-            queue_batch_dispatch(deferred[:])
+            dispatch_many(deferred[:])
             deferred.clear()
     return event
 
@@ -58,13 +58,13 @@ def _deferred() -> list | None:
     return g.get("couvee_deferred_events") if has_app_context() else None
 
 
-def queue_batch_dispatch(event_ids: list[int]):
-    """Queue one job dispatching these events in order (at-least-once: the
-    sweep re-queues anything lost)."""
+def dispatch_many(event_ids: list[int]):
+    """Queue ONE job dispatching these events in order (each at most once;
+    the sweep re-queues them if Redis is away)."""
     if not event_ids:
         return None
     try:
-        return enqueue(dispatch_events, list(event_ids), queue="events")
+        return enqueue(dispatch_events, list(event_ids), queue="events", timeout=3600)
     except Exception:
         log.exception("could not queue %d events; the sweep will retry", len(event_ids))
         return None
@@ -174,9 +174,3 @@ def emit_many(rows, dispatch: bool = True) -> list[int]:
     if dispatch:
         dispatch_many(ids)
     return ids
-
-
-def dispatch_many(event_ids: list[int]):
-    """Queue ONE job dispatching these events (each at most once); the sweep
-    re-queues them if Redis is away. The public name of :func:`queue_batch_dispatch`."""
-    return queue_batch_dispatch(event_ids)

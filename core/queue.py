@@ -91,7 +91,7 @@ def run_task(path: str, args: list, kwargs: dict):
         return SKIPPED
     from flask import g
 
-    from .events import queue_batch_dispatch
+    from .events import dispatch_many
 
     outer = g.get("couvee_deferred_events")
     g.couvee_deferred_events = deferred = []
@@ -100,7 +100,7 @@ def run_task(path: str, args: list, kwargs: dict):
     finally:
         # the job's own writes are committed now: dispatch what it emitted in one job
         g.couvee_deferred_events = outer
-        queue_batch_dispatch(deferred)
+        dispatch_many(deferred)
 
 
 class _AppWorkerMixin:

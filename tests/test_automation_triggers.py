@@ -11,7 +11,7 @@ from core import auth, contacts
 from core.automation import runs_of
 from core.automation.timebased import run_time_triggers
 from core.events import emit
-from core.models import Contact, CustomField, utcnow
+from core.models import Contact, CustomField
 
 from .test_automation import labels, live, probe, record
 

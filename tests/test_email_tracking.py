@@ -11,8 +11,6 @@ import time_machine
 
 from core import Message, read_contact_token, send_message, utcnow
 from core.contacts import create_contact
-from core.models import Event
-from tests.conftest import csrf_of
 from tests.test_email_send import configure, events, part, save_settings
 
 from plugins.email.models import Newsletter, Send

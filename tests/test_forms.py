@@ -10,7 +10,7 @@ import pytest
 from webtest import TestApp, Upload
 
 from core import contacts
-from core.models import Contact, ContactValue, Event, SettingValue
+from core.models import Contact, Event, SettingValue
 from plugins.forms import builder
 from plugins.forms.builder import BuilderError
 from plugins.forms.models import ActionRun, Form, Submission, SubmittedValue

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 
 from core import can_receive, contacts, emit, get_setting
 from core.events import dispatch_event

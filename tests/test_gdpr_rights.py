@@ -22,7 +22,6 @@ from core.imports.models import ImportRowError
 from core.models import Contact, ContactValue, CustomField, Event, SettingValue, StoredFile
 from core.segments import Segment, add_to_segment
 
-from .conftest import csrf_of
 
 EMAIL = "augusta.ada@example.com"
 FIRST, LAST = "Augusta", "Lovelace-Byron"

@@ -14,7 +14,7 @@ from ..contacts import normalize_email
 from ..events import emit
 from ..extension import FieldValueError
 from ..models import Contact
-from ..rest.responses import invalid, json_body
+from ..rest.responses import created, invalid, json_body
 from .entry import EntryRefused, start_workflow, stop_workflow
 from .models import RUN_ACTIVE, Workflow, WorkflowRun
 
@@ -86,9 +86,7 @@ def add_contact(workflow_id):
         response = jsonify(error="refused", message=str(refusal))
         response.status_code = 409
         return response
-    response = jsonify(run_json(run))
-    response.status_code = 201
-    return response
+    return created(run_json(run))
 
 
 @automation_api.route("/workflows/<int:workflow_id>/contacts/<int:contact_id>", methods=["DELETE"])

@@ -10,7 +10,7 @@ from ..auth import public
 from ..extension import FieldValueError
 from ..models import Contact, User
 from .openapi import openapi_document
-from .responses import invalid as _invalid, json_body as _body, no_content
+from .responses import created, invalid as _invalid, json_body as _body, no_content
 
 rest_blueprint = Blueprint("rest", __name__, url_prefix="/api/v1")
 MAX_PAGE = 500
@@ -91,10 +91,7 @@ def contacts_create():
         return _invalid(error.errors)
     except FieldValueError as error:
         return _invalid({"tags": str(error)})
-    response = jsonify(contact_json(contact))
-    response.status_code = 201
-    response.headers["Location"] = url_for("rest.contacts_get", contact_id=contact.id)
-    return response
+    return created(contact_json(contact), url_for("rest.contacts_get", contact_id=contact.id))
 
 
 def _contact(contact_id: int) -> Contact:

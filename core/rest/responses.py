@@ -19,6 +19,15 @@ def invalid(errors: dict) -> Response:
     return response
 
 
+def created(payload: dict, location: str | None = None) -> Response:
+    """201 with the new resource as JSON and, when given, its ``Location``."""
+    response = jsonify(payload)
+    response.status_code = 201
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
 def no_content() -> Response:
     response = Response(status=204)
     del response.headers["Content-Type"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, jsonify, request, url_for
 
 from ..models import Contact
-from ..rest.responses import invalid as _invalid, json_body as _body, no_content as _no_content
+from ..rest.responses import created, invalid as _invalid, json_body as _body, no_content as _no_content
 from . import editing, membership
 from .words import describe_definition
 from .models import Segment, SegmentMember
@@ -71,10 +71,7 @@ def create_segment():
                                        tags=body.get("tags") or [])
     except editing.SegmentFormError as error:
         return _invalid(error.errors)
-    response = jsonify(segment_json(segment))
-    response.status_code = 201
-    response.headers["Location"] = url_for("segments_api.get_segment", segment_id=segment.id)
-    return response
+    return created(segment_json(segment), url_for("segments_api.get_segment", segment_id=segment.id))
 
 
 @segments_api.route("/<int:segment_id>", methods=["GET"])

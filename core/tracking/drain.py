@@ -25,6 +25,7 @@ from flask import current_app
 from redis.exceptions import ResponseError
 
 from ..db import db_proxy
+from ..events import dispatch_many
 from ..imports.bulk import db_value, insert_rows, select_in
 from ..models import utcnow
 from ..settings import get_setting
@@ -169,7 +170,7 @@ def store(hits: list[dict]) -> int:
         for contact_id in {c for _, c, _ in owned}:
             Hit.update(contact=contact_id).where(Hit.id.in_([pk for pk, c, _ in owned if c == contact_id])).execute()
         event_ids = timeline.write_events([(contact_id, row) for _, contact_id, row in owned])
-    timeline.queue_dispatch(event_ids)
+    dispatch_many(event_ids)
     return len(inserted)
 
 

@@ -20,7 +20,7 @@ import re
 
 from ..contacts import ContactError, create_contact, normalize_email
 from ..db import db_proxy
-from ..events import emit
+from ..events import dispatch_many, emit
 from ..extension import FieldValueError
 from ..models import Contact, utcnow
 from ..tokens import TokenError, read_contact_token
@@ -72,7 +72,7 @@ def link_visitor(visitor_id: str, contact: Contact, method: str = "form") -> int
         event_ids = timeline.write_events([(contact.id, hit) for hit in hits], retroactive=True)
         if changed:
             emit(contact, "visitor_identified", {"visitor_id": visitor_id, "method": method}, source="tracking")
-    timeline.queue_dispatch(event_ids)
+    dispatch_many(event_ids)
     return len(hits)
 
 

@@ -11,7 +11,7 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, redirect, request, send_file, url_for
 
-from ..auth import csrf_exempt, no_database, public
+from ..auth import no_database, public
 from ..files import UnsafePathError, open_stored
 from ..queue import enqueue
 from . import ingest, script as scripts, sites

@@ -4,7 +4,7 @@ multi-row INSERT, the contacts' ``last_interaction_at`` moved forward, and one
 dispatch job per batch queued after the commit."""
 from __future__ import annotations
 
-from ..events import dispatch_many, emit_many
+from ..events import emit_many
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
@@ -34,7 +34,7 @@ def event_of(hit: dict, retroactive: bool = False) -> tuple[str, dict] | None:
 
 def write_events(items: list[tuple[int, dict]], retroactive: bool = False) -> list[int]:
     """Insert the events of ``(contact_id, hit)`` pairs; return their ids.
-    Call inside the batch's transaction, then :func:`queue_dispatch` after it."""
+    Call inside the batch's transaction, then :func:`core.events.dispatch_many` after it."""
     rows = []
     for contact_id, hit in items:
         made = event_of(hit, retroactive)
@@ -44,9 +44,3 @@ def write_events(items: list[tuple[int, dict]], retroactive: bool = False) -> li
         rows.append({"contact": contact_id, "kind": kind, "data": data, "source": "tracking",
                      "created_at": hit["created_at"]})
     return emit_many(rows, dispatch=False)
-
-
-def queue_dispatch(event_ids: list[int]) -> None:
-    """After the commit: dispatch the events in one job (the sweep retries if Redis is away)."""
-    dispatch_many(event_ids)
-

@@ -2,9 +2,9 @@
 export a contact, erase a contact."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify
 
-from core import Contact, current_user
+from core import Contact, current_user, json_body
 
 from . import audit, export, ledger
 from .erasure import ErasureError, erase
@@ -15,13 +15,6 @@ gdpr_api = Blueprint("gdpr_api", __name__, url_prefix="/api/v1/gdpr")
 
 def _contact(contact_id: int) -> Contact:
     return Contact.get_or_none(Contact.id == contact_id) or abort(404, description="No such contact.")
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="Send a JSON object.")
-    return body
 
 
 def _record_json(r) -> dict:
@@ -40,7 +33,7 @@ def consents(contact_id):
 def record_consent(contact_id):
     """``{"purpose", "granted": bool, "text", "text_version", "ip"?, "user_agent"?}``"""
     contact = _contact(contact_id)
-    body = _body()
+    body = json_body()
     errors = {}
     if not isinstance(body.get("granted"), bool):
         errors["granted"] = "must be true or false"
@@ -71,7 +64,7 @@ def erase_contact(contact_id):
     if getattr(current_user(), "role", None) != "admin":
         abort(403, description="Only an administrator's API key can erase contacts.")
     contact = _contact(contact_id)
-    mode = _body().get("mode")
+    mode = json_body().get("mode")
     if mode not in ERASE_MODES:
         return jsonify(error="invalid", errors={"mode": "delete or pseudonymise"}), 422
     try:

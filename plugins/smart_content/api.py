@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request, url_for
 
-from core import invalid_json, json_body, no_content
+from core import created_json, invalid_json, json_body, no_content
 
 from . import library
 from .library import ContentError
@@ -55,10 +55,7 @@ def create_content():
         content = library.save_content(None, json_body(), source="api")
     except ContentError as error:
         return invalid_json(error.errors)
-    response = jsonify(_one(content))
-    response.status_code = 201
-    response.headers["Location"] = url_for("smart_content_api.get_content", content_id=content.id)
-    return response
+    return created_json(_one(content), url_for("smart_content_api.get_content", content_id=content.id))
 
 
 @smart_content_api.route("/contents/<int:content_id>", methods=["GET"])
