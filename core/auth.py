@@ -80,8 +80,15 @@ def validate_password(password: str) -> None:
         raise AuthError(f"Use a password of at least {MIN_PASSWORD} characters.")
 
 
+def normalize_email(email: str | None) -> str:
+    """The one spelling of a login address used for lookups and throttling:
+    surrounding whitespace dropped, lower case (``" Admin@X.example "`` and
+    ``"admin@x.example"`` are the same account)."""
+    return (email or "").strip().lower()
+
+
 def create_user(email: str, password: str, role: str = "marketer", name: str = "") -> User:
-    email = (email or "").strip().lower()
+    email = normalize_email(email)
     if "@" not in email or len(email) > 254:
         raise AuthError("Enter a valid email address.")
     if role not in ROLES:
@@ -99,7 +106,7 @@ def set_password(user: User, password: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    user = User.get_or_none(User.email == (email or "").strip().lower())
+    user = User.get_or_none(User.email == normalize_email(email))
     if user is None or not user.is_active:
         check_password_hash(generate_password_hash("x"), password or "")  # same timing either way
         return None
@@ -123,20 +130,38 @@ def logout_user() -> None:
 
 # -- login throttling ---------------------------------------------------------
 
+#: failed logins allowed per address (from any IP) and per client IP (for any
+#: address) within ``LOGIN_WINDOW`` seconds
+LOGIN_LIMIT_PER_ADDRESS = 10
+LOGIN_LIMIT_PER_IP = 30
+LOGIN_WINDOW = 300
 
-def login_attempts_exceeded(email: str, limit: int = 10, window: int = 300) -> bool:
-    """Count failed logins per address and client IP in Redis."""
+
+def _login_throttle_keys(email: str) -> dict[str, int]:
+    """Redis counter keys and their limits for a login attempt: one for the
+    normalised address, one for the client IP, so neither respelling the
+    address nor spreading guesses over many addresses escapes the limit."""
+    address = hashlib.sha256(normalize_email(email).encode()).hexdigest()[:16]
+    return {
+        f"couvee:login:address:{address}": LOGIN_LIMIT_PER_ADDRESS,
+        f"couvee:login:ip:{request.remote_addr}": LOGIN_LIMIT_PER_IP,
+    }
+
+
+def login_attempts_exceeded(email: str) -> bool:
+    """True when the address or the client IP has used up its failed logins."""
     redis = current_app.extensions["couvee"].redis
-    key = f"couvee:login:{request.remote_addr}:{hashlib.sha256(email.lower().encode()).hexdigest()[:16]}"
-    return int(redis.get(key) or 0) >= limit
+    keys = _login_throttle_keys(email)
+    counts = redis.mget(list(keys))
+    return any(int(count or 0) >= limit for count, limit in zip(counts, keys.values()))
 
 
-def record_failed_login(email: str, window: int = 300) -> None:
+def record_failed_login(email: str) -> None:
     redis = current_app.extensions["couvee"].redis
-    key = f"couvee:login:{request.remote_addr}:{hashlib.sha256(email.lower().encode()).hexdigest()[:16]}"
     pipe = redis.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, window)
+    for key in _login_throttle_keys(email):
+        pipe.incr(key)
+        pipe.expire(key, LOGIN_WINDOW)
     pipe.execute()
 
 

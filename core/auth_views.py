@@ -18,7 +18,7 @@ def login():
     if auth.setup_needed():
         return redirect(url_for("auth.setup"))
     error = None
-    email = request.form.get("email", "")
+    email = auth.normalize_email(request.form.get("email"))
     if request.method == "POST":
         if auth.login_attempts_exceeded(email):
             error = "Too many failed attempts. Wait a few minutes and try again."
