@@ -606,3 +606,21 @@ def test_erasure_removes_the_person_from_import_reports_and_kept_files(ctx):
     rows = [r.row for r in ImportRowError.select().where(ImportRowError.job == job.id)]
     assert not any("ada@example.com" in str(row).lower() for row in rows), rows
     assert any("not-an-email" in str(row) for row in rows)  # other reports stay
+
+
+# --- tag cells written with quotes (Mailchimp) -------------------------------------------
+
+
+def test_mailchimp_tags_column_loses_its_quotes(ctx):
+    """Mailchimp writes TAGS as ``"crm","ebook"`` inside the CSV cell; a
+    whole quoted cell is one tag, taken as written, separators included."""
+    text = ('Email Address,First Name,TAGS\n'
+            'ana@exemple.fr,Ana,"""crm"",""ebook"""\n'
+            'bob@exemple.fr,Bob,"""crm,ebook"""\n'
+            'cy@exemple.fr,Cy,"""Salon, Paris"", vip; ""say """"hi"""""""\n')
+    job = run(upload(text))
+    assert (job.status, job.created, job.errors) == ("done", 3, 0)
+    assert job.mapping[2]["target"] == "tags"
+    assert tags_of(contact("ana@exemple.fr")) == ["crm", "ebook"]
+    assert tags_of(contact("bob@exemple.fr")) == ["crm,ebook"]
+    assert tags_of(contact("cy@exemple.fr")) == ["Salon, Paris", 'say "hi"', "vip"]

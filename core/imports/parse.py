@@ -8,7 +8,6 @@ Empty cells never erase anything: they are simply absent from the record.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ..contacts import normalize_email, normalize_tag
@@ -16,10 +15,43 @@ from ..extension import FieldValueError
 from ..fields import DateFieldType
 from .reader import Row
 
-_TAG_SEPARATORS = re.compile(r"[,;|]")
+_TAG_SEPARATORS = frozenset(",;|")
 _MEMO_LIMIT = 50_000
 #: same limit as core.contacts.parse_values
 NAME_MAX = 200
+
+
+def split_tags(text: str) -> list[str]:
+    """The tags of one cell, read like a line of CSV whose separators are
+    ``,`` ``;`` and ``|``: ``vip, salon`` and Mailchimp's ``"crm","ebook"``
+    both give two tags, a quoted item is taken as written (``"Salon, Paris"``
+    is one tag, ``""`` inside quotes is a quote) and the quotes never end up
+    in a tag. A quote that is not at the start of an item is an ordinary
+    character; one left open runs to the end of the cell."""
+    items: list[str] = []
+    current: list[str] = []
+    quoted = was_quoted = False
+    position, length = 0, len(text or "")
+    while position < length:
+        char = text[position]
+        if quoted:
+            if char == '"' and text[position + 1:position + 2] == '"':
+                current.append('"')
+                position += 1
+            elif char == '"':
+                quoted = False
+            else:
+                current.append(char)
+        elif char in _TAG_SEPARATORS:
+            items.append("".join(current))
+            current, was_quoted = [], False
+        elif char == '"' and not was_quoted and not "".join(current).strip():
+            current, quoted, was_quoted = [], True, True
+        else:
+            current.append(char)
+        position += 1
+    items.append("".join(current))
+    return [item.strip() for item in items if item.strip()]
 
 
 class RowProblem(Exception):
@@ -148,9 +180,8 @@ class RowParser:
             if warning:
                 warnings.append(warning)
         for column in self.tag_columns:
-            for name in _TAG_SEPARATORS.split(cells[column.index]):
-                if name.strip():
-                    record.tags.add(normalize_tag(name))
+            for name in split_tags(cells[column.index]):
+                record.tags.add(normalize_tag(name))
         if self.cold_column is not None:
             text = cells[self.cold_column.index] if self.cold_column.index < len(cells) else ""
             if text.strip():
