@@ -46,10 +46,25 @@ def init_app(app: Flask) -> None:
 
     app.before_request(auth.gate)
 
+    def close_database():
+        if not state.database.is_closed():
+            state.database.close()
+
+    @app.after_request
+    def keep_connection_for_streamed_body(response):
+        """A streamed body (a CSV export, an import report) is produced after
+        the view returns, and Flask tears the request down before the server
+        reads it: the connection opened for the request stays open until the
+        server closes the response instead."""
+        if response.is_streamed and g.get("couvee_opened_db"):
+            g.couvee_stream_holds_db = True
+            response.call_on_close(close_database)
+        return response
+
     @app.teardown_request
     def close_connection(exc):
-        if g.get("couvee_opened_db") and not state.database.is_closed():
-            state.database.close()
+        if g.get("couvee_opened_db") and not g.get("couvee_stream_holds_db"):
+            close_database()
 
     @app.after_request
     def security_headers(response):
