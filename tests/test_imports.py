@@ -624,3 +624,51 @@ def test_mailchimp_tags_column_loses_its_quotes(ctx):
     assert tags_of(contact("ana@exemple.fr")) == ["crm", "ebook"]
     assert tags_of(contact("bob@exemple.fr")) == ["crm,ebook"]
     assert tags_of(contact("cy@exemple.fr")) == ["Salon, Paris", 'say "hi"', "vip"]
+
+
+# --- re-running an import that creates fields ----------------------------------------------
+
+
+def test_cli_import_run_twice_with_new_select_reuses_the_field(ctx, cli, tmp_path):
+    source = tmp_path / "salon.csv"
+    source.write_text("email;Zone d'activité géographique\na@exemple.fr;EMEA\nb@exemple.fr;APAC\n", encoding="utf-8")
+    first = cli("import", str(source), "--map", "2=new:select")
+    assert first.exit_code == 0, first.output
+    source.write_text("email;Zone d'activité géographique\na@exemple.fr;EMEA\nc@exemple.fr;LATAM\n", encoding="utf-8")
+    second = cli("import", str(source), "--map", "2=new:select")
+    assert second.exit_code == 0, second.output
+    assert "1 created" in second.output and "1 unchanged" in second.output
+
+    fields = list(CustomField.select())
+    assert [(f.key, f.type_id) for f in fields] == [("zone_d_activite_geographique", "select")]
+    assert fields[0].options == ["EMEA", "APAC", "LATAM"]  # the new value became a choice
+    assert get_values(contact("c@exemple.fr")) == {"zone_d_activite_geographique": "LATAM"}
+
+
+def test_cli_new_field_whose_label_has_another_type_is_a_clear_error(ctx, cli, tmp_path):
+    CustomField.create(key="zone", label="Zone d'activité géographique", type_id="text")
+    source = tmp_path / "salon.csv"
+    source.write_text("email;Zone d'activite geographique\na@exemple.fr;EMEA\n", encoding="utf-8")
+    result = cli("import", str(source), "--map", "2=new:select")
+    assert result.exit_code == 2
+    assert "already exists with the type 'text'" in result.output and "field:zone" in result.output
+    assert CustomField.select().count() == 1 and Contact.select().count() == 0
+
+
+def test_wizard_new_field_reuses_a_field_with_that_label_and_type(ctx, admin):
+    CustomField.create(key="societe", label="Société", type_id="text")
+    CustomField.create(key="taille", label="Taille", type_id="text")
+    job = upload("email,Société,TAILLE\na@exemple.fr,Acme,PME\n")
+    form = admin.get(f"/admin/imports/{job.id}/setup").forms["mapping-form"]
+    form["target_1"] = "new:text"
+    form["target_2"] = "new:select"
+    form["test_only"] = False
+    page = form.submit("action", value="run", status=400)
+    assert "TAILLE: a field “Taille” already exists with the type &#39;text&#39;" in page.text
+    assert CustomField.select().count() == 2 and ImportJob.get_by_id(job.id).status == "draft"
+
+    form = page.forms["mapping-form"]
+    form["target_2"] = "ignore"
+    form.submit("action", value="run").follow()
+    assert ImportJob.get_by_id(job.id).mapping[1]["target"] == "field:societe"
+    assert CustomField.select().count() == 2

@@ -43,7 +43,7 @@ def _target(value: str, fields_by_key: dict) -> str:
 def _apply_maps(job, maps, suggest: bool):
     from ..contacts import field_types
     from ..models import CustomField
-    from .mapping import IGNORE, create_field, validate_targets
+    from .mapping import IGNORE, FieldConflict, field_for_column, reusable_field, validate_targets
 
     headers = job.headers
     fields_by_key = {f.key: f for f in CustomField.select()}
@@ -54,6 +54,12 @@ def _apply_maps(job, maps, suggest: bool):
             raise click.BadParameter(f"{item!r}: write COLUMN=FIELD", param_hint="--map")
         targets[_column_index(column.strip(), headers)] = _target(value, fields_by_key)
     errors = validate_targets(targets, fields_by_key, field_types())
+    for index, target in enumerate(targets):
+        if target.startswith("new:") and not errors:
+            try:
+                reusable_field(headers[index], target[4:])
+            except FieldConflict as error:
+                errors.append(f"{headers[index]}: {error}")
     if errors:
         raise click.UsageError(" ".join(errors))
     for index, target in enumerate(targets):
@@ -65,7 +71,7 @@ def _apply_maps(job, maps, suggest: bool):
                 options = source_of(job).column_values(index)
                 if options is None:
                     raise click.UsageError(f"{headers[index]}: too many different values for a select field")
-            targets[index] = f"field:{create_field(headers[index], target[4:], options).key}"
+            targets[index] = f"field:{field_for_column(headers[index], target[4:], options).key}"
     job.mapping = [{"header": h, "target": t} for h, t in zip(headers, targets)]
 
 

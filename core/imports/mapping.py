@@ -6,8 +6,9 @@ A column's *target* is one of:
 - ``field:<key>`` — an existing custom field;
 - ``owner`` — a sales rep's email address, which becomes the contact's owner;
 - ``tags`` — tags separated by ``,`` ``;`` or ``|``;
-- ``new:<type id>`` — create a custom field of that type from the column
-  (only in the wizard; it becomes ``field:<key>`` once created);
+- ``new:<type id>`` — a custom field of that type made from the column (it
+  becomes ``field:<key>`` once created; a live field with the column's label
+  and that type is reused, see :func:`field_for_column`);
 - ``ignore``.
 
 Suggestions compare the header with known names in English and French,
@@ -191,6 +192,48 @@ def field_key_for(label: str, taken: set[str]) -> str:
     while key in taken:
         key, number = f"{base}_{number}", number + 1
     return key
+
+
+class FieldConflict(FieldValueError):
+    """A ``new:<type>`` column whose label is taken by a field of another type."""
+
+
+def reusable_field(label: str, type_id: str) -> CustomField | None:
+    """The live custom field a ``new:<type_id>`` column named ``label`` should
+    fill instead of creating another one: same label (accents, case and
+    punctuation ignored) and same type. None when there is none; raises
+    :class:`FieldConflict` when the label belongs to a field of another type,
+    so running the same documented import twice never makes
+    ``zone_d_activite_geographique_2``."""
+    wanted = normalize_header(label)
+    if not wanted:
+        return None
+    for field in CustomField.select().where(CustomField.archived == False).order_by(  # noqa: E712
+            CustomField.position, CustomField.id):
+        if normalize_header(field.label) != wanted:
+            continue
+        if field.type_id != type_id:
+            raise FieldConflict(
+                f"a field “{field.label}” already exists with the type {field.type_id!r}, not {type_id!r}: "
+                f"map the column to it (field:{field.key}) or rename the column.")
+        return field
+    return None
+
+
+def field_for_column(label: str, type_id: str, options: list[str] | None = None) -> CustomField:
+    """The custom field a ``new:<type_id>`` column fills: the existing one with
+    that label and type (a select field gains the column's values it lacks as
+    options), or a new one (:func:`create_field`). Raises
+    :class:`FieldConflict` as :func:`reusable_field` does."""
+    field = reusable_field(label, type_id)
+    if field is None:
+        return create_field(label, type_id, options)
+    known = {str(option).strip().casefold() for option in field.options or []}
+    missing = [value for value in options or [] if value.strip().casefold() not in known]
+    if missing:
+        field.options = list(field.options or []) + missing
+        field.save()
+    return field
 
 
 def create_field(label: str, type_id: str, options: list[str] | None = None) -> CustomField:

@@ -157,11 +157,17 @@ def _apply_form(job: ImportJob, form) -> list[str]:
             if options[index] is None:
                 errors.append(f"{headers[index]}: more than 200 different values, too many for a select "
                               "field; create a text field instead.")
+    for index, target in enumerate(targets):
+        if target.startswith("new:"):
+            try:
+                mapping_mod.reusable_field(headers[index], target[4:])
+            except mapping_mod.FieldConflict as error:
+                errors.append(f"{headers[index]}: {error}")
     if errors:
         return errors
     for index, target in enumerate(targets):
         if target.startswith("new:"):
-            field = mapping_mod.create_field(headers[index], target[4:], options.get(index))
+            field = mapping_mod.field_for_column(headers[index], target[4:], options.get(index))
             targets[index] = f"field:{field.key}"
     job.mapping = [{"header": h, "target": t} for h, t in zip(headers, targets)]
     job.policy, job.tags, job.segment_id, job.test_rows = policy, tags, segment_id, test_rows
