@@ -12,7 +12,7 @@ import hmac
 import secrets
 from pathlib import Path
 
-from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask import abort, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .models import ROLES, ApiKey, User, utcnow
@@ -69,7 +69,23 @@ def roles_required(*roles: str):
 
 
 def current_user() -> User | None:
+    """The logged-in user, or None. On ``@public`` views the session is read
+    only when this is called, so a public response that never asks (the
+    tracking script, a form's embed code) carries no ``Vary: Cookie`` and
+    shared caches can keep it."""
+    if "user" not in g and has_request_context():
+        g.user = _session_user()
     return g.get("user")
+
+
+def _session_user() -> User | None:
+    user_id = session.get(SESSION_USER)
+    if user_id is None:
+        return None
+    user = User.get_or_none((User.id == user_id) & (User.is_active == True))  # noqa: E712
+    if user is None:
+        session.clear()
+    return user
 
 
 # -- passwords and users ----------------------------------------------------
@@ -257,10 +273,11 @@ def gate():
     """``before_request``: identify the user and enforce auth and CSRF."""
     app = current_app._get_current_object()
     view = _view(app, request.endpoint)
-    g.user = None
     if getattr(view, "_couvee_no_database", False):
+        g.user = None
         return None
     if request.path.startswith(API_PREFIX):
+        g.user = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             g.user = user_for_api_key(header[7:].strip())
@@ -270,13 +287,10 @@ def gate():
             response.headers["WWW-Authenticate"] = 'Bearer realm="couvee"'
             return response
         return None
-    user_id = session.get(SESSION_USER)
-    if user_id is not None:
-        user = User.get_or_none((User.id == user_id) & (User.is_active == True))  # noqa: E712
-        if user is None:
-            session.clear()
-        g.user = user
-    if view is None or request.endpoint == "static" or request.endpoint.endswith(".static"):
+    static = view is not None and (request.endpoint == "static" or request.endpoint.endswith(".static"))
+    if not (static or getattr(view, "_couvee_public", False)):
+        g.user = _session_user()  # public views and static files read the session lazily: current_user()
+    if view is None or static:
         return None
     if request.method in UNSAFE_METHODS and not getattr(view, "_couvee_csrf_exempt", False):
         if not csrf_valid():

@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.local import LocalProxy
 
 from . import auth, db as dbmod
 from .version import __version__
@@ -17,7 +18,14 @@ log = logging.getLogger("couvee.web")
 
 class _SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, skipped on the connection-less hot
-    endpoints (``@no_database``): a tracking hit has no session to read."""
+    endpoints (``@no_database``): a tracking hit has no session to read.
+
+    A response that never read the session (a ``@public`` view that did not
+    ask for the user, a static file) does not refresh the cookie either: it
+    carries neither ``Set-Cookie`` nor ``Vary: Cookie``, so shared caches keep it."""
+
+    def should_set_cookie(self, app, session):
+        return session.accessed and super().should_set_cookie(app, session)
 
     def open_session(self, app, request):
         paths = app.extensions.get("couvee.no_session_paths")
@@ -91,7 +99,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def template_globals():
         return {
-            "current_user": g.get("user"),
+            "current_user": LocalProxy(auth.current_user),  # lazy: see auth.current_user
             "csrf_token": auth.csrf_token,
             "admin_menu": admin_menu,
             "slot": slot,
@@ -116,7 +124,7 @@ def init_app(app: Flask) -> None:
 
 def admin_menu():
     """Sidebar entries from active plugins the current user may see, by order."""
-    user = g.get("user")
+    user = auth.current_user()
     if user is None:
         return []
     items = [item for item in current_app.extensions["couvee"].registries.admin_menu if user.role in item.roles]
