@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from .addresses import normalize_email
 from .events import emit
 from .extension import FieldValueError
 from .models import Contact, ContactTag, ContactValue, CustomField, Tag, User, utcnow
@@ -22,17 +23,6 @@ class ContactError(ValueError):
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
         super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
-
-
-def normalize_email(raw: str | None) -> str | None:
-    """Trim and lower-case an address; ``None`` for blank; raise if malformed."""
-    email = (raw or "").strip().lower()
-    if not email:
-        return None
-    local, _, domain = email.rpartition("@")
-    if not local or "." not in domain or " " in email or len(email) > 254 or domain.startswith("."):
-        raise FieldValueError(f"{raw!r} is not a valid email address")
-    return email
 
 
 def field_types():
