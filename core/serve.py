@@ -2,7 +2,9 @@
 
 Starts (or attaches to) the embedded Redis, migrates, then runs a worker and
 the cron scheduler as child processes and the web app on waitress (a
-production WSGI server) in this process. Ctrl-C stops everything cleanly.
+production WSGI server) in this process. Ctrl-C or SIGTERM stops everything
+cleanly: the children, then the embedded Redis unless another couvee process
+of the instance still uses it.
 """
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a second Ctrl-C does not cut the cleanup short
+            signal.signal(sig, signal.SIG_IGN)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -49,4 +53,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8) -> None:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+        wsgi.runtime.state.redis_handle.release()  # the embedded Redis stops unless another process uses it
         print("Couvée stopped.", flush=True)

@@ -1,91 +1,98 @@
-"""The OpenAPI 3.1 description of the REST API (kept next to the views and
-checked against the URL map by a test)."""
+"""The OpenAPI 3.1 description of the REST API, generated from the URL map.
+
+Every rule under ``/api/v1`` whose view carries an :func:`~core.rest.operation.operation`
+declaration is described: its path and query parameters, its request body and
+every status it can answer with the schema of each body. Core knows nothing of
+plugin routes: a plugin's blueprint is in the URL map while the plugin is
+active, so its operations appear and disappear with it. A route without a
+declaration is missing from the document, and ``tests/test_openapi.py`` fails.
+"""
 from __future__ import annotations
 
-from flask import current_app
+import re
+
+from flask import Flask
 
 from ..version import __version__
+from .operation import Operation, operation_of
+from .schema import ID
 
-CONTACT_INPUT = {
-    "type": "object",
-    "properties": {
-        "email": {"type": ["string", "null"], "format": "email"},
-        "first_name": {"type": "string"},
-        "last_name": {"type": "string"},
-        "owner_id": {"type": ["integer", "null"]},
-        "fields": {"type": "object", "description": "Custom field values by field key, as text or list of text"},
-        "tags": {"type": "array", "items": {"type": "string"}, "description": "On create"},
-        "add_tags": {"type": "array", "items": {"type": "string"}, "description": "On update"},
-        "remove_tags": {"type": "array", "items": {"type": "string"}, "description": "On update"},
-    },
-}
-CONTACT = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "email": {"type": ["string", "null"]},
-        "first_name": {"type": "string"},
-        "last_name": {"type": "string"},
-        "owner_id": {"type": ["integer", "null"]},
-        "points": {"type": "integer"},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "fields": {"type": "object"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-        "last_interaction_at": {"type": ["string", "null"], "format": "date-time"},
-    },
-}
-ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "message": {"type": "string"},
-                                          "errors": {"type": "object"}}}
+API_ROOT = "/api/v1"
+_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+DOCUMENTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-def _response(description, schema=None):
-    body = {"description": description}
-    if schema:
-        body["content"] = {"application/json": {"schema": schema}}
-    return body
+def openapi_path(rule: str) -> str:
+    """``/api/v1/contacts/<int:contact_id>`` → ``/contacts/{contact_id}``."""
+    return _ARGUMENT.sub(r"{\1}", rule[len(API_ROOT):]) or "/"
 
 
-def openapi_document() -> dict:
-    contact_ref = {"$ref": "#/components/schemas/Contact"}
-    error_ref = {"$ref": "#/components/schemas/Error"}
-    id_param = [{"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-    body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ContactInput"}}}}
+def api_rules(app: Flask):
+    """The URL rules under ``/api/v1`` (the endpoints the document must cover)."""
+    return sorted((rule for rule in app.url_map.iter_rules()
+                   if rule.rule == API_ROOT or rule.rule.startswith(API_ROOT + "/")), key=lambda rule: rule.rule)
+
+
+def _parameters(declared: Operation, rule, components: dict) -> list[dict]:
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": declared.path.get(name, ID).json_schema(components)}
+                  for name in sorted(rule.arguments)]
+    for name, schema in declared.query.items():
+        parameter = {"name": name, "in": "query", "required": False, "schema": schema.json_schema(components)}
+        if schema.description:
+            parameter["description"] = schema.description
+        parameters.append(parameter)
+    return parameters
+
+
+def _operation(declared: Operation, rule, public: bool, components: dict) -> dict:
+    described: dict = {"summary": declared.summary, "operationId": rule.endpoint}
+    if declared.description:
+        described["description"] = declared.description
+    if declared.tags:
+        described["tags"] = list(declared.tags)
+    parameters = _parameters(declared, rule, components)
+    if parameters:
+        described["parameters"] = parameters
+    if declared.body is not None:
+        described["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": declared.body.json_schema(components)}}}
+    if public:
+        described["security"] = []
+    responses = {}
+    for status, reply in declared.all_responses(public=public, path_arguments=rule.arguments).items():
+        responses[str(status)] = {"description": reply.description}
+        if reply.schema is not None:
+            responses[str(status)]["content"] = {"application/json": {"schema": reply.schema.json_schema(components)}}
+    described["responses"] = responses
+    return described
+
+
+def openapi_document(app: Flask) -> dict:
+    """The whole document for ``app`` as it is now (active plugins included)."""
+    components: dict = {}
+    paths: dict = {}
+    for rule in api_rules(app):
+        view = app.view_functions.get(rule.endpoint)
+        declared = operation_of(view)
+        if declared is None:
+            continue
+        public = bool(getattr(view, "_couvee_public", False))
+        item = paths.setdefault(openapi_path(rule.rule), {})
+        for method in DOCUMENTED_METHODS:
+            if method in rule.methods:
+                item[method.lower()] = _operation(declared, rule, public, components)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Couvée REST API", "version": __version__},
-        "servers": [{"url": current_app.extensions["couvee"].config.base_url + "/api/v1"}],
+        "info": {"title": "Couvée REST API", "version": __version__,
+                 "description": "Contacts, segments, workflows and the features' endpoints. Errors are JSON: "
+                                "{\"error\", \"message\", \"errors\": {field: message}}."},
+        "servers": [{"url": app.extensions["couvee"].config.base_url.rstrip("/") + API_ROOT}],
         "security": [{"apiKey": []}],
         "components": {
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "cv_... key from Admin > API keys"}},
-            "schemas": {"Contact": CONTACT, "ContactInput": CONTACT_INPUT, "Error": ERROR},
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                           "description": "cv_... key from Admin > API keys"}},
+            "schemas": dict(sorted(components.items())),
         },
-        "paths": {
-            "/contacts": {
-                "get": {
-                    "summary": "List or search contacts",
-                    "parameters": [
-                        {"name": "q", "in": "query", "schema": {"type": "string"}},
-                        {"name": "email", "in": "query", "schema": {"type": "string"}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}},
-                        {"name": "offset", "in": "query", "schema": {"type": "integer"}},
-                    ],
-                    "responses": {"200": _response("A page of contacts", {
-                        "type": "object", "properties": {"total": {"type": "integer"},
-                                                         "items": {"type": "array", "items": contact_ref}}})},
-                },
-                "post": {"summary": "Create a contact", "requestBody": body,
-                         "responses": {"201": _response("Created", contact_ref), "422": _response("Invalid", error_ref)}},
-            },
-            "/contacts/{contact_id}": {
-                "parameters": id_param,
-                "get": {"summary": "Get a contact", "responses": {"200": _response("The contact", contact_ref),
-                                                                   "404": _response("Not found", error_ref)}},
-                "patch": {"summary": "Update a contact", "requestBody": body,
-                          "responses": {"200": _response("Updated", contact_ref), "422": _response("Invalid", error_ref)}},
-                "put": {"summary": "Update a contact (same as PATCH)", "requestBody": body,
-                        "responses": {"200": _response("Updated", contact_ref)}},
-                "delete": {"summary": "Delete a contact", "responses": {"204": _response("Deleted")}},
-            },
-        },
+        "paths": paths,
     }

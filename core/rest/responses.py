@@ -1,15 +1,16 @@
 """Small helpers shared by every JSON endpoint (core's and plugins')."""
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, request
+from flask import Response, jsonify
+
+from .operation import json_object_body
 
 
 def json_body() -> dict:
-    """The request's JSON object, or a 400 that says what to send."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="Send a JSON object with Content-Type: application/json.")
-    return body
+    """The request's JSON object (bounded in size and nesting), or a 400/413
+    that says what to send. API views declare a ``body`` schema with
+    :func:`core.rest.operation.operation` instead, which also documents it."""
+    return json_object_body()
 
 
 def invalid(errors: dict) -> Response:
