@@ -22,6 +22,7 @@ from .contacts import (
     update_contact,
 )
 from .db import db_proxy, is_sqlite
+from .event_kinds import EventKind, UnknownEventKind, data_matches, event_kind_registered, event_kinds
 from .events import dispatch_many, emit, emit_many
 from .extension import (
     Action,

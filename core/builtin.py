@@ -32,6 +32,13 @@ def register_field_types():
 
 
 @hookimpl
+def register_event_kinds():
+    from .kinds import core_event_kinds
+
+    return core_event_kinds()
+
+
+@hookimpl
 def register_admin_menu():
     return [
         AdminMenuItem("dashboard", "Dashboard", "admin.dashboard", order=0),

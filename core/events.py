@@ -14,18 +14,12 @@ import logging
 
 from flask import current_app, g, has_app_context
 
+from .event_kinds import registered_kind
 from .models import Contact, Event, utcnow
 from .queue import enqueue
 
 log = logging.getLogger("couvee.events")
 
-#: kinds that do not count as the contact interacting with us
-PASSIVE_KINDS = {
-    "contact_created", "contact_updated", "tag_added", "tag_removed", "points_changed",
-    "segment_joined", "segment_left", "owner_assigned", "email_sent", "email_bounced",
-    "points_threshold_crossed", "workflow_entered", "workflow_completed", "crm_status_changed",
-    "crm_opportunity_lost", "gdpr_retention_warning",
-}
 SWEEP_AFTER = dt.timedelta(seconds=60)
 #: events a worker job may hold before queueing their dispatch mid-job
 DEFERRED_FLUSH = 100
@@ -33,10 +27,15 @@ DEFERRED_FLUSH = 100
 
 def emit(contact: Contact, kind: str, data: dict | None = None, source: str = "",
          created_at: dt.datetime | None = None) -> Event:
-    """Record ``kind`` for ``contact`` and queue its dispatch to plugins."""
+    """Record ``kind`` for ``contact`` and queue its dispatch to plugins.
+
+    ``kind`` must be registered by an active plugin (``register_event_kinds``),
+    else :class:`core.UnknownEventKind` is raised and nothing is written; a
+    kind registered as an ``interaction`` moves the contact's last activity."""
+    interaction = registered_kind(kind).interaction
     when = created_at or utcnow()
     event = Event.create(contact=contact, kind=kind, data=data or {}, source=source, created_at=when)
-    if kind not in PASSIVE_KINDS:
+    if interaction:
         Contact.update(last_interaction_at=when).where(
             (Contact.id == contact.id)
             & (Contact.last_interaction_at.is_null() | (Contact.last_interaction_at < when))
@@ -142,18 +141,20 @@ def emit_many(rows, dispatch: bool = True) -> list[int]:
 
     ``rows`` are dicts with ``contact`` (a Contact or its id), ``kind`` and
     optionally ``data``, ``source``, ``created_at``. One multi-row INSERT, one
-    ``last_interaction_at`` UPDATE per contact with an active kind, then ONE
+    ``last_interaction_at`` UPDATE per contact with an interaction kind, then ONE
     job dispatching them all (the way imports and tracking write theirs).
     Call it inside your transaction if the events must commit with your rows.
 
     ``dispatch=False`` records without queueing: the caller queues the ids
     later with :func:`dispatch_many` (e.g. once per batch, after its commit);
-    ids it never queues are picked up by the periodic sweep."""
+    ids it never queues are picked up by the periodic sweep. Every kind must
+    be registered (see :func:`emit`): one unknown kind and nothing is written."""
     from .imports.bulk import db_value, insert_rows
 
     rows = list(rows)
     if not rows:
         return []
+    interaction = {kind: registered_kind(kind).interaction for kind in {row["kind"] for row in rows}}
     now = utcnow()
     values, latest = [], {}
     for row in rows:
@@ -162,7 +163,7 @@ def emit_many(rows, dispatch: bool = True) -> list[int]:
         when = row.get("created_at") or now
         values.append((contact_id, row["kind"], db_value(Event, "data", row.get("data") or {}),
                        row.get("source", ""), db_value(Event, "created_at", when)))
-        if row["kind"] not in PASSIVE_KINDS and (contact_id not in latest or latest[contact_id] < when):
+        if interaction[row["kind"]] and (contact_id not in latest or latest[contact_id] < when):
             latest[contact_id] = when
     ids = [found[0] for found in insert_rows(Event, ["contact", "kind", "data", "source", "created_at"], values,
                                              returning=("id",))]

@@ -89,17 +89,49 @@ def register_field_types():
 
 
 @hookspec
-def register_trigger_types():
+def register_event_kinds():
+    """The kinds of contact event the plugin emits, each declared once, by its owner.
+
+    Returns a list of :class:`core.EventKind`. ``core.emit`` refuses a kind no
+    active plugin registered (``UnknownEventKind``), and a second plugin
+    registering the same id is refused with an error naming both plugins.
+    Core derives from the flags what used to be lists of names: ``interaction``
+    (moves the contact's last activity, resumes "any interaction" waits),
+    ``can_trigger`` (a workflow trigger, wait and condition, filtered by
+    ``trigger_settings``), ``segment_condition`` (a "did X in the last N days"
+    segment filter, worded with ``verb``/``past``) and ``opposition`` (imports
+    skip the address). A disabled plugin's kinds disappear from all of these,
+    and emitting them is refused. ``owner`` is filled in by core.
+
+    Example::
+
+        @hookimpl
+        def register_event_kinds():
+            return [EventKind("webinar_attended", "Webinar attended", verb="attend a webinar",
+                              past="attended a webinar", interaction=True,
+                              can_trigger=True, segment_condition=True,
+                              properties={"webinar_id": "the webinar's id", "minutes": "time spent"},
+                              trigger_settings=[Setting("webinar_id", "Webinar id (empty: any)")])]
+
+        # elsewhere in the plugin, once registered:
+        emit(contact, "webinar_attended", {"webinar_id": 12, "minutes": 45})
+    """
+
+
+@hookspec
+def register_trigger_types(event_kinds):
     """Workflow trigger types.
 
-    Returns a list of :class:`core.TriggerType`.
+    Returns a list of :class:`core.TriggerType`. ``event_kinds`` is the
+    registry of event kinds, already filled, for triggers derived from them
+    (core offers one trigger per kind registered with ``can_trigger``).
 
     Example::
 
         @hookimpl
         def register_trigger_types():
-            return [TriggerType("form.submitted", "Form submitted",
-                                event_kinds=("form_submitted",))]
+            return [TriggerType("webinar_series", "All webinars of a series attended",
+                                event_kinds=("webinar_attended",), matches=completes_series)]
     """
 
 
@@ -134,18 +166,20 @@ def register_channels():
 
 
 @hookspec
-def register_segment_filters():
+def register_segment_filters(event_kinds):
     """Conditions for dynamic segments.
 
     Returns a list of :class:`core.SegmentFilter` whose ``compile(params)``
-    returns a peewee expression over ``Contact``.
+    returns a peewee expression over ``Contact``. ``event_kinds`` is the
+    registry of event kinds, already filled (core derives its "did X in the
+    last N days" filters from the kinds registered with ``segment_condition``).
 
     Example::
 
         @hookimpl
         def register_segment_filters():
-            return [SegmentFilter("form.submitted", "Submitted a form",
-                                  compile=lambda p: Contact.id.in_(submitters(p)))]
+            return [SegmentFilter("form_field", "Answered a form field",
+                                  compile=lambda p: Contact.id.in_(answered(p)))]
     """
 
 
@@ -276,8 +310,8 @@ def contact_event(event):
 
         @hookimpl
         def contact_event(event):
-            if event.kind == "email_opened":
-                add_points_once(event.contact, "email_opened", key=event.id)
+            if event.kind == "webinar_attended":
+                add_points_once(event.contact, "webinar", key=event.id)
     """
 
 

@@ -6,10 +6,11 @@ each other's field type or action.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator
 
 from . import extension
+from .event_kinds import EventKind
 
 
 class RegistryError(Exception):
@@ -66,12 +67,25 @@ class Registry:
         return list(self._items)
 
 
+class EventKindRegistry(Registry):
+    """Event kinds, each stamped with the plugin that registered it."""
+
+    def __init__(self):
+        super().__init__("event kinds", EventKind)
+
+    def add(self, item, plugin: str) -> None:
+        if isinstance(item, EventKind):
+            item = replace(item, owner=plugin)
+        super().add(item, plugin)
+
+
 def _model_key(model) -> str:
     return model._meta.table_name
 
 
 @dataclass
 class Registries:
+    event_kinds: Registry = field(default_factory=EventKindRegistry)
     field_types: Registry = field(default_factory=lambda: Registry("field types", extension.FieldType))
     trigger_types: Registry = field(default_factory=lambda: Registry("trigger types", extension.TriggerType))
     actions: Registry = field(default_factory=lambda: Registry("actions", extension.Action))
@@ -85,8 +99,10 @@ class Registries:
     commands: Registry = field(default_factory=lambda: Registry("commands", extension.Command))
     models: Registry = field(default_factory=lambda: Registry("models", type, key=_model_key))
 
-    #: hook name -> registry attribute
+    #: hook name -> registry attribute, in filling order: event kinds first,
+    #: so the hooks after them can derive their objects from ``event_kinds``
     HOOKS = {
+        "register_event_kinds": "event_kinds",
         "register_field_types": "field_types",
         "register_trigger_types": "trigger_types",
         "register_actions": "actions",

@@ -106,7 +106,7 @@ def test_page_form_and_status_triggers_match_their_settings(ctx, run_jobs):
     live("Demo form", [{"type": "form_submitted", "settings": {"form_id": "7"}}], [record("form 7")])
     live("Customer", [{"type": "status_changed", "settings": {"field": "lifecycle", "to_value": "customer"}}],
          [record("onboarding")])
-    live("CRM customer", [{"type": "status_changed", "settings": {"field": "", "to_value": "customer"}}],
+    live("CRM customer", [{"type": "crm_status_changed", "settings": {"to": "customer"}}],
          [record("crm onboarding")])
     ada = contacts.create_contact({"email": "ada@example.com", "lifecycle": "lead"})
     emit(ada, "page_visited", {"url": "https://ex.com/blog"})

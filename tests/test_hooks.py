@@ -68,7 +68,35 @@ def test_hook_register_field_types(fixture_plugin):
 
 def test_hook_register_trigger_types(fixture_plugin):
     trigger = fixture_plugin.extensions["couvee"].registries.trigger_types["fixture.poked"]
-    assert trigger.event_kinds == ("poked",)
+    assert trigger.event_kinds == ("fixture_poked",)
+
+
+def test_hook_register_event_kinds(fixture_plugin, wsgi, run_jobs):
+    """The fixture's kind is registered under its name, offered as a trigger and a
+    segment condition, and can be emitted; once the plugin is off, all of that goes."""
+    from core import UnknownEventKind, emit
+
+    registries = fixture_plugin.extensions["couvee"].registries
+    kind = registries.event_kinds["fixture_poked"]
+    assert kind.owner == "couvee_fixture" and registries.event_kinds.owner("fixture_poked") == "couvee_fixture"
+    assert registries.trigger_types["fixture_poked"].settings[0].key == "url"
+    assert registries.segment_filters["fixture_poked"].label == "Got poked"
+    contact = make_contact(fixture_plugin)
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        emit(contact, "fixture_poked", {"url": "https://ex.com/a"})
+    run_jobs()
+    assert notes(fixture_plugin, "event") == ["contact_created", "fixture_poked"]
+
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        lifecycle.deactivate(fixture_plugin.extensions["couvee"], "couvee_fixture")
+    wsgi.runtime.refresh()
+    app = wsgi.app
+    registries = app.extensions["couvee"].registries
+    assert "fixture_poked" not in registries.event_kinds
+    assert "fixture_poked" not in registries.trigger_types and "fixture_poked" not in registries.segment_filters
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        with pytest.raises(UnknownEventKind, match="'fixture_poked' is not a registered event kind"):
+            emit(Contact.get_by_id(contact.id), "fixture_poked", {})
 
 
 def test_hook_register_actions(fixture_plugin):

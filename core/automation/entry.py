@@ -14,7 +14,8 @@ import logging
 
 from flask import current_app
 
-from ..events import PASSIVE_KINDS, emit
+from ..event_kinds import counts_as_interaction
+from ..events import emit
 from ..models import Contact, Event, utcnow
 from . import engine
 from .definition import StepMap, entry_rules
@@ -163,7 +164,7 @@ def start_triggered(contact: Contact, event: Event) -> list[WorkflowRun]:
 
 def resolve_waits(event: Event) -> int:
     """Move the contact's runs waiting for this event into their “yes” branch."""
-    kinds = [event.kind] + ([] if event.kind in PASSIVE_KINDS else [ANY_INTERACTION])
+    kinds = [event.kind] + ([ANY_INTERACTION] if counts_as_interaction(event.kind) else [])
     runs = WorkflowRun.select().where((WorkflowRun.contact == event.contact_id) & (WorkflowRun.status == "waiting")
                                       & WorkflowRun.waiting_for.in_(kinds))
     moved = 0

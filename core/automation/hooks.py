@@ -26,10 +26,17 @@ def register_migrations():
 
 
 @hookimpl
-def register_trigger_types():
+def register_event_kinds():
+    from .kinds import workflow_event_kinds
+
+    return workflow_event_kinds()
+
+
+@hookimpl
+def register_trigger_types(event_kinds):
     from .triggers import core_trigger_types
 
-    return core_trigger_types()
+    return core_trigger_types(event_kinds)
 
 
 @hookimpl

@@ -81,14 +81,24 @@ def _field_problems(where: str, settings: dict) -> list[str]:
     return []
 
 
-#: which plugin usually provides an action, to tell the user what to enable
-PLUGIN_OF_ACTION = {"email.send": "Email", "points.change": "Scoring", "crm.push": "CRM",
-                    "gdpr.request_reoptin": "GDPR"}
-
-
 def plugin_hint(action_id: str | None) -> str:
-    prefix = (action_id or "").partition(".")[0]
-    return PLUGIN_OF_ACTION.get(action_id or "", prefix.capitalize() or "?")
+    """Which plugin to enable for ``action_id``, in words. Core knows no
+    plugin's actions: a registered action names its owner; a missing one is
+    looked for among the plugins that are installed but inactive (the one
+    named like the action's namespace, ``email`` for ``email.send``, else all
+    of them: a disabled plugin is never imported, so its actions are unknown)."""
+    couvee = current_app.extensions["couvee"]
+    owner = couvee.registries.actions.owner(action_id or "")
+    inactive = {name: info.title or name for name, info in sorted(couvee.discovered.items())
+                if not couvee.hooks.is_active(name)}
+    namespace = (action_id or "").partition(".")[0]
+    if owner:
+        return couvee.discovered[owner].title if owner in couvee.discovered else owner
+    if namespace in inactive:
+        return inactive[namespace]
+    if inactive:
+        return "one of: " + ", ".join(inactive.values())
+    return "no installed plugin provides it"
 
 
 def publish(workflow: Workflow) -> WorkflowVersion:

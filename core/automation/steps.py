@@ -15,7 +15,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..contacts import custom_fields, get_values, tags_of
-from ..events import PASSIVE_KINDS
+from ..event_kinds import event_kinds, interaction_kinds, trigger_kinds
 from ..extension import Setting
 from ..models import Contact, CustomField, Event, User, utcnow
 from ..settings import get_setting
@@ -245,7 +245,7 @@ def check_condition(step: dict, contact: Contact) -> tuple[bool, str]:
         since = utcnow() - dt.timedelta(days=days)
         query = Event.select(Event.data).where((Event.contact == contact.id) & (Event.created_at >= since))
         if kind == ANY_INTERACTION:
-            query = query.where(Event.kind.not_in(sorted(PASSIVE_KINDS)))
+            query = query.where(Event.kind.in_(interaction_kinds()))
         else:
             query = query.where(Event.kind == kind)
         pattern = settings.get("match") or ""
@@ -266,19 +266,21 @@ def event_matches_pattern(data: dict, pattern: str) -> bool:
 
 
 def event_words(kind: str) -> str:
-    return {ANY_INTERACTION: "interact with you", "email_opened": "open an email",
-            "email_clicked": "click in an email", "page_visited": "visit a page",
-            "form_submitted": "submit a form", "custom_event": "do the tracked event"}.get(kind, f"get “{kind}”")
+    """``submit a form``: the registered kind's verb phrase."""
+    if kind == ANY_INTERACTION:
+        return "interact with you"
+    registered = event_kinds().get(kind)
+    return registered.verb if registered else f"get “{kind}” (unavailable: is its plugin active?)"
 
 
 # --- the menu of step kinds -------------------------------------------------------------
 
 
 def _event_choices() -> list[tuple[str, str]]:
-    return [(ANY_INTERACTION, "Any interaction (visit, open, click, form…)"), ("email_opened", "Email opened"),
-            ("email_clicked", "Email clicked"), ("page_visited", "Page visited"),
-            ("form_submitted", "Form submitted"), ("custom_event", "Custom tracked event"),
-            ("consent_given", "Consent given"), ("points_changed", "Points changed")]
+    """What a wait step or an "event" condition can look for: any interaction,
+    or one of the kinds registered with ``can_trigger`` by the active plugins."""
+    return [(ANY_INTERACTION, "Any interaction (visit, open, click, form…)"),
+            *sorted(((kind.id, kind.label) for kind in trigger_kinds()), key=lambda choice: choice[1])]
 
 
 def _delay_duration():

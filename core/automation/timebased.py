@@ -112,7 +112,9 @@ def due_contacts(trigger: dict, today: dt.date):
     if kind == "no_interaction":
         return no_interaction_ids(int(settings.get("days") or 30), today)
     if kind == "no_event":
-        return no_event_ids(settings.get("event") or "email_opened", int(settings.get("days") or 180), today)
+        if not settings.get("event"):  # required: the activation check refuses an empty one
+            return []
+        return no_event_ids(settings["event"], int(settings.get("days") or 180), today)
     if kind == "recurring_segment":
         return recurring_ids(settings, today)
     return []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 
+from ..event_kinds import EventKind
 from ..extension import Setting, TriggerType
 from .forms import DATE_FIELDS, FIELDS, SEGMENTS
 
@@ -23,32 +24,8 @@ def _glob(pattern: str, value) -> bool:
     return not pattern or fnmatch.fnmatch(_text(value), pattern)
 
 
-def _same(expected, actual) -> bool:
-    """An empty expectation matches anything."""
-    return _text(expected) == "" or _text(expected) == _text(actual)
-
-
 def _data(event) -> dict:
     return event.data or {}
-
-
-def match_form(event, settings):
-    return _same(settings.get("form_id"), _data(event).get("form_id"))
-
-
-def match_page(event, settings):
-    data = _data(event)
-    return _glob(settings.get("url"), data.get("url") or data.get("path"))
-
-
-def match_email_opened(event, settings):
-    data = _data(event)
-    return not data.get("machine") and _same(settings.get("email_id"), data.get("email_id"))
-
-
-def match_email_clicked(event, settings):
-    data = _data(event)
-    return _same(settings.get("email_id"), data.get("email_id")) and _glob(settings.get("url"), data.get("url"))
 
 
 def match_custom(event, settings):
@@ -76,48 +53,24 @@ def _values(value) -> set[str]:
 
 
 def match_status(event, settings):
-    if event.kind == "crm_status_changed":
-        return not settings.get("field") and _same(settings.get("to_value"), _data(event).get("to"))
     return bool(settings.get("field")) and match_field_changed(event, settings)
 
 
-def match_tag(event, settings):
-    return _same(settings.get("tag"), _data(event).get("tag"))
+def event_trigger(kind: EventKind) -> TriggerType:
+    """The trigger of an event kind registered with ``can_trigger``: same id,
+    its label, its filters and its matching."""
+    return TriggerType(kind.id, kind.label, "action" if kind.interaction else "behaviour",
+                       description=kind.description, event_kinds=(kind.id,),
+                       settings=list(kind.trigger_settings), matches=kind.event_matches)
 
 
-def match_threshold(event, settings):
-    return _same(settings.get("threshold"), _data(event).get("threshold"))
-
-
-def match_segment(event, settings):
-    return _same(settings.get("segment_id"), _data(event).get("segment_id"))
-
-
-def match_consent(event, settings):
-    return _same(settings.get("purpose"), _data(event).get("purpose"))
-
-
-def core_trigger_types() -> list[TriggerType]:
-    """The triggers core provides (plugins add theirs with the same hook)."""
+def core_trigger_types(event_kinds) -> list[TriggerType]:
+    """The triggers core provides: one per event kind registered with
+    ``can_trigger`` (by any active plugin), then those that are not one kind
+    (inbound events, field changes, schedules). Plugins add theirs with the same hook."""
     field = lambda required=True: Setting("field", "Field", kind="choice", required=required,  # noqa: E731
                                            choices=FIELDS)
-    return [
-        TriggerType("contact_created", "A contact is created", "action", event_kinds=("contact_created",),
-                    description="Every new contact: form, import, API or by hand."),
-        TriggerType("form_submitted", "A form is submitted", "action", event_kinds=("form_submitted",),
-                    settings=[Setting("form_id", "Form id (empty: any form)")], matches=match_form),
-        TriggerType("page_visited", "A page is visited", "action", event_kinds=("page_visited",),
-                    settings=[Setting("url", "URL pattern", required=True, help="e.g. */pricing*")],
-                    matches=match_page),
-        TriggerType("email_opened", "An email is opened", "action", event_kinds=("email_opened",),
-                    settings=[Setting("email_id", "Email id (empty: any email)")], matches=match_email_opened,
-                    description="Opens by mail-scanning machines are ignored."),
-        TriggerType("email_clicked", "A link in an email is clicked", "action", event_kinds=("email_clicked",),
-                    settings=[Setting("email_id", "Email id (empty: any email)"),
-                              Setting("url", "Link pattern (empty: any link)")], matches=match_email_clicked),
-        TriggerType("custom_event", "A tracked event happens", "action", event_kinds=("custom_event",),
-                    settings=[Setting("name", "Event name", required=True, help="e.g. cart_abandoned")],
-                    matches=match_custom, description="Sent by the tracking script: couvee('track', name)."),
+    return [event_trigger(kind) for kind in event_kinds if kind.can_trigger] + [
         TriggerType("inbound_event", "An event arrives from another tool", "behaviour",
                     event_kinds=("custom_event",),
                     settings=[Setting("name", "Event name", required=True, help="e.g. project_finished")],
@@ -127,29 +80,10 @@ def core_trigger_types() -> list[TriggerType]:
                     settings=[field(), Setting("from_value", "From (empty: any value)"),
                               Setting("to_value", "To (empty: any value)")], matches=match_field_changed),
         TriggerType("status_changed", "A status or stage is changed", "action",
-                    event_kinds=("contact_updated", "crm_status_changed"),
-                    settings=[Setting("field", "Status field (empty: the CRM status)", kind="choice",
-                                      choices=[("", "CRM status"), *FIELDS]),
+                    event_kinds=("contact_updated",),
+                    settings=[Setting("field", "Status field", kind="choice", required=True, choices=FIELDS),
                               Setting("to_value", "New status", required=True, help="e.g. customer")],
                     matches=match_status),
-        TriggerType("tag_added", "A tag is added", "behaviour", event_kinds=("tag_added",),
-                    settings=[Setting("tag", "Tag (empty: any tag)")], matches=match_tag),
-        TriggerType("tag_removed", "A tag is removed", "behaviour", event_kinds=("tag_removed",),
-                    settings=[Setting("tag", "Tag (empty: any tag)")], matches=match_tag),
-        TriggerType("points_threshold_crossed", "Points cross a threshold", "behaviour",
-                    event_kinds=("points_threshold_crossed",),
-                    settings=[Setting("threshold", "Threshold (empty: any)", kind="int")], matches=match_threshold,
-                    description="Thresholds are defined by the scoring plugin's point triggers."),
-        TriggerType("segment_joined", "The contact joins a segment", "action", event_kinds=("segment_joined",),
-                    settings=[Setting("segment_id", "Segment", kind="choice", required=True,
-                                      choices=SEGMENTS)], matches=match_segment),
-        TriggerType("consent_given", "Consent is given", "action", event_kinds=("consent_given",),
-                    settings=[Setting("purpose", "Purpose (empty: any)", kind="choice", choices=[
-                        ("", "Any"), ("email_marketing", "Email marketing"), ("sms_marketing", "SMS marketing"),
-                        ("profiling", "Profiling"), ("partners", "Partners")])], matches=match_consent,
-                    description="e.g. a newsletter sign-up."),
-        TriggerType("crm_opportunity_lost", "An opportunity is lost in the CRM", "action",
-                    event_kinds=("crm_opportunity_lost",)),
         TriggerType("date_anniversary", "Anniversary of a date field", "time",
                     settings=[Setting("field", "Date field", kind="choice", required=True,
                                       choices=DATE_FIELDS)],
@@ -172,10 +106,9 @@ def core_trigger_types() -> list[TriggerType]:
                     settings=[Setting("days", "Days without interaction", kind="int", required=True, default=30)],
                     description="No visit, open, click, form or tracked event for that many days."),
         TriggerType("no_event", "Something has not happened for N days", "time",
-                    settings=[Setting("event", "Event", kind="choice", required=True, default="email_opened",
-                                      choices=[("email_opened", "Email opened"), ("email_clicked", "Email clicked"),
-                                               ("page_visited", "Page visited"),
-                                               ("form_submitted", "Form submitted")]),
+                    settings=[Setting("event", "Event", kind="choice", required=True,
+                                      choices=sorted(((kind.id, kind.label) for kind in event_kinds
+                                                      if kind.segment_condition), key=lambda c: c[1])),
                               Setting("days", "Days", kind="int", required=True, default=180)],
                     description="e.g. no email opened for 6 months (contacts who did it at least once)."),
     ]

@@ -27,6 +27,7 @@ from flask import current_app
 
 from ..contacts import normalize_email, normalize_tag, suppressed_emails
 from ..events import dispatch_events  # noqa: F401  (re-exported)
+from ..event_kinds import opposition_kinds
 from ..extension import FieldValueError
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
 from ..queue import enqueue
@@ -38,8 +39,6 @@ from .reader import Row
 log = logging.getLogger("couvee.imports")
 
 BATCH_SIZE = 2000
-#: timeline events that mark an address as not to be imported again
-SUPPRESSION_KINDS = ("email_bounced", "unsubscribed")
 _IN_CHUNK = 5000
 POLICIES = ("update", "skip", "fill")
 
@@ -258,7 +257,8 @@ class Importer:
 
     def _clean(self, records: dict[str, Record], existing: dict[str, tuple], result: BatchResult) -> dict[str, Record]:
         """Leave out suppressed addresses: the configured list, and contacts
-        whose timeline has a bounce or an unsubscription."""
+        whose timeline has an event of a kind registered as an ``opposition``
+        (an unsubscription, a bounce...: whatever the active plugins declare)."""
         if not records:
             return records
         new_emails = [email for email in records if email not in existing]
@@ -269,12 +269,13 @@ class Importer:
         reasons = {email: "This address is on the suppression list." for email in records
                    if email in self.settings.suppressed}
         emails_by_id = {row[0]: email for email, row in existing.items()}
-        for chunk in _chunks(list(emails_by_id), _IN_CHUNK):
-            rows = select_in(Event, ["contact", "kind"], {"contact": chunk, "kind": list(SUPPRESSION_KINDS)},
+        opposition = {kind.id: kind for kind in opposition_kinds()}
+        for chunk in _chunks(list(emails_by_id) if opposition else [], _IN_CHUNK):
+            rows = select_in(Event, ["contact", "kind"], {"contact": chunk, "kind": sorted(opposition)},
                              distinct=True)
             for contact_id, kind in sorted(rows, key=lambda r: r[1]):
-                what = "bounced" if kind == "email_bounced" else "unsubscribed"
-                reasons.setdefault(emails_by_id[contact_id], f"This address {what} before: not imported again.")
+                reasons.setdefault(emails_by_id[contact_id],
+                                   f"This address {opposition[kind].past} before: not imported again.")
         for email, reason in reasons.items():
             self._report(result, records.pop(email), "skipped", reason)
         return records

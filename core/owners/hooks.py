@@ -27,6 +27,13 @@ def register_migrations():
 
 
 @hookimpl
+def register_event_kinds():
+    from .kinds import owner_event_kinds
+
+    return owner_event_kinds()
+
+
+@hookimpl
 def register_blueprints():
     from .fields_views import fields_blueprint
     from .views import owners_blueprint

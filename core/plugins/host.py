@@ -137,7 +137,7 @@ class PluginHost:
     def _fill_registries(self) -> None:
         for hook_name, attribute in Registries.HOOKS.items():
             registry = getattr(self.registries, attribute)
-            for plugin, items in self.call(hook_name):
+            for plugin, items in self.call(hook_name, event_kinds=self.registries.event_kinds):
                 for item in items or ():
                     try:
                         registry.add(item, plugin)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ..models import CustomField, Tag, User
-from .filters import field_types, segment_filters
+from .filters import field_types, is_event_filter, segment_filters
 from .operators import label_of
 from .models import Segment
 
@@ -113,8 +113,7 @@ def subjects() -> list[tuple[str, list[tuple[str, str]]]]:
     fields = [(f"field:{f.key}", f"{f.label} (archived)" if f.archived else f.label) for f in
               CustomField.select().order_by(CustomField.archived, CustomField.position, CustomField.id)]
     lists = [(fid, registered[fid].label) for fid in ("tag", "segment") if fid in registered]
-    behaviour = [(fid, registered[fid].label) for fid in
-                 ("page_visited", "email_opened", "email_clicked", "form_submitted", "event") if fid in registered]
+    behaviour = [(item.id, item.label) for item in registered if is_event_filter(item.id)]
     core = {value for value, _ in contact + lists + behaviour} | {"field"}
     plugins = [(item.id, item.label) for item in registered if item.id not in core]
     found = [("Contact", contact), ("Custom fields", fields), ("Tags and segments", lists),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..db import is_sqlite
 from ..models import Contact
 from .dependencies import conditions_of, cycle_through
-from .filters import COST, segment_filters
+from .filters import cost_of, segment_filters
 from .operators import SegmentFilterError
 from .models import Segment, SegmentMember
 from .planning import correlate, plan_with_driver
@@ -104,7 +104,7 @@ def _compiled_groups(definition: dict) -> list[tuple[str, list]]:
         terms = []
         for c, condition in enumerate(group.get("conditions") or []):
             try:
-                terms.append((COST.get(condition["filter"], 1), compile_condition(condition, correlated=False)))
+                terms.append((cost_of(condition["filter"]), compile_condition(condition, correlated=False)))
             except SegmentFilterError as error:
                 errors[f"g{g}-c{c}"] = str(error)
         if terms:

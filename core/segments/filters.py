@@ -18,6 +18,7 @@ import datetime as dt
 from flask import current_app
 from peewee import fn
 
+from ..event_kinds import EventKind, event_kind_registered, event_kinds
 from ..extension import FieldValueError, SegmentFilter, Setting
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
 from .models import Segment, SegmentMember
@@ -220,8 +221,9 @@ def compile_segment_membership(params: dict):
 def _event_filter(kind: str | None, with_url: bool):
     def compile(params: dict):
         event_kind = kind or read_text(params, "kind", "an event kind")
-        if not EVENT_KIND.match(event_kind):
-            raise SegmentFilterError(f"“{event_kind}” is not an event kind (e.g. page_visited, form_submitted).")
+        if not EVENT_KIND.match(event_kind) or not event_kind_registered(event_kind):
+            known = ", ".join(sorted(event_kinds().ids()))
+            raise SegmentFilterError(f"“{event_kind}” is not an event kind of an active plugin (one of: {known}).")
         operator = read_operator(params, ("had", "had_not"), default="had")
         days = read_days(params, key="days", required=False)
         events = Event.select(Event.contact).where(Event.kind == event_kind)
@@ -251,8 +253,17 @@ _URL = Setting("url", "URL pattern", help="* matches anything, e.g. */pricing*")
 _HAD = ("had", "had_not")
 
 
-def core_filters() -> list[SegmentFilter]:
-    """The filters core registers through ``register_segment_filters``."""
+def event_filter(kind: EventKind) -> SegmentFilter:
+    """“Did X in the last N days” for an event kind registered with
+    ``segment_condition`` (with a URL pattern when its events carry a URL)."""
+    with_url = "url" in kind.properties
+    params = [_choice("operator", "", _HAD), *([_URL] if with_url else []), _DAYS]
+    return SegmentFilter(kind.id, kind.past[:1].upper() + kind.past[1:], _event_filter(kind.id, with_url), params)
+
+
+def core_filters(event_kinds) -> list[SegmentFilter]:
+    """The filters core registers through ``register_segment_filters``; the
+    behaviour ones are derived from the registered ``event_kinds``."""
     filters = [
         SegmentFilter(name, label, _native_text(name),
                       [_choice("operator", "Operator", TEXT_OPERATORS),
@@ -280,35 +291,41 @@ def core_filters() -> list[SegmentFilter]:
         SegmentFilter("segment", "Segment membership", compile_segment_membership,
                       [_choice("operator", "Operator", ("in_segment", "not_in_segment")),
                        _value("Segment", kind="choice")]),
-        SegmentFilter("page_visited", "Visited a page", _event_filter("page_visited", True),
-                      [_choice("operator", "", _HAD), _URL, _DAYS]),
-        SegmentFilter("email_opened", "Opened an email", _event_filter("email_opened", False),
-                      [_choice("operator", "", _HAD), _DAYS]),
-        SegmentFilter("email_clicked", "Clicked a link in an email", _event_filter("email_clicked", True),
-                      [_choice("operator", "", _HAD), _URL, _DAYS]),
-        SegmentFilter("form_submitted", "Submitted a form", _event_filter("form_submitted", False),
-                      [_choice("operator", "", _HAD), _DAYS]),
-        SegmentFilter("event", "Had an event", _event_filter(None, True),
-                      [Setting("kind", "Event kind", required=True, help="e.g. asset_downloaded"),
-                       _choice("operator", "", _HAD), _URL, _DAYS]),
     ]
+    filters += [event_filter(kind) for kind in event_kinds if kind.segment_condition]
+    filters.append(SegmentFilter("event", "Had an event", _event_filter(None, True),
+                                 [Setting("kind", "Event kind", required=True, help="e.g. asset_downloaded"),
+                                  _choice("operator", "", _HAD), _URL, _DAYS]))
     return filters
 
 
 #: evaluation cost class of core filters: cheap row predicates first, then
 #: indexed lookups, then behaviour (events); AND terms are ordered by it
 COST = {"email": 0, "first_name": 0, "last_name": 0, "created_at": 0, "last_interaction_at": 0,
-        "owner": 0, "points": 0, "field": 1, "tag": 1, "segment": 1,
-        "page_visited": 2, "email_opened": 2, "email_clicked": 2, "form_submitted": 2, "event": 2}
-EVENT_FILTERS = frozenset({"page_visited", "email_opened", "email_clicked", "form_submitted", "event"})
+        "owner": 0, "points": 0, "field": 1, "tag": 1, "segment": 1, "event": 2}
+#: the cost class of the behaviour filters derived from event kinds
+EVENT_COST = 2
 CORE_FILTER_IDS = frozenset(COST)
+
+
+def is_event_filter(filter_id: str) -> bool:
+    """Is this a behaviour filter (“had an event”, or one derived from a kind)?"""
+    if filter_id == "event":
+        return True
+    kind = event_kinds().get(filter_id)
+    return bool(kind and kind.segment_condition)
+
+
+def cost_of(filter_id: str) -> int:
+    """Evaluation cost class of a filter; plugin filters count as indexed lookups."""
+    return EVENT_COST if is_event_filter(filter_id) else COST.get(filter_id, 1)
 
 
 def is_relative(filter_id: str, params: dict) -> bool:
     """Does this condition's meaning change with time alone? Unknown (plugin)
     filters are assumed to."""
+    if is_event_filter(filter_id):
+        return bool(str(params.get("days") or "").strip())
     if filter_id not in CORE_FILTER_IDS:
         return True
-    if filter_id in EVENT_FILTERS:
-        return bool(str(params.get("days") or "").strip())
     return params.get("operator") in RELATIVE_OPERATORS

@@ -32,8 +32,15 @@ def register_migrations():
 
 
 @hookimpl
-def register_segment_filters():
-    return core_filters()
+def register_event_kinds():
+    from .kinds import segment_event_kinds
+
+    return segment_event_kinds()
+
+
+@hookimpl
+def register_segment_filters(event_kinds):
+    return core_filters(event_kinds)
 
 
 @hookimpl

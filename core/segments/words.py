@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from ..models import CustomField, User
-from .filters import segment_filters
+from ..event_kinds import event_kinds
+from .filters import is_event_filter, segment_filters
 from .operators import VALUELESS_OPERATORS, label_of
 from .models import Segment
 
@@ -35,7 +36,7 @@ def describe_condition(condition: dict) -> str:
         segment = Segment.get_or_none(Segment.id == int(shown)) if shown.isdigit() else None
         verb = "is not in" if operator in ("not_in_segment", "not_in") else "is in"
         return f"{verb} the segment “{segment.name if segment else '#' + shown}”"
-    if filter_id in ("page_visited", "email_opened", "email_clicked", "form_submitted", "event"):
+    if is_event_filter(filter_id):
         return _describe_behaviour(filter_id, params)
     if operator in VALUELESS_OPERATORS or not operator:
         return f"{label} {label_of(operator)}".strip()
@@ -45,20 +46,14 @@ def describe_condition(condition: dict) -> str:
     return f"{label} {label_of(operator)} {quoted}"
 
 
-_BEHAVIOUR_WORDS = {
-    "page_visited": ("visited a page", "did not visit a page"),
-    "email_opened": ("opened an email", "did not open an email"),
-    "email_clicked": ("clicked a link in an email", "did not click a link in an email"),
-    "form_submitted": ("submitted a form", "did not submit a form"),
-}
-
-
 def _describe_behaviour(filter_id: str, params: dict) -> str:
+    """``submitted a form in the last 30 days``, worded by the event kind."""
     negative = params.get("operator") == "had_not"
     if filter_id == "event":
         text = f"{'did not have' if negative else 'had'} an event “{params.get('kind', '')}”"
     else:
-        text = _BEHAVIOUR_WORDS[filter_id][1 if negative else 0]
+        kind = event_kinds()[filter_id]
+        text = kind.negative if negative else kind.past
     if str(params.get("url") or "").strip():
         text += f" matching “{str(params['url']).strip()}”"
     days = str(params.get("days") or "").strip()

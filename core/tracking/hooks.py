@@ -27,6 +27,13 @@ def register_migrations():
 
 
 @hookimpl
+def register_event_kinds():
+    from .kinds import tracking_event_kinds
+
+    return tracking_event_kinds()
+
+
+@hookimpl
 def register_blueprints():
     from .public import tracking_public
     from .views import tracking_admin

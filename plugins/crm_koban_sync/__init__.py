@@ -33,6 +33,13 @@ def register_models():
 
 
 @hookimpl
+def register_event_kinds():
+    from .kinds import crm_event_kinds
+
+    return crm_event_kinds()
+
+
+@hookimpl
 def register_migrations():
     return [Migration(1, "Koban links, mapping, sync log", _first_migration)]
 

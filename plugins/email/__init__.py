@@ -21,6 +21,13 @@ def register_models():
 
 
 @hookimpl
+def register_event_kinds():
+    from .kinds import email_event_kinds
+
+    return email_event_kinds()
+
+
+@hookimpl
 def register_migrations():
     return [Migration(1, "newsletters, send log, links, opens, clicks, bounces", _create_tables)]
 

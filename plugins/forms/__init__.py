@@ -28,6 +28,13 @@ def register_models():
 
 
 @hookimpl
+def register_event_kinds():
+    from .kinds import form_event_kinds
+
+    return form_event_kinds()
+
+
+@hookimpl
 def register_migrations():
     return [Migration(1, "forms, fields, consent boxes, actions, submissions and opt-ins", _create_tables)]
 

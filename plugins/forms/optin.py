@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from core import Message, contact_token, emit, external_url, get_setting, read_contact_token, send_message, utcnow
+from core import Message, contact_token, external_url, get_setting, read_contact_token, send_message, utcnow
 
 from .models import Form, OptIn
-from .submitting import Meta, consent_proof
+from .submitting import Meta, consent_proof, emit_consent
 from .texts import DOI_BODY, DOI_SUBJECT
 
 TOKEN_PURPOSE = "forms.confirm"
@@ -84,7 +84,7 @@ def confirm(opt_in: OptIn, meta: Meta) -> bool:
     proof = consent_proof(opt_in.purpose, opt_in.text, opt_in.text_version, "double_opt_in", form, meta, now)
     proof["requested_at"] = opt_in.requested_at.isoformat()
     proof["submission_id"] = opt_in.submission_id
-    emit(opt_in.contact, "consent_given", proof, source="forms")
+    emit_consent(opt_in.contact, proof)
     return True
 
 

@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, field as dc_field
 
 from core import (
-    Contact, ContactError, Event, FieldValueError, StoredFile, create_contact, emit, enqueue, normalize_email,
-    open_stored, state, store_upload, update_contact, utcnow,
+    Contact, ContactError, Event, FieldValueError, StoredFile, create_contact, emit, enqueue, event_kind_registered,
+    normalize_email, open_stored, state, store_upload, update_contact, utcnow,
 )
 
 from . import definition, protection
@@ -246,6 +246,15 @@ def _opt_in_for(form: Form, contact: Contact, parsed: _Parsed) -> tuple[str, str
     return wording, f"form-{form.id}-v{form.version}"
 
 
+def emit_consent(contact, proof: dict) -> None:
+    """A consent proof is a ``consent_given`` event, a kind the GDPR plugin
+    owns (its ledger records it). While that plugin is inactive the kind is
+    not registered: the proof then stays in the submitted values (or the
+    opt-in row) only."""
+    if event_kind_registered("consent_given"):
+        emit(contact, "consent_given", proof, source="forms")
+
+
 def record(form: Form, items, parsed: _Parsed, meta: Meta) -> tuple[Submission, OptIn | None]:
     """Write the contact, the history, the consents and the events (one
     transaction). Raises ContactError (nothing written) when the contact is refused."""
@@ -266,8 +275,7 @@ def record(form: Form, items, parsed: _Parsed, meta: Meta) -> tuple[Submission, 
             SubmittedValue.insert_many(rows).execute()
         opt_in_text = _opt_in_for(form, contact, parsed)
         for box, text in parsed.consents:
-            emit(contact, "consent_given", consent_proof(box.purpose, text.text, text.version, "form", form, meta, now),
-                 source="forms")
+            emit_consent(contact, consent_proof(box.purpose, text.text, text.version, "form", form, meta, now))
         emit(contact, "form_submitted", {"form_id": form.id, "form_name": form.name,
                                          "submission_id": submission.id, "page_url": meta.page_url[:2000]},
              source="forms")

@@ -23,6 +23,13 @@ def register_models():
 
 
 @hookimpl
+def register_event_kinds():
+    from .kinds import gdpr_event_kinds
+
+    return gdpr_event_kinds()
+
+
+@hookimpl
 def register_migrations():
     return [Migration(1, "consent ledger, opposition, suppression, audit", create_tables)]
 

@@ -25,6 +25,13 @@ def register_models():
 
 
 @hookimpl
+def register_event_kinds():
+    from .kinds import scoring_event_kinds
+
+    return scoring_event_kinds()
+
+
+@hookimpl
 def register_migrations():
     return [Migration(1, "points ledger, point actions and triggers", models.create_tables)]
 

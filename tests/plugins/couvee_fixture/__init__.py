@@ -10,7 +10,7 @@ from flask import Blueprint, render_template
 from markupsafe import Markup
 
 from core import (
-    Action, AdminMenuItem, BaseModel, Command, Contact, FieldType, FieldValueError, Migration, PeriodicJob,
+    Action, AdminMenuItem, BaseModel, Command, Contact, EventKind, FieldType, FieldValueError, Migration, PeriodicJob,
     SegmentFilter, SendChannel, Setting, SettingsGroup, TriggerType, enqueue, hookimpl,
 )
 
@@ -82,8 +82,16 @@ def register_field_types():
 
 
 @hookimpl
+def register_event_kinds():
+    return [EventKind("fixture_poked", "Poked (fixture)", verb="get poked", past="got poked", interaction=True,
+                      can_trigger=True, segment_condition=True,
+                      properties={"url": "where the poke happened"},
+                      trigger_settings=[Setting("url", "URL pattern (empty: any)")])]
+
+
+@hookimpl
 def register_trigger_types():
-    return [TriggerType("fixture.poked", "Poked (fixture)", event_kinds=("poked",))]
+    return [TriggerType("fixture.poked", "Poked (fixture)", event_kinds=("fixture_poked",))]
 
 
 @hookimpl

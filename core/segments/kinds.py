@@ -1,0 +1,18 @@
+"""Event kinds of segment membership (``core_segments``)."""
+from __future__ import annotations
+
+from ..event_kinds import EventKind
+from ..extension import Setting
+
+SEGMENT = {"segment_id": "the segment's id", "segment_name": "its name", "via": "what moved the contact"}
+#: "@segments" is expanded by the settings forms into the list of segments
+SEGMENT_CHOICE = Setting("segment_id", "Segment", kind="choice", required=True, choices=[("@segments", "")])
+
+
+def segment_event_kinds() -> list[EventKind]:
+    return [
+        EventKind("segment_joined", "Joined a segment", verb="join a segment", past="joined a segment",
+                  properties=SEGMENT, can_trigger=True, trigger_settings=[SEGMENT_CHOICE]),
+        EventKind("segment_left", "Left a segment", verb="leave a segment", past="left a segment",
+                  properties=SEGMENT),
+    ]

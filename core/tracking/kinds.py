@@ -1,0 +1,32 @@
+"""Event kinds of website tracking (``core_tracking``)."""
+from __future__ import annotations
+
+from ..event_kinds import EventKind, data_matches
+from ..extension import Setting
+
+
+def match_page(event, settings: dict) -> bool:
+    """The URL pattern against the page's URL (or its path)."""
+    data = event.data or {}
+    pattern = {"url": settings.get("url")}
+    return data_matches({"url": data.get("url")}, pattern, ["url"]) or \
+        data_matches({"url": data.get("path")}, pattern, ["url"])
+
+
+def tracking_event_kinds() -> list[EventKind]:
+    return [
+        EventKind("page_visited", "Page visited", verb="visit a page", past="visited a page", interaction=True,
+                  can_trigger=True, segment_condition=True,
+                  properties={"url": "the page's URL", "path": "its path", "title": "its title",
+                              "referrer": "where the visitor came from", "site_id": "the tracked site",
+                              "visitor_id": "the browser's id", "utm_source": "campaign source (and other utm_*)"},
+                  trigger_settings=[Setting("url", "URL pattern", required=True, help="e.g. */pricing*")],
+                  matches=match_page),
+        EventKind("asset_downloaded", "Asset downloaded", verb="download a file", past="downloaded a file",
+                  interaction=True, can_trigger=True, segment_condition=True,
+                  properties={"asset_id": "the tracked asset", "title": "its title", "site_id": "the tracked site"},
+                  trigger_settings=[Setting("asset_id", "Asset id (empty: any file)")]),
+        EventKind("visitor_identified", "Visitor identified", verb="be identified on the website",
+                  past="was identified on the website", interaction=True,
+                  properties={"visitor_id": "the browser's id", "method": "form, email link, API..."}),
+    ]

@@ -1,0 +1,33 @@
+"""The event kinds the GDPR plugin owns (registered by ``register_event_kinds``).
+
+Consents are recorded from these events whoever emits them (the forms plugin
+emits ``consent_given`` with its proofs while this plugin is active)."""
+from __future__ import annotations
+
+from core import EventKind, Setting
+
+from .purposes import PURPOSES
+
+CONSENT = {"purpose": "email_marketing, profiling...", "text": "the exact wording accepted",
+           "text_version": "its version", "source": "form, double_opt_in, preference_centre, admin, api...",
+           "form_id": "the form, if any", "ip": "the person's IP address", "user_agent": "their browser",
+           "at": "when (ISO 8601)"}
+
+
+def purpose_setting() -> Setting:
+    return Setting("purpose", "Purpose (empty: any)", kind="choice",
+                   choices=[("", "Any"), *((key, labels[0]) for key, labels in PURPOSES.items())])
+
+
+def gdpr_event_kinds() -> list[EventKind]:
+    return [
+        EventKind("consent_given", "Consent given", verb="give consent", past="gave consent", interaction=True,
+                  can_trigger=True, segment_condition=True, properties=CONSENT,
+                  trigger_settings=[purpose_setting()], description="e.g. a newsletter sign-up."),
+        EventKind("consent_withdrawn", "Consent withdrawn", verb="withdraw consent", past="withdrew consent",
+                  interaction=True, can_trigger=True, properties=CONSENT, trigger_settings=[purpose_setting()]),
+        EventKind("gdpr_retention_warning", "Retention deadline approaching", verb="near the retention deadline",
+                  past="neared the retention deadline",
+                  properties={"deadline": "the date of the erasure", "action": "delete or pseudonymise",
+                              "days_left": "days until then"}),
+    ]
