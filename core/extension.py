@@ -108,6 +108,19 @@ class Action:
 
     ``run(contact, settings, context)`` must be idempotent for a given
     ``context['key']``: it may be retried.
+
+    Settings that must be filled are declared ``Setting(..., required=True)``.
+    A rule the settings cannot express one by one goes in ``validate``: it
+    returns the problems of a step's settings, in words for a marketer (empty
+    when the action can run). The workflow editor lists them and activation
+    is refused until they are fixed::
+
+        def check_send(settings):
+            if settings.get("template") or (settings.get("subject") and settings.get("body")):
+                return []
+            return ["write a subject and a body, or choose a newsletter as template"]
+
+        Action("email.send", "Send an email", run=send, validate=check_send, settings=[...])
     """
 
     id: str
@@ -115,6 +128,14 @@ class Action:
     run: Callable[..., Any]
     description: str = ""
     settings: list[Setting] = field(default_factory=list)
+    validate: Optional[Callable[[dict], list[str]]] = None
+
+    def problems(self, settings: dict | None) -> list[str]:
+        """What ``validate`` finds wrong with these settings (required
+        settings are checked with the form that edits them)."""
+        if self.validate is None:
+            return []
+        return [str(problem) for problem in self.validate(dict(settings or {})) or []]
 
 
 @dataclass

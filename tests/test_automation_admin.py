@@ -148,7 +148,8 @@ def test_templates_ship_ready_to_fill_and_say_which_plugin_is_missing(admin, wsg
     editor = form.submit().follow()
     assert "Choose the list and the three emails, then activate it." in editor.text
     assert "Segment is required." in editor.text
-    assert editor.text.count("Day 1 email") == 1 and "Day 14 email" in editor.text
+    assert editor.text.count('<div class="note">Day 1 email</div>') == 1 and "Day 14 email" in editor.text
+    assert "Step “Day 1 email”: write a subject and a body, or choose a newsletter as template." in editor.text
 
     with wsgi.app.app_context(), wsgi.app.extensions["couvee"].database_connection():
         if "email" in wsgi.app.extensions["couvee"].registries.channels:

@@ -265,6 +265,27 @@ def _failed_attempt(run, step, execution, error) -> StepOutcome:
     return STOP
 
 
+# --- versions ----------------------------------------------------------------------------
+
+
+def move_to_version(run: WorkflowRun, number: int, reason: str) -> bool:
+    """Pin a run in progress to version ``number`` of its workflow, at the
+    step it is at (the caller checked that this step is in that version).
+
+    The step keeps its claim, so it still runs at most once: a delay keeps
+    its due time, a wait keeps waiting, and a failing action being retried
+    starts its attempts again with the new version's settings, now. Logged
+    in the run; False when a worker moved the run first."""
+    previous = run.version
+    if not _set_run(run, version=number):
+        return False
+    StepExecution.update(attempts=0).where((StepExecution.run == run.id) & (StepExecution.step_id == run.step_id)
+                                           & (StepExecution.status == "retry")).execute()
+    write_log(run, "moved", f"moved from version {previous} to version {number}, {reason}", run.step_id)
+    schedule(run, at=run.wake_at if run.status == "waiting" else None)
+    return True
+
+
 # --- ends --------------------------------------------------------------------------------
 
 

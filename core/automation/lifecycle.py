@@ -60,7 +60,9 @@ def problems(definition: dict) -> list[str]:
                 found.append(f"Step “{label}”: the action “{step.get('action')}” is not available — "
                              f"enable the plugin that provides it ({plugin_hint(step.get('action'))}).")
                 continue
-            found += [f"Step “{action.label}”: {p}" for p in check_values(action.settings, step.get("settings") or {})]
+            settings = step.get("settings") or {}
+            named = f"Step “{step.get('note') or action.label}”"
+            found += [f"{named}: {p}" for p in check_values(action.settings, settings) + action.problems(settings)]
             continue
         kind = kinds.get(kind_of(step))
         if kind is None:

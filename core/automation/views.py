@@ -9,7 +9,7 @@ from peewee import fn
 
 from ..auth import current_user, roles_required
 from ..models import Contact
-from . import lifecycle
+from . import lifecycle, versions
 from .definition import BRANCHING, DefinitionError, entry_rules, find, insert_step, remove_step, update_step
 from .entry import EntryRefused, start_workflow, stop_workflow
 from .forms import form_fields, parse_form
@@ -128,7 +128,7 @@ def show(workflow_id):
         triggers=_trigger_rows(workflow.definition), entry=entry_rules(workflow.definition),
         problems=lifecycle.problems(workflow.definition), counters=step_counters(workflow.id),
         describe=describe_step, branching=BRANCHING, logs=list(logs), can_edit=_can_edit(),
-        counts=run_counts().get(workflow.id, {}), segments=_segment_choices(),
+        counts=run_counts().get(workflow.id, {}), segments=_segment_choices(), older=versions.older_runs(workflow),
     )
 
 
@@ -175,10 +175,35 @@ def change_status(workflow_id):
             flash("Not activated — fix these first: " + " ".join(found), "error")
         else:
             flash(f"“{workflow.name}” is live (version {workflow.version}).", "success")
+            if request.form.get("move_runs"):
+                _flash_moved(workflow, versions.move_runs(workflow, by=current_user().display_name))
     elif what == "pause":
         lifecycle.pause(workflow)
         flash("Paused: no new entries; contacts inside wait until you activate it again.", "success")
     return redirect(url_for("automation.show", workflow_id=workflow.id))
+
+
+@automation_admin.route("/<int:workflow_id>/runs/move", methods=["POST"])
+def move_runs(workflow_id):
+    """Move the contacts inside older versions to the published one (where
+    their step still exists); each run's log says who moved it."""
+    workflow = _editable(workflow_id)
+    if not workflow.version:
+        flash("Activate the workflow first: it has no published version.", "error")
+    else:
+        _flash_moved(workflow, versions.move_runs(workflow, by=current_user().display_name))
+    return redirect(url_for("automation.show", workflow_id=workflow.id))
+
+
+def _flash_moved(workflow: Workflow, moved: versions.MoveCount) -> None:
+    if not moved.total:
+        flash("No contact was inside an older version.", "success")
+        return
+    words = f"{moved.moving} contact(s) moved to version {workflow.version}."
+    if moved.staying:
+        words += (f" {moved.staying} stay on their version: the step they are at is not in version "
+                  f"{workflow.version}.")
+    flash(words, "success")
 
 
 @automation_admin.route("/<int:workflow_id>/entry", methods=["POST"])

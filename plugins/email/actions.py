@@ -12,6 +12,24 @@ class ActionError(ValueError):
     """The action's settings cannot produce an email."""
 
 
+def check_send_settings(settings: dict) -> list[str]:
+    """Why a step with these settings could not send (the workflow editor
+    lists it and activation waits): an email needs a subject and a body, or a
+    newsletter that exists to take them from."""
+    template_id = settings.get("template") or settings.get("newsletter_id")
+    if template_id not in (None, ""):
+        try:
+            exists = Newsletter.select().where(Newsletter.id == int(template_id)).exists()
+        except (TypeError, ValueError):
+            exists = False
+        return [] if exists else [f"there is no newsletter #{template_id} to use as a template."]
+    missing = [name for name, value in (("a subject", (settings.get("subject") or "").strip()),
+                                        ("a body", (settings.get("body") or "").strip())) if not value]
+    if missing:
+        return [f"write {' and '.join(missing)}, or choose a newsletter as template."]
+    return []
+
+
 def run_send(contact, settings: dict, context: dict | None = None) -> SendResult:
     settings, context = settings or {}, context or {}
     subject, body = (settings.get("subject") or "").strip(), settings.get("body") or ""
@@ -34,7 +52,7 @@ def run_send(contact, settings: dict, context: dict | None = None) -> SendResult
 
 def email_actions() -> list[Action]:
     return [Action(
-        "email.send", "Send an email", run=run_send,
+        "email.send", "Send an email", run=run_send, validate=check_send_settings,
         description="Sends a personalised email (subject and body may use {{ first_name }}, "
                     "{{ fields.<key> }}, {{ owner_name }}). Sent at most once per workflow step.",
         settings=[
