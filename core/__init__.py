@@ -21,7 +21,8 @@ from .contacts import (
     tags_of,
     update_contact,
 )
-from .db import db_proxy, is_sqlite
+from .db import db_proxy, is_sqlite, write_transaction
+from .deferred_writes import WriteOutcome, write_or_defer
 from .event_kinds import EventKind, UnknownEventKind, data_matches, event_kind_registered, event_kinds
 from .events import dispatch_many, emit, emit_many
 from .extension import (

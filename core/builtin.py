@@ -70,6 +70,8 @@ def register_settings():
 
 @hookimpl
 def register_periodic_jobs():
+    from .deferred_writes import drain_deferred_writes
     from .events import sweep_undispatched
 
-    return [PeriodicJob("core.sweep_events", sweep_undispatched, interval=60, queue="events")]
+    return [PeriodicJob("core.sweep_events", sweep_undispatched, interval=60, queue="events"),
+            PeriodicJob("core.drain_deferred_writes", drain_deferred_writes, interval=60)]

@@ -40,6 +40,9 @@ class Config:
     testing: bool = False
     #: seconds between two checks of the plugin state by a web process
     plugin_state_ttl: float = 1.0
+    #: seconds a public endpoint waits for a busy database before it queues
+    #: the write for a worker (core.deferred_writes)
+    public_write_wait: float = 5.0
     extra: dict = field(default_factory=dict)
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import current_app
 
 from .addresses import normalize_email
+from .db import write_transaction
 from .events import emit
 from .extension import FieldValueError
 from .models import Contact, ContactTag, ContactValue, CustomField, Tag, User, utcnow
@@ -101,7 +102,7 @@ def create_contact(raw: dict, source: str = "", owner: User | None = None, tags=
     if errors:
         raise ContactError(errors)
     fields = {f.key: f for f in custom_fields()}
-    with current_app.extensions["couvee"].database.atomic():
+    with write_transaction(current_app.extensions["couvee"].database):
         contact = Contact.create(
             email=parsed.get("email"),
             first_name=parsed.get("first_name", ""),
@@ -142,7 +143,7 @@ def update_contact(contact: Contact, raw: dict, source: str = "") -> dict:
     fields = {f.key: f for f in custom_fields()}
     current = get_values(contact)
     changes = {}
-    with current_app.extensions["couvee"].database.atomic():
+    with write_transaction(current_app.extensions["couvee"].database):
         for key, value in parsed.items():
             if key in NATIVE_FIELDS:
                 old = getattr(contact, key)

@@ -12,6 +12,7 @@ import logging
 
 from playhouse.migrate import SchemaMigrator
 
+from .db import write_transaction
 from .extension import Migration
 from .models import MigrationRecord
 
@@ -43,7 +44,7 @@ def apply_migrations(database, plugin: str, migrations: list[Migration]) -> list
             continue
         log.info("migrating %s to version %s: %s", plugin, migration.version, migration.name)
         try:
-            with database.atomic():
+            with write_transaction(database):
                 migration.up(database, SchemaMigrator.from_database(database))
                 MigrationRecord.create(plugin=plugin, version=migration.version, name=migration.name)
         except Exception as error:

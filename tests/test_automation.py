@@ -112,7 +112,7 @@ def test_a_tag_starts_the_workflow_and_its_actions_run_within_the_same_burst(ctx
     assert "followed" in contacts.tags_of(ada)
     kinds = [e.kind for e in Event.select().where(Event.contact == ada.id).order_by(Event.id)]
     assert "workflow_entered" in kinds and "workflow_completed" in kinds
-    assert log_lines(run)[0].startswith("entered (version 1): A tag is added")
+    assert log_lines(run)[0].startswith("entered (version 1): Tag added")
     assert log_lines(run)[-1] == "reached the end of the workflow"
 
 

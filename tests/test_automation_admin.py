@@ -48,10 +48,10 @@ def test_build_activate_and_follow_a_workflow_through_the_editor(admin, run_jobs
     # a trigger: the menu lists the registry's trigger types grouped by kind
     menu = editor.click(re.escape("+ Add a trigger"))
     assert "Based on time" in menu.text and "Anniversary of a date field" in menu.text
-    trigger_form = menu.click("A tag is added").forms["trigger-form"]
+    trigger_form = menu.click("Tag added").forms["trigger-form"]
     trigger_form["s-tag"] = "vip"
     editor = trigger_form.submit().follow()
-    assert "A tag is added" in editor.text and "Tag (empty: any tag): vip" in editor.text
+    assert "Tag added" in editor.text and "Tag (empty: any tag): vip" in editor.text
 
     # a step: the menu lists step kinds and every registered action (plugins' too)
     menu = editor.click(re.escape("+ add a step"), index=0)

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from core import auth
 from core.contacts import get_values, tags_of
-from core.events import emit
 from core.imports import runner
 from core.imports.export import neutralise
 from core.imports.mapping import create_field, normalize_header, suggest_mapping
@@ -343,11 +342,22 @@ def test_owner_column_assigns_known_reps_and_reports_unknown_ones(ctx, rep):
     assert "no active user has the email 'inconnu@example.com'" in reported(job)[0][2]
 
 
-def test_cleaning_skips_bounced_unsubscribed_suppressed_addresses_and_cold_leads(ctx):
-    from core.contacts import create_contact
+def test_cleaning_skips_bounced_unsubscribed_suppressed_addresses_and_cold_leads(ctx, web, smtp_sink):
+    """The bounce and the unsubscription happen the real way: a DSN posted to the
+    email plugin's inbound endpoint, a click on the unsubscribe page of a sent email."""
+    import re
 
-    emit(create_contact({"email": "bounce@exemple.fr"}), "email_bounced", {"reason": "mailbox full"})
-    emit(create_contact({"email": "stop@exemple.fr"}), "unsubscribed", {})
+    from tests.test_email_send import part, save_settings
+    from tests.test_email_tracking import DSN, local, sent_mail
+
+    _, bounced_mail, _ = sent_mail(ctx, smtp_sink, email="bounce@exemple.fr")
+    save_settings("email", inbound_secret="s3cret")
+    dsn = DSN.format(to=bounced_mail.envelope_from, status="5.1.1", diagnostic="550 5.1.1 No such user",
+                     mid=bounced_mail["Message-ID"])
+    assert web.post("/e/inbound?secret=s3cret", dsn, headers={"Content-Type": "message/rfc822"}).json["type"] == "hard"
+    _, stop_mail, _ = sent_mail(ctx, smtp_sink, email="stop@exemple.fr")
+    [page_url] = re.findall(r'href="(http://couvee\.test/e/u/[^"/]+)"', part(stop_mail, "html"))
+    assert "You are unsubscribed" in web.get(local(page_url)).forms[0].submit().text
     SettingValue.create(group="imports", key="suppressed_addresses", value="Blocked@exemple.fr\nnot an address")
     today = dt.date.today().isoformat()
     text = ("email,prénom,dernière activité\n"
@@ -363,7 +373,9 @@ def test_cleaning_skips_bounced_unsubscribed_suppressed_addresses_and_cold_leads
     job.save()
     job = run(job)
     assert (job.created, job.skipped, job.errors) == (2, 4, 0)
-    assert {c.email for c in Contact.select().where(Contact.first_name != "")} == {"fresh@exemple.fr", "unknown@exemple.fr"}
+    assert {c.email for c in Contact.select().where(Contact.first_name.not_in(["", "Ada"]))} == \
+        {"fresh@exemple.fr", "unknown@exemple.fr"}
+    assert contact("bounce@exemple.fr").first_name == "Ada" and contact("stop@exemple.fr").first_name == "Ada"
     reasons = {line: reason for line, kind, reason in reported(job) if kind == "skipped"}
     assert reasons[2] == "This address bounced before: not imported again."
     assert reasons[3] == "This address unsubscribed before: not imported again."

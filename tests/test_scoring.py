@@ -105,7 +105,7 @@ def make_actions():
         "click": PointAction.create(name="Clicked", delta=2, kind="email_clicked", url_pattern="*/offer*"),
         "form": PointAction.create(name="Demo form", delta=20, kind="form_submitted", target_id="4"),
         "anyform": PointAction.create(name="Any form", delta=5, kind="form_submitted"),
-        "webinar": PointAction.create(name="Webinar", delta=30, kind="webinar_attended"),
+        "webinar": PointAction.create(name="Webinar", delta=30, kind="custom_event"),
         "bounce": PointAction.create(name="Bounced", delta=-8, kind="email_bounced"),
         "paused": PointAction.create(name="Paused", delta=100, kind="page_visited", active=False),
     }
@@ -124,7 +124,7 @@ def test_point_actions_match_their_events_and_fire_once_per_contact(ctx, run_job
     emit(ada, "email_clicked", {"email_id": 1, "url": "https://ex.com/blog"})
     emit(ada, "form_submitted", {"form_id": 4, "form_name": "Demo"})
     emit(ada, "form_submitted", {"form_id": 5, "form_name": "Newsletter"})
-    emit(ada, "webinar_attended", {})
+    emit(ada, "custom_event", {"name": "webinar_attended"})
     emit(ada, "email_bounced", {"type": "soft"})
     emit(bob, "email_opened", {"email_id": 1, "machine": False})
     emit(bob, "email_clicked", {"email_id": 1, "url": "https://ex.com/offer?x=1"})

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from ..contacts import normalize_email, normalize_tag, suppressed_emails
+from ..db import write_transaction
 from ..events import dispatch_events  # noqa: F401  (re-exported)
 from ..event_kinds import opposition_kinds
 from ..extension import FieldValueError
@@ -206,7 +207,7 @@ class Importer:
             yield self._import(dict(pending[start:start + BATCH_SIZE]), BatchResult(), in_transaction)
 
     def _import(self, records: dict[str, Record], result: BatchResult, in_transaction) -> BatchResult:
-        with self.database.atomic():
+        with write_transaction(self.database):
             existing = self._existing(list(records))
             records = self._clean(records, existing, result)
             event_ids = self._write(records, existing, result)

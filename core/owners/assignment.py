@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from ..db import is_sqlite
+from ..db import write_transaction
 from ..events import emit
 from ..models import ROLES, Contact, User, utcnow
 from ..queue import enqueue
@@ -97,13 +97,6 @@ def pool() -> list[User]:
 def available_reps() -> list[User]:
     """The reps round robin picks from: the pool minus unavailable users."""
     return [user for user in pool() if user.is_available]
-
-
-def write_transaction():
-    """A transaction that takes the write lock at once (SQLite), so the
-    counter is read and written under the same lock."""
-    database = current_app.extensions["couvee"].database
-    return database.atomic("IMMEDIATE") if is_sqlite(database) else database.atomic()
 
 
 def take_turn() -> int:

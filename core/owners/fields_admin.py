@@ -15,6 +15,7 @@ import unicodedata
 import peewee
 from flask import current_app
 
+from ..db import write_transaction
 from ..fields import MultiSelectFieldType, SelectFieldType
 from ..models import ContactValue, CustomField
 
@@ -169,7 +170,7 @@ def create_field(form) -> CustomField:
     position = (CustomField.select(peewee.fn.MAX(CustomField.position)).scalar() or 0) + 1
     for _ in range(5):  # another admin may take the same key at the same moment
         try:
-            with current_app.extensions["couvee"].database.atomic():
+            with write_transaction(current_app.extensions["couvee"].database):
                 return CustomField.create(key=new_key(label), label=label, type_id=field_type.id,
                                           position=position, options=options, help_text=help_text)
         except peewee.IntegrityError:
@@ -198,7 +199,7 @@ def update_field(field: CustomField, form, confirm_removal: bool = False) -> Non
     usage = {option: count for option, count in option_usage(field, removed).items() if count}
     if usage and not confirm_removal:
         raise OptionsInUse(usage)
-    with current_app.extensions["couvee"].database.atomic():
+    with write_transaction(current_app.extensions["couvee"].database):
         _respell_values(field, field.options or [], options)
         CustomField.update(label=label, help_text=help_text, options=options).where(
             CustomField.id == field.id).execute()

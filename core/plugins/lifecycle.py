@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import shutil
 
-from ..db import db_proxy
+from ..audit import SYSTEM, record
+from ..db import db_proxy, write_transaction
 from ..migrations import apply_migrations, forget_migrations
 from ..models import PluginState, SettingValue, utcnow
 from .discovery import PluginInfo
@@ -21,7 +22,7 @@ class PluginError(Exception):
 
 def bump_revision(state) -> int:
     database = state.database
-    with database.atomic():
+    with write_transaction(database):
         row = SettingValue.get_or_none((SettingValue.group == "core") & (SettingValue.key == "plugins_revision"))
         revision = (int(row.value) if row else 0) + 1
         SettingValue.insert(group="core", key="plugins_revision", value=revision).on_conflict(
@@ -70,7 +71,9 @@ def set_enabled(name: str, enabled: bool, version: str = "") -> None:
     ).execute()
 
 
-def activate(state, name: str) -> None:
+def activate(state, name: str, actor: str = SYSTEM) -> None:
+    """Run the plugin's migrations and enable it; ``actor`` (a user's email or
+    ``CLI``) is written to the audit log."""
     info = _info(state, name)
     manager = load_alone(info)
     apply_migrations(db_proxy, name, _collect(manager, "register_migrations"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from ..db import db_proxy
+from ..db import write_transaction
 from ..models import utcnow
 from .compiler import DefinitionError, normalize_definition, validate_definition
 from .dependencies import referenced_segments
@@ -72,7 +72,7 @@ def save_segment(segment: Segment | None, *, name: str, kind: str, definition=No
     if errors:
         raise SegmentFormError(errors)
     changed = segment is None or segment.kind != kind or segment.filter != definition
-    with db_proxy.atomic():
+    with write_transaction():
         if segment is None:
             segment = Segment.create(name=name, kind=kind, filter=definition, description=description, tags=tags)
         else:

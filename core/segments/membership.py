@@ -21,8 +21,8 @@ import logging
 from flask import current_app
 from peewee import SQL, Value, fn
 
-from ..db import db_proxy, is_sqlite
 from ..events import dispatch_events, emit
+from ..db import db_proxy, write_transaction
 from ..models import Contact, Event, utcnow
 from ..queue import enqueue
 from .compiler import DefinitionError, compile_segment, segment_condition
@@ -86,14 +86,6 @@ def _event_data(segment: Segment, via: str) -> dict:
     return {"segment_id": segment.id, "segment": segment.name, "via": via}
 
 
-def _read_then_write():
-    """A transaction that reads then writes. On SQLite it takes the write lock
-    at once (``BEGIN IMMEDIATE``): a deferred one that read first fails when
-    another connection wrote in between, and the evaluation must not see a
-    membership change that lands before its own writes."""
-    return db_proxy.atomic("IMMEDIATE") if is_sqlite() else db_proxy.atomic()
-
-
 def _adjust_count(segment: Segment, delta: int) -> None:
     Segment.update(member_count=Segment.member_count + delta).where(Segment.id == segment.id).execute()
 
@@ -145,7 +137,7 @@ def add_to_segment(contact, segment, source: str = "manual") -> bool:
     """
     segment, source = _static(segment), _source(source)
     contact = _contact(contact)
-    with db_proxy.atomic():
+    with write_transaction():
         return _join(contact, segment, source, via=source)
 
 
@@ -154,7 +146,7 @@ def remove_from_segment(contact, segment, source: str = "manual") -> bool:
     not a member. Emits ``segment_left``."""
     segment, source = _static(segment), _source(source)
     contact = _contact(contact)
-    with db_proxy.atomic():
+    with write_transaction():
         return _leave(contact, segment, via=source)
 
 
@@ -168,7 +160,7 @@ def add_contacts_to_segment(segment, contact_ids, source: str = "import") -> int
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         stamp = utcnow()
-        with _read_then_write():
+        with write_transaction():  # the evaluation reads under the write lock
             known = {c.id for c in Contact.select(Contact.id).where(Contact.id.in_(chunk))}
             present = {m.contact_id for m in segment_members(segment).where(SegmentMember.contact.in_(chunk))}
             new = [i for i in chunk if i in known and i not in present]
@@ -257,7 +249,7 @@ def _apply(segment: Segment, query) -> dict:
     is_member = SegmentMember.select(SQL("1")).where(
         (SegmentMember.segment == segment.id) & (SegmentMember.contact == SegmentCandidate.contact_id))
     mine = SegmentMember.segment == segment.id
-    with _read_then_write():
+    with write_transaction():  # the evaluation reads under the write lock
         SegmentCandidate.create_table(safe=True)
         SegmentCandidate.delete().execute()
         SegmentCandidate.insert_from(query, [SegmentCandidate.contact_id]).returning().execute()
@@ -363,7 +355,7 @@ def refresh_contact(contact, segments: list[Segment] | None = None) -> dict:
         except DefinitionError as error:
             log.warning("segment %s skipped for contact %s: %s", segment.id, contact.id, error)
             continue
-        with db_proxy.atomic():
+        with write_transaction():
             if inside and segment.id not in current and _join(contact, segment, "filter", via="filter"):
                 result["joined"].append(segment.id)
             elif not inside and segment.id in current and _leave(contact, segment, via="filter"):

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import current_app
 from redis.exceptions import ResponseError
 
-from ..db import db_proxy
+from ..db import write_transaction
 from ..events import dispatch_many
 from ..imports.bulk import db_value, insert_rows, select_in
 from ..models import utcnow
@@ -156,7 +156,7 @@ def store(hits: list[dict]) -> int:
         rows.append(_row(hit))
     if not rows:
         return 0
-    with db_proxy.atomic():
+    with write_transaction():
         contacts = _visitors(rows)
         stored = [tuple(db_value(Hit, name, row[name]) for name in HIT_FIELDS) for row in rows]
         inserted = insert_rows(Hit, HIT_FIELDS, stored, returning=("id", "hit_id"), ignore_conflicts=True)

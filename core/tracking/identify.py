@@ -19,7 +19,7 @@ import logging
 import re
 
 from ..contacts import ContactError, create_contact, normalize_email
-from ..db import db_proxy
+from ..db import write_transaction
 from ..events import dispatch_many, emit
 from ..extension import FieldValueError
 from ..models import Contact, utcnow
@@ -58,7 +58,7 @@ def link_visitor(visitor_id: str, contact: Contact, method: str = "form") -> int
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
     now = utcnow()
-    with db_proxy.atomic():
+    with write_transaction():
         visitor = Visitor.get_or_none(Visitor.id == visitor_id)
         changed = visitor is None or visitor.contact_id != contact.id
         if visitor is None:

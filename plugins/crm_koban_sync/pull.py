@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 
 from core import Contact, ContactError, CustomField, User, add_tag, create_contact, emit, get_values, remove_tag, state, \
-    tags_of, update_contact, utcnow
+    tags_of, update_contact, utcnow, write_transaction
 
 from . import config, mapping
 from .client import KobanAuthError, KobanError, KobanUnavailable
@@ -101,7 +101,7 @@ def _apply_safely(remote: dict, rows, run: SyncRun) -> None:
     and the page goes on."""
     database = state().database
     try:
-        with database.atomic():
+        with write_transaction(database):
             apply_remote(remote, rows, run)
     except ContactError as error:
         record_error(run, f"Koban contact {remote.get('Guid')}: {error}", guid=str(remote.get("Guid") or ""))

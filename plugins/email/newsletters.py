@@ -15,8 +15,8 @@ from peewee import Value, fn
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from core import (Contact, SegmentMember, can_receive, db_proxy, dispatch_many, emit_many, enqueue, get_values,
-                  state, utcnow)
+from core import (Contact, SegmentMember, can_receive, dispatch_many, emit_many, enqueue, get_values,
+                  state, utcnow, write_transaction)
 
 from . import rules, sendlog, window as windows
 from .compose import DkimError
@@ -294,7 +294,7 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
                 continue
             sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
             return OUTAGE_DELAY
-        with db_proxy.atomic():
+        with write_transaction():
             sendlog.mark_sent(row, message_id, rendered.subject)
             event_ids += emit_many([{"contact": contact, "kind": "email_sent", "source": "email",
                                      "data": sent_event(row, rendered.subject)}], dispatch=False)

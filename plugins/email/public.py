@@ -6,6 +6,9 @@ each is authenticated by a signed token or the inbound secret):
 - ``/e/u/<t>`` unsubscribe page (one button, optional reason; CSRF),
 - ``/e/u/<t>/one-click`` RFC 8058 One-Click POST (mail clients; no CSRF),
 - ``/e/inbound`` bounces (DSN) and mailto unsubscribes posted by the MTA.
+
+An unsubscribe is never refused because the database is busy: it goes through
+``core.write_or_defer`` (written now, or by a worker a moment later).
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import hmac
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 
-from core import Contact, TokenError, csrf_exempt, public, read_token
+from core import Contact, TokenError, csrf_exempt, public, read_token, write_or_defer, write_transaction
 
 from . import bounces, standing, tracking
 from .config import load_config
@@ -97,7 +100,7 @@ def unsubscribe(t):
         return render_template("email/unsubscribe.html", state="no_contact")
     if request.method == "POST":
         reason = (request.form.get("reason") or "").strip()[:1000]
-        standing.unsubscribe(contact, row, reason=reason, via="page")
+        write_or_defer(record_unsubscribe, row.id, reason, "page")
         return render_template("email/unsubscribe.html", state="done", email=contact.email)
     already = standing.blocked_reason(contact, 0) == "unsubscribed"
     return render_template("email/unsubscribe.html", state="already" if already else "ask", email=contact.email)
@@ -111,10 +114,19 @@ def one_click(t):
     row = _send_from("email.unsubscribe", t)
     if (request.form.get("List-Unsubscribe") or "").strip() != "One-Click":
         return Response("expected List-Unsubscribe=One-Click\n", status=400, mimetype="text/plain")
-    contact = Contact.get_or_none(Contact.id == row.contact_id) if row.contact_id else None
-    if contact is not None:
-        standing.unsubscribe(contact, row, reason="", via="one-click")
+    if row.contact_id:
+        write_or_defer(record_unsubscribe, row.id, "", "one-click")
     return Response("unsubscribed\n", mimetype="text/plain")
+
+
+def record_unsubscribe(send_id: int, reason: str, via: str) -> bool:
+    """Unsubscribe the recipient of an email, in one write transaction: what
+    the unsubscribe page and One-Click write now, or hand to a worker through
+    ``core.write_or_defer`` while the database is busy (the answer is the same)."""
+    with write_transaction():
+        row = Send.get_or_none(Send.id == send_id)
+        contact = Contact.get_or_none(Contact.id == row.contact_id) if row and row.contact_id else None
+        return contact is not None and standing.unsubscribe(contact, row, reason=reason, via=via)
 
 
 @email_public.route("/inbound", methods=["POST"])

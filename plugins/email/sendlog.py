@@ -17,7 +17,7 @@ import uuid
 
 import peewee
 
-from core import Contact, db_proxy, utcnow
+from core import Contact, utcnow, write_transaction
 
 from .models import CLAIMED, DONE, FAILED, QUEUED, SKIPPED, Send
 
@@ -63,7 +63,7 @@ def claim_key(key: str, fields: dict, now: dt.datetime | None = None) -> tuple[S
     now = now or utcnow()
     claim = new_claim()
     try:
-        with db_proxy.atomic():
+        with write_transaction():
             Send.insert(key=key, status=CLAIMED, claim=claim, lease_until=now + LEASE, attempts=1,
                         created_at=now, **fields).execute()
     except peewee.IntegrityError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from core import CustomField, Setting, state, utcnow
+from core import CustomField, Setting, state, utcnow, write_transaction
 
 from . import definition, protection
 from .models import HIDDEN_SOURCES, LANGUAGES, PURPOSE_IDS, ConsentBox, ConsentText, Form, FormAction, FormField
@@ -197,7 +197,7 @@ def move(model, form: Form, row, direction: str) -> None:
     other = index - 1 if direction == "up" else index + 1
     if 0 <= other < len(rows):
         rows[index], rows[other] = rows[other], rows[index]
-    with state().database.atomic():
+    with write_transaction(state().database):
         for position, item in enumerate(rows):
             model.update(position=position).where(model.id == item.id).execute()
     form.bump()
@@ -229,7 +229,7 @@ def save_consent(form: Form, box: ConsentBox | None, data) -> ConsentBox:
     if errors:
         raise BuilderError(errors)
     required = data.get("required") in ("1", "on", "true")
-    with state().database.atomic():
+    with write_transaction(state().database):
         if box is None:
             box = ConsentBox.create(form=form.id, purpose=purpose, text=text, version=1, required=required,
                                     checked_by_default=checked, position=_next_position(ConsentBox, form))

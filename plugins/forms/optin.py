@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from core import Message, contact_token, external_url, get_setting, read_contact_token, send_message, utcnow
+from core import (
+    Message, contact_token, external_url, get_setting, read_contact_token, send_message, utcnow, write_transaction,
+)
 
 from .models import Form, OptIn
 from .submitting import Meta, consent_proof, emit_consent
@@ -66,12 +68,22 @@ def send(opt_in: OptIn):
     return result
 
 
-def confirm(opt_in: OptIn, meta: Meta) -> bool:
+def confirm_request(opt_in_id: int, meta: dict, at: str) -> bool:
+    """:func:`confirm` with JSON-like arguments, in one write transaction:
+    what the confirmation page writes now, or hands to a worker through
+    ``core.write_or_defer`` while the database is busy (``at`` is when the
+    person confirmed, ISO 8601)."""
+    with write_transaction():
+        opt_in = OptIn.get_or_none(OptIn.id == opt_in_id)
+        return opt_in is not None and confirm(opt_in, Meta(**meta), dt.datetime.fromisoformat(at))
+
+
+def confirm(opt_in: OptIn, meta: Meta, now: dt.datetime | None = None) -> bool:
     """Confirm a request; emits ``consent_given`` (source ``double_opt_in``)
     with the proof. Returns False when it was already confirmed."""
     if opt_in.status == "confirmed":
         return False
-    now = utcnow()
+    now = now or utcnow()
     updated = OptIn.update(status="confirmed", confirmed_at=now, confirm_ip=meta.ip[:64],
                            confirm_user_agent=meta.user_agent[:1000]).where(
         (OptIn.id == opt_in.id) & (OptIn.status != "confirmed")).execute()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
-from core import TokenError, csrf_exempt, current_user, external_url, public
+from core import TokenError, csrf_exempt, current_user, external_url, public, utcnow, write_or_defer
 
 from . import definition, optin, protection
 from .models import Form, FormField
@@ -67,7 +67,7 @@ def _success_target(form: Form) -> str | None:
 
 def _success_message(form: Form, outcome: Outcome) -> str:
     words = strings(form.language)
-    if outcome.opt_in is not None:
+    if outcome.opt_in is not None or (outcome.deferred and form.double_opt_in):
         return words["doi_pending"]
     return form.success_message or words["success"]
 
@@ -210,5 +210,6 @@ def confirm():
             return _confirm_page(words, message=words["already_confirmed"])
         return _confirm_page(words, token=token, text=opt_in.text, email=opt_in.contact.email)
     meta = Meta(ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", "")[:1000])
-    confirmed = optin.confirm(opt_in, meta)
+    written = write_or_defer(optin.confirm_request, opt_in.id, vars(meta), utcnow().isoformat())
+    confirmed = written.result if written.done else True  # deferred: a worker confirms it shortly
     return _confirm_page(words, message=words["confirmed" if confirmed else "already_confirmed"])

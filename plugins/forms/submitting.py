@@ -8,15 +8,20 @@ create or update the contact by email, insert the submission and each value
 (never updating an older row), emit ``consent_given`` per ticked box and
 ``form_submitted``, and record a double opt-in request. Actions, the visitor
 link and the confirmation email run afterwards in worker jobs.
+
+When the database stays busy (another process holds the write lock), the
+validated submission is handed to a worker through ``core.write_or_defer``
+and the visitor is thanked all the same: a post is never lost to a 500.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field as dc_field
 
 from core import (
     Contact, ContactError, Event, FieldValueError, StoredFile, create_contact, emit, enqueue, event_kind_registered,
-    normalize_email, open_stored, state, store_upload, update_contact, utcnow,
+    normalize_email, open_stored, state, store_upload, update_contact, utcnow, write_or_defer, write_transaction,
 )
 
 from . import definition, protection
@@ -47,6 +52,8 @@ class Outcome:
     submission: Submission | None = None
     opt_in: OptIn | None = None
     spam: bool = False
+    #: accepted while the database was busy: a worker writes it shortly
+    deferred: bool = False
 
 
 @dataclass
@@ -255,19 +262,49 @@ def emit_consent(contact, proof: dict) -> None:
         emit(contact, "consent_given", proof, source="forms")
 
 
-def record(form: Form, items, parsed: _Parsed, meta: Meta) -> tuple[Submission, OptIn | None]:
-    """Write the contact, the history, the consents and the events (one
-    transaction). Raises ContactError (nothing written) when the contact is refused."""
-    now = utcnow()
-    with state().database.atomic():
+def posted(parsed: _Parsed, meta: Meta, at) -> dict:
+    """A validated submission as JSON-like data (what :func:`save_posted`
+    writes), so a busy database can hand it to a worker unchanged."""
+    plain = {name: value for name, value in vars(parsed).items() if name not in ("history", "consents", "files")}
+    return {
+        "parsed": plain,
+        "history": [[item.name, item.field.label, item.field.target or "", shown] for item, shown in parsed.history],
+        "consents": [[box.id, text.id] for box, text in parsed.consents],
+        "meta": vars(meta), "at": at.isoformat(),
+    }
+
+
+def save_posted(form_id: int, submitted: dict) -> dict:
+    """Write one submission (from :func:`posted`), then queue its actions and
+    its confirmation email. Runs in the request, or in a worker when the
+    database was busy (``core.write_or_defer``); returns the new row ids."""
+    from .jobs import after_submission, send_opt_in
+
+    form = Form.get_by_id(form_id)
+    parsed = _Parsed(**submitted["parsed"])
+    for box_id, text_id in submitted["consents"]:
+        parsed.consents.append((ConsentBox.get_by_id(box_id), ConsentText.get_by_id(text_id)))
+    at = dt.datetime.fromisoformat(submitted["at"])
+    submission, opt_in = record(form, parsed, submitted["history"], Meta(**submitted["meta"]), at)
+    enqueue(after_submission, submission.id, job_id=f"forms-after-{submission.id}", retries=3)
+    if opt_in is not None:
+        enqueue(send_opt_in, opt_in.id, queue="email", job_id=f"forms-doi-{opt_in.id}", retries=3)
+    return {"submission": submission.id, "opt_in": opt_in.id if opt_in else None}
+
+
+def record(form: Form, parsed: _Parsed, history: list, meta: Meta, now) -> tuple[Submission, OptIn | None]:
+    """Write the contact, the history (``[name, label, target, shown]``
+    rows), the consents and the events (one transaction). Raises
+    ContactError (nothing written) when the contact is refused."""
+    with write_transaction(state().database):
         contact = _save_contact(parsed)
         submission = Submission.create(
             form=form.id, form_name=form.name, form_version=form.version, contact=contact.id,
             page_url=meta.page_url[:2000], ip=meta.ip[:64], user_agent=meta.user_agent[:1000],
             visitor_id=meta.visitor_id, channel=meta.channel, created_at=now,
         )
-        rows = [{"submission": submission.id, "contact": contact.id, "name": item.name, "label": item.field.label,
-                 "target": item.field.target, "value": shown, "created_at": now} for item, shown in parsed.history]
+        rows = [{"submission": submission.id, "contact": contact.id, "name": name, "label": label,
+                 "target": target, "value": shown, "created_at": now} for name, label, target, shown in history]
         rows += [{"submission": submission.id, "contact": contact.id, "name": f"consent_{box.id}",
                   "label": f"Consent: {box.purpose}", "target": "", "created_at": now,
                   "value": f"accepted (version {text.version}): {text.text}"} for box, text in parsed.consents]
@@ -305,16 +342,15 @@ def submit(form: Form, form_data, files, meta: Meta) -> Outcome:
     if errors:
         return Outcome(ok=False, errors=_with_summary(errors, words), values=kept)
     try:
-        submission, opt_in = record(form, items, parsed, meta)
+        written = write_or_defer(save_posted, form.id, posted(parsed, meta, utcnow()))
     except ContactError as error:
         discard_files(parsed.files)
         return Outcome(ok=False, errors=_with_summary(_contact_errors(error, items), words), values=kept)
-    from .jobs import after_submission, send_opt_in
-
-    enqueue(after_submission, submission.id, job_id=f"forms-after-{submission.id}", retries=3)
-    if opt_in is not None:
-        enqueue(send_opt_in, opt_in.id, queue="email", job_id=f"forms-doi-{opt_in.id}", retries=3)
-    return Outcome(ok=True, submission=submission, opt_in=opt_in, values=kept)
+    if not written.done:
+        return Outcome(ok=True, deferred=True, values=kept)
+    opt_in_id = written.result["opt_in"]
+    return Outcome(ok=True, submission=Submission.get_by_id(written.result["submission"]),
+                   opt_in=OptIn.get_by_id(opt_in_id) if opt_in_id else None, values=kept)
 
 
 def _with_summary(errors: dict, words) -> dict:

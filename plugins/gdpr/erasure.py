@@ -19,6 +19,7 @@ import logging
 
 from core import (
     Contact, ContactTag, ContactValue, CustomField, Event, StoredFile, delete_contact, open_stored, state, utcnow,
+    write_transaction,
 )
 
 from .audit import log_action
@@ -82,7 +83,7 @@ def erase(contact: Contact, mode: str, reason: str = "request", user=None) -> di
     contact_id, email = contact.id, contact.email
     file_paths = []
     try:
-        with state().database.atomic():
+        with write_transaction(state().database):
             state().hooks.call("contact_erase", contact=contact, mode=mode)
             file_ids = _file_ids(contact)
             for stored in StoredFile.select().where(StoredFile.id.in_(file_ids)) if file_ids else ():

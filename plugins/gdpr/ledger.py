@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import re
 
-from core import Contact, emit, state, utcnow
+from core import Contact, emit, state, utcnow, write_transaction
 
 from .models import ConsentRecord, ConsentState, Opposition
 from .purposes import CHANNEL_FLAGS
@@ -53,7 +53,7 @@ def record(contact: Contact, purpose: str, granted: bool, *, text: str = "", tex
     if not _PURPOSE.match(purpose or ""):
         raise ConsentError(f"“{purpose}” is not a valid consent purpose.")
     when = at or utcnow()
-    with state().database.atomic():
+    with write_transaction(state().database):
         if event_id is not None and ConsentRecord.select().where(ConsentRecord.event_id == event_id).exists():
             return None
         entry = ConsentRecord.create(
@@ -119,7 +119,7 @@ def change(contact: Contact, purpose: str, granted: bool, *, source: str, text: 
     data = {"purpose": purpose, "text": text, "text_version": text_version, "source": source, "form_id": None,
             "ip": ip, "user_agent": user_agent, "at": now.isoformat()}
     kind = "consent_given" if granted else "consent_withdrawn"
-    with state().database.atomic():
+    with write_transaction(state().database):
         if source == "admin":
             event = emit_passive(contact, kind, data, source=source)
         else:

@@ -17,10 +17,11 @@ import hashlib
 import secrets
 
 from flask import Blueprint, abort, render_template, request
+from werkzeug.datastructures import MultiDict
 
 from core import (
     Contact, ContactError, CustomField, Message, TokenError, contact_token, enqueue, external_url, get_values, normalize_email,
-    public, read_contact_token, send_message, state, update_contact,
+    public, read_contact_token, send_message, state, update_contact, write_or_defer, write_transaction,
 )
 
 from . import audit, export, ledger
@@ -119,7 +120,7 @@ def export_download(fmt):
         return render_template("gdpr/public_message.html", title="Your data", message=error), 403
     from .views import _download
 
-    audit.log_action(f"export.self_service.{fmt}", contact.id)
+    write_or_defer(audit.log_action, f"export.self_service.{fmt}", contact.id)
     return _download(export.build(contact), fmt, "my-data")
 
 
@@ -131,8 +132,11 @@ def preferences():
         return render_template("gdpr/public_message.html", title="Your preferences", message=error), 403
     errors, saved = {}, False
     if request.method == "POST":
-        errors = _save_preferences(contact)
+        written = write_or_defer(save_preferences, contact.id, request.form.to_dict(flat=False),
+                                 request.remote_addr or "", request.headers.get("User-Agent", "")[:500])
+        errors = written.result if written.done else {}  # deferred: a worker saves them shortly
         saved = not errors
+        contact = Contact.get_by_id(contact.id)  # as saved
     return render_template(
         "gdpr/public_preferences.html", contact=contact, token=request.values["t"], errors=errors, saved=saved,
         values=get_values(contact), consents={p: ledger.has_consent(contact.id, p) for p in CENTRE_PURPOSES},
@@ -149,20 +153,31 @@ def editable_fields() -> list:
             if f.type_id in types and not types[f.type_id].is_file]
 
 
-def _save_preferences(contact: Contact) -> dict:
-    form = request.form
+def save_preferences(contact_id: int, posted: dict, ip: str, agent: str) -> dict:
+    """Save the preference centre's form (``posted``: name -> list of values)
+    in one write transaction; returns the errors ({} when saved). Runs in the
+    request, or in a worker while the database is busy (``core.write_or_defer``)."""
+    form = MultiDict(posted)
     for flag, purpose in (("email", "email_marketing"), ("sms", "sms_marketing"), ("phone", "phone_marketing")):
         if form.get(f"oppose_{flag}") == "1" and form.get(f"consent_{purpose}") == "1":
             return {f"oppose_{flag}": "You cannot both agree to and oppose this kind of message: choose one."}
+    contact = Contact.get_or_none(Contact.id == contact_id)
+    if contact is None or is_erased(contact_id):
+        return {}
+    try:
+        with write_transaction():
+            _apply_preferences(contact, form, ip, agent)
+    except ContactError as error:
+        return error.errors
+    return {}
+
+
+def _apply_preferences(contact: Contact, form: MultiDict, ip: str, agent: str) -> None:
     raw = {key: form.get(key, "") for key in ("first_name", "last_name")}
     for custom in editable_fields():
         field_type = state().registries.field_types[custom.type_id]
         raw[custom.key] = form.getlist(custom.key) if field_type.multi_valued else form.get(custom.key, "")
-    try:
-        update_contact(contact, raw, source="preference_centre")
-    except ContactError as error:
-        return error.errors
-    ip, agent = request.remote_addr or "", request.headers.get("User-Agent", "")[:500]
+    update_contact(contact, raw, source="preference_centre")
     for purpose in CENTRE_PURPOSES:
         wanted = form.get(f"consent_{purpose}") == "1"
         if wanted != ledger.has_consent(contact.id, purpose):
@@ -171,7 +186,6 @@ def _save_preferences(contact: Contact) -> dict:
             ledger.change(contact, purpose, wanted, source="preference_centre", text=text,
                           text_version=CONSENT_TEXT_VERSION, ip=ip, user_agent=agent)
     set_flags(contact, "preference_centre", **{flag: form.get(f"oppose_{flag}") == "1" for flag in FLAGS})
-    return {}
 
 
 def preferences_url(contact: Contact) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from core import Contact, enqueue, state, utcnow
+from core import Contact, enqueue, state, utcnow, write_transaction
 
 from .erasure import ErasureError, erase
 from .ledger import emit_passive
@@ -110,7 +110,7 @@ def send_warnings(policy: Policy, now: dt.datetime) -> int:
                                            & (RetentionWarning.deadline == deadline)).exists():
             continue
         try:
-            with state().database.atomic():
+            with write_transaction(state().database):
                 RetentionWarning.create(contact=contact.id, deadline=deadline)
                 emit_passive(contact, WARNING_KIND, {"deadline": deadline.isoformat(), "action": policy.mode,
                                                      "days_left": max((deadline - now).days, 0)}, source="gdpr")

@@ -18,7 +18,8 @@ from typing import Callable, Optional
 
 import peewee
 
-from core import BaseModel, Contact, emit, is_sqlite, utcnow
+from core import BaseModel, Contact, emit, utcnow
+from core import write_transaction as core_write_transaction
 
 from .models import PointAward, PointChange, SOURCE_TYPES, TriggerFiring
 
@@ -69,13 +70,9 @@ def database():
 
 
 def write_transaction():
-    """A transaction that takes the write lock first (SQLite ``BEGIN
-    IMMEDIATE``), so two workers wait for each other instead of failing with
-    "database is locked" when a read transaction tries to become a writer."""
-    db = database()
-    if is_sqlite() and db.transaction_depth() == 0:
-        return db.atomic(lock_type="IMMEDIATE")
-    return db.atomic()
+    """core's write transaction (``BEGIN IMMEDIATE`` on SQLite), on the
+    models' database; a name of its own so a test can make two workers race."""
+    return core_write_transaction(database())
 
 
 def parse_delta(raw, what: str = "The number of points") -> int:

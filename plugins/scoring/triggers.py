@@ -19,7 +19,7 @@ import logging
 
 import peewee
 
-from core import Contact, emit, enqueue, state, utcnow
+from core import Contact, emit, enqueue, state, utcnow, write_transaction
 
 from .models import PointTrigger, TriggerFiring
 
@@ -59,7 +59,7 @@ def claim_crossed(contact_id: int, old: int, new: int) -> list[int]:
         if trigger.id in taken:
             continue
         try:
-            with _database().atomic():  # a savepoint: a lost race only skips this trigger
+            with write_transaction(_database()):  # a savepoint: a lost race only skips this trigger
                 firing = TriggerFiring.create(trigger=trigger.id, contact=contact_id, total=new, created_at=utcnow())
         except peewee.IntegrityError:
             continue
@@ -180,7 +180,7 @@ def apply_retroactive_batch(trigger_id: int, after_id: int, batch_size: int) -> 
         PointTrigger.update(retro_status="done").where(PointTrigger.id == trigger_id).execute()
         return 0
     now = TriggerFiring.created_at.db_value(utcnow())
-    with _database().atomic():
+    with write_transaction(_database()):
         source = Contact.select(peewee.Value(trigger_id), Contact.id, Contact.points, peewee.Value(now),
                                 peewee.Value("")).where(Contact.id.in_(ids) & (Contact.points >= trigger.threshold))
         TriggerFiring.insert_from(source, fields=[TriggerFiring.trigger, TriggerFiring.contact, TriggerFiring.total,

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import peewee
 
-from core import Tag, db_proxy, utcnow
+from core import Tag, utcnow, write_transaction
 
 from .models import STAGES, Content, ContentTag
 from .sanitize import plain_text
@@ -92,7 +92,7 @@ def save_content(content: Content | None, data: dict, source: str = "manual", pa
     values, tags, errors = _clean(data, partial and content is not None, content)
     if errors:
         raise ContentError(errors)
-    with db_proxy.atomic():
+    with write_transaction():
         if content is None:
             content = Content.create(source=source, **values)
         else:

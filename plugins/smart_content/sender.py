@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import uuid
 
-from core import Contact, Message, db_proxy, enqueue, send_message, utcnow
+from core import Contact, Message, enqueue, send_message, utcnow, write_transaction
 
 from . import programme as programme_settings
 from .models import Content, Pick, Profile
@@ -47,7 +47,7 @@ def claim(choices, send_date: dt.date, run_id: str) -> list[int]:
         "matching_tags": c.matching_tags, "score": c.score if c.content_id else 0, "run_id": run_id,
         "reason": "" if c.content_id else "no content matches this contact's stage and interests",
     } for c in choices]
-    with db_proxy.atomic():
+    with write_transaction():
         for start in range(0, len(rows), 500):
             Pick.insert_many(rows[start:start + 500]).on_conflict_ignore().execute()
     low, high = choices[0].contact_id, choices[-1].contact_id
