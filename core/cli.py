@@ -160,13 +160,14 @@ def plugins_list():
 
 
 def _lifecycle(action: str, name: str):
+    from .audit import CLI
     from .plugins import lifecycle
 
     app = _app()
     state = app.extensions["couvee"]
     with app.app_context(), state.database_connection():
         try:
-            getattr(lifecycle, action)(state, name)
+            getattr(lifecycle, action)(state, name, actor=CLI)
         except lifecycle.PluginError as error:
             raise click.ClickException(str(error)) from None
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from ..auth import roles_required
+from ..audit import actor_of, entries, record
+from ..auth import current_user, roles_required
 from ..models import PluginState
 from ..plugins import lifecycle
 from ..plugins.discovery import discover
@@ -44,6 +45,7 @@ def plugins():
     return render_template(
         "core/admin/plugins.html",
         rows=plugin_rows(),
+        history=entries("plugin."),
         uploads_allowed=_state().config.plugin_uploads,
         safe_mode=_state().config.safe_mode,
     )
@@ -61,7 +63,7 @@ def _known(name: str):
 def plugin_activate(name):
     info = _known(name)
     try:
-        lifecycle.activate(_state(), name)
+        lifecycle.activate(_state(), name, actor=actor_of(current_user()))
     except (lifecycle.PluginError, Exception) as error:
         flash(str(error), "error")
     else:
@@ -73,7 +75,7 @@ def plugin_activate(name):
 @roles_required("admin")
 def plugin_deactivate(name):
     info = _known(name)
-    lifecycle.deactivate(_state(), name)
+    lifecycle.deactivate(_state(), name, actor=actor_of(current_user()))
     flash(f"{info.title} is deactivated. Its data is kept.")
     return redirect(url_for("admin.plugins"))
 
@@ -86,7 +88,7 @@ def plugin_uninstall(name):
         if request.form.get("confirm") != name:
             flash(f"Type {name} to confirm.", "error")
             return render_template("core/admin/plugin_uninstall.html", info=info), 400
-        lifecycle.uninstall(_state(), name)
+        lifecycle.uninstall(_state(), name, actor=actor_of(current_user()))
         flash(f"{info.title} was uninstalled and its data removed.")
         return redirect(url_for("admin.plugins"))
     return render_template("core/admin/plugin_uninstall.html", info=info)
@@ -106,6 +108,7 @@ def plugin_upload():
         return redirect(url_for("admin.plugins"))
     taken = {name for name, info in state.host.discovered.items() if info.source != "instance"}
     replace = request.form.get("replace") == "1"
+    previous = {name: info.version for name, info in state.host.discovered.items() if info.source == "instance"}
     try:
         info = install_plugin_zip(
             upload.stream, state.config.plugins_path, taken, state.config.max_plugin_upload_bytes, replace=replace
@@ -113,6 +116,10 @@ def plugin_upload():
     except UploadError as error:
         flash(f"The plugin was not installed: {error}", "error")
         return redirect(url_for("admin.plugins"))
+    upgraded_from = previous.get(info.name) if replace else None
+    record("plugin.upgraded" if upgraded_from else "plugin.installed", info.name, actor=actor_of(current_user()),
+           version=info.version, **({"previous_version": upgraded_from} if upgraded_from else {}),
+           file=upload.filename)
     state.stale = True  # rediscover plugins on the next request
     lifecycle.bump_revision(state)
     flash(f"{info.title} {info.version} was uploaded. Activate it when you are ready.")

@@ -36,6 +36,7 @@ CORE_PLUGIN_MODULES = {
     "core_segments": "core.segments.hooks",
     "core_automation": "core.automation.hooks",
     "core_tracking": "core.tracking.hooks",
+    "core_audit": "core.audit.hooks",
 }
 
 ErrorSink = Callable[[str, str, str], None]

@@ -78,17 +78,19 @@ def activate(state, name: str, actor: str = SYSTEM) -> None:
     manager = load_alone(info)
     apply_migrations(db_proxy, name, _collect(manager, "register_migrations"))
     set_enabled(name, True, info.version)
+    record("plugin.activated", name, actor=actor, version=info.version)
     state.clear_plugin_error(name)
     bump_revision(state)
 
 
-def deactivate(state, name: str) -> None:
+def deactivate(state, name: str, actor: str = SYSTEM) -> None:
     info = _info(state, name)
     set_enabled(name, False, info.version)
+    record("plugin.deactivated", name, actor=actor, version=info.version)
     bump_revision(state)
 
 
-def uninstall(state, name: str) -> None:
+def uninstall(state, name: str, actor: str = SYSTEM) -> None:
     """Deactivate, drop the plugin's tables, settings and migration records;
     remove its files when it was uploaded."""
     info = _info(state, name)
@@ -100,7 +102,7 @@ def uninstall(state, name: str) -> None:
             settings_groups = [group.id for group in _collect(manager, "register_settings")]
         except PluginError:
             pass  # a broken plugin can still be removed; it owns no table we know of
-    with state.database.atomic():
+    with write_transaction(state.database):
         if models:
             state.database.drop_tables(models, safe=True, cascade=not _sqlite(state))
         forget_migrations(name)
@@ -110,6 +112,7 @@ def uninstall(state, name: str) -> None:
             PluginState.delete().where(PluginState.name == name).execute()
         else:
             set_enabled(name, False, info.version)
+    record("plugin.uninstalled", name, actor=actor, version=info.version, source=info.source)
     if info.source == "instance" and info.path is not None:
         shutil.rmtree(info.path, ignore_errors=True)
         forget_modules(info.module_name)  # a later upload of the same name must not meet a stale import
