@@ -684,3 +684,62 @@ def test_wizard_new_field_reuses_a_field_with_that_label_and_type(ctx, admin):
     form.submit("action", value="run").follow()
     assert ImportJob.get_by_id(job.id).mapping[1]["target"] == "field:societe"
     assert CustomField.select().count() == 2
+
+
+# --- file fields: file names resolved in a folder given with --files --------------------------
+
+
+def test_cli_import_fills_file_fields_from_a_folder(article_fields, cli, tmp_path, ctx):
+    from core.files import open_stored
+    from core.models import StoredFile
+
+    files = tmp_path / "export"
+    (files / "devis").mkdir(parents=True)
+    (files / "devis" / "Cahier Acmé.pdf").write_bytes(b"%PDF-1.4\n% the specification\n")
+    (files / "photo.png").write_bytes(b"not a picture at all")
+    (files / "tool.exe").write_bytes(b"MZ\x90\x00")
+    (tmp_path / "secret.txt").write_text("outside the folder")
+    source = tmp_path / "crm.csv"
+    source.write_text("email;Cahier des charges\n"
+                      "a@exemple.fr;devis/Cahier Acmé.pdf\n"
+                      "b@exemple.fr;devis/Cahier Acmé.pdf\n"
+                      "c@exemple.fr;photo.png\n"
+                      "d@exemple.fr;tool.exe\n"
+                      "e@exemple.fr;../secret.txt\n"
+                      "f@exemple.fr;devis/missing.pdf\n"
+                      "g@exemple.fr;\n", encoding="utf-8")
+
+    refused = cli("import", str(source))
+    assert refused.exit_code == 2 and "Cahier des charges: a file field is filled from the file names" in refused.output
+    assert "--files DIR" in refused.output and Contact.select().count() == 0
+
+    report = tmp_path / "report.csv"
+    result = cli("import", str(source), "--files", str(files), "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "3 created" in result.output and "4 errors" in result.output
+    reasons = report.read_text(encoding="utf-8")
+    assert "is not a real PNG image" in reasons and ".exe files are not accepted" in reasons
+    assert '"../secret.txt"" is not inside the files folder' in reasons
+    assert 'there is no file ""devis/missing.pdf""' in reasons
+
+    stored = StoredFile.get()  # one stored copy for the two contacts naming the same file
+    assert get_values(contact("a@exemple.fr")) == {"spec": str(stored.id)}
+    assert get_values(contact("b@exemple.fr")) == {"spec": str(stored.id)}
+    assert get_values(contact("g@exemple.fr")) == {}
+    assert (stored.original_name, stored.content_type) == ("Cahier Acmé.pdf", "application/pdf")
+    uploads = ctx.extensions["couvee"].config.uploads_path
+    path = open_stored(stored, uploads)
+    assert path.read_bytes() == b"%PDF-1.4\n% the specification\n" and "static" not in path.parts
+
+    again = cli("import", str(source), "--files", str(files))
+    assert "0 created, 0 updated, 3 unchanged" in again.output
+    assert StoredFile.select().count() == 1
+
+
+def test_wizard_explains_that_file_fields_come_from_the_command_line(article_fields, admin):
+    job = upload("email,Cahier des charges\na@exemple.fr,devis.pdf\n")
+    form = admin.get(f"/admin/imports/{job.id}/setup").forms["mapping-form"]
+    assert form["target_1"].value == "field:spec"
+    page = form.submit("action", value="run", status=400)
+    assert "Cahier des charges: a file field is filled from file names found in a folder" in page.text
+    assert "couvee import --files DIR" in page.text

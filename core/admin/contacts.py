@@ -2,12 +2,12 @@
 create, edit, delete, tags."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import contacts as service
-from ..auth import current_user
 from ..extension import FieldValueError
-from ..models import Contact, Event, User
+from ..files import open_stored, store_upload
+from ..models import Contact, Event, StoredFile, User
 from . import admin_blueprint
 
 PAGE_SIZE = 50
@@ -31,31 +31,16 @@ def search_contacts(q: str):
 
 
 @admin_blueprint.route("/contacts")
-#: roles whose contacts list opens on "My contacts" (the contacts they own)
-OWN_CONTACTS_FIRST = ("sales",)
-
-
-def contacts_shown(user, asked: str) -> str:
-    """``"mine"`` or ``"all"``: what the user asked for, else their role's default."""
-    if asked in ("mine", "all"):
-        return asked
-    return "mine" if user.role in OWN_CONTACTS_FIRST else "all"
-
-
 def contacts():
     q = request.args.get("q", "").strip()
     sort = request.args.get("sort", "created")
     page = max(request.args.get("page", 1, type=int), 1)
     query = search_contacts(q)
-    user = current_user()
-    show = contacts_shown(user, request.args.get("show", ""))
     total = query.count()
-    if show == "mine":
-        query = query.where(Contact.owner == user.id)
     rows = query.order_by(SORTS.get(sort, SORTS["created"]), Contact.id.desc()).paginate(page, PAGE_SIZE)
     return render_template(
         "core/admin/contacts.html", contacts=list(rows), q=q, sort=sort, page=page, total=total,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), show=show,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
     )
 
 
@@ -69,6 +54,49 @@ def _form_values(form, fields) -> dict:
     return raw
 
 
+def _store_uploads(files, fields) -> tuple[dict, dict, list[StoredFile]]:
+    """Store the files sent for file fields like any upload (type, size and
+    content checked, kept outside static): ``(values, errors, stored)``."""
+    config = current_app.extensions["couvee"].config
+    values, errors, stored = {}, {}, []
+    for custom in fields:
+        field_type = service.field_types().get(custom.type_id)
+        sent = files.get(custom.key) if field_type is not None and field_type.is_file else None
+        if sent is None or not sent.filename:
+            continue
+        try:
+            row = store_upload(sent.stream, sent.filename, config.uploads_path, config.max_upload_bytes)
+        except FieldValueError as error:
+            errors[custom.key] = f"{error} Choose the file again."
+        else:
+            values[custom.key] = str(row.id)
+            stored.append(row)
+    return values, errors, stored
+
+
+def _discard(stored: list[StoredFile]) -> None:
+    """Remove files stored for a form that was then refused."""
+    uploads_path = current_app.extensions["couvee"].config.uploads_path
+    for row in stored:
+        open_stored(row, uploads_path).unlink(missing_ok=True)
+        row.delete_instance()
+
+
+def _save_with_uploads(save, values: dict, fields) -> tuple[object, dict]:
+    """``(save(values with the uploaded files), {})``, or ``(None, the form's
+    errors)`` with nothing kept. (The edit form leaves files to the contact
+    page's upload forms, which replace one file at a time.)"""
+    uploaded, errors, stored = _store_uploads(request.files, fields)
+    if errors:
+        _discard(stored)
+        return None, {**service.parse_values(values)[1], **errors}
+    try:
+        return save({**values, **uploaded}), {}
+    except service.ContactError as error:
+        _discard(stored)
+        return None, error.errors
+
+
 def _owner_from_form(form):
     owner_id = form.get("owner_id", type=int)
     return User.get_or_none(User.id == owner_id) if owner_id else None
@@ -80,11 +108,10 @@ def contact_new():
     errors, values = {}, {}
     if request.method == "POST":
         values = _form_values(request.form, fields)
-        try:
-            contact = service.create_contact(values, source="admin", owner=_owner_from_form(request.form))
-        except service.ContactError as error:
-            errors = error.errors
-        else:
+        contact, errors = _save_with_uploads(
+            lambda raw: service.create_contact(raw, source="admin", owner=_owner_from_form(request.form)),
+            values, fields)
+        if not errors:
             flash("The contact was created.")
             return redirect(url_for("admin.contact", contact_id=contact.id))
     return render_template("core/admin/contact_form.html", contact=None, fields=fields, values=values,

@@ -75,6 +75,16 @@ def _apply_maps(job, maps, suggest: bool):
     job.mapping = [{"header": h, "target": t} for h, t in zip(headers, targets)]
 
 
+def _file_columns(mapping: list[dict]) -> list[str]:
+    """Headers of the columns mapped to a file field."""
+    from ..contacts import field_types
+    from ..models import CustomField
+    from .mapping import is_file_target
+
+    fields_by_key, types = {f.key: f for f in CustomField.select()}, field_types()
+    return [c["header"] for c in mapping if is_file_target(c["target"], fields_by_key, types)]
+
+
 def import_command() -> click.Command:
     @click.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -96,8 +106,10 @@ def import_command() -> click.Command:
     @click.option("--cold-column", help="Column holding the last activity date (skip cold leads).")
     @click.option("--cold-months", type=click.IntRange(min=1), help="Skip rows inactive for more months than this.")
     @click.option("--report", type=click.Path(dir_okay=False, writable=True), help="Write the error report CSV here.")
+    @click.option("--files", "files_dir", type=click.Path(exists=True, file_okay=False),
+                  help="Folder holding the files named in file-field columns (paths relative to it).")
     def command(file, maps, only_mapped, policy, tags, segment, limit, encoding, delimiter, no_header,
-                keep_suppressed, cold_column, cold_months, report):
+                keep_suppressed, cold_column, cold_months, report, files_dir):
         """Import contacts from a CSV file."""
         from ..contacts import normalize_tag
         from . import runner, segments
@@ -123,6 +135,10 @@ def import_command() -> click.Command:
             job.has_header = not no_header
             runner.suggest(job)
         _apply_maps(job, maps, suggest=not only_mapped)
+        if not files_dir and _file_columns(job.mapping):
+            raise click.UsageError(
+                f"{', '.join(_file_columns(job.mapping))}: a file field is filled from the file names in its column; "
+                "give the folder holding the files with --files DIR (or --map the column to ignore).")
         try:
             job.tags = sorted({normalize_tag(tag) for tag in tags})
         except FieldValueError as error:
@@ -130,7 +146,7 @@ def import_command() -> click.Command:
         job.policy, job.segment_id, job.test_rows = policy, segment, limit
         job.options = {"skip_suppressed": not keep_suppressed,
                        "cold_column": _column_index(cold_column, job.headers) if cold_column else None,
-                       "cold_months": cold_months}
+                       "cold_months": cold_months, "files_dir": os.path.abspath(files_dir) if files_dir else None}
         job.save()
         click.echo(f"Importing {file} ({job.encoding}, separator {job.delimiter!r}) as import #{job.id}:", err=True)
         for column in job.mapping:

@@ -183,6 +183,18 @@ def validate_targets(targets: list[str], fields_by_key: dict[str, CustomField], 
     return errors
 
 
+def is_file_target(target: str, fields_by_key: dict[str, CustomField], types) -> bool:
+    """Whether the column fills a file field (its cells name files, see
+    core/imports/attachments.py)."""
+    if target.startswith("new:"):
+        type_id = target[4:]
+    elif target.startswith("field:") and target[6:] in fields_by_key:
+        type_id = fields_by_key[target[6:]].type_id
+    else:
+        return False
+    return bool(getattr(types.get(type_id), "is_file", False))
+
+
 def field_key_for(label: str, taken: set[str]) -> str:
     """A custom field key made from a column header: ``"Société"`` -> ``societe``."""
     base = normalize_header(label).replace(" ", "_")[:50].strip("_") or "column"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..contacts import normalize_email, normalize_tag
 from ..extension import FieldValueError
 from ..fields import DateFieldType
+from .attachments import FileColumn
 from .reader import Row
 
 _TAG_SEPARATORS = frozenset(",;|")
@@ -108,7 +109,10 @@ class RowParser:
     """Validates rows against a mapping (one target per column)."""
 
     def __init__(self, mapping: list[dict], fields_by_key: dict, types, users_by_email: dict[str, int],
-                 cold_column: int | None = None):
+                 cold_column: int | None = None, files=None):
+        """``files``: the :class:`core.imports.attachments.FileFolder` where
+        the file names of file-field columns are found (None: such a column
+        is refused row by row, with how to give the folder)."""
         self.width = len(mapping)
         self.users_by_email = users_by_email
         self.email_column = None
@@ -126,7 +130,10 @@ class RowParser:
                 self.tag_columns.append(_Column(index, header, target))
             elif target.startswith("field:"):
                 custom = fields_by_key[target[6:]]
-                self.customs.append(_Column(index, header, target, custom, types[custom.type_id]))
+                field_type = types[custom.type_id]
+                if field_type.is_file:
+                    field_type = FileColumn(files)
+                self.customs.append(_Column(index, header, target, custom, field_type))
         if self.email_column is None:
             raise ValueError("the mapping has no email column")
         # plain tuples for the per-row loop (attribute lookups add up over 100 000 rows)

@@ -27,10 +27,11 @@ from flask import current_app
 
 from ..contacts import normalize_email, normalize_tag, suppressed_emails
 from ..db import write_transaction
-from ..events import dispatch_events, dispatch_many  # noqa: F401  (dispatch_events re-exported)
+from ..events import dispatch_events  # noqa: F401  (re-exported)
 from ..event_kinds import opposition_kinds
 from ..extension import FieldValueError
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
+from ..queue import enqueue
 from . import segments
 from .bulk import db_value, insert_rows, select_in
 from .parse import Record, RowParser, RowProblem
@@ -57,6 +58,8 @@ class Settings:
     import_id: int | None = None
     #: extra suppressed addresses (the "imports" setting), normalised
     suppressed: frozenset = frozenset()
+    #: folder where file-field columns' file names are found (``--files``)
+    files_dir: str | None = None
 
 
 @dataclass
@@ -159,6 +162,16 @@ def scan(rows, mapping: list[dict]) -> tuple[int, frozenset]:
     return total, frozenset(repeated)
 
 
+def _file_folder(folder: str | None):
+    """Where file-field columns find their files (see core/imports/attachments.py)."""
+    if not folder:
+        return None
+    from .attachments import FileFolder
+
+    config = current_app.extensions["couvee"].config
+    return FileFolder(folder, config.uploads_path, config.max_upload_bytes)
+
+
 class Importer:
     """Imports batches of rows; keeps what it needs across batches (the
     merged rows of repeated emails, tag ids, parse memos)."""
@@ -175,7 +188,8 @@ class Importer:
         types = current_app.extensions["couvee"].registries.field_types
         self.multi = {f.id for f in fields_by_key.values() if getattr(types.get(f.type_id), "multi_valued", False)}
         users = {u.email.lower(): u.id for u in User.select(User.id, User.email).where(User.is_active == True)}  # noqa: E712
-        self.parser = RowParser(settings.mapping, fields_by_key, types, users, settings.cold_column)
+        self.parser = RowParser(settings.mapping, fields_by_key, types, users, settings.cold_column,
+                                files=_file_folder(settings.files_dir))
         self.mapped_fields = [column.field.id for column in self.parser.customs]
         self.cutoff = None
         if settings.cold_column is not None and settings.cold_months:
@@ -462,6 +476,6 @@ class Importer:
         if not event_ids:
             return
         try:
-            dispatch_many(event_ids)  # one drain signal, not a job per batch
+            enqueue(dispatch_events, event_ids, queue="events", timeout=3600)
         except Exception:  # Redis away: core's sweep re-queues undispatched events
             log.exception("could not queue the dispatch of %s imported events", len(event_ids))

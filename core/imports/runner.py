@@ -153,6 +153,7 @@ def settings_of(job: ImportJob) -> Settings:
         cold_months=options.get("cold_months") or None,
         import_id=job.id,
         suppressed=parse_suppression_list(get_setting("imports", "suppressed_addresses")),
+        files_dir=options.get("files_dir"),
     )
 
 

@@ -158,7 +158,11 @@ def _apply_form(job: ImportJob, form) -> list[str]:
                 errors.append(f"{headers[index]}: more than 200 different values, too many for a select "
                               "field; create a text field instead.")
     for index, target in enumerate(targets):
-        if target.startswith("new:"):
+        if mapping_mod.is_file_target(target, fields_by_key, field_types()):
+            errors.append(f"{headers[index]}: a file field is filled from file names found in a folder, which only "
+                          "the command line reads (couvee import --files DIR, see the import docs); "
+                          "choose Ignore for this column here.")
+        elif target.startswith("new:"):
             try:
                 mapping_mod.reusable_field(headers[index], target[4:])
             except mapping_mod.FieldConflict as error:
