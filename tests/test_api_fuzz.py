@@ -25,6 +25,8 @@ from schemathesis.specs.openapi.checks import (
 from core import auth, contacts
 from core.models import CustomField
 
+from .test_automation import delay, live
+
 EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
@@ -45,7 +47,8 @@ def seeded(wsgi):
         contacts.create_contact({"email": "bob@example.com"})
         listed = Segment.create(name="Guests", kind="static")
         content = save_content(None, {"title": "Guide", "url": "https://example.com/guide"}, source="api")
-        ids = {"contact_id": ada.id, "segment_id": listed.id, "content_id": content.id}
+        workflow = live("Nurture", [{"type": "inbound_event", "settings": {"name": "signed_up"}}], [delay(1)])
+        ids = {"contact_id": ada.id, "segment_id": listed.id, "content_id": content.id, "workflow_id": workflow.id}
     return key, ids
 
 

@@ -63,7 +63,7 @@ def test_invalid_values_are_422_with_messages(api):
                              expect_errors=True)
     assert response.status_int == 422
     assert "not a valid email" in response.json["errors"]["email"]
-    assert "Mars" in response.json["errors"]["zone"]
+    assert "Mars" in response.json["errors"]["fields.zone"]
     duplicate = api.post_json("/api/v1/contacts", {"email": "a@example.com"})
     assert duplicate.status_int == 201
     again = api.post_json("/api/v1/contacts", {"email": "A@example.com"}, expect_errors=True)
@@ -107,7 +107,7 @@ def test_a_patch_is_applied_all_or_nothing(api):
         "first_name": "Ada", "add_tags": ["vip"], "fields": {"zone": "Mars"}, "email": "BOB@example.com",
         "owner_id": 999999}, expect_errors=True)
     assert refused.status_int == 422
-    assert set(refused.json["errors"]) == {"zone", "email", "owner_id"}
+    assert set(refused.json["errors"]) == {"fields.zone", "email", "owner_id"}
     after = api.get(f"/api/v1/contacts/{ada['id']}").json
     assert after["first_name"] == "" and after["tags"] == ["webinar"] and after["fields"] == {}
     for blank in ("", "   "):
@@ -167,3 +167,13 @@ def test_segments_refuse_wrong_types(api):
     created = api.post_json("/api/v1/segments", {"name": "Guests"}).json
     added = api.post_json(f"/api/v1/segments/{created['id']}/members", {"contact_ids": [True]}, expect_errors=True)
     assert added.status_int == 422 and "contact_ids[0]" in added.json["errors"]
+
+
+def test_text_the_database_cannot_store_is_refused(api):
+    ada = _ada(api)
+    lone_surrogate = '{"contact_id": %d, "name": "visit", "properties": {"page": "\\ud800"}}' % ada["id"]
+    response = api.post("/api/v1/automation/events", lone_surrogate, content_type="application/json",
+                        expect_errors=True)
+    assert response.status_int == 422 and "properties.page" in response.json["errors"]
+    named = api.patch_json(f"/api/v1/contacts/{ada['id']}", {"first_name": "A\u0000da"}, expect_errors=True)
+    assert named.status_int == 422 and "first_name" in named.json["errors"]

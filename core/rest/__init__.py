@@ -95,7 +95,8 @@ def _check_values(body: dict, contact: Contact | None) -> tuple[dict, dict]:
     errors: dict[str, str] = {}
     raw = _raw_values(body, errors)
     parsed, value_errors = service.parse_values(raw)
-    errors.update(value_errors)
+    errors.update({key if key in service.NATIVE_FIELDS else f"fields.{key}": message
+                   for key, message in value_errors.items()})
     if "email" in body and "email" not in errors and parsed.get("email") is None:
         errors["email"] = "must not be empty"
     email = parsed.get("email")

@@ -340,10 +340,19 @@ def _kind(schema: Schema) -> str:
 
 
 class Anything(Schema):
-    """Any JSON value (its meaning given by ``description``); nesting is
-    already bounded by the request parser."""
+    """Any JSON value (its meaning given by ``description``) whose texts can
+    be stored; nesting is already bounded by the request parser."""
 
     def check(self, value, path, errors):
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            texts = [item] if isinstance(item, str) else list(item) if isinstance(item, dict) else []
+            if not all(_storable(text) for text in texts):
+                errors[path or "body"] = "must not contain NUL characters or lone surrogates"
+                break
+            if isinstance(item, (dict, list)):
+                stack.extend(item.values() if isinstance(item, dict) else item)
         return value
 
 
