@@ -114,16 +114,21 @@ def is_contention(error: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def _busy_timeout(database, seconds: float):
-    """Wait at most ``seconds`` for SQLite's write lock in this block."""
-    if not is_sqlite(database):
-        yield
-        return
-    database.execute_sql(f"PRAGMA busy_timeout = {max(1, int(seconds * 1000))}")
+def _lock_wait(database, seconds: float):
+    """Wait at most ``seconds`` for another connection's lock in this block:
+    SQLite's busy timeout, PostgreSQL's ``lock_timeout`` (which otherwise
+    waits for ever); both restored after."""
+    milliseconds = max(1, int(seconds * 1000))
+    if is_sqlite(database):
+        database.execute_sql(f"PRAGMA busy_timeout = {milliseconds}")
+        restore = f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"
+    else:
+        database.execute_sql(f"SET lock_timeout = {milliseconds}")
+        restore = "RESET lock_timeout"
     try:
         yield
     finally:
-        database.execute_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        database.execute_sql(restore)
 
 
 def retry_on_contention(func, *args, wait: float | None = None, database=None, **kwargs):
@@ -139,7 +144,7 @@ def retry_on_contention(func, *args, wait: float | None = None, database=None, *
     while True:
         remaining = deadline - time.monotonic()
         try:
-            with _busy_timeout(database, max(remaining, 0.001)):
+            with _lock_wait(database, max(remaining, 0.001)):
                 return func(*args, **kwargs)
         except Exception as error:
             if not is_contention(error) or database.in_transaction():

@@ -3,11 +3,12 @@
 another process holds it: they wait a little, then hand the write to a
 worker (``core.write_or_defer``), and nothing accepted is lost.
 
-The other writer is a real second connection to the same database file (a
-raw ``sqlite3`` connection holding ``BEGIN IMMEDIATE``), as a worker or an
-import in another process would be. PostgreSQL waits on row locks instead of
-failing, so the lock-holding tests are SQLite's; the real-process tests in
-test_write_contention_processes.py run on both.
+The other writer is a real second connection to the same database, as a
+worker or an import in another process would be: a raw ``sqlite3``
+connection holding ``BEGIN IMMEDIATE``, or on PostgreSQL a ``psycopg2`` one
+holding an EXCLUSIVE lock on the contact and event tables (the public
+endpoints' ``lock_timeout`` then plays SQLite's busy timeout). The
+real-process checks are in test_write_contention_processes.py.
 """
 from __future__ import annotations
 
@@ -31,13 +32,11 @@ from plugins.forms.models import OptIn, Submission
 
 from .forms_helpers import make_form, set_setting, submit
 
-pytestmark = pytest.mark.usefixtures("sqlite_only")
-
 
 @pytest.fixture
 def sqlite_only(database_url):
     if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL waits on row locks: there is no 'database is locked' to provoke")
+        pytest.skip("SQLite's deferred and IMMEDIATE transactions; PostgreSQL has no database-wide write lock")
 
 
 @pytest.fixture
@@ -48,13 +47,22 @@ def config(config):
 
 @contextlib.contextmanager
 def other_writer(database_url: str):
-    """Another process's connection holding the write lock until the block ends."""
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, timeout=10)
-    connection.execute("BEGIN IMMEDIATE")
+    """Another process's connection holding the write lock until the block
+    ends (yields a cursor)."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, timeout=10)
+        connection.execute("BEGIN IMMEDIATE")
+        cursor = connection
+    else:
+        import psycopg2
+
+        connection = psycopg2.connect(database_url)
+        cursor = connection.cursor()
+        cursor.execute("LOCK TABLE contact, event IN EXCLUSIVE MODE")  # reads pass, writes wait
     try:
-        yield connection
+        yield cursor
     finally:
-        connection.execute("COMMIT")
+        connection.commit()
         connection.close()
 
 
@@ -77,6 +85,7 @@ def release_after(connection_cm, seconds: float) -> threading.Thread:
 # -- the write transaction -----------------------------------------------------------
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_an_import_batch_waits_for_another_writer_instead_of_failing(ctx, database_url):
     """The batch reads (which emails exist) then writes: begun deferred, its
     read snapshot is stale once the other writer commits and SQLite refuses
@@ -94,6 +103,7 @@ def test_an_import_batch_waits_for_another_writer_instead_of_failing(ctx, databa
     assert Tag.select().where(Tag.name == "written-by-the-other-process").exists()
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_write_transaction_begins_immediate_on_sqlite(ctx, database_url):
     """While our write transaction is open, another connection cannot take
     the write lock: the lock was taken at BEGIN, before any write."""
@@ -106,9 +116,13 @@ def test_write_transaction_begins_immediate_on_sqlite(ctx, database_url):
 
 
 def test_contention_is_recognised_and_other_errors_are_not(ctx, database_url):
+    database = ctx.extensions["couvee"].database
     with other_writer(database_url):
         with pytest.raises(Exception) as caught:
-            ctx.extensions["couvee"].database.execute_sql("PRAGMA busy_timeout = 1")
+            if database_url.startswith("sqlite"):
+                database.execute_sql("PRAGMA busy_timeout = 1")
+            else:
+                database.execute_sql("SET lock_timeout = 1")
             Contact.create(email="late@example.com")
     assert is_contention(caught.value)
     assert not is_contention(ValueError("a bug"))
