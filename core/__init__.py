@@ -37,6 +37,7 @@ from .extension import (
     SendChannel,
     Setting,
     SettingsGroup,
+    SetupStep,
     TriggerType,
 )
 from .files import open_stored, store_upload

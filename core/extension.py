@@ -193,6 +193,23 @@ class AdminMenuItem:
 
 
 @dataclass
+class SetupStep:
+    """An item of the dashboard's getting-started checklist. ``endpoint`` (with
+    ``endpoint_values``) is where the user does it; ``is_done()`` ticks it from
+    the real state (it runs in the app context, with a database connection).
+    Shown to the ``roles`` listed, by ``order``."""
+
+    id: str
+    label: str
+    endpoint: str
+    is_done: Callable[[], bool]
+    help: str = ""
+    endpoint_values: dict = field(default_factory=dict)
+    order: int = 100
+    roles: tuple[str, ...] = ("admin", "marketer")
+
+
+@dataclass
 class SettingsGroup:
     """A plugin's settings page: generated from ``settings``."""
 

@@ -248,6 +248,25 @@ def register_commands():
     """
 
 
+@hookspec
+def register_setup_steps():
+    """Items of the dashboard's getting-started checklist that belong to the plugin.
+
+    Returns a list of :class:`core.SetupStep`. Each links to the page where the
+    user does it and ticks itself when ``is_done()`` returns True (called when
+    the dashboard is shown, with a database connection: keep it one cheap
+    query). The checklist hides once every step shown to the user is done.
+
+    Example::
+
+        @hookimpl
+        def register_setup_steps():
+            return [SetupStep("forms.first", "Publish your first form", "forms_admin.index",
+                              is_done=lambda: Form.select().where(Form.status == "published").exists(),
+                              help="Collect sign-ups on your site.", order=50)]
+    """
+
+
 # --------------------------------------------------------------------------
 # contact_* : things that happened to a contact. Called in a worker, after the
 # change is committed, with the app context pushed.

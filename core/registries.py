@@ -97,6 +97,7 @@ class Registries:
     admin_menu: Registry = field(default_factory=lambda: Registry("admin menu", extension.AdminMenuItem))
     settings: Registry = field(default_factory=lambda: Registry("settings", extension.SettingsGroup))
     commands: Registry = field(default_factory=lambda: Registry("commands", extension.Command))
+    setup_steps: Registry = field(default_factory=lambda: Registry("setup steps", extension.SetupStep))
     models: Registry = field(default_factory=lambda: Registry("models", type, key=_model_key))
 
     #: hook name -> registry attribute, in filling order: event kinds first,
@@ -112,5 +113,6 @@ class Registries:
         "register_admin_menu": "admin_menu",
         "register_settings": "settings",
         "register_commands": "commands",
+        "register_setup_steps": "setup_steps",
         "register_models": "models",
     }

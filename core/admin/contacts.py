@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import contacts as service
+from ..auth import current_user
 from ..extension import FieldValueError
 from ..files import open_stored, store_upload
 from ..models import Contact, Event, StoredFile, User
@@ -30,17 +31,32 @@ def search_contacts(q: str):
     return query
 
 
+#: roles whose contacts list opens on "My contacts" (the contacts they own)
+OWN_CONTACTS_FIRST = ("sales",)
+
+
+def contacts_shown(user, asked: str) -> str:
+    """``"mine"`` or ``"all"``: what the user asked for, else their role's default."""
+    if asked in ("mine", "all"):
+        return asked
+    return "mine" if user.role in OWN_CONTACTS_FIRST else "all"
+
+
 @admin_blueprint.route("/contacts")
 def contacts():
     q = request.args.get("q", "").strip()
     sort = request.args.get("sort", "created")
     page = max(request.args.get("page", 1, type=int), 1)
+    user = current_user()
+    show = contacts_shown(user, request.args.get("show", ""))
     query = search_contacts(q)
+    if show == "mine":
+        query = query.where(Contact.owner == user.id)
     total = query.count()
     rows = query.order_by(SORTS.get(sort, SORTS["created"]), Contact.id.desc()).paginate(page, PAGE_SIZE)
     return render_template(
         "core/admin/contacts.html", contacts=list(rows), q=q, sort=sort, page=page, total=total,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), show=show,
     )
 
 

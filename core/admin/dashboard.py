@@ -4,25 +4,17 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app, render_template
-from rq import Worker
 
+from ..auth import current_user
 from ..models import Contact, Event, utcnow
-from ..queue import QUEUES, get_queue
 from . import admin_blueprint
-
-
-def queue_status():
-    state = current_app.extensions["couvee"]
-    queues = [{"name": name, "pending": len(get_queue(name)), "failed": get_queue(name).failed_job_registry.count}
-              for name in QUEUES]
-    workers = Worker.all(connection=state.redis)
-    return queues, workers
+from .background import background_summary
+from .checklist import checklist
 
 
 @admin_blueprint.route("/")
 def dashboard():
     since = utcnow() - dt.timedelta(days=1)
-    queues, workers = queue_status()
     state = current_app.extensions["couvee"]
     return render_template(
         "core/admin/dashboard.html",
@@ -31,6 +23,6 @@ def dashboard():
         events_today=Event.select().where(Event.created_at >= since).count(),
         active_plugins=state.host.active,
         plugin_errors=state.plugin_errors(),
-        queues=queues,
-        workers=workers,
+        background=background_summary(state.redis),
+        checklist=checklist(current_user()),
     )

@@ -2,7 +2,7 @@
 menu entry, setting and ``couvee import`` / ``couvee export`` commands."""
 from __future__ import annotations
 
-from ..extension import AdminMenuItem, Command, Migration, Setting, SettingsGroup
+from ..extension import AdminMenuItem, Command, Migration, Setting, SettingsGroup, SetupStep
 from ..hookspecs import hookimpl
 
 
@@ -62,3 +62,15 @@ def contact_erase(contact, mode):
     from .erasure import erase_from_imports
 
     erase_from_imports(contact.email)
+
+
+def _imported_once() -> bool:
+    from .models import DONE, ImportJob
+
+    return ImportJob.select().where(ImportJob.status == DONE).exists()
+
+
+@hookimpl
+def register_setup_steps():
+    return [SetupStep("imports.first", "Import your contacts", "imports.index", _imported_once,
+                      help="Bring a CSV file from your CRM or spreadsheet.", order=30)]

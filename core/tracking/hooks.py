@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from ..extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup
+from ..extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup, SetupStep
 from ..hookspecs import hookimpl
 from .models import TRACKING_MODELS, Hit, Visitor
 
@@ -89,3 +89,15 @@ def contact_erase(contact, mode):
     """Visits are personal data: deleted in both modes, with the visitor ids."""
     Hit.delete().where(Hit.contact == contact.id).execute()
     Visitor.delete().where(Visitor.contact == contact.id).execute()
+
+
+def _has_site() -> bool:
+    from .models import Site
+
+    return Site.select().exists()
+
+
+@hookimpl
+def register_setup_steps():
+    return [SetupStep("tracking.site", "Track visits on your website", "tracking.sites_index", _has_site,
+                      help="Add your site and paste its snippet to see who visits which pages.", order=40)]

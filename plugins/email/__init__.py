@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, PeriodicJob, SendChannel, hookimpl
+from core import AdminMenuItem, Migration, PeriodicJob, SendChannel, SetupStep, get_setting, hookimpl
 
 from .models import EMAIL_MODELS, Bounce, Recipient, Send
 
@@ -137,3 +137,13 @@ def tpl_slot(slot, context):
                  .order_by(Send.sent_at.desc()).limit(5))
     return Markup(render_template("email/contact_panel.html", contact=contact, sends=sends,
                                   blocked=blocked_reason(contact, soft_bounce_limit())))
+
+
+@hookimpl
+def register_setup_steps():
+    from .config import GROUP
+
+    return [SetupStep("email.sender", "Set the sender of your emails", "admin.settings_group",
+                      lambda: bool(get_setting(GROUP, "from_email")), endpoint_values={"group_id": GROUP},
+                      help="The address and name your contacts see, and the mail server that sends.",
+                      order=10, roles=("admin",))]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, Setting, SettingsGroup, hookimpl
+from core import AdminMenuItem, Migration, Setting, SettingsGroup, SetupStep, hookimpl
 
 from .models import FORMS_MODELS
 
@@ -110,3 +110,12 @@ def tpl_slot(slot, context):
         values.setdefault(row.submission_id, []).append(row)
     return Markup(render_template("forms/contact_panel.html", contact=contact, submissions=submissions,
                                   values=values))
+
+
+@hookimpl
+def register_setup_steps():
+    from .models import Form
+
+    return [SetupStep("forms.first", "Publish your first form", "forms_admin.index",
+                      lambda: Form.select().where(Form.status == "published").exists(),
+                      help="Collect sign-ups on your website, embedded or on a hosted page.", order=50)]

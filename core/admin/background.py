@@ -1,0 +1,92 @@
+"""The dashboard's "Background work" panel in words: how many jobs wait in
+each queue and for how long, what failed, what is scheduled for later, and
+whether a worker is there to run them."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from rq import Worker
+
+from ..models import utcnow
+from ..queue import QUEUES, get_queue
+
+#: what each queue carries, in a user's words
+QUEUE_WORK = {
+    "events": "reactions to contact activity",
+    "default": "automations and routine work",
+    "email": "emails to send",
+    "import": "imports",
+    "low": "maintenance",
+}
+
+
+@dataclass
+class QueueLine:
+    name: str
+    work: str
+    waiting: int
+    failed: int
+    scheduled: int
+    oldest_seconds: float | None
+
+    @property
+    def sentence(self) -> str:
+        parts = []
+        if self.waiting:
+            parts.append(f"{count(self.waiting, 'job')} waiting, the oldest for {duration(self.oldest_seconds)}")
+        if self.scheduled:
+            parts.append(f"{count(self.scheduled, 'job')} scheduled for later")
+        if self.failed:
+            parts.append(f"{count(self.failed, 'job')} failed")
+        return f"{self.work.capitalize()}: " + "; ".join(parts) + "."
+
+
+@dataclass
+class BackgroundSummary:
+    workers: int
+    queues: list[QueueLine]
+
+    @property
+    def busy(self) -> list[QueueLine]:
+        """Queues with something to say (waiting, scheduled or failed jobs)."""
+        return [q for q in self.queues if q.waiting or q.scheduled or q.failed]
+
+    @property
+    def waiting(self) -> int:
+        return sum(q.waiting for q in self.queues)
+
+
+def background_summary(redis) -> BackgroundSummary:
+    now = utcnow()
+    lines = []
+    for name in QUEUES:
+        queue = get_queue(name, connection=redis)
+        waiting = queue.count
+        lines.append(QueueLine(name, QUEUE_WORK.get(name, name), waiting, queue.failed_job_registry.count,
+                               queue.scheduled_job_registry.count, _oldest_wait(queue, now) if waiting else None))
+    return BackgroundSummary(len(Worker.all(connection=redis)), lines)
+
+
+def _oldest_wait(queue, now) -> float | None:
+    """Seconds the job at the head of ``queue`` has been waiting."""
+    ids = queue.get_job_ids(0, 1)
+    job = queue.fetch_job(ids[0]) if ids else None
+    if job is None or job.enqueued_at is None:
+        return None
+    enqueued = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=dt.timezone.utc)
+    return max((now - enqueued).total_seconds(), 0.0)
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def duration(seconds: float | None) -> str:
+    """``"less than a minute"``, ``"3 minutes"``, ``"2 hours"``, ``"4 days"``."""
+    if seconds is None or seconds < 60:
+        return "less than a minute"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            return count(int(seconds // size), unit)
+    return "less than a minute"
