@@ -65,7 +65,11 @@ def test_newsletter_to_a_segment_minus_exclusions_personalised_with_progress(adm
     newsletter, page = write_newsletter(admin, [customers.id], [blocked.id])
     assert "Unsubscribe link" in page.text or "in place" in page.text
     send_form = [f for f in page.forms.values() if f.action.endswith("/send")][0]
-    assert "Sending started." in send_form.submit().follow().text
+    confirm = send_form.submit()
+    assert "Send “Spring for" in confirm.text and "<strong>3</strong> contacts" in confirm.text  # dee is skipped later
+    assert Newsletter.get_by_id(newsletter.id).status == "draft"  # nothing happens before the confirmation
+    yes = next(f for f in confirm.forms.values() if f.fields.get("confirmed"))
+    assert "Sending started." in yes.submit().follow().text
     run_jobs()
     messages = smtp_sink.wait_for(2)
     assert sorted(m["To"] for m in messages) == ["ada@example.com", "bob@example.com"]

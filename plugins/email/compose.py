@@ -11,6 +11,7 @@ from email.header import Header
 from email.utils import formataddr, formatdate
 
 from .config import EmailConfig
+from .transport import smtp_address
 
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"mime-version",
                   b"content-type", b"list-unsubscribe", b"list-unsubscribe-post")
@@ -54,6 +55,13 @@ def _header(name: str, value: str) -> str:
     return f"{name}: " + Header(value, "utf-8", header_name=name).encode(linesep=_CRLF)
 
 
+def recipient_header(address: str) -> str:
+    """The ``To`` value: the domain in its ASCII (IDNA) form, which every
+    reader understands; a non-ASCII local part stays UTF-8 (RFC 6532), as
+    only an SMTPUTF8 server can carry it anyway."""
+    return smtp_address(address, smtputf8=True)
+
+
 def _fold(value: str, used: int) -> str:
     """Fold a long ASCII value at spaces (RFC 5322 recommends 78 columns)."""
     if used + len(value) <= 78:
@@ -90,7 +98,7 @@ def build(config: EmailConfig, envelope: Envelope) -> tuple[str, bytes]:
     mid = message_id(envelope.send_id, envelope.sender_email.rpartition("@")[2] or config.sender_domain)
     sender = (formataddr((envelope.sender_name, envelope.sender_email), charset="utf-8")
               if envelope.sender_name else envelope.sender_email)
-    lines = [f"From: {sender}", _header("To", envelope.to), _header("Subject", envelope.subject),
+    lines = [f"From: {sender}", f"To: {recipient_header(envelope.to)}", _header("Subject", envelope.subject),
              f"Date: {formatdate(usegmt=True)}", f"Message-ID: {mid}"]
     if envelope.reply_to:
         lines.append(_header("Reply-To", envelope.reply_to))
@@ -114,9 +122,9 @@ def build(config: EmailConfig, envelope: Envelope) -> tuple[str, bytes]:
         mark = f"--{boundary}\r\n".encode()
         body = (b"\r\n" + mark + text + b"\r\n" + mark + _part(envelope.html, "html")
                 + f"\r\n--{boundary}--\r\n".encode())
-        raw = (_CRLF.join(lines) + _CRLF).encode("ascii") + body
+        raw = (_CRLF.join(lines) + _CRLF).encode("utf-8") + body
     else:
-        raw = (_CRLF.join(lines) + _CRLF).encode("ascii") + text + b"\r\n"
+        raw = (_CRLF.join(lines) + _CRLF).encode("utf-8") + text + b"\r\n"
     if config.dkim_enabled:
         raw = sign(config, raw)
     return mid, raw

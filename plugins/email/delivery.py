@@ -3,6 +3,7 @@ path, List-Unsubscribe, DKIM) and hand them to the transport, within the
 shared rate limit. Also the ``email`` channel's ``send(message)``."""
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
@@ -15,6 +16,8 @@ from .personal import ContentError
 from .ratelimit import Throttle
 from .renderer import Rendered, Renderer
 from .transport import TransportError, transport_for
+
+log = logging.getLogger("couvee.email")
 
 #: a single message waits at most this long for the rate limit
 SINGLE_MAX_WAIT = 10.0
@@ -112,11 +115,16 @@ def send_single(message: Message, config: EmailConfig | None = None, template: b
                                      marketing=marketing, urls=urls, headers=message.headers)
     except (TransportError, compose.DkimError) as error:
         sendlog.mark_failed(row, str(error))
-        if getattr(error, "permanent", False) and contact is not None:
+        if getattr(error, "bounce", False) and contact is not None:
             from .bounces import record_bounce
 
             record_bounce(row, "hard", "5.0.0", str(error))
         return SendResult("failed", str(error))
+    except Exception as error:  # a failure of this message is reported, never raised into the caller's batch
+        log.exception("sending email %s to %s failed", row.id, row.to_email)
+        reason = f"{type(error).__name__}: {error}"
+        sendlog.mark_failed(row, reason)
+        return SendResult("failed", reason)
     sendlog.mark_sent(row, message_id, rendered.subject, html=rendered.html, text=rendered.text)
     if contact is not None:
         emit(contact, "email_sent", sent_event(row, rendered.subject), source="email")

@@ -11,6 +11,8 @@ from core import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
 DRAFT, SCHEDULED, SENDING, PAUSED, SENT, CANCELLED = "draft", "scheduled", "sending", "paused", "sent", "cancelled"
 #: send log states; ``sending`` rows carry a claim and a lease
 QUEUED, CLAIMED, DONE, SKIPPED, FAILED = "queued", "sending", "sent", "skipped", "failed"
+#: a newsletter's row not sent because the newsletter was cancelled
+SEND_CANCELLED = "cancelled"
 
 
 class Newsletter(BaseModel):

@@ -22,11 +22,11 @@ from . import rules, sendlog, window as windows
 from .compose import DkimError
 from .config import EmailConfig, load_config
 from .delivery import Mailer, sent_event
-from .models import (CANCELLED, CLAIMED, DONE, DRAFT, FAILED, PAUSED, QUEUED, SCHEDULED, SENDING, SENT, SKIPPED,
-                     Newsletter, Send)
+from .models import (CANCELLED, CLAIMED, DONE, DRAFT, FAILED, PAUSED, QUEUED, SCHEDULED, SEND_CANCELLED, SENDING,
+                     SENT, SKIPPED, Newsletter, Send)
 from .personal import ContentError
 from .renderer import Renderer
-from .transport import TransportError
+from .transport import RecipientError, TransportError
 
 log = logging.getLogger("couvee.email")
 QUEUE = "email"
@@ -34,6 +34,8 @@ QUEUE = "email"
 MAX_INLINE_WAIT = 5.0
 #: a connection failure pauses the job this long before trying again
 OUTAGE_DELAY = dt.timedelta(seconds=60)
+#: a send job looks this often whether the newsletter was cancelled meanwhile
+CANCEL_CHECK_SECONDS = 1.0
 
 
 class NewsletterError(ValueError):
@@ -105,13 +107,16 @@ def resume(newsletter: Newsletter) -> None:
 
 
 def cancel(newsletter: Newsletter) -> int:
-    """Stop for good: rows not sent yet are marked skipped."""
+    """Stop for good: every row not sent yet, waiting or held by a send job
+    (alive, or dead and waiting for its lease to expire), is marked
+    cancelled. A row's claim is kept, so a message a job is handing to the
+    server at this very moment is still recorded as sent when it is."""
     changed = Newsletter.update(status=CANCELLED, finished_at=utcnow(), updated_at=utcnow()).where(
         (Newsletter.id == newsletter.id) & Newsletter.status.in_([SENDING, PAUSED, SCHEDULED])).execute()
     if not changed:
         raise NewsletterError("This newsletter is not being sent.")
-    return Send.update(status=SKIPPED, reason="newsletter cancelled", claim=None, lease_until=None).where(
-        (Send.newsletter == newsletter.id) & (Send.status == QUEUED)).execute()
+    return Send.update(status=SEND_CANCELLED, reason="newsletter cancelled", lease_until=None).where(
+        (Send.newsletter == newsletter.id) & Send.status.in_([QUEUED, CLAIMED])).execute()
 
 
 # --- jobs ----------------------------------------------------------------------------------
@@ -244,61 +249,85 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
                event_ids: list[int]):
     config = mailer.config
     window = windows.normalize(newsletter.window) if newsletter.window else {}
-    sender_name = newsletter.sender_name or config.from_name
-    sender_email = newsletter.sender_email or config.from_email
-    reply_to = newsletter.reply_to or config.reply_to
-    renewed_at = time.monotonic()
+    sender = (newsletter.sender_name or config.from_name, newsletter.sender_email or config.from_email,
+              newsletter.reply_to or config.reply_to)
+    renewed_at = checked_at = time.monotonic()
     for row in rows:
         if time.monotonic() - renewed_at > sendlog.LEASE.total_seconds() / 3:
             sendlog.renew(claim)
             renewed_at = time.monotonic()
-        contact = row.contact
-        if contact is None:
-            sendlog.mark_skipped(row, "contact deleted")
-            continue
-        if row.attempts > sendlog.MAX_ATTEMPTS:
-            sendlog.mark_failed(row, f"gave up after {row.attempts - 1} attempts")
-            continue
-        allowed, vetoes = can_receive(contact, "email", "marketing")
-        if not allowed:
-            sendlog.mark_skipped(row, "refused by " + ", ".join(vetoes))
-            continue
-        if window:
-            tz = windows.zone(get_values(contact).get(config.timezone_field), config.timezone)
-            opening = windows.next_opening(window, utcnow(), tz)
-            if opening is not None:
-                sendlog.release(row, not_before=opening, reason="outside the send window")
-                continue
-        wait = mailer.wait_turn(MAX_INLINE_WAIT)
-        if wait:
-            return dt.timedelta(seconds=max(1, wait))
+        if time.monotonic() - checked_at > CANCEL_CHECK_SECONDS:
+            if Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter.id).scalar() == CANCELLED:
+                return None  # cancel() has marked the rest; the drain loop sees the status and stops
+            checked_at = time.monotonic()
         try:
-            urls = renderer.urls(row.id)
-            rendered = renderer.render(row.id, contact, urls)
-        except ContentError as error:
-            sendlog.mark_failed(row, str(error))
+            delay = _send_row(newsletter, row, renderer, mailer, window, sender, event_ids)
+        except Exception as error:  # whatever one recipient does, the others still get their email
+            log.exception("newsletter %s: sending to %s failed", newsletter.id, row.to_email)
+            sendlog.mark_failed(row, f"{type(error).__name__}: {error}")
             continue
-        try:
-            message_id = mailer.transmit(row, rendered, sender_name=sender_name, sender_email=sender_email,
-                                         reply_to=reply_to, marketing=True, urls=urls,
-                                         headers={"Precedence": "bulk", "Feedback-ID": f"nl{newsletter.id}:couvee"})
-        except DkimError as error:
-            sendlog.mark_failed(row, str(error))
-            continue
-        except TransportError as error:
-            if error.permanent:
-                sendlog.mark_failed(row, str(error))
-                from .bounces import record_bounce
+        if delay is not None:
+            return delay
+    return None
 
-                record_bounce(row, "hard", "5.0.0", str(error))
-                continue
+
+def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mailer, window: dict,
+              sender: tuple[str, str, str], event_ids: list[int]) -> dt.timedelta | None:
+    """Send (or skip, fail, postpone) one claimed row; a delay means the whole
+    job must stop and come back later (rate limit, SMTP server unreachable)."""
+    config = mailer.config
+    contact = row.contact
+    if contact is None:
+        sendlog.mark_skipped(row, "contact deleted")
+        return None
+    if row.attempts > sendlog.MAX_ATTEMPTS:
+        sendlog.mark_failed(row, f"gave up after {row.attempts - 1} attempts" + (f": {row.reason}" if row.reason else ""))
+        return None
+    allowed, vetoes = can_receive(contact, "email", "marketing")
+    if not allowed:
+        sendlog.mark_skipped(row, "refused by " + ", ".join(vetoes))
+        return None
+    if window:
+        tz = windows.zone(get_values(contact).get(config.timezone_field), config.timezone)
+        opening = windows.next_opening(window, utcnow(), tz)
+        if opening is not None:
+            sendlog.release(row, not_before=opening, reason="outside the send window")
+            return None
+    wait = mailer.wait_turn(MAX_INLINE_WAIT)
+    if wait:
+        return dt.timedelta(seconds=max(1, wait))
+    try:
+        urls = renderer.urls(row.id)
+        rendered = renderer.render(row.id, contact, urls)
+    except ContentError as error:
+        sendlog.mark_failed(row, str(error))
+        return None
+    sender_name, sender_email, reply_to = sender
+    try:
+        message_id = mailer.transmit(row, rendered, sender_name=sender_name, sender_email=sender_email,
+                                     reply_to=reply_to, marketing=True, urls=urls,
+                                     headers={"Precedence": "bulk", "Feedback-ID": f"nl{newsletter.id}:couvee"})
+    except DkimError as error:
+        sendlog.mark_failed(row, str(error))
+        return None
+    except RecipientError as error:
+        if not error.permanent:  # e.g. 451 greylisting: this address later, the others now
             sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
-            return OUTAGE_DELAY
-        with write_transaction():
-            sendlog.mark_sent(row, message_id, rendered.subject)
-            event_ids += emit_many([{"contact": contact, "kind": "email_sent", "source": "email",
-                                     "data": sent_event(row, rendered.subject)}], dispatch=False)
-        row._sent = True
+            return None
+        sendlog.mark_failed(row, str(error))
+        if error.bounce:
+            from .bounces import record_bounce
+
+            record_bounce(row, "hard", "5.0.0", str(error))
+        return None
+    except TransportError as error:
+        sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
+        return OUTAGE_DELAY
+    with write_transaction():
+        sendlog.mark_sent(row, message_id, rendered.subject)
+        event_ids += emit_many([{"contact": contact, "kind": "email_sent", "source": "email",
+                                 "data": sent_event(row, rendered.subject)}], dispatch=False)
+    row._sent = True
     return None
 
 
@@ -323,9 +352,23 @@ def sweep() -> dict:
 # --- progress ------------------------------------------------------------------------------
 
 
+#: a newsletter scheduled less than this ahead counts as starting now (its page keeps refreshing)
+STARTING_SOON = dt.timedelta(seconds=60)
+
+
+def in_progress(newsletter: Newsletter, now: dt.datetime | None = None) -> bool:
+    """Being sent, or about to be (sent now, or due within a minute): its
+    page refreshes itself until the send ends."""
+    if newsletter.status == SENDING:
+        return True
+    now = now or utcnow()
+    return (newsletter.status == SCHEDULED and newsletter.scheduled_at is not None
+            and newsletter.scheduled_at <= now + STARTING_SOON)
+
+
 def progress(newsletter: Newsletter) -> dict:
     """Counts by state and the current rate (messages in the last minute)."""
-    counts = {status: 0 for status in (QUEUED, CLAIMED, DONE, SKIPPED, FAILED)}
+    counts = {status: 0 for status in (QUEUED, CLAIMED, DONE, SKIPPED, FAILED, SEND_CANCELLED)}
     for status, count in (Send.select(Send.status, fn.COUNT(Send.id)).where(Send.newsletter == newsletter.id)
                           .group_by(Send.status).tuples()):
         counts[status] = count
@@ -333,7 +376,8 @@ def progress(newsletter: Newsletter) -> dict:
     minute_ago = utcnow() - dt.timedelta(seconds=60)
     rate = Send.select().where((Send.newsletter == newsletter.id) & (Send.status == DONE)
                                & (Send.sent_at >= minute_ago)).count() / 60.0
-    done = counts[DONE] + counts[SKIPPED] + counts[FAILED]
+    done = counts[DONE] + counts[SKIPPED] + counts[FAILED] + counts[SEND_CANCELLED]
     return {"total": total, "sent": counts[DONE], "skipped": counts[SKIPPED], "failed": counts[FAILED],
+            "cancelled": counts[SEND_CANCELLED],
             "pending": counts[QUEUED] + counts[CLAIMED], "done": done,
             "percent": round(100.0 * done / total, 1) if total else 0.0, "rate": round(rate, 1)}

@@ -9,7 +9,7 @@ from core import Contact, Segment, enqueue, roles_required
 
 from . import charts, editing, metrics, newsletters
 from .config import load_config
-from .models import DRAFT, SENDING, Newsletter, Send
+from .models import DRAFT, FAILED, Newsletter, Send
 from .personal import ContentError
 from .renderer import Renderer
 from .testsend import send_test
@@ -17,6 +17,8 @@ from .window import describe
 
 email_admin = Blueprint("email_admin", __name__, url_prefix="/admin/email")
 EDITORS = ("admin", "marketer")
+#: failed recipients listed with their reason on a newsletter's page
+FAILURES_SHOWN = 50
 
 
 def _newsletter(newsletter_id: int) -> Newsletter:
@@ -79,12 +81,14 @@ def show(newsletter_id):
     progress = newsletters.progress(newsletter)
     summary = metrics.newsletter_summary(newsletter.id)
     links = metrics.top_links(newsletter.id)
+    failures = list(Send.select(Send.to_email, Send.reason).where(
+        (Send.newsletter == newsletter.id) & (Send.status == FAILED)).order_by(Send.id).limit(FAILURES_SHOWN))
     names = {s.id: s.name for s in Segment.select()}
     return render_template(
         "email/newsletter.html", newsletter=newsletter, verdict=verdict, progress=progress, summary=summary,
         progress_bar=charts.progress_bar(progress["percent"]), window=describe(newsletter.window or {}),
         links_chart=charts.bar_chart([(l["url"], l["clicks"]) for l in links], title="Top links") if links else None,
-        links=links, segment_names=names, refresh=newsletter.status == SENDING, timezone=config.timezone,
+        links=links, failures=failures, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.timezone,
         rates_chart=charts.bar_chart([("Deliverability", summary["deliverability"]), ("Open rate", summary["open_rate"]),
                                       ("Click rate", summary["click_rate"]),
                                       ("Unsubscribe rate", summary["unsubscribe_rate"])], unit="%",
@@ -102,15 +106,26 @@ def _act(newsletter_id, action, done: str):
     return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
 
 
+def _confirmed() -> bool:
+    """Send and Cancel act only from the confirmation page's button, so they
+    work without JavaScript and nobody sends a newsletter by a stray click."""
+    return request.form.get("confirmed") == "yes"
+
+
 @email_admin.route("/<int:newsletter_id>/send", methods=["POST"])
 @roles_required(*EDITORS)
 def send(newsletter_id):
     newsletter = _newsletter(newsletter_id)
+    config = load_config()
     try:
-        at = editing.parse_when(request.form.get("at", ""), load_config().timezone)
+        at = editing.parse_when(request.form.get("at", ""), config.timezone)
     except ValueError:
         flash("The date and time to send is not valid.", "error")
         return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
+    if not _confirmed():
+        return render_template("email/confirm.html", newsletter=newsletter, action="send",
+                               at=request.form.get("at", ""), when=at, timezone=config.timezone,
+                               audience=newsletters.audience_query(newsletter).count())
     try:
         verdict = newsletters.start(newsletter, at)
     except newsletters.NewsletterError as error:
@@ -138,6 +153,10 @@ def resume(newsletter_id):
 @email_admin.route("/<int:newsletter_id>/cancel", methods=["POST"])
 @roles_required(*EDITORS)
 def cancel(newsletter_id):
+    if not _confirmed():
+        newsletter = _newsletter(newsletter_id)
+        return render_template("email/confirm.html", newsletter=newsletter, action="cancel",
+                               progress=newsletters.progress(newsletter))
     return _act(newsletter_id, newsletters.cancel, "Cancelled: the remaining recipients will not get it.")
 
 

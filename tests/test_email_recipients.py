@@ -1,0 +1,242 @@
+"""One recipient never stalls a send (issue 15, items 1, 2 and 19).
+
+An internationalised address goes out with SMTPUTF8 when the server offers
+it, and fails with a clear reason when it does not; a domain in Unicode is
+sent in its IDNA form; a refused recipient or any error half-way through an
+SMTP transaction is recorded for that message and the next messages go out on
+the same connection (RSET), for newsletters, smart content and workflow
+emails alike. Send and Cancel ask for confirmation, and Cancel leaves nothing
+"to go". Real SMTP server on loopback, real RQ worker in burst mode."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from core import contacts, emit
+from core.automation import runs_of
+from core.contacts import create_contact
+from core.models import Contact
+from core.segments import Segment, add_to_segment
+from tests.conftest import SmtpSink, free_port
+from tests.test_automation import live
+from tests.test_email_newsletter import write_newsletter
+from tests.test_email_send import configure
+
+from plugins.email import newsletters, sendlog
+from plugins.email.config import load_config
+from plugins.email.models import Bounce, Newsletter, Send
+from plugins.email.transport import RecipientError, SmtpTransport
+from plugins.smart_content import library, programme as programme_settings
+from plugins.smart_content.models import Pick
+from plugins.smart_content.sender import run_programme
+
+NON_ASCII = "benoît.dubois22@exemple.fr"
+IDN = "jean@exémple.fr"
+SENT_TO = ["ada@example.com", "luc@example.com", "zoe@example.com"]
+
+
+class RefusingSink(SmtpSink):
+    """The SMTP sink, refusing any recipient whose address starts with
+    "refused" (550) or "busy" (451, for now), and noting the client connection of every message."""
+
+    def __init__(self):
+        super().__init__()
+        self.peers = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refused"):
+            return f"550 5.1.1 <{address}>: no such mailbox here"
+        if address.startswith("busy"):
+            return "451 4.2.1 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.add(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+    def received(self) -> dict:
+        """The delivered messages by envelope recipient."""
+        return {m.envelope_to[0]: m for m in self.messages}
+
+
+@pytest.fixture(params=[False, True], ids=["ascii-server", "smtputf8-server"])
+def sink(request):
+    handler = RefusingSink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=request.param)
+    controller.start()
+    handler.host, handler.port, handler.smtputf8 = "127.0.0.1", port, request.param
+    yield handler
+    controller.stop()
+
+
+def audience(*emails) -> Segment:
+    """The addresses, in this order, as contacts in one static segment."""
+    segment = Segment.create(name="Readers", kind="static")
+    for email in emails:
+        add_to_segment(create_contact({"email": email, "first_name": "Reader"}), segment)
+    return segment
+
+
+def confirm(page):
+    """Press the confirmation page's "Yes" button."""
+    return next(f for f in page.forms.values() if f.fields.get("confirmed")).submit()
+
+
+def figures(page) -> str:
+    """The progress line of a newsletter's page, as a reader sees it."""
+    paragraph = re.search(r'<p class="progress-figures">(.*?)</p>', page.text, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", "", paragraph).split())
+
+
+def action_form(page, action: str):
+    return next(f for f in page.forms.values() if f.action.endswith(f"/{action}"))
+
+
+def test_a_newsletter_sends_past_an_unsendable_and_a_refused_address(admin, ctx, sink, run_jobs):
+    configure(sink)
+    segment = audience("ada@example.com", NON_ASCII, "refused@example.com", IDN, "luc@example.com",
+                       "zoe@example.com")
+    newsletter, page = write_newsletter(admin, [segment.id])
+    confirmation = action_form(page, "send").submit()
+    assert "<strong>6</strong> contacts" in confirmation.text
+    started = confirm(confirmation).follow()
+    assert "Sending started." in started.text
+    assert '<meta http-equiv="refresh"' in started.text  # "scheduled" for a moment: the page refreshes itself
+    run_jobs()
+
+    received = sink.received()
+    assert len(sink.peers) == 1  # one connection, reset after each refusal
+    assert "jean@xn--exmple-cva.fr" in received  # the domain in its IDNA form in the envelope...
+    assert received["jean@xn--exmple-cva.fr"]["To"] == "jean@xn--exmple-cva.fr"  # ...and in the header
+    rows = {row.to_email: row for row in Send.select().where(Send.newsletter == newsletter.id)}
+    refused = rows["refused@example.com"]
+    assert refused.status == "failed" and "550 5.1.1" in refused.reason
+    assert Bounce.get(Bounce.send == refused.id).type == "hard"
+    if sink.smtputf8:
+        assert set(received) == {*SENT_TO, "jean@xn--exmple-cva.fr", NON_ASCII}
+        assert received[NON_ASCII]["To"] == NON_ASCII
+        assert rows[NON_ASCII].status == "sent"
+    else:
+        assert set(received) == {*SENT_TO, "jean@xn--exmple-cva.fr"}
+        assert rows[NON_ASCII].status == "failed"
+        assert "does not offer SMTPUTF8" in rows[NON_ASCII].reason
+        assert not Bounce.select().where(Bounce.send == rows[NON_ASCII].id).exists()  # our limit, not a bounce
+
+    page = admin.get(f"/admin/email/{newsletter.id}")
+    failed = 1 if sink.smtputf8 else 2
+    assert Newsletter.get_by_id(newsletter.id).status == "sent"
+    assert f"{6 - failed} sent, 0 skipped, {failed} failed, 0 to go, of 6" in figures(page)
+    assert '<meta http-equiv="refresh"' not in page.text
+    assert "no such mailbox here" in page.text  # the reasons are on the newsletter's page
+
+
+def test_cancel_asks_first_then_leaves_nothing_to_go(admin, ctx, smtp_sink, run_jobs):
+    """A send job died holding a batch (its lease has not run out yet): Cancel
+    still settles every row, claimed or waiting."""
+    configure(smtp_sink, batch_size=3)
+    segment = audience(*[f"reader{i}@example.com" for i in range(8)])
+    newsletter, page = write_newsletter(admin, [segment.id])
+    confirm(action_form(page, "send").submit()).follow()
+    newsletters.begin(newsletter.id)  # what the begin job does, without its send jobs
+    claim, held = sendlog.claim_batch(newsletter.id, 3)  # the dead job's claim
+    assert len(held) == 3
+
+    page = admin.get(f"/admin/email/{newsletter.id}")
+    assert "0 sent, 0 skipped, 0 failed, 8 to go, of 8" in figures(page)
+    asked = action_form(page, "cancel").submit()
+    assert "<strong>8</strong> recipients" in asked.text and "not sent yet will not get it" in asked.text
+    assert Newsletter.get_by_id(newsletter.id).status == "sending"  # nothing happens before the confirmation
+    done = confirm(asked).follow()
+    assert "Cancelled: the remaining recipients will not get it." in done.text
+    assert "0 sent, 0 skipped, 0 failed, 8 cancelled, 0 to go, of 8" in figures(done)
+    run_jobs()  # the send jobs queued by begin find nothing to send
+    assert smtp_sink.messages == []
+    assert {row.status for row in Send.select()} == {"cancelled"}
+
+
+def test_send_and_cancel_do_nothing_without_the_confirmation(admin, ctx, smtp_sink, run_jobs):
+    configure(smtp_sink)
+    segment = audience("ada@example.com")
+    newsletter, page = write_newsletter(admin, [segment.id])
+    send_form = action_form(page, "send")
+    admin.post(f"/admin/email/{newsletter.id}/send", {"csrf_token": send_form["csrf_token"].value, "at": ""})
+    run_jobs()
+    assert Newsletter.get_by_id(newsletter.id).status == "draft" and smtp_sink.messages == []
+
+
+def smart_content_programme():
+    library.save_content(None, {"title": "Automatiser son marketing", "url": "https://blog.example.fr/a",
+                                "excerpt": "Pas à pas.", "stage": "engagement", "tags": ["CRM"], "score": 5})
+    settings = programme_settings.load()
+    settings.enabled, settings.weekdays, settings.excluded_dates = True, list(range(7)), []
+    settings.hour_start, settings.hour_end = 0, 24
+    programme_settings.store(settings)
+
+
+def test_smart_content_sends_go_on_after_a_refused_recipient(ctx, sink, run_jobs):
+    configure(sink)
+    smart_content_programme()
+    readers = ["ada@example.com", NON_ASCII, "refused@example.com", "luc@example.com", "zoe@example.com"]
+    for email in readers:
+        contacts.add_tag(create_contact({"email": email, "first_name": "Ana"}), "CRM")
+    run_jobs()
+    assert run_programme()["claimed"] == 5
+    run_jobs(queues=["email"])
+
+    picks = {Contact.get_by_id(p.contact_id).email: p for p in Pick.select()}
+    assert {email: picks[email].status for email in SENT_TO} == dict.fromkeys(SENT_TO, "sent")
+    assert picks["refused@example.com"].status == "failed" and "550 5.1.1" in picks["refused@example.com"].reason
+    assert picks[NON_ASCII].status == ("sent" if sink.smtputf8 else "failed")
+    assert set(sink.received()) == set(SENT_TO) | ({NON_ASCII} if sink.smtputf8 else set())
+    assert len(sink.peers) == 1
+    assert "503" not in " ".join(p.reason for p in picks.values())
+
+
+def test_workflow_emails_go_on_after_a_refused_recipient(ctx, sink, run_jobs):
+    configure(sink)
+    live("Welcome", [{"type": "tag_added", "settings": {"tag": "new"}}],
+         [{"type": "action", "action": "email.send",
+           "settings": {"subject": "Bienvenue", "body": "<p>Bonjour {{ first_name }}</p>"}}])
+    people = [create_contact({"email": email, "first_name": "Ana"})
+              for email in ("ada@example.com", NON_ASCII, "refused@example.com", "luc@example.com", "zoe@example.com")]
+    for person in people:
+        contacts.add_tag(person, "new")
+    run_jobs()
+
+    assert set(sink.received()) == set(SENT_TO) | ({NON_ASCII} if sink.smtputf8 else set())
+    assert len(sink.peers) == 1
+    rows = {row.to_email: row for row in Send.select().where(Send.kind == "workflow.email")}
+    assert rows["refused@example.com"].status == "failed" and "550 5.1.1" in rows["refused@example.com"].reason
+    assert all(rows[email].status == "sent" for email in SENT_TO)
+    assert all(runs_of(person) for person in people)
+
+
+def test_the_transport_keeps_its_connection_usable_after_each_refusal(ctx, sink):
+    """Straight through the transport every sender uses: a permanent and a
+    temporary refusal, and an address the server cannot carry, each leave the
+    connection ready for the next message."""
+    configure(sink)
+    transport = SmtpTransport(load_config())
+    body = b"Subject: hello\r\n\r\nhello\r\n"
+    transport.send("bounce@couvee.test", "ada@example.com", body)
+    with pytest.raises(RecipientError) as refused:
+        transport.send("bounce@couvee.test", "refused@example.com", body)
+    assert refused.value.permanent and refused.value.bounce and "550 5.1.1" in str(refused.value)
+    with pytest.raises(RecipientError) as busy:
+        transport.send("bounce@couvee.test", "busy@example.com", body)
+    assert not busy.value.permanent and not busy.value.bounce and "451 4.2.1" in str(busy.value)
+    if sink.smtputf8:
+        transport.send("bounce@couvee.test", NON_ASCII, "Subject: à\r\nTo: {}\r\n\r\nx\r\n".format(NON_ASCII).encode())
+    else:
+        with pytest.raises(RecipientError, match="does not offer SMTPUTF8") as unsendable:
+            transport.send("bounce@couvee.test", NON_ASCII, body)
+        assert unsendable.value.permanent and not unsendable.value.bounce
+    transport.send("bounce@couvee.test", "luc@example.com", body)
+    expected = ["ada@example.com", *([NON_ASCII] if sink.smtputf8 else []), "luc@example.com"]
+    assert [m.envelope_to[0] for m in sink.wait_for(len(expected))] == expected
+    assert len(sink.peers) == 1
+    transport.close()
