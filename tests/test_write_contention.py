@@ -27,7 +27,7 @@ from core.deferred_writes import FAILED_KEY, drain_deferred_writes, pending_coun
 from core.imports.pipeline import Importer, Settings
 from core.imports.reader import Row
 from core.models import Contact, Event, Tag
-from plugins.email.models import Send
+from plugins.email.models import Click, Link, Open, Send
 from plugins.forms.models import OptIn, Submission
 
 from .forms_helpers import make_form, set_setting, submit
@@ -191,6 +191,21 @@ def test_unsubscribes_on_a_locked_database_are_accepted_then_recorded(web, ctx, 
     unsubscribed = {e.contact_id: e.data for e in Event.select().where(Event.kind == "email_unsubscribed")}
     assert unsubscribed[page_person.id]["via"] == "page" and unsubscribed[page_person.id]["reason"] == "Too many"
     assert unsubscribed[click_person.id]["via"] == "one-click"
+
+
+def test_opens_and_clicks_on_a_locked_database_are_served_then_recorded(web, ctx, database_url, run_jobs):
+    person = create_contact({"email": "reader@example.com"})
+    row = _send_to(person)
+    link = Link.create(scope=f"send:{row.id}", url_hash="x", url="https://shop.example/offer")
+    with other_writer(database_url):
+        pixel = web.get(f"/e/o/{make_token('email.open', row.id)}.gif", headers={"User-Agent": "Mozilla/5.0"})
+        click = web.get(f"/e/c/{make_token('email.click', [row.id, link.id])}", status=302)
+    assert pixel.content_type == "image/gif"
+    assert click.headers["Location"].startswith("https://shop.example/offer?cv_t=")
+    assert (Open.select().count(), Click.select().count()) == (0, 0)
+    run_jobs()
+    assert (Open.select().count(), Click.select().count()) == (1, 1)
+    assert {e.kind for e in Event.select().where(Event.contact == person.id)} >= {"email_opened", "email_clicked"}
 
 
 def test_an_opt_in_confirmation_on_a_locked_database_is_confirmed_by_a_worker(web, ctx, database_url, run_jobs):

@@ -7,8 +7,8 @@ each is authenticated by a signed token or the inbound secret):
 - ``/e/u/<t>/one-click`` RFC 8058 One-Click POST (mail clients; no CSRF),
 - ``/e/inbound`` bounces (DSN) and mailto unsubscribes posted by the MTA.
 
-An unsubscribe is never refused because the database is busy: it goes through
-``core.write_or_defer`` (written now, or by a worker a moment later).
+Opens, clicks and unsubscribes are never refused because the database is busy:
+they go through ``core.write_or_defer`` (written now, or by a worker a moment later).
 """
 from __future__ import annotations
 
@@ -51,8 +51,17 @@ def open(t):  # noqa: A001 - the endpoint name is part of the URL contract
     except TokenError:
         row = None
     if row is not None:
-        tracking.record_open(row, request.headers.get("User-Agent", ""), load_config().machine_open_seconds)
+        write_or_defer(record_open, row.id, request.headers.get("User-Agent", ""), load_config().machine_open_seconds)
     return Response(PIXEL, mimetype="image/gif", headers=NO_STORE)
+
+
+def record_open(send_id: int, user_agent: str, machine_seconds: int) -> None:
+    """Store an open in one write transaction (now, or by a worker while the
+    database is busy: the pixel is served either way)."""
+    with write_transaction():
+        row = Send.get_or_none(Send.id == send_id)
+        if row is not None:
+            tracking.record_open(row, user_agent, machine_seconds)
 
 
 @email_public.route("/c/<t>")
@@ -68,7 +77,16 @@ def click(t):
     link = tracking.link_of(row, data[1]) if row is not None else None
     if link is None:
         abort(404, description="This link is not valid.")
-    return redirect(tracking.record_click(row, link), code=302)
+    written = write_or_defer(record_click, row.id, link.id)
+    return redirect(written.result if written.done else tracking.click_target(row, link), code=302)
+
+
+def record_click(send_id: int, link_id: int) -> str:
+    """Store a click in one write transaction and return the redirect target
+    (now, or by a worker while the database is busy: the browser goes on)."""
+    with write_transaction():
+        row = Send.get_by_id(send_id)
+        return tracking.record_click(row, tracking.link_of(row, link_id))
 
 
 @email_public.route("/v/<t>")

@@ -64,6 +64,15 @@ def record_click(row: Send, link: Link) -> str:
         emit(contact, "email_opened", {"email_id": row.id, "machine": False}, source="email")
     if first_of_link:
         emit(contact, "email_clicked", {"email_id": row.id, "url": link.url, "link_id": link.id}, source="email")
+    return click_target(row, link)
+
+
+def click_target(row: Send, link: Link) -> str:
+    """Where a click sends the browser: the stored URL, plus ``cv_t`` (when
+    the email went to a contact) so the tracking script can identify the visitor."""
+    contact = _contact(row)
+    if contact is None:
+        return link.url
     return add_params(link.url, {"cv_t": contact_token(contact, "tracking.identify")})
 
 
