@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, url_for
 
 from .. import contacts as service
 from ..auth import public
+from ..db import write_transaction
 from ..extension import FieldValueError
 from ..models import Contact, User
 from . import schema as s
@@ -192,7 +193,7 @@ def contacts_update(contact_id, body):
     if errors:
         return invalid(errors)
     try:
-        with current_app.extensions["couvee"].database.atomic():
+        with write_transaction(current_app.extensions["couvee"].database):
             service.update_contact(contact, raw, source="api")
             if "owner_id" in body:
                 contact.owner = _owner(body)
