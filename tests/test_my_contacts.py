@@ -62,6 +62,16 @@ def test_administrators_open_on_all_contacts_and_have_a_my_contacts_tab(admin, t
     assert "No contact is assigned to you yet" in mine.text
 
 
-def test_an_unknown_choice_falls_back_to_the_role_default(web, team):
+def test_a_marketer_who_owns_contacts_opens_on_them_and_one_who_owns_none_on_all(web, team):
+    marketer = auth.create_user("mia@example.com", REP_PASSWORD, role="marketer")
+    login(web, "mia@example.com", REP_PASSWORD)
+    assert active_tab(web.get("/admin/contacts")) == "All contacts"
+    contact = create_contact({"email": "mias@example.com"})
+    Contact.update(owner=marketer).where(Contact.id == contact.id).execute()
+    page = web.get("/admin/contacts")
+    assert active_tab(page) == "My contacts" and listed(page) == {"mias@example.com"}
+
+
+def test_an_unknown_choice_falls_back_to_the_default(web, team):
     login(web, REP_EMAIL, REP_PASSWORD)
     assert active_tab(web.get("/admin/contacts", {"show": "bogus"})) == "My contacts"

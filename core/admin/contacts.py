@@ -31,15 +31,15 @@ def search_contacts(q: str):
     return query
 
 
-#: roles whose contacts list opens on "My contacts" (the contacts they own)
-OWN_CONTACTS_FIRST = ("sales",)
-
-
 def contacts_shown(user, asked: str) -> str:
-    """``"mine"`` or ``"all"``: what the user asked for, else their role's default."""
+    """``"mine"`` or ``"all"``: what the user asked for; by default "My
+    contacts" for users who are not administrators and own contacts (a sales
+    rep), "All contacts" otherwise (an administrator, a marketer who owns none)."""
     if asked in ("mine", "all"):
         return asked
-    return "mine" if user.role in OWN_CONTACTS_FIRST else "all"
+    if user.role != "admin" and Contact.select().where(Contact.owner == user.id).exists():
+        return "mine"
+    return "all"
 
 
 @admin_blueprint.route("/contacts")
