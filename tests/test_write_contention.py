@@ -17,6 +17,7 @@ import re
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -251,3 +252,17 @@ def test_a_deferred_write_that_fails_for_another_reason_is_kept_not_lost(web, ct
     [failed] = ctx.extensions["couvee"].redis.lrange(FAILED_KEY, 0, -1)
     assert re.search(rb"DoesNotExist", failed)
     assert pending_count() == 0
+
+
+def test_every_writing_transaction_goes_through_write_transaction():
+    """A bare ``atomic()`` begins deferred on a database opened elsewhere (and
+    reads as an exception to the rule): core and the bundled plugins use
+    ``write_transaction`` only; core/db.py is where it is built."""
+    root = Path(__file__).resolve().parent.parent
+    bare = re.compile(r"\.(atomic|transaction)\(")
+    offenders = [f"{path.relative_to(root)}:{number}"
+                 for folder in ("core", "plugins") for path in sorted((root / folder).rglob("*.py"))
+                 if path != root / "core" / "db.py"
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if bare.search(line)]
+    assert offenders == []
