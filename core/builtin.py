@@ -12,9 +12,24 @@ def _create_core_tables(database, migrator):
     database.create_tables(CORE_MODELS, safe=True)
 
 
+def _add_event_outbox(database, migrator):
+    """Claims on undispatched events, per-plugin delivery failures, and an index
+    of the outbox (a no-op where version 1 already created them)."""
+    from playhouse.migrate import migrate
+
+    from .models import Event, EventDelivery
+
+    present = {column.name for column in database.get_columns("event")}
+    migrate(*[migrator.add_column("event", field.column_name, field)
+              for field in (Event.claimed_by, Event.claimed_until) if field.column_name not in present])
+    database.create_tables([EventDelivery], safe=True)
+    database.execute_sql("CREATE INDEX IF NOT EXISTS event_outbox ON event (id) WHERE dispatched_at IS NULL")
+
+
 @hookimpl
 def register_migrations():
-    return [Migration(1, "core tables", _create_core_tables)]
+    return [Migration(1, "core tables", _create_core_tables),
+            Migration(2, "event outbox claims and per-plugin deliveries", _add_event_outbox)]
 
 
 @hookimpl

@@ -1,10 +1,11 @@
 """The one door for everything that happens to a contact.
 
-``emit(contact, kind, data)`` stores a timeline row and queues its dispatch; a
-worker calls the ``contact_event`` hook (and ``contact_created`` /
-``contact_updated`` for those kinds). Dispatch is at-least-once: an event whose
-job was lost (Redis restarted, transaction committed after the job ran) is
-re-queued by the periodic sweep, so implementations key side effects on
+``emit(contact, kind, data)`` stores a timeline row and signals that events
+wait; a drain job in a worker claims them in batches and calls each plugin's
+``contact_event`` hook (and ``contact_created`` / ``contact_updated`` for those
+kinds), see :mod:`core.dispatch`. Undispatched rows are the outbox: nothing is
+lost when Redis or a worker goes away (the periodic sweep signals a drain
+again). Dispatch is at-least-once, so implementations key side effects on
 ``event.id``.
 """
 from __future__ import annotations
@@ -12,16 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import current_app, g, has_app_context
+from flask import after_this_request, current_app, g, has_app_context, has_request_context
 
+from . import dispatch
+from .db import db_proxy
 from .event_kinds import registered_kind
 from .models import Contact, Event, utcnow
-from .queue import enqueue
 
 log = logging.getLogger("couvee.events")
 
-SWEEP_AFTER = dt.timedelta(seconds=60)
-#: events a worker job may hold before queueing their dispatch mid-job
+#: events a worker job may record before it signals a drain mid-job
 DEFERRED_FLUSH = 100
 
 
@@ -40,100 +41,77 @@ def emit(contact: Contact, kind: str, data: dict | None = None, source: str = ""
             (Contact.id == contact.id)
             & (Contact.last_interaction_at.is_null() | (Contact.last_interaction_at < when))
         ).execute()
-    deferred = _deferred()
-    if deferred is None:
-        queue_dispatch(event.id)
-    else:
-        deferred.append(event.id)
-        if len(deferred) >= DEFERRED_FLUSH:  # a long job: don't hold its events until it ends
-            dispatch_many(deferred[:])
-            deferred.clear()
+    events_recorded()
     return event
 
 
-def _deferred() -> list | None:
-    """Inside a worker job, events are dispatched together when the job ends
-    (see :func:`core.queue.run_task`): one dispatch job instead of one per event."""
-    return g.get("couvee_deferred_events") if has_app_context() else None
+def events_recorded(count: int = 1) -> None:
+    """Signal that undispatched events wait, at the right moment: a web
+    request signals once after its view returned (its writes committed), a
+    worker job when it ends (see :func:`core.queue.run_task`, and every
+    :data:`DEFERRED_FLUSH` events outside a transaction in a long job), any
+    other caller at once. A signal is one Redis ``SET NX``, never a job per event."""
+    if has_request_context():
+        if not g.get("couvee_drain_after_request"):
+            g.couvee_drain_after_request = True
+            after_this_request(_drain_after_request)
+        return
+    if has_app_context() and g.get("couvee_job_events") is not None:
+        g.couvee_job_events += count
+        if g.couvee_job_events >= DEFERRED_FLUSH and not db_proxy.in_transaction():
+            g.couvee_job_events = 0  # a long job: don't hold its events until it ends
+            dispatch.request_drain()
+        return
+    dispatch.request_drain()
+
+
+def _drain_after_request(response):
+    dispatch.request_drain()
+    return response
 
 
 def dispatch_many(event_ids: list[int]):
-    """Queue ONE job dispatching these events in order (each at most once;
-    the sweep re-queues them if Redis is away)."""
+    """Signal that these recorded events wait for dispatch (one drain, however
+    many events; call it after the transaction that wrote them commits).
+    Returns None for an empty list."""
     if not event_ids:
         return None
-    try:
-        return enqueue(dispatch_events, list(event_ids), queue="events", timeout=3600)
-    except Exception:
-        log.exception("could not queue %d events; the sweep will retry", len(event_ids))
-        return None
+    events_recorded(len(event_ids))
+    return True
 
 
 def dispatch_events(event_ids: list[int]) -> int:
-    """Worker side: dispatch a batch of events in order, each at most once. One
-    failing event does not hold the others back (the sweep retries it)."""
-    done = 0
-    for event_id in event_ids:
-        try:
-            dispatch_event(event_id)
-            done += 1
-        except Exception:
-            log.exception("dispatch of event %s failed; the sweep will retry it", event_id)
-    return done
+    """Dispatch these events now, in this process (those not dispatched yet
+    nor claimed by a drain); returns how many were dispatched. Also what jobs
+    queued by earlier versions run."""
+    return dispatch.dispatch_now(list(event_ids))
 
 
 def queue_dispatch(event_id: int):
-    try:
-        return enqueue(dispatch_event, event_id, queue="events")
-    except Exception:  # Redis away: the sweep will pick the event up
-        log.exception("could not queue event %s; the sweep will retry", event_id)
-        return None
-
-
-#: seconds to wait before looking again for an event the worker cannot see yet
-#: (emitted inside a transaction that had not committed when the job started)
-NOT_VISIBLE_RETRIES = (1, 3, 10)
+    """Signal a drain for an undispatched event (kept for callers of earlier versions)."""
+    return dispatch.request_drain()
 
 
 def dispatch_event(event_id: int, attempt: int = 0) -> str:
-    """Worker side: call the hooks for one event, once."""
+    """Dispatch one event now, in this process, unless it is dispatched or
+    claimed by a drain. Returns ``dispatched``, ``already dispatched``,
+    ``missing`` (deleted with its contact) or ``claimed elsewhere``."""
     event = Event.get_or_none(Event.id == event_id)
     if event is None:
-        if attempt < len(NOT_VISIBLE_RETRIES):
-            enqueue(dispatch_event, event_id, attempt + 1, queue="events",
-                    delay=dt.timedelta(seconds=NOT_VISIBLE_RETRIES[attempt]))
-            return "not visible yet"
-        return "missing"  # the contact was deleted (or the sweep will find it)
+        return "missing"
     if event.dispatched_at is not None:
         return "already dispatched"
-    hooks = current_app.extensions["couvee"].hooks
-    if event.kind == "contact_created":
-        hooks.call("contact_created", contact=event.contact)
-    elif event.kind == "contact_updated":
-        changes = {key: tuple(pair) for key, pair in (event.data.get("changes") or {}).items()}
-        hooks.call("contact_updated", contact=event.contact, changes=changes)
-    hooks.call("contact_event", event=event)
-    Event.update(dispatched_at=utcnow()).where(Event.id == event.id).execute()
-    return "dispatched"
+    return "dispatched" if dispatch.dispatch_now([event_id]) else "claimed elsewhere"
 
 
 def dispatch_contact_deleted(snapshot: dict) -> None:
     current_app.extensions["couvee"].hooks.call("contact_deleted", contact=snapshot)
 
 
-def sweep_undispatched(limit: int = 5000) -> int:
-    """Periodic job: re-queue events that were never dispatched."""
-    cutoff = utcnow() - SWEEP_AFTER
-    ids = [
-        row.id
-        for row in Event.select(Event.id)
-        .where(Event.dispatched_at.is_null() & (Event.created_at < cutoff))
-        .order_by(Event.id)
-        .limit(limit)
-    ]
-    for event_id in ids:
-        queue_dispatch(event_id)
-    return len(ids)
+def sweep_undispatched() -> int:
+    """Periodic job, idempotent: when events wait and no drain is queued or
+    running, signal one. Returns the number of drain jobs queued (0 or 1)."""
+    return dispatch.sweep()
 
 
 def emit_many(rows, dispatch: bool = True) -> list[int]:
@@ -141,14 +119,15 @@ def emit_many(rows, dispatch: bool = True) -> list[int]:
 
     ``rows`` are dicts with ``contact`` (a Contact or its id), ``kind`` and
     optionally ``data``, ``source``, ``created_at``. One multi-row INSERT, one
-    ``last_interaction_at`` UPDATE per contact with an interaction kind, then ONE
-    job dispatching them all (the way imports and tracking write theirs).
+    ``last_interaction_at`` UPDATE per contact with an interaction kind, then one
+    drain signal for them all (the way imports and tracking write theirs).
     Call it inside your transaction if the events must commit with your rows.
 
-    ``dispatch=False`` records without queueing: the caller queues the ids
-    later with :func:`dispatch_many` (e.g. once per batch, after its commit);
-    ids it never queues are picked up by the periodic sweep. Every kind must
-    be registered (see :func:`emit`): one unknown kind and nothing is written."""
+    ``dispatch=False`` records without signalling: the caller signals later
+    with :func:`dispatch_many` (e.g. once per batch, after its commit); events
+    nobody signals for are found by the next drain or the periodic sweep.
+    Every kind must be registered (see :func:`emit`): one unknown kind and
+    nothing is written."""
     from .imports.bulk import db_value, insert_rows
 
     rows = list(rows)

@@ -188,14 +188,43 @@ class Event(BaseModel):
     data = JSONField(default=dict)
     source = peewee.CharField(default="")
     created_at = UTCDateTimeField(default=utcnow)
-    #: set once the ``contact_event`` hook ran; a periodic sweep re-queues the rest
+    #: set once every plugin's hooks were called; undispatched rows are the
+    #: outbox that drain jobs work through (see core/dispatch)
     dispatched_at = UTCDateTimeField(null=True)
+    #: the drain that claimed this undispatched event, and until when its claim holds
+    claimed_by = peewee.CharField(null=True)
+    claimed_until = UTCDateTimeField(null=True)
 
     class Meta:
         indexes = (
             (("contact", "created_at"), False),
             (("kind", "created_at"), False),
             (("dispatched_at", "created_at"), False),
+        )
+
+
+class EventDelivery(BaseModel):
+    """A plugin whose hook raised for an event: retried alone, with backoff,
+    until it succeeds (the row is then deleted) or is given up (``failed``,
+    shown on the dashboard with a "Retry now" button)."""
+
+    event = peewee.ForeignKeyField(Event, backref="deliveries", on_delete="CASCADE")
+    plugin = peewee.CharField()
+    #: ``contact_created``, ``contact_updated`` or ``contact_event``
+    hook = peewee.CharField()
+    attempts = peewee.IntegerField(default=1)
+    #: ``retrying`` (``next_attempt_at`` set) or ``failed`` (given up)
+    status = peewee.CharField(default="retrying")
+    next_attempt_at = UTCDateTimeField(null=True)
+    last_error = peewee.TextField(default="")
+    first_failed_at = UTCDateTimeField(default=utcnow)
+    last_failed_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "event_delivery"
+        indexes = (
+            (("event", "plugin", "hook"), True),
+            (("status", "next_attempt_at"), False),
         )
 
 
@@ -223,5 +252,6 @@ CORE_MODELS = [
     Tag,
     ContactTag,
     Event,
+    EventDelivery,
     StoredFile,
 ]

@@ -91,16 +91,17 @@ def run_task(path: str, args: list, kwargs: dict):
         return SKIPPED
     from flask import g
 
-    from .events import dispatch_many
+    from .dispatch import request_drain
 
-    outer = g.get("couvee_deferred_events")
-    g.couvee_deferred_events = deferred = []
+    outer = g.get("couvee_job_events")
+    g.couvee_job_events = 0  # counted by core.events.events_recorded
     try:
         return resolve(path)(*args, **kwargs)
     finally:
-        # the job's own writes are committed now: dispatch what it emitted in one job
-        g.couvee_deferred_events = outer
-        dispatch_many(deferred)
+        # the job's own writes are committed now: one drain signal for what it emitted
+        emitted, g.couvee_job_events = g.couvee_job_events, outer
+        if emitted:
+            request_drain()
 
 
 class _AppWorkerMixin:

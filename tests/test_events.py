@@ -1,9 +1,5 @@
-"""Events survive lost jobs: the periodic sweep re-queues what was never dispatched."""
+"""Events survive lost jobs: the periodic sweep signals a drain for what was never dispatched."""
 from __future__ import annotations
-
-import datetime as dt
-
-import time_machine
 
 from core import contacts
 from core.events import sweep_undispatched
@@ -13,10 +9,11 @@ from core.queue import get_queue
 
 def test_an_event_whose_job_was_lost_is_dispatched_by_the_sweep(ctx, run_jobs):
     contact = contacts.create_contact({"email": "lost@example.com"})
+    assert sweep_undispatched() == 0  # its drain is queued: nothing to add
+    assert get_queue("events").count == 1
     get_queue("events").empty()  # the job is lost (Redis restarted, worker killed...)
-    assert sweep_undispatched() == 0  # too recent: its job may still be on its way
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)):
-        assert sweep_undispatched() == 1
+    assert sweep_undispatched() == 1
+    assert sweep_undispatched() == 0  # idempotent: the new drain is queued
     run_jobs()
     event = Event.get(Event.contact == contact.id)
     assert event.dispatched_at is not None
@@ -50,9 +47,9 @@ def test_emit_many_records_in_one_go_and_dispatches_once(ctx, run_jobs):
     assert Contact.get_by_id(first.id).last_interaction_at is not None  # an active kind
     assert Contact.get_by_id(second.id).last_interaction_at is None  # email_sent is passive
     later = emit_many([{"contact": first, "kind": "custom_event"}], dispatch=False)
-    assert queue.count == 1  # recorded, not queued
-    dispatch_many(later)
-    assert queue.count == 2
+    assert queue.count == 1  # recorded, not signalled
+    assert dispatch_many(later)
+    assert queue.count == 1  # the drain already waiting takes them too
     run_jobs()
     assert Event.select().where(Event.id.in_(ids + later) & Event.dispatched_at.is_null()).count() == 0
     assert emit_many([]) == [] and dispatch_many([]) is None
@@ -64,8 +61,8 @@ def emit_three(contact_id):
     from core.models import Contact
 
     contact = Contact.get_by_id(contact_id)
-    for kind in ("first", "second", "third"):
-        emit(contact, kind, {})
+    for name in ("first", "second", "third"):
+        emit(contact, "custom_event", {"name": name})
 
 
 def test_events_emitted_by_a_job_are_dispatched_together_after_it(ctx, run_jobs):
@@ -77,9 +74,9 @@ def test_events_emitted_by_a_job_are_dispatched_together_after_it(ctx, run_jobs)
     events_queue = get_queue("events")
     worker = run_jobs(queues=["default"])  # only the job itself
     assert worker is not None
-    assert events_queue.count == 1  # one dispatch job for the three events
+    assert events_queue.count == 1  # one drain job for the three events
     [job] = events_queue.jobs
-    assert job.args[1][0] == [e.id for e in Event.select().where(Event.kind.in_(["first", "second", "third"]))
-                              .order_by(Event.id)]
+    assert job.args[0] == "core.dispatch.drain:drain_events"
+    assert Event.select().where((Event.kind == "custom_event") & Event.dispatched_at.is_null()).count() == 3
     run_jobs()
     assert Event.select().where(Event.dispatched_at.is_null()).count() == 0

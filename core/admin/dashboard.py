@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, render_template
+from flask import abort, current_app, flash, redirect, render_template, url_for
 
-from ..auth import current_user
+from ..auth import current_user, roles_required
+from ..dispatch import deliveries
 from ..models import Contact, Event, utcnow
 from . import admin_blueprint
 from .background import background_summary
@@ -25,4 +26,16 @@ def dashboard():
         plugin_errors=state.plugin_errors(),
         background=background_summary(state.redis),
         checklist=checklist(current_user()),
+        failed_deliveries=list(deliveries.failed_deliveries(limit=20)),
+        failed_delivery_count=deliveries.failed_count(),
     )
+
+
+@admin_blueprint.route("/deliveries/<int:delivery_id>/retry", methods=["POST"])
+@roles_required("admin", "marketer")
+def delivery_retry(delivery_id):
+    """The dashboard's "Retry now" on a plugin's failed reaction to an event."""
+    if not deliveries.retry_now(delivery_id):
+        abort(404)
+    flash("The delivery will be retried in a moment.")
+    return redirect(url_for("admin.dashboard"))

@@ -21,8 +21,8 @@ import logging
 from flask import current_app
 from peewee import SQL, Value, fn
 
-from ..events import dispatch_events, emit
 from ..db import db_proxy, write_transaction
+from ..events import dispatch_many, emit
 from ..models import Contact, Event, utcnow
 from ..queue import enqueue
 from .compiler import DefinitionError, compile_segment, segment_condition
@@ -195,7 +195,7 @@ def _queue_dispatch(after_id: int, stamp) -> int:
         if not ids:
             return total
         try:
-            enqueue(dispatch_events, ids, queue="events")
+            dispatch_many(ids)  # one drain signal for them all
         except Exception:  # Redis away: the periodic sweep dispatches them later
             log.exception("could not queue the dispatch of %d segment events", len(ids))
         last, total = ids[-1], total + len(ids)

@@ -7,17 +7,12 @@ See docs/scoring.md. Modules: :mod:`.ledger` (the one door for changes),
 """
 from __future__ import annotations
 
-import logging
-
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, PeriodicJob, enqueue, hookimpl
+from core import AdminMenuItem, Migration, PeriodicJob, hookimpl
 
 from . import models
-
-log = logging.getLogger("couvee.scoring")
-
 
 @hookimpl
 def register_models():
@@ -73,25 +68,11 @@ def register_periodic_jobs():
 
 @hookimpl
 def contact_event(event):
-    """Give the points of the point actions this event matches (once each)."""
+    """Give the points of the point actions this event matches (once each;
+    if this raises, core retries our delivery alone, with backoff)."""
     from .point_actions import evaluate_event
 
-    try:
-        evaluate_event(event)
-    except Exception:
-        # the event is marked dispatched after the hooks: retry our part alone
-        log.exception("scoring: event %s failed, retrying in a job", event.id)
-        enqueue(evaluate_event_job, event.id, queue="events", retries=3)
-
-
-def evaluate_event_job(event_id: int):
-    """Retry of :func:`contact_event` for one event (awards are claimed once)."""
-    from core import Event
-
-    from .point_actions import evaluate_event
-
-    event = Event.get_or_none(Event.id == event_id)
-    return len(evaluate_event(event)) if event is not None else 0
+    evaluate_event(event)
 
 
 @hookimpl
