@@ -34,7 +34,7 @@ def test_consent_events_fill_the_ledger_once_with_their_proof(ctx, run_jobs):
     dispatch_event(event.id)
     [row] = ledger_rows(ada)
     assert (row.purpose, row.granted, row.text, row.text_version, row.source, row.form_id, row.ip, row.user_agent) == (
-        "email_marketing", True, "I want the newsletter", "3", "form", "7", "203.0.113.9", "Firefox/128")
+        "email_marketing", True, "I want the newsletter", "3", "form", 7, "203.0.113.9", "Firefox/128")
     assert row.at == dt.datetime(2024, 3, 2, 10, tzinfo=dt.timezone.utc)
     assert row.event_id == event.id
 
@@ -111,7 +111,7 @@ def test_data_protection_panel_on_the_contact_page(ctx, admin, run_jobs):
     assert "Data protection" in page.text
     assert "Origin</dt><dd>import" in page.text
     assert 'data-purpose="email_marketing"><strong>Marketing emails (newsletters, offers)</strong>:\n    granted' in page.text
-    assert "via form (form 7), text v3" in page.text
+    assert "via form (form #7), text v3" in page.text
     assert "<b>Ada</b>" not in page.text
 
 
@@ -183,3 +183,105 @@ def test_reoptin_segment_lists_contacts_without_provable_email_consent(ctx, admi
     run_jobs()  # dynamic: leaves the segment as soon as they consent
     members = {m.contact.email for m in SegmentMember.select().where(SegmentMember.segment == segment.id)}
     assert members == {"no@example.com"}
+
+
+# --- where the consent was given: the form and its page (issue 15 item 13) --------------------
+
+
+def test_a_form_consent_keeps_its_form_and_page_in_the_ledger_panel_and_export(ctx, admin, run_jobs):
+    import json
+
+    from plugins.gdpr.models import ConsentRecord
+
+    from .forms_helpers import consent_names, later, make_form, open_form
+
+    form = make_form("Salon 2024", consents=[("email_marketing", "Je veux recevoir la newsletter.")])
+    landing = "https://www.example.com/salon?utm_source=badge"
+    page, html_form = open_form(admin, form)
+    html_form["email"] = "eve@example.com"
+    html_form[consent_names(html_form)[0]].checked = True
+    html_form["cv_page_url"] = landing  # what the iframe and the JS embed send: the page showing the form
+    with later():
+        html_form.submit()
+    run_jobs()
+
+    eve = Contact.get(Contact.email == "eve@example.com")
+    [row] = ledger_rows(eve)
+    assert (row.source, row.form_id, row.page_url) == ("form", form.id, landing)
+    assert isinstance(ConsentRecord.get_by_id(row.id).form_id, int)
+    assert ConsentRecord.select().where(ConsentRecord.form_id == form.id).count() == 1  # a numeric reference
+
+    panel = admin.get(f"/admin/contacts/{eve.id}").text
+    assert f"via form (form #{form.id}), text v1, on" in panel
+    assert '<a href="https://www.example.com/salon?utm_source=badge" rel="noopener noreferrer nofollow">' in panel
+
+    document = json.loads(admin.get(f"/admin/gdpr/contacts/{eve.id}/export.json").body)
+    [entry] = document["sections"]["Consents"]
+    assert (entry["form_id"], entry["page_url"]) == (form.id, landing)
+
+
+def test_a_page_url_that_is_not_a_web_address_is_shown_as_text(ctx, admin, run_jobs):
+    ada = contacts.create_contact({"email": "ada@example.com"})
+    consent(ada, page_url="javascript:alert(1)")
+    run_jobs()
+    panel = admin.get(f"/admin/contacts/{ada.id}").text
+    assert "on <span class=\"gdpr-page-url\">javascript:alert(1)</span>" in panel
+    assert 'href="javascript' not in panel
+
+
+def test_a_form_id_that_is_not_a_number_keeps_the_decision_without_it(ctx, run_jobs, caplog):
+    ada = contacts.create_contact({"email": "ada@example.com"})
+    event = consent(ada, form_id="landing-page")
+    run_jobs()
+    [row] = ledger_rows(ada)
+    assert (row.granted, row.form_id, row.event_id) == (True, None, event.id)  # the event keeps what it said
+    assert "is not a number" in caplog.text
+
+
+def test_migration_turns_text_form_ids_into_numbers_and_adds_the_page_url(ctx):
+    import peewee
+
+    from core import BaseModel, UTCDateTimeField
+    from core.migrations import apply_migrations
+    from core.models import MigrationRecord, utcnow
+    from plugins.gdpr import register_migrations
+    from plugins.gdpr.models import ConsentRecord
+
+    class LedgerVersion1(BaseModel):
+        """``gdpr_consent_record`` as migration 1 created it before this change."""
+
+        contact = peewee.ForeignKeyField(Contact, on_delete="CASCADE", index=True)
+        purpose = peewee.CharField()
+        granted = peewee.BooleanField()
+        text = peewee.TextField(default="")
+        text_version = peewee.CharField(default="")
+        source = peewee.CharField(default="")
+        form_id = peewee.CharField(null=True)
+        ip = peewee.CharField(default="")
+        user_agent = peewee.TextField(default="")
+        at = UTCDateTimeField(default=utcnow)
+        recorded_at = UTCDateTimeField(default=utcnow)
+        event_id = peewee.IntegerField(null=True, unique=True)
+        user_id = peewee.IntegerField(null=True)
+
+        class Meta:
+            table_name = "gdpr_consent_record"
+            indexes = ((("contact", "purpose", "at"), False), (("form_id",), False))
+
+    database = ctx.extensions["couvee"].database
+    ada = contacts.create_contact({"email": "ada@example.com"})
+    database.drop_tables([ConsentRecord])
+    database.create_tables([LedgerVersion1])
+    for form_id in ("12", " 7 ", "landing-page", None):
+        LedgerVersion1.create(contact=ada.id, purpose="email_marketing", granted=True, text="Oui", form_id=form_id)
+    MigrationRecord.delete().where((MigrationRecord.plugin == "gdpr") & (MigrationRecord.version == 2)).execute()
+
+    applied = apply_migrations(database, "gdpr", register_migrations())
+    assert [m.version for m in applied] == [2]
+    columns = {c.name: c.data_type.lower() for c in database.get_columns("gdpr_consent_record")}
+    assert "int" in columns["form_id"] and "page_url" in columns
+    rows = list(ConsentRecord.select().order_by(ConsentRecord.id))
+    assert [(r.form_id, r.page_url, r.text) for r in rows] == [(12, "", "Oui"), (7, "", "Oui"), (None, "", "Oui"),
+                                                              (None, "", "Oui")]
+    assert ConsentRecord.select().where(ConsentRecord.form_id == 12).count() == 1
+    assert apply_migrations(database, "gdpr", register_migrations()) == []  # once

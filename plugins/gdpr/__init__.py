@@ -13,6 +13,7 @@ from markupsafe import Markup
 from core import AdminMenuItem, Migration, PeriodicJob, TriggerType, hookimpl
 
 from . import banner, ledger, reoptin, retention
+from .migrations import ledger_form_id_and_page_url
 from .models import GDPR_MODELS, ConsentRecord, ConsentState, Opposition, RetentionWarning, create_tables
 from .purposes import settings_group
 
@@ -31,7 +32,8 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "consent ledger, opposition, suppression, audit", create_tables)]
+    return [Migration(1, "consent ledger, opposition, suppression, audit", create_tables),
+            Migration(2, "ledger: form id as a number, page URL of the proof", ledger_form_id_and_page_url)]
 
 
 @hookimpl
@@ -114,7 +116,7 @@ def contact_erase(contact, mode):
         for model in (ConsentRecord, ConsentState, Opposition, RetentionWarning):
             model.delete().where(model.contact == contact.id).execute()
     else:
-        ConsentRecord.update(ip="", user_agent="").where(ConsentRecord.contact == contact.id).execute()
+        ConsentRecord.update(ip="", user_agent="", page_url="").where(ConsentRecord.contact == contact.id).execute()
         RetentionWarning.delete().where(RetentionWarning.contact == contact.id).execute()
 
 
@@ -124,7 +126,8 @@ def contact_export(contact):
 
     consents = [{"at": r.at.isoformat(), "purpose": r.purpose, "decision": "granted" if r.granted else "withdrawn",
                  "text": r.text, "text_version": r.text_version, "source": r.source, "form_id": r.form_id,
-                 "ip": r.ip, "user_agent": r.user_agent} for r in reversed(ledger.history(contact.id))]
+                 "page_url": r.page_url, "ip": r.ip, "user_agent": r.user_agent}
+                for r in reversed(ledger.history(contact.id))]
     flags = flags_of(contact.id)
     return {"Consents": consents, "Opposition": [{"flag": k, "set": v} for k, v in flags.items()]}
 

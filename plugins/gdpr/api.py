@@ -24,7 +24,7 @@ CONSENT_INPUT = s.Named("ConsentInput", s.Object({
 }, required=("purpose", "granted")))
 CONSENT_RECORD = s.Named("ConsentRecord", s.Object({
     "id": s.ID, "purpose": s.String(), "granted": s.Boolean(), "text": s.String(), "text_version": s.String(),
-    "source": s.String(), "form_id": s.OneOf(s.Integer(), s.String(), nullable=True),
+    "source": s.String(), "form_id": s.Integer(nullable=True),
     "page_url": s.String(nullable=True), "ip": s.String(), "user_agent": s.String(), "at": s.DATETIME,
 }, required=("id", "purpose", "granted", "text", "text_version", "source", "form_id", "ip", "user_agent", "at")))
 CONSENTS = s.Object({
@@ -47,7 +47,8 @@ def _contact(contact_id: int) -> Contact:
 
 def _record_json(r) -> dict:
     return {"id": r.id, "purpose": r.purpose, "granted": r.granted, "text": r.text, "text_version": r.text_version,
-            "source": r.source, "form_id": r.form_id, "ip": r.ip, "user_agent": r.user_agent, "at": r.at.isoformat()}
+            "source": r.source, "form_id": r.form_id, "page_url": r.page_url, "ip": r.ip, "user_agent": r.user_agent,
+            "at": r.at.isoformat()}
 
 
 @gdpr_api.route("/contacts/<int:contact_id>/consents", methods=["GET"])

@@ -43,13 +43,29 @@ def _parse_at(raw, default: dt.datetime) -> dt.datetime:
     return min(value, utcnow())  # a decision cannot be in the future
 
 
+def form_reference(raw) -> int | None:
+    """The id of the form a decision was made on, from an event's ``form_id``
+    (a number, or its digits as text); None when absent. Raises ConsentError
+    for anything else."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise ConsentError(f"The form id {raw!r} is not a number.")
+    text = str(raw).strip()
+    if not text.isdigit() or int(text) >= 2 ** 31:
+        raise ConsentError(f"The form id {raw!r} is not a number.")
+    return int(text)
+
+
 def record(contact: Contact, purpose: str, granted: bool, *, text: str = "", text_version: str = "",
-           source: str = "", form_id=None, ip: str = "", user_agent: str = "", at: dt.datetime | None = None,
-           event_id: int | None = None, user_id: int | None = None) -> ConsentRecord | None:
+           source: str = "", form_id: int | None = None, page_url: str = "", ip: str = "", user_agent: str = "",
+           at: dt.datetime | None = None, event_id: int | None = None,
+           user_id: int | None = None) -> ConsentRecord | None:
     """Append one decision; returns the entry, or None when ``event_id`` was
-    already recorded. Keeps :class:`ConsentState` on the latest decision and
-    lets a new grant for ``<channel>_marketing`` lift that channel's
-    opposition flag (a later positive act wins)."""
+    already recorded. ``form_id`` and ``page_url`` say where the person
+    decided (a form, on that page). Keeps :class:`ConsentState` on the
+    latest decision and lets a new grant for ``<channel>_marketing`` lift
+    that channel's opposition flag (a later positive act wins)."""
     if not _PURPOSE.match(purpose or ""):
         raise ConsentError(f"“{purpose}” is not a valid consent purpose.")
     when = at or utcnow()
@@ -59,7 +75,7 @@ def record(contact: Contact, purpose: str, granted: bool, *, text: str = "", tex
         entry = ConsentRecord.create(
             contact=contact.id, purpose=purpose, granted=bool(granted), text=str(text or "")[:10000],
             text_version=str(text_version or "")[:100], source=str(source or "")[:40],
-            form_id=None if form_id in (None, "") else str(form_id)[:100], ip=str(ip or "")[:64],
+            form_id=form_reference(form_id), page_url=str(page_url or "")[:2000], ip=str(ip or "")[:64],
             user_agent=str(user_agent or "")[:1000], at=when, event_id=event_id, user_id=user_id,
         )
         current = ConsentState.get_or_none((ConsentState.contact == contact.id) & (ConsentState.purpose == purpose))
@@ -87,10 +103,15 @@ def record_from_event(event) -> ConsentRecord | None:
     """``contact_event`` side: turn a consent event into a ledger entry (once)."""
     data = event.data or {}
     try:
+        form_id = form_reference(data.get("form_id"))
+    except ConsentError as error:  # still a decision: recorded without the form, the event keeps what it said
+        log.warning("consent event %s: %s", event.id, error)
+        form_id = None
+    try:
         return record(
             event.contact, str(data.get("purpose") or ""), event.kind == "consent_given",
             text=data.get("text", ""), text_version=data.get("text_version", ""),
-            source=data.get("source") or event.source, form_id=data.get("form_id"),
+            source=data.get("source") or event.source, form_id=form_id, page_url=data.get("page_url", ""),
             ip=data.get("ip", ""), user_agent=data.get("user_agent", ""),
             at=_parse_at(data.get("at"), event.created_at), event_id=event.id,
         )

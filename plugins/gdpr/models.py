@@ -23,7 +23,7 @@ from core import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
 
 class ConsentRecord(BaseModel):
     """One consent decision, as proven at the time. Never updated, except that
-    pseudonymisation blanks ``ip`` and ``user_agent``."""
+    pseudonymisation blanks ``ip``, ``user_agent`` and ``page_url``."""
 
     contact = peewee.ForeignKeyField(Contact, on_delete="CASCADE", index=True)
     purpose = peewee.CharField()
@@ -31,7 +31,10 @@ class ConsentRecord(BaseModel):
     text = peewee.TextField(default="")
     text_version = peewee.CharField(default="")
     source = peewee.CharField(default="")
-    form_id = peewee.CharField(null=True)
+    #: the id of the form the decision was made on (forms are another plugin: an id, no foreign key)
+    form_id = peewee.IntegerField(null=True)
+    #: the page that showed that form (part of the proof)
+    page_url = peewee.TextField(default="")
     ip = peewee.CharField(default="")
     user_agent = peewee.TextField(default="")
     #: when the person decided (the event's ``at``, else the event time)

@@ -38,7 +38,7 @@ def processing_register() -> dict:
     return {"collections": list(collections.values()), "retention": retention, "policy": policy}
 
 
-def consent_texts(form_id: str | None, purpose: str) -> list[ConsentRecord]:
+def consent_texts(form_id: int | None, purpose: str) -> list[ConsentRecord]:
     """The distinct texts shown for a purpose on a form (latest first)."""
     query = (ConsentRecord.select(ConsentRecord.text, ConsentRecord.text_version, fn.MAX(ConsentRecord.at).alias("last"))
              .where(ConsentRecord.purpose == purpose)
