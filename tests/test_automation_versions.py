@@ -165,3 +165,21 @@ def test_publish_with_the_move_box_ticked_and_csrf(admin, run_jobs):
         run = WorkflowRun.get()
         assert run.version == 2
         assert [m for k, m in _steps_log(run.id) if k == "moved"][0].startswith("moved from version 1 to version 2")
+
+
+def test_activation_checks_the_rules_of_core_actions(ctx):
+    from core import auth
+
+    gone = auth.create_user("gone@example.com", "long password 1", role="sales", name="Gone")
+    gone.is_active = False
+    gone.save()
+    definition = {"triggers": [{"type": "tag_added", "settings": {"tag": "x"}}], "steps": with_ids([
+        action("webhook.call", "To the ERP", url="ftp://erp.example/hook"),
+        action("owner.assign", "To a rep", mode="user"),
+        action("owner.assign", "To Gone", mode="user", user_id=gone.id),
+        action("owner.assign", "Round robin", mode="round_robin")])}
+    assert problems(definition) == [
+        "Step “To the ERP”: the webhook URL must start with http:// or https://.",
+        "Step “To a rep”: choose the user who gets the contacts (User, for “a given user”).",
+        f"Step “To Gone”: user {gone.id} does not exist or is deactivated.",
+    ]

@@ -99,6 +99,13 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def check_webhook_settings(settings: dict) -> list[str]:
+    url = (settings.get("url") or "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        return ["the webhook URL must start with http:// or https://."]
+    return []
+
+
 def run_webhook(contact, settings, context=None):
     """POST the contact as JSON, signed with HMAC-SHA256 of the body.
 
@@ -165,7 +172,7 @@ def core_actions() -> list[Action]:
                          Setting("subject", "Subject", default="Contact to follow up: {name}",
                                  help="{name}, {email}, {first_name}, {points} are replaced."),
                          Setting("message", "Message", kind="textarea", default="{name} needs your attention.")]),
-        Action("webhook.call", "Call a webhook", run=run_webhook,
+        Action("webhook.call", "Call a webhook", run=run_webhook, validate=check_webhook_settings,
                description="POSTs the contact as JSON; signed with HMAC-SHA256 in X-Couvee-Signature; "
                            "retried with exponential backoff.",
                settings=[Setting("url", "URL", required=True), Setting("secret", "Signing secret", secret=True)]),

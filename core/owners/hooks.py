@@ -2,7 +2,7 @@
 admin, assignment rules, round robin and the ``owner.assign`` action."""
 from __future__ import annotations
 
-from ..extension import Action, AdminMenuItem, Migration, Setting, SettingsGroup, SetupStep
+from ..extension import Action, AdminMenuItem, Migration, Setting, SettingsGroup
 from ..hookspecs import hookimpl
 
 
@@ -61,6 +61,21 @@ def register_settings():
     ]
 
 
+def check_assign_settings(settings: dict) -> list[str]:
+    """``owner.assign`` with “a given user” needs an active user (activation check)."""
+    from ..models import User
+
+    if (settings.get("mode") or "rules") != "user":
+        return []
+    try:
+        user_id = int(settings.get("user_id"))
+    except (TypeError, ValueError):
+        return ["choose the user who gets the contacts (User, for “a given user”)."]
+    if not User.select().where((User.id == user_id) & (User.is_active == True)).exists():  # noqa: E712
+        return [f"user {user_id} does not exist or is deactivated."]
+    return []
+
+
 @hookimpl
 def register_actions():
     from .assignment import run_assign_action
@@ -70,6 +85,7 @@ def register_actions():
             id="owner.assign",
             label="Assign an owner",
             run=run_assign_action,
+            validate=check_assign_settings,
             description="By the assignment rules then round robin, by round robin, or to a given user. "
                         "Rules and round robin only fill an empty owner.",
             settings=[
@@ -89,16 +105,3 @@ def contact_created(contact):
     from .assignment import on_contact_created
 
     on_contact_created(contact)
-
-
-def _has_custom_fields() -> bool:
-    from ..models import CustomField
-
-    return CustomField.select().exists()
-
-
-@hookimpl
-def register_setup_steps():
-    return [SetupStep("fields.first", "Describe your contacts with fields", "fields.index", _has_custom_fields,
-                      help="Company, job title, interests...: the fields your forms, imports and segments use.",
-                      order=20)]
