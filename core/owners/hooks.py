@@ -2,7 +2,7 @@
 admin, assignment rules, round robin and the ``owner.assign`` action."""
 from __future__ import annotations
 
-from ..extension import Action, AdminMenuItem, Migration, Setting, SettingsGroup
+from ..extension import Action, AdminMenuItem, Migration, Setting, SettingsGroup, SetupStep
 from ..hookspecs import hookimpl
 
 
@@ -105,3 +105,16 @@ def contact_created(contact):
     from .assignment import on_contact_created
 
     on_contact_created(contact)
+
+
+def _has_custom_fields() -> bool:
+    from ..models import CustomField
+
+    return CustomField.select().exists()
+
+
+@hookimpl
+def register_setup_steps():
+    return [SetupStep("fields.first", "Describe your contacts with fields", "fields.index", _has_custom_fields,
+                      help="Company, job title, interests...: the fields your forms, imports and segments use.",
+                      order=20)]
