@@ -27,11 +27,10 @@ from flask import current_app
 
 from ..contacts import normalize_email, normalize_tag, suppressed_emails
 from ..db import write_transaction
-from ..events import dispatch_events  # noqa: F401  (re-exported)
+from ..events import dispatch_events, dispatch_many  # noqa: F401  (dispatch_events re-exported)
 from ..event_kinds import opposition_kinds
 from ..extension import FieldValueError
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
-from ..queue import enqueue
 from . import segments
 from .bulk import db_value, insert_rows, select_in
 from .parse import Record, RowParser, RowProblem
@@ -476,6 +475,6 @@ class Importer:
         if not event_ids:
             return
         try:
-            enqueue(dispatch_events, event_ids, queue="events", timeout=3600)
+            dispatch_many(event_ids)  # one drain signal, not a job per batch
         except Exception:  # Redis away: core's sweep re-queues undispatched events
             log.exception("could not queue the dispatch of %s imported events", len(event_ids))
