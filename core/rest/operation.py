@@ -130,9 +130,10 @@ def operation(summary: str, *, description: str = "", body: Schema | None = None
               query: dict[str, Schema] | None = None, path: dict[str, Schema] | None = None,
               responses: dict | None = None, tags=()):
     """Decorate an API view (below its ``route``). ``responses`` maps a status
-    to ``"description"`` or ``("description", schema)``; 400/413/422 (body or
-    query), 404 (path ids) and 401 (unless ``@public``) are added for you.
-    Path arguments default to a positive database id (:data:`schema.ID`)."""
+    to ``"description"`` or ``("description", schema)``; 400/413 (body), 422
+    (any invalid value or unknown query parameter), 404 (path ids) and 401
+    (unless ``@public``) are added for you. Path arguments default to a
+    positive database id (:data:`schema.ID`)."""
     declared = Operation(summary=summary, description=description, body=body, query=dict(query or {}),
                          path=dict(path or {}), responses={int(k): _reply(v) for k, v in (responses or {}).items()},
                          tags=tuple(tags))
@@ -141,9 +142,8 @@ def operation(summary: str, *, description: str = "", body: Schema | None = None
         @functools.wraps(view)
         def checked(**kwargs):
             errors: dict[str, str] = {}
-            for name, value in kwargs.items():
-                kwargs[name] = declared.path.get(name, ID).from_text(value, name, errors) if isinstance(value, str) \
-                    else declared.path.get(name, ID).check(value, name, errors)
+            kwargs = {name: _checked_path(declared.path.get(name, ID), name, value, errors)
+                      for name, value in kwargs.items()}
             if errors:
                 return error_response(404, "not_found", "Nothing can have this id.", errors)
             query = _checked_query(declared.query, errors)
@@ -164,6 +164,11 @@ def operation(summary: str, *, description: str = "", body: Schema | None = None
         return checked
 
     return decorate
+
+
+def _checked_path(schema: Schema, name: str, value, errors: dict):
+    """A path argument: already an int for ``<int:...>`` rules, text otherwise."""
+    return schema.from_text(value, name, errors) if isinstance(value, str) else schema.check(value, name, errors)
 
 
 def _checked_query(schemas: dict[str, Schema], errors: dict) -> dict:
