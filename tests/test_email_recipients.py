@@ -9,6 +9,7 @@ emails alike. Send and Cancel ask for confirmation, and Cancel leaves nothing
 "to go". Real SMTP server on loopback, real RQ worker in burst mode."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -166,6 +167,14 @@ def test_send_and_cancel_do_nothing_without_the_confirmation(admin, ctx, smtp_si
     admin.post(f"/admin/email/{newsletter.id}/send", {"csrf_token": send_form["csrf_token"].value, "at": ""})
     run_jobs()
     assert Newsletter.get_by_id(newsletter.id).status == "draft" and smtp_sink.messages == []
+
+    tomorrow = (dt.datetime.now() + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    send_form["at"] = tomorrow
+    asked = send_form.submit()
+    assert f"for {tomorrow.replace('T', ' ')}" in asked.text and "Yes, schedule it" in asked.text
+    page = confirm(asked).follow()
+    assert "Scheduled." in page.text and Newsletter.get_by_id(newsletter.id).status == "scheduled"
+    assert '<meta http-equiv="refresh"' not in page.text  # nothing to watch until tomorrow
 
 
 def smart_content_programme():
