@@ -103,11 +103,19 @@ def serve(host, port, threads):
 
 
 @main.command()
-@click.option("--queue", "queues", multiple=True, help="Queues to listen to (default: all, by priority)")
+@click.option("--queue", "queues", multiple=True, help="Queues to listen to (default: all)")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty")
 @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking one per job")
-def worker(queues, burst, simple):
-    """Run an RQ worker (with its scheduler for delayed jobs)."""
+@click.option("--strict-priority", is_flag=True,
+              help="Always take the first non-empty queue in order (default: serve the queues in turn)")
+def worker(queues, burst, simple, strict_priority):
+    """Run an RQ worker (with its scheduler for delayed jobs).
+
+    The queues are served in turn (round robin), so a backlog in one of them
+    (contact events, a big import) never holds back the others for more than
+    one job; event drain jobs stop after about two seconds."""
+    from rq.worker import DequeueStrategy
+
     from .queue import QUEUES, make_worker
     from .runtime import Runtime
 
@@ -116,7 +124,8 @@ def worker(queues, burst, simple):
     unknown = set(chosen) - set(QUEUES)
     if unknown:
         raise click.ClickException(f"unknown queue(s): {', '.join(sorted(unknown))}; use {', '.join(QUEUES)}")
-    make_worker(runtime, chosen, simple=simple).work(burst=burst, with_scheduler=True)
+    strategy = DequeueStrategy.DEFAULT if strict_priority else DequeueStrategy.ROUND_ROBIN
+    make_worker(runtime, chosen, simple=simple).work(burst=burst, with_scheduler=True, dequeue_strategy=strategy)
 
 
 @main.command()

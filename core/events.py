@@ -66,6 +66,9 @@ def events_recorded(count: int = 1) -> None:
 
 
 def _drain_after_request(response):
+    # the app context (and ``g``) can outlive the request: a test's context, a
+    # request made from a job; the next request must signal its own events
+    g.pop("couvee_drain_after_request", None)
     dispatch.request_drain()
     return response
 

@@ -6,8 +6,10 @@ plugin owning it is still active, and calls it inside the app context with a
 database connection open. A disabled plugin's queued jobs are skipped, in any
 worker, without a restart.
 
-Named queues, highest priority first: ``events`` (contact events), ``default``,
-``email``, ``import``, ``low``.
+Named queues: ``events`` (event drain jobs), ``default`` (periodic jobs,
+recoveries, workflow steps), ``email``, ``import``, ``low``. ``couvee worker``
+serves them in turn (round robin) and ``couvee serve`` adds a worker for
+``events`` alone; see docs/architecture.md, "Queues and workers".
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """``couvee serve``: the single-machine default.
 
-Starts (or attaches to) the embedded Redis, migrates, then runs a worker and
-the cron scheduler as child processes and the web app on waitress (a
+Starts (or attaches to) the embedded Redis, migrates, then runs an events
+worker, a general worker and the cron scheduler as child processes and the
+web app on waitress (a
 production WSGI server) in this process. Ctrl-C or SIGTERM stops everything
 cleanly: the children, then the embedded Redis unless another couvee process
 of the instance still uses it.
@@ -17,8 +18,15 @@ from . import auth
 from .runtime import WSGIApp
 
 
-def _child(command: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "core.cli", command], env=env)
+def _child(command: str, env: dict, *options: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "core.cli", command, *options], env=env)
+
+
+#: the child processes: a worker for contact events only (a backlog of events
+#: never waits behind an import, and never makes anything else wait), a worker
+#: serving every queue in turn (round robin), and the periodic scheduler.
+#: See docs/architecture.md, "Queues and workers".
+CHILDREN = (("worker", "--queue", "events"), ("worker",), ("cron",))
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8) -> None:
@@ -28,7 +36,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8) -> None:
     state = wsgi.app.extensions["couvee"]
     env = dict(os.environ, COUVEE_REDIS_URL=state.redis_handle.url, COUVEE_INSTANCE=str(state.config.instance_path),
                COUVEE_DATABASE_URL=state.config.database_url)
-    children = [_child("worker", env), _child("cron", env)]
+    children = [_child(command, env, *options) for command, *options in CHILDREN]
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/admin/"
     with wsgi.app.app_context(), state.database_connection():
         needs_setup = auth.setup_needed()

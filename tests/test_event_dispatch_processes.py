@@ -1,0 +1,114 @@
+"""Event dispatch with real ``couvee worker`` processes: a backlog of 10,000
+events holds back no other queue, and a worker SIGKILLed mid-backlog neither
+floods the ``events`` queue nor loses an event."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+
+import time_machine
+
+from core import emit_many, enqueue
+from core.dispatch import outbox, signal
+from core.events import sweep_undispatched
+from core.models import Contact, Event, utcnow
+from core.queue import get_queue
+
+from .dispatch_probes import STARTED, note_start
+from .test_email_newsletter import _worker_env, kill_with_work_horses
+
+
+def backlog(total: int, contacts: int = 200) -> None:
+    """``total`` undispatched page visits over ``contacts`` contacts, one drain signalled."""
+    now = utcnow()
+    Contact.insert_many([{"email": f"b{i}@example.com", "created_at": now, "updated_at": now}
+                         for i in range(contacts)]).execute()
+    ids = [c.id for c in Contact.select(Contact.id)]
+    for start in range(0, total, 1000):
+        emit_many([{"contact": ids[n % len(ids)], "kind": "page_visited",
+                    "data": {"url": f"https://ex.com/p{n}"}} for n in range(start, min(total, start + 1000))],
+                  dispatch=False)
+    assert signal.request_drain()
+
+
+def start_worker(wsgi, *options: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "core.cli", "worker", *options], env=_worker_env(wsgi),
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def dispatched() -> int:
+    return Event.select().where(Event.dispatched_at.is_null(False)).count()
+
+
+def wait_until(condition, timeout: float = 120.0, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"still waiting after {timeout} s")
+
+
+def events_jobs() -> int:
+    queue = get_queue("events")
+    return queue.count + queue.started_job_registry.count
+
+
+def test_a_backlog_of_events_holds_back_no_other_queue(wsgi, ctx):
+    total = 10_000
+    backlog(total)
+    worker = start_worker(wsgi)  # one worker, every queue, as `couvee worker` runs by default
+    try:
+        wait_until(dispatched)  # the drain is under way
+        queued_at = time.time()
+        for queue in ("default", "email", "import"):
+            enqueue(note_start, queue, queued_at, queue=queue)
+        redis = ctx.extensions["couvee"].redis
+        wait_until(lambda: redis.hlen(STARTED) == 3)
+        started = {key.decode(): json.loads(value) for key, value in redis.hgetall(STARTED).items()}
+    finally:
+        kill_with_work_horses(worker.pid)
+        worker.wait(timeout=30)
+    # each began while most of the backlog still waited: none queued behind it
+    for queue, seen in started.items():
+        assert seen["waiting"] > total // 2, (queue, seen)
+    print("started after (s):", {queue: round(seen["delay"], 2) for queue, seen in started.items()})
+
+
+def test_a_worker_killed_mid_backlog_neither_floods_the_queue_nor_loses_events(wsgi, ctx, run_jobs):
+    total = 3_000
+    backlog(total)
+    worker = start_worker(wsgi, "--queue", "events")
+    most_jobs = 0
+
+    def progress():
+        nonlocal most_jobs
+        most_jobs = max(most_jobs, events_jobs())
+        return dispatched() >= total // 5
+
+    try:
+        wait_until(progress, step=0.02)
+    finally:
+        kill_with_work_horses(worker.pid)
+        worker.wait(timeout=30)
+    assert most_jobs <= 2  # the running drain and, at most, its successor
+    assert 0 < total - dispatched() < total
+
+    for _ in range(10):  # the sweep runs every minute, whatever happened
+        sweep_undispatched()
+        assert get_queue("events").count <= 1
+    redis = ctx.extensions["couvee"].redis
+    redis.pexpire(signal.FLAG, 1)  # the dead drain's flag runs out
+    with time_machine.travel(utcnow() + outbox.LEASE + dt.timedelta(seconds=5)):  # and its claims
+        time.sleep(0.01)
+        sweep_undispatched()
+        assert sweep_undispatched() == 0
+        assert get_queue("events").count <= 2  # a new drain, and the dead one's successor if it had queued it
+        run_jobs(queues=("events",))  # a new worker
+    assert Event.select().where(Event.dispatched_at.is_null()).count() == 0
+    assert Event.select().where(Event.claimed_by.is_null(False)).count() == 0
+    assert get_queue("events").count == 0 and signal.holder() is None
