@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -157,6 +158,33 @@ def test_cancel_asks_first_then_leaves_nothing_to_go(admin, ctx, smtp_sink, run_
     run_jobs()  # the send jobs queued by begin find nothing to send
     assert smtp_sink.messages == []
     assert {row.status for row in Send.select()} == {"cancelled"}
+
+
+def test_cancel_stops_a_running_send_job_and_every_row_is_accounted_for(admin, ctx, smtp_sink, run_jobs):
+    """Cancel pressed while a send job is sending (10 messages/s): the job
+    stops within a second, every message the server accepted is counted as
+    sent, the others as cancelled."""
+    configure(smtp_sink, rate_per_second=10, workers=1)
+    segment = audience(*[f"reader{i}@example.com" for i in range(80)])
+    newsletter, page = write_newsletter(admin, [segment.id])
+    confirm(action_form(page, "send").submit()).follow()
+    outcome = {}
+
+    def cancel_once_sending():
+        smtp_sink.wait_for(3, timeout=60)
+        outcome["page"] = confirm(action_form(admin.get(f"/admin/email/{newsletter.id}"), "cancel").submit()).follow()
+
+    canceller = threading.Thread(target=cancel_once_sending)
+    canceller.start()
+    run_jobs(queues=["email"])  # returns when the send job has stopped
+    canceller.join()
+
+    assert "Cancelled: the remaining recipients will not get it." in outcome["page"].text
+    progress = newsletters.progress(Newsletter.get_by_id(newsletter.id))
+    delivered = len(smtp_sink.messages)
+    assert 3 <= delivered < 80
+    assert (progress["sent"], progress["cancelled"], progress["pending"]) == (delivered, 80 - delivered, 0)
+    assert Newsletter.get_by_id(newsletter.id).status == "cancelled"
 
 
 def test_send_and_cancel_do_nothing_without_the_confirmation(admin, ctx, smtp_sink, run_jobs):
