@@ -16,7 +16,7 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 
-from core import contacts, emit
+from core import contacts, utcnow
 from core.automation import runs_of
 from core.contacts import create_contact
 from core.models import Contact
@@ -134,6 +134,20 @@ def test_a_newsletter_sends_past_an_unsendable_and_a_refused_address(admin, ctx,
     assert f"{6 - failed} sent, 0 skipped, {failed} failed, 0 to go, of 6" in figures(page)
     assert '<meta http-equiv="refresh"' not in page.text
     assert "no such mailbox here" in page.text  # the reasons are on the newsletter's page
+
+
+def test_a_temporary_refusal_postpones_that_address_only(admin, ctx, sink, run_jobs):
+    """451 for one recipient (greylisting, mailbox busy): that row waits for a
+    later try, the others are sent now."""
+    configure(sink)
+    segment = audience("ada@example.com", "busy@example.com", "luc@example.com", "zoe@example.com")
+    newsletter, page = write_newsletter(admin, [segment.id])
+    confirm(action_form(page, "send").submit()).follow()
+    run_jobs()
+    assert set(sink.received()) == set(SENT_TO)
+    busy = Send.get(Send.to_email == "busy@example.com")
+    assert busy.status == "queued" and busy.not_before > utcnow() and "451 4.2.1" in busy.reason
+    assert "3 sent, 0 skipped, 0 failed, 1 to go, of 4" in figures(admin.get(f"/admin/email/{newsletter.id}"))
 
 
 def test_cancel_asks_first_then_leaves_nothing_to_go(admin, ctx, smtp_sink, run_jobs):
