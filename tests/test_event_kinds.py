@@ -175,3 +175,25 @@ def test_core_names_no_plugin_kind(ctx):
             if pattern.search(line):
                 offenders.append(f"{relative}:{number}: {line.strip()}")
     assert not offenders, "core names plugins' event kinds:\n" + "\n".join(offenders)
+
+
+def test_a_form_with_a_consent_box_still_works_while_the_gdpr_plugin_is_off(wsgi, web, ctx):
+    """``consent_given`` belongs to gdpr: without it the forms plugin keeps the
+    proof in the submitted values only, instead of failing the submission."""
+    from plugins.forms.models import Submission, SubmittedValue
+    from tests.forms_helpers import consent_names, later, make_form, open_form
+
+    form = make_form("Newsletter", consents=[("email_marketing", "Send me the newsletter.")])
+    lifecycle.deactivate(state(), "gdpr")
+    wsgi.runtime.refresh()
+    assert "consent_given" not in wsgi.app.extensions["couvee"].registries.event_kinds
+    _, html_form = open_form(web, form)
+    html_form["email"] = "eve@example.com"
+    html_form[consent_names(html_form)[0]].checked = True
+    with later():
+        html_form.submit(status=200)
+    assert Submission.select().count() == 1
+    assert [e.kind for e in Event.select().where(Event.kind.in_(["consent_given", "form_submitted"]))] == \
+        ["form_submitted"]
+    kept = SubmittedValue.get(SubmittedValue.name.startswith("consent_"))
+    assert kept.label == "Consent: email_marketing" and "Send me the newsletter." in kept.value
