@@ -15,11 +15,8 @@ from markupsafe import Markup
 
 from core import AdminMenuItem, Migration, Setting, SettingsGroup, SetupStep, hookimpl
 
+from . import migrations
 from .models import FORMS_MODELS
-
-
-def _create_tables(database, migrator):
-    database.create_tables(FORMS_MODELS, safe=True)
 
 
 @hookimpl
@@ -36,7 +33,8 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "forms, fields, consent boxes, actions, submissions and opt-ins", _create_tables)]
+    return [Migration(1, "forms, fields, consent boxes, actions, submissions and opt-ins", migrations.create_tables),
+            Migration(2, "yes/no questions asked with Yes/No buttons", migrations.add_yes_no_question)]
 
 
 @hookimpl

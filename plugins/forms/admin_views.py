@@ -247,7 +247,8 @@ def embed(form_id):
     hosted = external_url("forms.hosted", key=form.key)
     plain = None
     if form.allow_plain_html:
-        plain = render_template(
+        stylesheet = f'<link rel="stylesheet" href="{external_url("forms.stylesheet")}">\n'
+        plain = stylesheet + render_template(
             "forms/_form.html", form=form, items=definition.inputs(form), boxes=definition.consent_boxes(form),
             words=strings(form.language), token=protection.render_token(form, plain_html=True), values={},
             errors={}, action=hosted, page_url="", query={}, referrer="", channel="html")

@@ -179,7 +179,11 @@ def update_field(form: Form, field: FormField, data) -> FormField:
     field.label = label[:200]
     field.help = (data.get("help") or "").strip()
     field.default = (data.get("default") or "").strip()
-    field.required = field.target == "email" or data.get("required") in ("1", "on", "true")
+    # a yes/no question is asked with Yes/No buttons and must be answered: only
+    # then may a "No" replace what the contact answered before
+    field.yes_no_question = item.type_id == "boolean" and data.get("yes_no_question") in ("1", "on", "true")
+    field.required = (field.target == "email" or field.yes_no_question
+                      or data.get("required") in ("1", "on", "true"))
     field.hidden = hidden
     field.hidden_source = source
     if item.is_file:

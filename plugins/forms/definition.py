@@ -16,7 +16,8 @@ from .texts import strings
 NATIVE_TARGETS = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
 #: widgets the hosted page and the JS embed know how to draw; other field
 #: types (from plugins) use their own ``render_widget`` or a text input
-WIDGETS = ("email", "text", "boolean", "select", "multiselect", "date", "file")
+#: (``boolean`` is a checkbox, ``yes_no`` the same field asked as a required Yes/No question)
+WIDGETS = ("email", "text", "boolean", "yes_no", "select", "multiselect", "date", "file")
 HONEYPOT = "cv_website"
 TOKEN = "cv_token"
 VISITOR = "cv_visitor"
@@ -41,7 +42,14 @@ class Input:
 
     @property
     def widget(self) -> str:
+        if self.type_id == "boolean" and self.field.yes_no_question:
+            return "yes_no"
         return self.type_id if self.type_id in WIDGETS else "custom"
+
+    @property
+    def is_checkbox(self) -> bool:
+        """A yes/no field drawn as a checkbox: unticked is no answer, not "No"."""
+        return self.widget == "boolean"
 
     @property
     def options(self) -> list[str]:
@@ -132,5 +140,6 @@ def as_json(form: Form, token: str, submit_url: str) -> dict:
              "version": box.version, "required": box.required}
             for box in consent_boxes(form)
         ],
-        "strings": {"required": words["required"], "fix_errors": words["fix_errors"]},
+        "strings": {"required": words["required"], "fix_errors": words["fix_errors"], "yes": words["yes"],
+                    "no": words["no"]},
     }

@@ -91,6 +91,9 @@ class FormField(BaseModel):
     default = peewee.TextField(default="")
     hidden = peewee.BooleanField(default=False)
     hidden_source = peewee.CharField(default="fixed")
+    #: yes/no fields: ask with Yes/No radio buttons, an answer required (a "No" then
+    #: replaces a stored "Yes"); otherwise a checkbox, whose unticked state never does
+    yes_no_question = peewee.BooleanField(default=False)
     #: file fields: size limit and accepted extensions
     max_bytes = peewee.IntegerField(default=5 * 1024 * 1024)
     allowed_types = JSONField(default=list)

@@ -185,6 +185,17 @@ def embed_js():
     return response
 
 
+@forms_public.route("/form.css", endpoint="stylesheet")
+@public
+def stylesheet():
+    """The forms' default look, from the template ``forms/form.css`` so a
+    theme can replace it (docs/forms.md, "Styling")."""
+    response = Response(render_template("forms/form.css"), mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 # --- double opt-in confirmation ------------------------------------------------------------
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field as dc_field
 
 from core import (
     Contact, ContactError, Event, FieldValueError, StoredFile, create_contact, emit, enqueue, event_kind_registered,
-    normalize_email, open_stored, state, store_upload, update_contact, utcnow, write_or_defer, write_transaction,
+    get_values, normalize_email, open_stored, state, store_upload, update_contact, utcnow, write_or_defer,
+    write_transaction,
 )
 
 from . import definition, protection
@@ -30,6 +31,8 @@ from .texts import purpose_words, strings
 
 log = logging.getLogger("couvee.forms")
 
+#: what the history shows for a yes/no checkbox left unticked
+UNTICKED = "not ticked"
 DEFAULT_FILE_TYPES = ("pdf", "png", "jpg", "jpeg", "gif", "webp", "txt", "csv", "doc", "docx", "odt")
 
 
@@ -61,6 +64,8 @@ class _Parsed:
     contact: dict = dc_field(default_factory=dict)  # contact field key -> value
     history: list = dc_field(default_factory=list)  # (input, shown text)
     consents: list = dc_field(default_factory=list)  # (box, ConsentText)
+    #: yes/no fields whose checkbox was left unticked: "No" only for a contact without an answer
+    unticked: list = dc_field(default_factory=list)
     files: list = dc_field(default_factory=list)  # StoredFile rows stored for this submission
 
 
@@ -88,9 +93,10 @@ def _parse_one(item: definition.Input, raw):
     field_type = item.field_type
     if field_type is None:
         raise FieldValueError(f"The field type {item.type_id!r} is not available.")
-    boolean_blank = item.type_id == "boolean" and not any(v == "1" for v in (raw or []))
-    if boolean_blank and item.field.required:
-        return None  # an unticked required yes/no box counts as not answered
+    if item.is_checkbox:
+        # only a tick is an answer: an unticked box (the hidden "0" the widget
+        # posts with it) says nothing about what the contact answered before
+        return "1" if field_type.parse(raw, item.custom) == "1" else None
     return field_type.parse(raw, item.custom)
 
 
@@ -134,6 +140,11 @@ def parse_submission(form: Form, items, boxes, form_data, files, words) -> tuple
             continue
         if item.field.target and value is not None:
             parsed.contact[item.field.target] = value
+        if item.is_checkbox and value is None:
+            if item.field.target:
+                parsed.unticked.append(item.field.target)
+            parsed.history.append((item, UNTICKED))
+            continue
         parsed.history.append((item, _shown(item, value)))
     for box in boxes:
         name = f"consent_{box.id}"
@@ -198,8 +209,11 @@ def _save_contact(parsed: _Parsed) -> Contact:
     email = parsed.contact["email"]
     contact = Contact.get_or_none(Contact.email == email)
     if contact is None:
-        return create_contact(dict(parsed.contact), source="form")
-    update_contact(contact, {k: v for k, v in parsed.contact.items() if k != "email"}, source="form")
+        return create_contact({**dict.fromkeys(parsed.unticked, "0"), **parsed.contact}, source="form")
+    answered = get_values(contact) if parsed.unticked else {}
+    unanswered = {key: "0" for key in parsed.unticked if answered.get(key) in (None, "")}
+    update_contact(contact, {**unanswered, **{k: v for k, v in parsed.contact.items() if k != "email"}},
+                   source="form")
     return contact
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 STRINGS = {
     "fr": {
         "submit": "Envoyer",
+        "yes": "Oui",
+        "no": "Non",
         "success": "Merci, votre demande a bien été enregistrée.",
         "required": "Ce champ est obligatoire.",
         "too_fast": "Vous avez été très rapide ! Vérifiez vos réponses puis envoyez à nouveau.",
@@ -32,6 +34,8 @@ STRINGS = {
     },
     "en": {
         "submit": "Send",
+        "yes": "Yes",
+        "no": "No",
         "success": "Thank you, we received your request.",
         "required": "This field is required.",
         "too_fast": "That was quick! Check your answers, then send again.",

@@ -9,6 +9,11 @@
  * so file uploads work); server validation errors are shown next to the
  * fields. When the Couvée tracking script is on the page, the visitor id it
  * knows is sent along so past visits are attached to the contact.
+ *
+ * Look: the default stylesheet (/f/form.css, replaceable by a theme) is added
+ * once to the page; all its rules are scoped under cv- classes, so nothing
+ * else on the page changes. data-couvee-style="none" on the div leaves it out.
+ * Each input names its help text and error message with aria-describedby.
  */
 (function () {
   "use strict";
@@ -34,6 +39,48 @@
     setTimeout(function () { answer(""); }, 1500);
   }
 
+  function addStylesheet(container) {
+    if (container.getAttribute("data-couvee-style") === "none") return;
+    if (document.querySelector("link[data-couvee-style]")) return;
+    var link = el("link", {rel: "stylesheet", href: base + "/f/form.css", "data-couvee-style": "1"});
+    (document.head || document.documentElement).appendChild(link);
+  }
+
+  function requiredMark() {
+    return el("span", {"class": "cv-required", "aria-hidden": "true"}, "*");
+  }
+
+  function labelled(tag, attrs, text, required) {
+    var node = el(tag, attrs, text);
+    if (required) { node.appendChild(document.createTextNode(" ")); node.appendChild(requiredMark()); }
+    return node;
+  }
+
+  function choice(type, name, value, text, required) {
+    var label = el("label", {"class": "cv-choice"});
+    label.appendChild(el("input", {type: type, name: name, value: value, required: !!required}));
+    label.appendChild(document.createTextNode(" "));
+    label.appendChild(labelled("span", {}, text, false));
+    return label;
+  }
+
+  /* aria-describedby of the field's inputs: its help text, and its error when shown. */
+  function describe(box) {
+    var ids = [];
+    var help = box.querySelector(".cv-help");
+    var error = box.querySelector(".cv-error");
+    if (help) ids.push(help.id);
+    if (error && !error.hidden) ids.push(error.id);
+    var targets = box.querySelectorAll("fieldset, input:not([type=hidden]), select, textarea");
+    Array.prototype.forEach.call(targets, function (node) {
+      if (node.tagName === "INPUT" && node.closest("fieldset")) return;
+      if (ids.length) node.setAttribute("aria-describedby", ids.join(" "));
+      else node.removeAttribute("aria-describedby");
+      if (error && !error.hidden) node.setAttribute("aria-invalid", "true");
+      else node.removeAttribute("aria-invalid");
+    });
+  }
+
   function hiddenValue(field) {
     if (field.source === "query") return new URLSearchParams(location.search).get(field["default"]) || "";
     if (field.source === "page_url") return location.href;
@@ -48,26 +95,30 @@
       return;
     }
     var box = el("div", {"class": "cv-field cv-" + field.widget, "data-name": field.name});
-    var star = field.required ? " *" : "";
     if (field.widget === "boolean") {
-      var label = el("label");
+      var label = el("label", {"class": "cv-choice"});
       label.appendChild(el("input", {type: "checkbox", id: id, name: field.name, value: "1"}));
-      label.appendChild(document.createTextNode(" " + field.label + star));
+      label.appendChild(document.createTextNode(" "));
+      label.appendChild(labelled("span", {}, field.label, field.required));
       box.appendChild(label);
       box.appendChild(el("input", {type: "hidden", name: field.name, value: "0"}));
-    } else if (field.widget === "multiselect") {
-      var set = el("fieldset");
-      set.appendChild(el("legend", {}, field.label + star));
-      set.appendChild(el("input", {type: "hidden", name: field.name, value: ""}));
-      field.options.forEach(function (option) {
-        var choice = el("label");
-        choice.appendChild(el("input", {type: "checkbox", name: field.name, value: option}));
-        choice.appendChild(document.createTextNode(" " + option));
-        set.appendChild(choice);
-      });
+    } else if (field.widget === "yes_no" || field.widget === "multiselect") {
+      var set = el("fieldset", {id: id});
+      set.appendChild(labelled("legend", {}, field.label, field.required));
+      var choices = el("div", {"class": field.widget === "yes_no" ? "cv-choices cv-inline" : "cv-choices"});
+      if (field.widget === "yes_no") {
+        choices.appendChild(choice("radio", field.name, "1", def.strings.yes, true));
+        choices.appendChild(choice("radio", field.name, "0", def.strings.no, true));
+      } else {
+        set.appendChild(el("input", {type: "hidden", name: field.name, value: ""}));
+        field.options.forEach(function (option) {
+          choices.appendChild(choice("checkbox", field.name, option, option, false));
+        });
+      }
+      set.appendChild(choices);
       box.appendChild(set);
     } else {
-      box.appendChild(el("label", {"for": id}, field.label + star));
+      box.appendChild(labelled("label", {"for": id}, field.label, field.required));
       var input;
       if (field.widget === "select") {
         input = el("select", {id: id, name: field.name});
@@ -85,19 +136,23 @@
       }
       box.appendChild(input);
     }
-    if (field.help) box.appendChild(el("small", {"class": "cv-help"}, field.help));
-    box.appendChild(el("p", {"class": "cv-error", role: "alert", hidden: true}));
+    if (field.help) box.appendChild(el("small", {"class": "cv-help", id: id + "-help"}, field.help));
+    box.appendChild(el("p", {"class": "cv-error", id: id + "-error", role: "alert", hidden: true}));
     form.appendChild(box);
+    describe(box);
   }
 
-  function drawConsent(form, consent) {
+  function drawConsent(form, def, consent) {
+    var id = "cv-" + def.key + "-" + consent.name;
     var box = el("div", {"class": "cv-field cv-consent", "data-name": consent.name});
-    var label = el("label");
-    label.appendChild(el("input", {type: "checkbox", name: consent.name, value: consent.version}));
-    label.appendChild(document.createTextNode(" " + consent.text));
+    var label = el("label", {"class": "cv-choice"});
+    label.appendChild(el("input", {type: "checkbox", id: id, name: consent.name, value: consent.version}));
+    label.appendChild(document.createTextNode(" "));
+    label.appendChild(labelled("span", {}, consent.text, consent.required));
     box.appendChild(label);
-    box.appendChild(el("p", {"class": "cv-error", role: "alert", hidden: true}));
+    box.appendChild(el("p", {"class": "cv-error", id: id + "-error", role: "alert", hidden: true}));
     form.appendChild(box);
+    describe(box);
   }
 
   function showErrors(form, errors) {
@@ -115,6 +170,7 @@
       target.hidden = false;
       if (target.parentNode.classList) target.parentNode.classList.add("cv-invalid");
     });
+    Array.prototype.forEach.call(form.querySelectorAll(".cv-field"), describe);
   }
 
   function tooLarge(form, def) {
@@ -130,8 +186,10 @@
   }
 
   function render(container, def) {
-    var form = el("form", {"class": "cv-form", novalidate: true, "data-version": def.version});
-    form.appendChild(el("p", {"class": "cv-error cv-form-error", role: "alert", hidden: true}));
+    var form = el("form", {"class": "cv-form", novalidate: true, "data-version": def.version,
+      "aria-describedby": "cv-" + def.key + "-form-error"});
+    form.appendChild(el("p", {"class": "cv-error cv-form-error", id: "cv-" + def.key + "-form-error", role: "alert",
+      hidden: true}));
     form.appendChild(el("input", {type: "hidden", name: "cv_token", value: def.token}));
     form.appendChild(el("input", {type: "hidden", name: "cv_channel", value: "js"}));
     var trap = el("div", {"class": "cv-hp", "aria-hidden": "true",
@@ -141,7 +199,7 @@
     trap.appendChild(trapLabel);
     form.appendChild(trap);
     def.fields.forEach(function (field) { drawField(form, def, field); });
-    def.consents.forEach(function (consent) { drawConsent(form, consent); });
+    def.consents.forEach(function (consent) { drawConsent(form, def, consent); });
     var button = el("button", {type: "submit", "class": "cv-submit"}, def.submit_label);
     form.appendChild(button);
     if (def.purpose_text) form.appendChild(el("p", {"class": "cv-purpose", style: "white-space:pre-line"}, def.purpose_text));
@@ -181,6 +239,7 @@
   function mount(container) {
     if (container.getAttribute("data-couvee-mounted")) return;
     container.setAttribute("data-couvee-mounted", "1");
+    addStylesheet(container);
     var key = container.getAttribute("data-couvee-form");
     fetch(base + "/f/" + encodeURIComponent(key) + "/form.json", {credentials: "omit"})
       .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
