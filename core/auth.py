@@ -288,8 +288,10 @@ def gate():
             return response
         return None
     static = view is not None and (request.endpoint == "static" or request.endpoint.endswith(".static"))
-    if not (static or getattr(view, "_couvee_public", False)):
-        g.user = _session_user()  # public views and static files read the session lazily: current_user()
+    if static or getattr(view, "_couvee_public", False):
+        g.pop("user", None)  # read from the session on demand: current_user() (g may outlive one request)
+    else:
+        g.user = _session_user()
     if view is None or static:
         return None
     if request.method in UNSAFE_METHODS and not getattr(view, "_couvee_csrf_exempt", False):

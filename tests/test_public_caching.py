@@ -64,3 +64,16 @@ def test_admin_pages_still_know_the_user(web, admin_user):
     dashboard = login(web)
     assert "Owner" in dashboard.text
     assert varies_on_cookie(web.get("/admin/"))
+
+
+def test_a_public_view_that_asks_for_the_user_still_gets_it(web, admin_user, ctx):
+    """The draft preview of a form is public but shown to a logged-in user
+    only: reading the user on demand works, request after request."""
+    from .conftest import login
+
+    draft = make_form("Draft", publish=False)
+    web.get(f"/f/{draft.key}", status=404)  # anonymous first
+    login(web)
+    preview = web.get(f"/f/{draft.key}", status=200)
+    assert "Draft preview" in preview.text
+    assert varies_on_cookie(preview)  # this response depends on who asks
