@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def open_connection():
         dbmod.init_database(state.database)
+        g.pop("couvee_stream_holds_db", None)  # g can outlive a request (an outer app context)
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if getattr(view, "_couvee_no_database", False):
             return
