@@ -2,10 +2,9 @@
 
 Starts (or attaches to) the embedded Redis, migrates, then runs an events
 worker, a general worker and the cron scheduler as child processes and the
-web app on waitress (a
-production WSGI server) in this process. Ctrl-C or SIGTERM stops everything
-cleanly: the children, then the embedded Redis unless another couvee process
-of the instance still uses it.
+web app on waitress (a production WSGI server) in this process. Ctrl-C or
+SIGTERM stops everything cleanly: the children, then the embedded Redis unless
+another couvee process of the instance still uses it.
 """
 from __future__ import annotations
 
