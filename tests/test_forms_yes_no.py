@@ -137,3 +137,12 @@ def test_migration_adds_the_question_flag_to_existing_fields(ctx):
     applied = apply_migrations(database, "forms", register_migrations())
     assert [m.version for m in applied] == [2]
     assert FormField.get_by_id(field_of(form, "wants_demo").id).yes_no_question is False
+
+
+def test_a_hidden_yes_no_field_sets_its_fixed_answer(web, ctx, run_jobs):
+    form = demo_form()
+    builder.update_field(form, field_of(form, "wants_demo"), {"label": "Demo", "hidden": "1",
+                                                              "hidden_source": "fixed", "default": "no"})
+    contacts.create_contact({"email": "ada@example.com", "wants_demo": "yes"})
+    send(web, form, "ada@example.com")
+    assert answer_of("ada@example.com") == "0"  # a value the form sets, not a box left unticked

@@ -48,8 +48,9 @@ class Input:
 
     @property
     def is_checkbox(self) -> bool:
-        """A yes/no field drawn as a checkbox: unticked is no answer, not "No"."""
-        return self.widget == "boolean"
+        """A yes/no field drawn as a checkbox: unticked is no answer, not "No"
+        (a hidden yes/no field's fixed value is an answer)."""
+        return self.widget == "boolean" and not self.field.hidden
 
     @property
     def options(self) -> list[str]:
