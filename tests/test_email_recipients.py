@@ -16,7 +16,7 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 
-from core import contacts, utcnow
+from core import Message, contacts, send_message, utcnow
 from core.automation import runs_of
 from core.contacts import create_contact
 from core.models import Contact
@@ -264,6 +264,20 @@ def test_workflow_emails_go_on_after_a_refused_recipient(ctx, sink, run_jobs):
     assert rows["refused@example.com"].status == "failed" and "550 5.1.1" in rows["refused@example.com"].reason
     assert all(rows[email].status == "sent" for email in SENT_TO)
     assert all(runs_of(person) for person in people)
+
+
+def test_a_sender_on_an_internationalised_domain_sends_plain_ascii_headers(ctx, sink):
+    configure(sink, from_email="news@exémple.fr", bounce_domain="exémple.fr")
+    ada = create_contact({"email": "ada@exémple.fr"})
+    result = send_message(Message(to=ada.email, contact=ada, purpose="transactional", subject="Votre reçu",
+                                  html="<p>Merci</p>", key="receipt:1"), channel="email")
+    assert result.status == "sent", result.reason
+    [message] = sink.wait_for(1)
+    assert message.raw.isascii()  # nothing needs SMTPUTF8 when only domains are internationalised
+    assert message.envelope_to == ["ada@xn--exmple-cva.fr"] and message["To"] == "ada@xn--exmple-cva.fr"
+    assert message.envelope_from.endswith("@xn--exmple-cva.fr")
+    assert "<news@xn--exmple-cva.fr>" in message["From"]
+    assert message["Message-ID"].endswith("@xn--exmple-cva.fr>")
 
 
 def test_the_transport_keeps_its_connection_usable_after_each_refusal(ctx, sink):

@@ -55,10 +55,10 @@ def _header(name: str, value: str) -> str:
     return f"{name}: " + Header(value, "utf-8", header_name=name).encode(linesep=_CRLF)
 
 
-def recipient_header(address: str) -> str:
-    """The ``To`` value: the domain in its ASCII (IDNA) form, which every
-    reader understands; a non-ASCII local part stays UTF-8 (RFC 6532), as
-    only an SMTPUTF8 server can carry it anyway."""
+def header_address(address: str) -> str:
+    """An address in ``From`` or ``To``: the domain in its ASCII (IDNA) form,
+    which every reader understands; a non-ASCII local part stays UTF-8
+    (RFC 6532), as only an SMTPUTF8 server can carry it anyway."""
     return smtp_address(address, smtputf8=True)
 
 
@@ -95,10 +95,11 @@ def build(config: EmailConfig, envelope: Envelope) -> tuple[str, bytes]:
     Written directly (headers, one ``multipart/alternative`` with the text
     and HTML parts) rather than through ``email.message``, whose header
     parsing and refolding cost more than everything else per message."""
-    mid = message_id(envelope.send_id, envelope.sender_email.rpartition("@")[2] or config.sender_domain)
-    sender = (formataddr((envelope.sender_name, envelope.sender_email), charset="utf-8")
-              if envelope.sender_name else envelope.sender_email)
-    lines = [f"From: {sender}", f"To: {recipient_header(envelope.to)}", _header("Subject", envelope.subject),
+    sender_address = header_address(envelope.sender_email)
+    mid = message_id(envelope.send_id, sender_address.rpartition("@")[2] or config.sender_domain)
+    sender = (formataddr((envelope.sender_name, sender_address), charset="utf-8")
+              if envelope.sender_name else sender_address)
+    lines = [f"From: {sender}", f"To: {header_address(envelope.to)}", _header("Subject", envelope.subject),
              f"Date: {formatdate(usegmt=True)}", f"Message-ID: {mid}"]
     if envelope.reply_to:
         lines.append(_header("Reply-To", envelope.reply_to))
@@ -134,7 +135,12 @@ def sign(config: EmailConfig, raw: bytes) -> bytes:
     """Prepend a DKIM-Signature (relaxed/relaxed, rsa-sha256)."""
     import dkim
 
-    key = config.dkim_private_key.replace("\\n", "\n").strip().encode()
+    from .dkim import DkimKeyError, normalize_key
+
+    try:  # stored keys are normalised on save; one set by the environment may not be
+        key = normalize_key(config.dkim_private_key).encode()
+    except DkimKeyError as error:
+        raise DkimError(f"DKIM key: {error}") from None
     try:
         header = dkim.sign(raw, config.dkim_selector.encode(), config.dkim_domain.encode(), key,
                            canonicalize=(b"relaxed", b"relaxed"), include_headers=list(SIGNED_HEADERS))
