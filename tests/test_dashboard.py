@@ -94,3 +94,20 @@ def test_background_work_in_words(admin, ctx):
     [line] = section.select("li[data-queue]")
     assert line.get_text(strip=True) == ("Emails to send: 2 jobs waiting, the oldest for 7 minutes; "
                                          "1 job scheduled for later.")
+
+
+def test_a_plugins_steps_and_a_failing_check(admin, wsgi, instance, ctx):
+    from .conftest import install_fixture_plugin
+
+    install_fixture_plugin(instance, "couvee_setup_steps")
+    wsgi.runtime.state.stale = True
+    wsgi.runtime.refresh()
+    lifecycle.activate(wsgi.app.extensions["couvee"], "couvee_setup_steps")
+    wsgi.runtime.refresh()
+
+    page = admin.get("/admin/")
+    found = steps(page)
+    assert found["Connect the fixture CRM"] == (True, "/admin/plugins")
+    assert found["Run a first sync"] == (False, "/admin/plugins")  # its check raised: not done
+    errors = admin.get("/admin/plugins").html.find(id="plugin-couvee_setup_steps").text  # reported, not a 500
+    assert "register_setup_steps" in errors and "the CRM is unreachable" in errors
