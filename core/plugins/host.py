@@ -136,9 +136,13 @@ class PluginHost:
                 self.load_errors[name] = f"invalid hook implementation: {error}"
 
     def _fill_registries(self) -> None:
+        """Core's own modules register first, so a plugin can never take over a
+        core id (an event kind, an action...): the plugin's duplicate is the
+        one refused and reported."""
         for hook_name, attribute in Registries.HOOKS.items():
             registry = getattr(self.registries, attribute)
-            for plugin, items in self.call(hook_name, event_kinds=self.registries.event_kinds):
+            answers = self.call(hook_name, event_kinds=self.registries.event_kinds)
+            for plugin, items in sorted(answers, key=lambda answer: answer[0] not in CORE_PLUGIN_MODULES):
                 for item in items or ():
                     try:
                         registry.add(item, plugin)
