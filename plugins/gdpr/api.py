@@ -26,7 +26,8 @@ CONSENT_RECORD = s.Named("ConsentRecord", s.Object({
     "id": s.ID, "purpose": s.String(), "granted": s.Boolean(), "text": s.String(), "text_version": s.String(),
     "source": s.String(), "form_id": s.Integer(nullable=True),
     "page_url": s.String(nullable=True), "ip": s.String(), "user_agent": s.String(), "at": s.DATETIME,
-}, required=("id", "purpose", "granted", "text", "text_version", "source", "form_id", "ip", "user_agent", "at")))
+}, required=("id", "purpose", "granted", "text", "text_version", "source", "form_id", "page_url", "ip", "user_agent",
+             "at")))
 CONSENTS = s.Object({
     "current": s.Object(additional=s.Boolean(), description="The latest decision per purpose"),
     "history": s.Array(CONSENT_RECORD, description="Every decision, as proven at the time"),
