@@ -133,6 +133,13 @@ def registered_kind(kind: str) -> EventKind:
     return found
 
 
+def event_label(kind: str) -> str:
+    """What the admin shows for ``kind``: its registered label, or the raw
+    kind for events of a plugin that is no longer active."""
+    found = event_kinds().get(kind)
+    return found.label if found else kind.replace("_", " ")
+
+
 def counts_as_interaction(kind: str) -> bool:
     found = event_kinds().get(kind)
     return bool(found and found.interaction)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
 
 from . import auth, db as dbmod
+from .event_kinds import event_label
 from .version import __version__
 
 log = logging.getLogger("couvee.web")
@@ -104,6 +105,7 @@ def init_app(app: Flask) -> None:
             "csrf_token": auth.csrf_token,
             "admin_menu": admin_menu,
             "slot": slot,
+            "event_label": event_label,
             "couvee_version": __version__,
             "site_name": site_name,
         }

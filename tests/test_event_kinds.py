@@ -195,3 +195,14 @@ def test_a_form_with_a_consent_box_still_works_while_the_gdpr_plugin_is_off(wsgi
         ["form_submitted"]
     kept = SubmittedValue.get(SubmittedValue.name.startswith("consent_"))
     assert kept.label == "Consent: email_marketing" and "Send me the newsletter." in kept.value
+
+
+def test_the_contact_timeline_shows_registered_labels(admin, ctx):
+    ada = create_contact({"email": "ada@example.com"})
+    emit(ada, "email_opened", {"email_id": 1, "machine": False})
+    emit(ada, "custom_event", {"name": "<b>cart</b>"})
+    page = admin.get(f"/admin/contacts/{ada.id}")
+    timeline = page.text.split("Timeline", 1)[1]
+    assert "<strong>Email opened</strong>" in timeline and "<strong>Tracked event</strong>" in timeline
+    assert "<strong>Contact created</strong>" in timeline
+    assert "&lt;b&gt;cart&lt;/b&gt;" in timeline  # event data stays escaped
