@@ -13,19 +13,27 @@ measures on fresh SQLite databases:
   set-based writes, timeline events, progress, error report, and one queued
   dispatch job per batch (embedded Redis);
 - **raw** (the baseline of the ratio): the same rows, already parsed and
-  de-duplicated, written with peewee's ``Contact.insert_many`` (returning ids)
-  + ``ContactValue.insert_many`` in batches of the same size, one transaction
-  per batch;
-- **raw SQL** (for context, ``ratio_vs_raw_sql``): the same rows through
-  multi-row INSERTs on the DB-API cursor, the write path the import itself
-  uses (see core/imports/bulk.py).
+  de-duplicated, written with multi-row INSERTs straight on the DB-API cursor
+  (no ORM, no validation, no events), in batches of the same size, one
+  transaction per batch, on a database with the same schema and indexes
+  (built by the same migrations);
+- **peewee** (for context, ``ratio_vs_peewee``): the same rows through
+  peewee's ``Contact.insert_many`` + ``ContactValue.insert_many``, the
+  baseline before issue 20 (it flattered us: the import writes through the
+  cursor too, see core/imports/bulk.py).
 
-Last line: ``csv_import: ratio=<import rate / raw rate> unit=rate ...``.
+Both rates count only the valid rows (the rows that end up as contacts):
+broken and duplicate rows are read and rejected by the import, but not
+counted as imported. The load average is printed, since the machine may be
+shared.
+
+Last line: ``csv_import: ratio=<import rate / raw cursor rate> unit=rate baseline=raw ...``.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import shutil
 import sys
@@ -129,8 +137,8 @@ def preparse(app, csv_path: Path) -> list[tuple[dict, dict]]:
     return rows
 
 
-def run_raw(app, rows, batch_size: int) -> float:
-    """The baseline: peewee ``insert_many`` of the parsed rows."""
+def run_peewee(app, rows, batch_size: int) -> float:
+    """For context: peewee ``insert_many`` of the parsed rows (the old baseline)."""
     from core.models import Contact, ContactValue
 
     state = app.extensions["couvee"]
@@ -148,8 +156,8 @@ def run_raw(app, rows, batch_size: int) -> float:
         return time.perf_counter() - started
 
 
-def run_raw_sql(app, rows, batch_size: int) -> float:
-    """For context: the same rows through the DB-API cursor (multi-row
+def run_raw(app, rows, batch_size: int) -> float:
+    """The baseline: the same rows through the DB-API cursor (multi-row
     INSERT, no ORM), the fastest a bulk insert gets from Python."""
     from core.imports.bulk import db_value, insert_rows
     from core.models import Contact, ContactValue, utcnow
@@ -195,25 +203,29 @@ def main(argv=None) -> None:
         parsed = preparse(raw_app, csv_path)
         raw_seconds = run_raw(raw_app, parsed, BATCH_SIZE)
         raw_rate = len(parsed) / raw_seconds
-        print(f"raw insert_many: {len(parsed)} rows in {raw_seconds:.2f} s = {raw_rate:,.0f} rows/s")
+        print(f"raw cursor (baseline): {len(parsed)} rows in {raw_seconds:.2f} s = {raw_rate:,.0f} rows/s")
 
-        sql_app = make_app(folder / "raw_sql", redis_url)
-        sql_seconds = run_raw_sql(sql_app, parsed, BATCH_SIZE)
-        sql_rate = len(parsed) / sql_seconds
-        print(f"raw SQL (cursor): {len(parsed)} rows in {sql_seconds:.2f} s = {sql_rate:,.0f} rows/s")
+        peewee_app = make_app(folder / "peewee", redis_url)
+        peewee_seconds = run_peewee(peewee_app, parsed, BATCH_SIZE)
+        peewee_rate = len(parsed) / peewee_seconds
+        print(f"peewee insert_many: {len(parsed)} rows in {peewee_seconds:.2f} s = {peewee_rate:,.0f} rows/s")
 
         import_app = make_app(folder / "import", redis_url)
         import_seconds, progress = run_import(import_app, csv_path)
-        import_rate = rows / import_seconds
-        print(f"import pipeline: {rows} rows in {import_seconds:.2f} s = {import_rate:,.0f} rows/s "
-              f"(created {progress['created']}, duplicates {progress['duplicates']}, errors {progress['errors']})")
         assert progress["created"] == len(parsed), (progress, len(parsed))
+        import_rate = progress["created"] / import_seconds
+        print(f"import pipeline: {rows} rows read, {progress['created']} valid rows created in "
+              f"{import_seconds:.2f} s = {import_rate:,.0f} valid rows/s "
+              f"(duplicates {progress['duplicates']}, errors {progress['errors']})")
 
+        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"load average: {load}")
         ratio = import_rate / raw_rate
-        print(f"csv_import: ratio={ratio:.2f} unit=rate rows={rows} import_rows_per_s={import_rate:.0f} "
-              f"raw_rows_per_s={raw_rate:.0f} raw_sql_rows_per_s={sql_rate:.0f} "
-              f"ratio_vs_raw_sql={import_rate / sql_rate:.2f} errors={progress['errors']} duplicates={progress['duplicates']} "
-              f"batch={BATCH_SIZE}")
+        print(f"csv_import: ratio={ratio:.2f} unit=rate baseline=raw rows={rows} valid_rows={len(parsed)} "
+              f"import_rows_per_s={import_rate:.0f} raw_rows_per_s={raw_rate:.0f} "
+              f"peewee_rows_per_s={peewee_rate:.0f} ratio_vs_peewee={import_rate / peewee_rate:.2f} "
+              f"errors={progress['errors']} duplicates={progress['duplicates']} batch={BATCH_SIZE} "
+              f"load1={os.getloadavg()[0]:.2f}")
     finally:
         server.shutdown()
         shutil.rmtree(folder, ignore_errors=True)
