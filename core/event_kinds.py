@@ -153,9 +153,5 @@ def trigger_kinds() -> list[EventKind]:
     return [kind for kind in event_kinds() if kind.can_trigger]
 
 
-def segment_condition_kinds() -> list[EventKind]:
-    return [kind for kind in event_kinds() if kind.segment_condition]
-
-
 def opposition_kinds() -> list[EventKind]:
     return [kind for kind in event_kinds() if kind.opposition]
