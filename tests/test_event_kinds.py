@@ -206,3 +206,17 @@ def test_the_contact_timeline_shows_registered_labels(admin, ctx):
     assert "<strong>Email opened</strong>" in timeline and "<strong>Tracked event</strong>" in timeline
     assert "<strong>Contact created</strong>" in timeline
     assert "&lt;b&gt;cart&lt;/b&gt;" in timeline  # event data stays escaped
+
+
+def test_the_plugin_to_enable_for_a_missing_action_comes_from_the_installed_plugins(wsgi, ctx):
+    from core.automation.lifecycle import plugin_hint
+
+    def hints(*action_ids):
+        wsgi.runtime.refresh()
+        with wsgi.app.app_context():
+            return [plugin_hint(action_id) for action_id in action_ids]
+
+    lifecycle.deactivate(state(), "scoring")
+    assert hints("points.change") == ["Scoring"]  # the only inactive plugin
+    lifecycle.deactivate(state(), "email")
+    assert hints("email.send", "points.change") == ["Email", "one of: Email, Scoring"]

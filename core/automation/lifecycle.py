@@ -98,9 +98,9 @@ def plugin_hint(action_id: str | None) -> str:
         return couvee.discovered[owner].title if owner in couvee.discovered else owner
     if namespace in inactive:
         return inactive[namespace]
-    if inactive:
+    if len(inactive) > 1:
         return "one of: " + ", ".join(inactive.values())
-    return "no installed plugin provides it"
+    return next(iter(inactive.values()), "no installed plugin provides it")
 
 
 def publish(workflow: Workflow) -> WorkflowVersion:
