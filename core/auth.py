@@ -53,6 +53,14 @@ def no_database(view):
     return csrf_exempt(public(view))
 
 
+def api_key_required(view):
+    """For machine endpoints outside ``/api/`` (``/metrics``): the caller
+    authenticates with an API key like the REST API (``Authorization: Bearer
+    cv_...``), never with a session; 401 without a valid key."""
+    view._couvee_api_key = True
+    return view
+
+
 def roles_required(*roles: str):
     def decorator(view):
         @functools.wraps(view)
@@ -276,7 +284,7 @@ def gate():
     if getattr(view, "_couvee_no_database", False):
         g.user = None
         return None
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(API_PREFIX) or getattr(view, "_couvee_api_key", False):
         g.user = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):

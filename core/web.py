@@ -114,9 +114,11 @@ def init_app(app: Flask) -> None:
     from .auth_views import auth_blueprint
     from .favicon import favicon_blueprint
     from .files import files_blueprint
+    from .metrics import metrics_blueprint
     from .rest import rest_blueprint
 
-    for blueprint in (auth_blueprint, admin_blueprint, files_blueprint, rest_blueprint, favicon_blueprint):
+    for blueprint in (auth_blueprint, admin_blueprint, files_blueprint, rest_blueprint, favicon_blueprint,
+                      metrics_blueprint):
         app.register_blueprint(blueprint)
     for plugin, blueprints in state.host.call("register_blueprints"):
         for blueprint in blueprints or ():
