@@ -17,7 +17,8 @@ same JSON hits with an ``Origin`` header.
 Then the stream is drained into the database (``core.tracking.drain.drain``,
 the RQ job's code) and the stored hits are counted: ``lost`` must be 0.
 
-Last line: ``tracking_ingest: ratio=<project hits/s / baseline hits/s> unit=rate ...``.
+Prints the load average. Last line:
+``tracking_ingest: ratio=<project hits/s / baseline hits/s> unit=rate ...``.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import argparse
 import http.client
 import json
 import multiprocessing
+import os
 import secrets
 import shutil
 import socket
@@ -189,10 +191,12 @@ def main() -> None:
         lost = proj_ok - stored
         print(f"drain: {stored + 20 * CLIENTS} hits written in {drain_time:.2f}s "
               f"= {(stored + 20 * CLIENTS) / drain_time:,.0f} hits/s; lost={lost}")
+        load = os.getloadavg()
+        print("load average: " + " ".join(f"{value:.2f}" for value in load))
         print(f"tracking_ingest: ratio={proj_rate / base_rate:.2f} unit=rate hits={total} "
               f"project_hits_per_s={proj_rate:.0f} baseline_hits_per_s={base_rate:.0f} "
               f"drain_hits_per_s={(stored + 20 * CLIENTS) / drain_time:.0f} lost={lost} "
-              f"refused={total - proj_ok}")
+              f"refused={total - proj_ok} load1={load[0]:.2f}")
     finally:
         redis_server.shutdown()
         shutil.rmtree(folder, ignore_errors=True)
