@@ -135,7 +135,19 @@ def create_app(
     from . import web
 
     web.init_app(app)
+    _trust_proxies(app, config.trusted_proxies)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies (COUVEE_TRUSTED_PROXIES), take the
+    client address and scheme from the ``X-Forwarded-For``/``-Proto`` headers
+    those proxies append; with 0 the headers are ignored, so a client cannot
+    pretend to be someone else (the login throttle keys on this address)."""
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _configure_flask(app: Flask, config: Config) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from flask import abort, current_app, g, has_request_context, jsonify, redirect,
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .models import ROLES, ApiKey, User, utcnow
+
+log = logging.getLogger("couvee.auth")
 
 SESSION_USER = "uid"
 SESSION_CSRF = "csrf"
@@ -164,7 +167,11 @@ LOGIN_WINDOW = 300
 def _login_throttle_keys(email: str) -> dict[str, int]:
     """Redis counter keys and their limits for a login attempt: one for the
     normalised address, one for the client IP, so neither respelling the
-    address nor spreading guesses over many addresses escapes the limit."""
+    address nor spreading guesses over many addresses escapes the limit.
+
+    The client IP is ``request.remote_addr``: the TCP peer, or behind
+    COUVEE_TRUSTED_PROXIES reverse proxies the address they forwarded (see
+    ``core.app._trust_proxies``), so the per-IP rule locks that client only."""
     address = hashlib.sha256(normalize_email(email).encode()).hexdigest()[:16]
     return {
         f"couvee:login:address:{address}": LOGIN_LIMIT_PER_ADDRESS,
@@ -177,7 +184,18 @@ def login_attempts_exceeded(email: str) -> bool:
     redis = current_app.extensions["couvee"].redis
     keys = _login_throttle_keys(email)
     counts = redis.mget(list(keys))
-    return any(int(count or 0) >= limit for count, limit in zip(counts, keys.values()))
+    address_count, ip_count = (int(count or 0) for count in counts)
+    if ip_count >= LOGIN_LIMIT_PER_IP and _forwarded_but_untrusted():
+        log.warning(
+            "logins from %s are throttled, and that address forwards requests for others "
+            "(X-Forwarded-For): set COUVEE_TRUSTED_PROXIES to the number of reverse proxies "
+            "so that each client is throttled on its own address", request.remote_addr,
+        )
+    return address_count >= LOGIN_LIMIT_PER_ADDRESS or ip_count >= LOGIN_LIMIT_PER_IP
+
+
+def _forwarded_but_untrusted() -> bool:
+    return bool(request.headers.get("X-Forwarded-For")) and not current_app.extensions["couvee"].config.trusted_proxies
 
 
 def record_failed_login(email: str) -> None:

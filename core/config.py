@@ -10,6 +10,7 @@
 | COUVEE_SAFE_MODE       | 0 (1 = start with no plugin)              |
 | COUVEE_PLUGIN_UPLOADS  | 1 (0 = refuse plugin zips)                |
 | COUVEE_THEME           | default                                   |
+| COUVEE_TRUSTED_PROXIES | 0 (n = trust X-Forwarded-* from n proxies)|
 """
 from __future__ import annotations
 
@@ -43,6 +44,10 @@ class Config:
     #: seconds a public endpoint waits for a busy database before it queues
     #: the write for a worker (core.deferred_writes)
     public_write_wait: float = 5.0
+    #: reverse proxies in front of the app whose ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` are believed (0: the headers are ignored and the
+    #: client is the TCP peer)
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -67,6 +72,17 @@ def _flag(name: str, raw) -> bool:
     if text in FALSE:
         return False
     raise ConfigError(f"{name}: expected 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
+def _hops(raw) -> int:
+    """COUVEE_TRUSTED_PROXIES: how many reverse proxies sit in front of the app."""
+    text = str(raw).strip() or "0"
+    if not text.isdigit() or int(text) > 10:
+        raise ConfigError(
+            f"COUVEE_TRUSTED_PROXIES: expected the number of reverse proxies in front of Couvée "
+            f"(0 when clients connect directly, usually 1), got {raw!r}"
+        )
+    return int(text)
 
 
 def _ensure_instance(path: Path) -> Path:
@@ -125,6 +141,7 @@ def load_config(overrides: dict | None = None, environ=None) -> Config:
             "COUVEE_PLUGIN_UPLOADS", values.pop("plugin_uploads", env.get("COUVEE_PLUGIN_UPLOADS", "1"))
         ),
         theme=values.pop("theme", None) or env.get("COUVEE_THEME") or "default",
+        trusted_proxies=_hops(values.pop("trusted_proxies", env.get("COUVEE_TRUSTED_PROXIES", "0"))),
     )
     known = {f.name for f in fields(Config)}
     for key, value in values.items():
