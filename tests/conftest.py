@@ -306,3 +306,13 @@ def page(chromium):
     page = context.new_page()
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that drives Chromium as `browser`, so `-m "not browser"` runs the fast suite.
+
+    The mark follows the `chromium` fixture (directly or through `page`), so a new browser test is
+    marked without anyone remembering to."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
