@@ -99,6 +99,8 @@ def test_the_compose_file_is_yaml_and_names_only_real_commands():
     assert "server web:8000" in proxy_conf and "X-Forwarded-For $remote_addr" in proxy_conf
     assert (DEPLOY / data["x-couvee"]["build"]["dockerfile"].removeprefix("deploy/")).exists()
     assert data["x-couvee"]["env_file"] == "couvee.env" and (DEPLOY / "couvee.env.example").exists()
+    shared = {name: data["services"][name]["volumes"] for name in commands}
+    assert all(volumes == ["instance:/var/lib/couvee"] for volumes in shared.values()), shared
 
 
 def test_the_systemd_units_name_only_real_commands():
