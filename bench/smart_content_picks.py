@@ -279,6 +279,7 @@ def main(argv=None) -> None:
                   f"baseline_contacts={covered} growth_half_to_full={growth:.2f} "
                   f"read_due_per_s={contacts / read_due:.0f} load1={load_avg[0]:.2f}")
     finally:
+        state.redis_handle.release()  # the embedded Redis lives in the folder removed next
         shutil.rmtree(folder, ignore_errors=True)
 
 
