@@ -20,7 +20,7 @@ measures on fresh SQLite databases:
 - **peewee** (for context, ``ratio_vs_peewee``): the same rows through
   peewee's ``Contact.insert_many`` + ``ContactValue.insert_many``, the
   baseline before issue 20 (it flattered us: the import writes through the
-  cursor too, see core/imports/bulk.py).
+  cursor too, see core/bulk.py).
 
 Both rates count only the valid rows (the rows that end up as contacts):
 broken and duplicate rows are read and rejected by the import, but not
@@ -159,7 +159,7 @@ def run_peewee(app, rows, batch_size: int) -> float:
 def run_raw(app, rows, batch_size: int) -> float:
     """The baseline: the same rows through the DB-API cursor (multi-row
     INSERT, no ORM), the fastest a bulk insert gets from Python."""
-    from core.imports.bulk import db_value, insert_rows
+    from core.bulk import db_value, insert_rows
     from core.models import Contact, ContactValue, utcnow
 
     state = app.extensions["couvee"]

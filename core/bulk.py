@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..db import db_proxy, is_sqlite
+from .db import db_proxy, is_sqlite
 
 #: bound parameters per statement (SQLite allows 32766, PostgreSQL 65535)
 MAX_PARAMS = 30000

@@ -131,7 +131,7 @@ def emit_many(rows, dispatch: bool = True) -> list[int]:
     nobody signals for are found by the next drain or the periodic sweep.
     Every kind must be registered (see :func:`emit`): one unknown kind and
     nothing is written."""
-    from .imports.bulk import db_value, insert_rows
+    from .bulk import db_value, insert_rows
 
     rows = list(rows)
     if not rows:

@@ -32,7 +32,7 @@ from ..event_kinds import opposition_kinds
 from ..extension import FieldValueError
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
 from . import segments
-from .bulk import db_value, insert_rows, select_in
+from ..bulk import db_value, insert_rows, select_in
 from .parse import Record, RowParser, RowProblem
 from .reader import Row
 

@@ -26,7 +26,7 @@ from redis.exceptions import ResponseError
 
 from ..db import write_transaction
 from ..events import dispatch_many
-from ..imports.bulk import db_value, insert_rows, select_in
+from ..bulk import db_value, insert_rows, select_in
 from ..models import utcnow
 from ..settings import get_setting
 from . import identify, timeline
