@@ -127,17 +127,33 @@ def test_the_environment_example_names_only_settings_couvee_reads():
     from core import config
 
     documented = set(re.findall(r"COUVEE_[A-Z_]+", config.__doc__))
-    example = (DEPLOY / "couvee.env.example").read_text()
-    named = {line.split("=")[0] for line in example.splitlines() if line and not line.startswith("#")}
+    named = set(env_example())
     assert named <= documented and {"COUVEE_DATABASE_URL", "COUVEE_REDIS_URL", "COUVEE_SECRET_KEY"} <= named
+
+
+def env_example() -> dict[str, str]:
+    lines = (DEPLOY / "couvee.env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_the_web_processes_trust_exactly_the_proxy_in_front_of_them():
+    assert env_example()["COUVEE_TRUSTED_PROXIES"] == "1"
+    assert compose()["services"]["web"]["environment"]["COUVEE_TRUSTED_PROXIES"] == "1"
+    for conf in ("nginx.conf", "compose-nginx.conf"):  # one hop that replaces the header, never appends
+        text = (DEPLOY / conf).read_text()
+        assert "proxy_set_header X-Forwarded-For $remote_addr;" in text, conf
+        assert "$proxy_add_x_forwarded_for" not in text, conf
+    assert "--listen=127.0.0.1:" in unit(DEPLOY / "systemd" / "couvee-web@.service")["Service"]["ExecStart"]
 
 
 @pytest.fixture
 def host_env(config, tmp_path):
-    """What /etc/couvee/couvee.env gives a host, pointing at the test's database and Redis."""
-    return dict(os.environ, COUVEE_DATABASE_URL=config["database_url"], COUVEE_REDIS_URL=config["redis_url"],
-                COUVEE_SECRET_KEY=config["secret_key"], COUVEE_INSTANCE=str(tmp_path / "host"),
-                COUVEE_BASE_URL="http://127.0.0.1", COUVEE_PLUGIN_UPLOADS="0")
+    """couvee.env.example as a host reads it, pointed at the test's database and Redis."""
+    env = {**os.environ, **env_example()}
+    env.update(COUVEE_DATABASE_URL=config["database_url"], COUVEE_REDIS_URL=config["redis_url"],
+               COUVEE_SECRET_KEY=config["secret_key"], COUVEE_INSTANCE=str(tmp_path / "host"),
+               COUVEE_BASE_URL="http://127.0.0.1")
+    return env
 
 
 def on_this_host(argv: list[str]) -> list[str]:
