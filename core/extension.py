@@ -29,6 +29,12 @@ class Setting:
     ``textarea``. A ``secret`` value is never shown back in a form. When ``env``
     names an environment variable that is set, its value wins and the field is
     shown read-only.
+
+    ``clean``, when given, turns the submitted text into the value to store
+    or raises ``ValueError`` with a message for the user (the form is shown
+    again with it and nothing is stored), e.g.
+    ``Setting("limits", "Limits", clean=parse_limits_text)``. It is not called
+    for an empty field.
     """
 
     key: str
@@ -40,6 +46,7 @@ class Setting:
     secret: bool = False
     env: Optional[str] = None
     choices: list[tuple[str, str]] = field(default_factory=list)
+    clean: Optional[Callable[[str], Any]] = None
 
 
 class FieldType:

@@ -34,6 +34,18 @@ def get_setting(group_id: str, key: str):
     return row.value if row is not None else setting.default
 
 
+def store_setting(group_id: str, key: str, value) -> None:
+    """Store one declared setting (``None`` deletes the stored value, so the
+    default applies), e.g. a key the admin generated:
+    ``store_setting("email", "dkim_private_key", pem)``."""
+    _declared(group_id, key)
+    if value is None:
+        SettingValue.delete().where((SettingValue.group == group_id) & (SettingValue.key == key)).execute()
+        return
+    SettingValue.insert(group=group_id, key=key, value=value).on_conflict(
+        conflict_target=[SettingValue.group, SettingValue.key], update={SettingValue.value: value}).execute()
+
+
 def coerce(setting: Setting, raw):
     """Turn form text into the setting's type, or raise SettingError."""
     if setting.kind == "bool":
@@ -50,18 +62,31 @@ def coerce(setting: Setting, raw):
             raise SettingError(f"{setting.label} must be a whole number.") from None
     if setting.kind == "choice" and text and text not in {value for value, _ in setting.choices}:
         raise SettingError(f"{setting.label}: choose one of the listed values.")
+    if setting.clean is not None and text:
+        try:
+            return setting.clean(text)
+        except ValueError as error:
+            raise SettingError(f"{setting.label}: {error}") from None
     return text
+
+
+#: the form field that asks to forget a stored secret: ``<key>__remove``
+REMOVE_SUFFIX = "__remove"
 
 
 def save_settings(group_id: str, form) -> list[str]:
     """Validate and store a group's form; return error messages (nothing
-    stored if any). A blank secret keeps the stored one."""
+    stored if any). A blank secret keeps the stored one; a ticked
+    ``<key>__remove`` box deletes it."""
     group = _group(group_id)
-    values, errors = {}, []
+    values, errors, removed = {}, [], []
     for setting in group.settings:
         if setting.env and os.environ.get(setting.env) is not None:
             continue
         raw = form.get(setting.key)
+        if setting.secret and form.get(setting.key + REMOVE_SUFFIX):
+            removed.append(setting.key)
+            continue
         if setting.secret and not raw:
             continue
         try:
@@ -74,4 +99,6 @@ def save_settings(group_id: str, form) -> list[str]:
         SettingValue.insert(group=group_id, key=key, value=value).on_conflict(
             conflict_target=[SettingValue.group, SettingValue.key], update={SettingValue.value: value}
         ).execute()
+    if removed:
+        SettingValue.delete().where((SettingValue.group == group_id) & SettingValue.key.in_(removed)).execute()
     return []

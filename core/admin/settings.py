@@ -6,7 +6,7 @@ import os
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from ..auth import roles_required
-from ..settings import get_setting, save_settings
+from ..settings import REMOVE_SUFFIX, get_setting, save_settings
 from . import admin_blueprint
 
 
@@ -29,9 +29,13 @@ def settings_group(group_id):
     group = current_app.extensions["couvee"].registries.settings.get(group_id) or abort(404)
     errors = []
     if request.method == "POST":
+        kept = [s.label for s in group.settings
+                if s.secret and not request.form.get(s.key) and not request.form.get(s.key + REMOVE_SUFFIX)
+                and not (s.env and os.environ.get(s.env) is not None) and get_setting(group_id, s.key) not in (None, "")]
         errors = save_settings(group_id, request.form)
         if not errors:
-            flash(f"{group.label} settings saved.")
+            flash(f"{group.label} settings saved."
+                  + "".join(f" {label}: left empty, the stored value is kept." for label in kept))
             return redirect(url_for("admin.settings_group", group_id=group_id))
     fields = [
         {

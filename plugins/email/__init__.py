@@ -55,6 +55,7 @@ def register_actions():
 
 @hookimpl
 def register_blueprints():
+    from . import deliverability  # noqa: F401 (its routes are on email_admin)
     from .public import email_public
     from .views import email_admin
 
@@ -128,6 +129,13 @@ def contact_export(contact):
 
 @hookimpl
 def tpl_slot(slot, context):
+    if slot == "settings_group":
+        group = context.get("group")
+        if group is None or group.id != "email":
+            return None
+        from .deliverability import panel
+
+        return panel()
     contact = context.get("contact")
     if slot != "contact_sidebar" or contact is None:
         return None

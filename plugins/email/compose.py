@@ -135,7 +135,12 @@ def sign(config: EmailConfig, raw: bytes) -> bytes:
     """Prepend a DKIM-Signature (relaxed/relaxed, rsa-sha256)."""
     import dkim
 
-    key = config.dkim_private_key.replace("\\n", "\n").strip().encode()
+    from .dkim import DkimKeyError, normalize_key
+
+    try:  # stored keys are normalised on save; one set by the environment may not be
+        key = normalize_key(config.dkim_private_key).encode()
+    except DkimKeyError as error:
+        raise DkimError(f"DKIM key: {error}") from None
     try:
         header = dkim.sign(raw, config.dkim_selector.encode(), config.dkim_domain.encode(), key,
                            canonicalize=(b"relaxed", b"relaxed"), include_headers=list(SIGNED_HEADERS))

@@ -6,6 +6,9 @@ from dataclasses import dataclass, fields
 
 from core import Setting, SettingsGroup, get_setting
 
+from .dkim import normalize_key
+from .ratelimit import clean_domain_limits
+
 GROUP = "email"
 
 
@@ -22,6 +25,9 @@ def settings_group() -> SettingsGroup:
         Setting("smtp_user", "SMTP user", default="", env="COUVEE_SMTP_USER"),
         Setting("smtp_password", "SMTP password", kind="password", secret=True, default="",
                 env="COUVEE_SMTP_PASSWORD"),
+        Setting("helo_name", "HELO/EHLO name", default="", env="COUVEE_SMTP_HELO",
+                help="The name this server gives the SMTP server (e.g. mail.example.com, matching its "
+                     "reverse DNS); empty = this machine's name."),
         Setting("from_email", "Sender address", default="", help="e.g. news@example.com (avoid noreply@)."),
         Setting("from_name", "Sender name", default=""),
         Setting("reply_to", "Reply-To address", default=""),
@@ -30,10 +36,15 @@ def settings_group() -> SettingsGroup:
                 help="Shown in every marketing email's footer."),
         Setting("rate_per_second", "Messages per second", kind="int", default=50, help="0 = no limit."),
         Setting("rate_per_hour", "Messages per hour", kind="int", default=0, help="0 = no limit."),
-        Setting("dkim_selector", "DKIM selector", default=""),
-        Setting("dkim_domain", "DKIM domain", default=""),
+        Setting("domain_limits", "Per-domain limits", default="", clean=clean_domain_limits,
+                help="On top of the limits above, e.g. 'gmail.com=20/s, orange.fr=5/s' (per s, m or h)."),
+        Setting("dkim_selector", "DKIM selector", default="", help="e.g. couvee1: the record is published at "
+                "<selector>._domainkey.<domain>."),
+        Setting("dkim_domain", "DKIM domain", default="", help="Usually the domain of the sender address."),
         Setting("dkim_private_key", "DKIM private key (PEM)", kind="textarea", secret=True, default="",
-                env="COUVEE_DKIM_PRIVATE_KEY"),
+                env="COUVEE_DKIM_PRIVATE_KEY", clean=normalize_key,
+                help="Paste an RSA private key (PKCS#1 or PKCS#8, with or without the BEGIN/END lines), "
+                     "or use 'Generate a key' below."),
         Setting("bounce_domain", "Return-path domain", default="",
                 help="Bounces go to bounce+<id>@this domain (VERP); defaults to the sender's domain."),
         Setting("inbound_secret", "Inbound secret", kind="password", secret=True, default="",
@@ -57,6 +68,7 @@ class EmailConfig:
     smtp_security: str = "none"
     smtp_user: str = ""
     smtp_password: str = ""
+    helo_name: str = ""
     from_email: str = ""
     from_name: str = ""
     reply_to: str = ""
@@ -64,6 +76,7 @@ class EmailConfig:
     postal_address: str = ""
     rate_per_second: int = 50
     rate_per_hour: int = 0
+    domain_limits: str = ""
     dkim_selector: str = ""
     dkim_domain: str = ""
     dkim_private_key: str = ""
@@ -91,7 +104,8 @@ class EmailConfig:
     @property
     def smtp_identity(self) -> tuple:
         """What identifies a reusable SMTP connection."""
-        return (self.smtp_host, self.smtp_port, self.smtp_security, self.smtp_user, self.smtp_password)
+        return (self.smtp_host, self.smtp_port, self.smtp_security, self.smtp_user, self.smtp_password,
+                self.helo_name)
 
 
 def load_config() -> EmailConfig:

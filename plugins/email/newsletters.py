@@ -252,7 +252,10 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
     sender = (newsletter.sender_name or config.from_name, newsletter.sender_email or config.from_email,
               newsletter.reply_to or config.reply_to)
     renewed_at = checked_at = time.monotonic()
-    for row in rows:
+    for row, postpone in mailer.pacer.pace(rows):  # a domain over its own limit waits, the others go on
+        if postpone:
+            sendlog.release(row, not_before=utcnow() + dt.timedelta(seconds=postpone), reason="domain rate limit")
+            continue
         if time.monotonic() - renewed_at > sendlog.LEASE.total_seconds() / 3:
             sendlog.renew(claim)
             renewed_at = time.monotonic()
@@ -366,16 +369,27 @@ def in_progress(newsletter: Newsletter, now: dt.datetime | None = None) -> bool:
             and newsletter.scheduled_at <= now + STARTING_SOON)
 
 
+def send_rate(newsletter_id: int, sent: int) -> float:
+    """Messages per second over the elapsed send time (0 before two are sent)."""
+    if sent < 2:
+        return 0.0
+    first, last = (Send.select(fn.MIN(Send.sent_at), fn.MAX(Send.sent_at))
+                   .where((Send.newsletter == newsletter_id) & (Send.status == DONE)).tuples().get())
+    first, last = (value if isinstance(value, dt.datetime) or value is None else Send.sent_at.python_value(value)
+                   for value in (first, last))
+    elapsed = (last - first).total_seconds() if first and last else 0.0
+    return (sent - 1) / elapsed if elapsed > 0 else 0.0
+
+
 def progress(newsletter: Newsletter) -> dict:
-    """Counts by state and the current rate (messages in the last minute)."""
+    """Counts by state and the send rate: messages sent over the time they
+    took, from the first to the last (21 messages sent 1/14 s apart: 14/s)."""
     counts = {status: 0 for status in (QUEUED, CLAIMED, DONE, SKIPPED, FAILED, SEND_CANCELLED)}
     for status, count in (Send.select(Send.status, fn.COUNT(Send.id)).where(Send.newsletter == newsletter.id)
                           .group_by(Send.status).tuples()):
         counts[status] = count
     total = sum(counts.values()) or newsletter.total
-    minute_ago = utcnow() - dt.timedelta(seconds=60)
-    rate = Send.select().where((Send.newsletter == newsletter.id) & (Send.status == DONE)
-                               & (Send.sent_at >= minute_ago)).count() / 60.0
+    rate = send_rate(newsletter.id, counts[DONE])
     done = counts[DONE] + counts[SKIPPED] + counts[FAILED] + counts[SEND_CANCELLED]
     return {"total": total, "sent": counts[DONE], "skipped": counts[SKIPPED], "failed": counts[FAILED],
             "cancelled": counts[SEND_CANCELLED],

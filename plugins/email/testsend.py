@@ -1,34 +1,117 @@
-"""Test sends: the newsletter as a chosen contact would get it, to any
-address, before the real send. Not tracked, no events, subject marked."""
+"""Test sends and the SMTP connection check, run while the admin waits
+(short timeout) so the page shows what the server answered, e.g.
+"250 OK queued as 4F2A1", or what went wrong: "Connection refused on
+127.0.0.1:2525", "Authentication failed: 535 5.7.8 ...".
+
+A test send is the newsletter as a chosen contact would get it, to any
+address, before the real send. Not tracked, no events, subject marked.
+"""
 from __future__ import annotations
 
+import smtplib
+import socket
+import ssl
 import uuid
+from dataclasses import dataclass
 
 from core import Contact
 
 from . import sendlog
 from .compose import DkimError
-from .config import load_config
+from .config import EmailConfig, load_config
 from .delivery import Mailer
 from .models import Newsletter
 from .personal import ContentError
 from .renderer import Renderer
-from .transport import TransportError
+from .transport import SmtpTransport, TransportError, maildir_folder, smtp_address
+
+#: seconds the admin waits at most for the SMTP server at each step
+TEST_TIMEOUT = 10.0
 
 
-def send_test(newsletter_id: int, address: str, contact_id: int | None = None) -> str:
-    """Job: send the newsletter to ``address`` with ``contact_id``'s data."""
+@dataclass
+class Report:
+    ok: bool
+    message: str
+
+
+def _where(config: EmailConfig) -> str:
+    return f"{config.smtp_host}:{config.smtp_port}"
+
+
+def _reply(code, text) -> str:
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(text.split())}"
+
+
+def describe_error(error: BaseException, config: EmailConfig) -> str:
+    """One sentence for the admin about an SMTP failure."""
+    where = _where(config)
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return f"Authentication failed: {_reply(error.smtp_code, error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return f"The server on {where} does not support this: {error}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"The server on {where} refused: {_reply(error.smtp_code, error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return f"The server on {where} closed the connection: {error or 'no reason given'}"
+    if isinstance(error, ConnectionRefusedError):
+        return f"Connection refused on {where} (nothing listens there, or a firewall refuses)"
+    if isinstance(error, socket.gaierror):
+        return f"Unknown host {config.smtp_host!r}: {error.strerror or error}"
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return f"No answer from {where} within {TEST_TIMEOUT:g} seconds"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS with {where} failed: {error.reason or error}"
+    if isinstance(error, OSError):
+        return f"Could not reach {where}: {error.strerror or error}"
+    return f"{type(error).__name__}: {error}"
+
+
+class ReportingSmtp:
+    """A one-message SMTP transport on its own connection that keeps the
+    server's answer to the message (``reply``)."""
+
+    def __init__(self, config: EmailConfig, timeout: float = TEST_TIMEOUT):
+        self.config, self.timeout, self.reply = config, timeout, ""
+
+    def send(self, envelope_from: str, to: str, data: bytes) -> None:
+        client = SmtpTransport(self.config, timeout=self.timeout)._connect()
+        try:
+            smtputf8 = client.has_extn("smtputf8")
+            options = ["SMTPUTF8"] if smtputf8 and not (to.isascii() and data.isascii()) else []
+            code, text = client.mail(smtp_address(envelope_from, smtputf8), options)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, text, envelope_from)
+            code, text = client.rcpt(smtp_address(to, smtputf8))
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({to: (code, text)})
+            code, text = client.data(data)  # SMTPDataError unless 250
+            self.reply = _reply(code, text)
+        finally:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+
+    def close(self):
+        pass
+
+
+def send_test(newsletter_id: int, address: str, contact_id: int | None = None) -> Report:
+    """Send the newsletter to ``address`` with ``contact_id``'s data, now."""
     newsletter = Newsletter.get_or_none(Newsletter.id == newsletter_id)
     if newsletter is None:
-        return "no such newsletter"
+        return Report(False, "No such newsletter.")
     config = load_config()
     contact = Contact.get_or_none(Contact.id == contact_id) if contact_id else None
     sender_email = newsletter.sender_email or config.from_email
     if not sender_email:
-        return "failed: no sender address"
+        return Report(False, "Not sent: no sender address (set it in Settings → Email).")
     row, _ = sendlog.claim_key(f"test:{uuid.uuid4().hex}", {
         "kind": "newsletter.test", "purpose": "transactional", "newsletter": None, "contact": None,
         "to_email": address, "subject": newsletter.subject})
+    transport = ReportingSmtp(config) if config.transport == "smtp" else None
     try:
         renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
                             preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,
@@ -36,14 +119,44 @@ def send_test(newsletter_id: int, address: str, contact_id: int | None = None) -
         urls = renderer.urls(row.id)
         rendered = renderer.render(row.id, contact, urls)
         rendered.subject = "[Test] " + rendered.subject
-        mailer = Mailer(config)
+        mailer = Mailer(config, transport=transport)
         message_id = mailer.transmit(row, rendered, sender_name=newsletter.sender_name or config.from_name,
                                      sender_email=sender_email, reply_to=newsletter.reply_to or config.reply_to,
                                      marketing=True, urls=urls)
     except (ContentError, TransportError, DkimError) as error:
         sendlog.mark_failed(row, str(error))
-        return f"failed: {error}"
+        return Report(False, f"Not sent: {error}")
+    except (smtplib.SMTPException, OSError) as error:
+        reason = describe_error(error, config)
+        sendlog.mark_failed(row, reason)
+        return Report(False, f"Not sent: {reason}")
     sendlog.mark_sent(row, message_id, rendered.subject, html=rendered.html, text=rendered.text)
-    return "sent"
+    if transport is None:
+        return Report(True, f"Written to {maildir_folder()} (the 'file' transport: nothing leaves this server).")
+    return Report(True, f"Sent to {address} through {_where(config)}: the server answered {transport.reply}")
 
 
+def check_connection(config: EmailConfig | None = None) -> Report:
+    """Connect, greet (HELO name), STARTTLS/SSL and log in as configured, then NOOP."""
+    config = config or load_config()
+    if config.transport != "smtp":
+        return Report(False, "The transport is 'file' (development): messages are written to the instance "
+                             "folder, no SMTP server is used. Choose 'SMTP server' to send.")
+    try:
+        client = SmtpTransport(config, timeout=TEST_TIMEOUT)._connect()
+    except (smtplib.SMTPException, OSError) as error:
+        return Report(False, describe_error(error, config))
+    try:
+        code, text = client.noop()
+        greeting = _reply(client.ehlo_resp and 250 or code, (client.ehlo_resp or b"").split(b"\n")[0])
+    except (smtplib.SMTPException, OSError) as error:
+        return Report(False, describe_error(error, config))
+    finally:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+    security = {"ssl": " over SSL/TLS", "starttls": " with STARTTLS"}.get(config.smtp_security, "")
+    login = f", logged in as {config.smtp_user}" if config.smtp_user else ""
+    return Report(code == 250, f"Connected to {_where(config)}{security}{login}: the server greeted "
+                               f"'{greeting}' and answered {_reply(code, text)} to NOOP.")

@@ -92,18 +92,20 @@ def _text(reply) -> str:
 class SmtpTransport:
     """A reusable SMTP client; reconnects once when the server dropped us."""
 
-    def __init__(self, config: EmailConfig):
+    def __init__(self, config: EmailConfig, timeout: float = 30):
         self.config = config
+        self.timeout = timeout
         self.client: smtplib.SMTP | None = None
         self.pid = os.getpid()
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
+        helo = c.helo_name.strip() or None  # None: smtplib uses this machine's fully qualified name
         if c.smtp_security == "ssl":
-            client = smtplib.SMTP_SSL(c.smtp_host, int(c.smtp_port), timeout=30,
+            client = smtplib.SMTP_SSL(c.smtp_host, int(c.smtp_port), local_hostname=helo, timeout=self.timeout,
                                       context=ssl.create_default_context())
         else:
-            client = smtplib.SMTP(c.smtp_host, int(c.smtp_port), timeout=30)
+            client = smtplib.SMTP(c.smtp_host, int(c.smtp_port), local_hostname=helo, timeout=self.timeout)
             if c.smtp_security == "starttls":
                 client.starttls(context=ssl.create_default_context())
         if c.smtp_user:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from core import Contact, Segment, enqueue, roles_required
+from core import Contact, Segment, roles_required
 
 from . import charts, editing, metrics, newsletters
 from .config import load_config
@@ -15,7 +15,7 @@ from .renderer import Renderer
 from .testsend import send_test
 from .window import describe
 
-email_admin = Blueprint("email_admin", __name__, url_prefix="/admin/email")
+email_admin = Blueprint("email_admin", __name__, url_prefix="/admin/email", static_folder="static")
 EDITORS = ("admin", "marketer")
 #: failed recipients listed with their reason on a newsletter's page
 FAILURES_SHOWN = 50
@@ -218,6 +218,7 @@ def test_send(newsletter_id):
         return redirect(url_for("email_admin.preview", newsletter_id=newsletter_id,
                                 contact=request.form.get("contact", "")))
     contact = _chosen_contact()
-    enqueue(send_test, newsletter.id, address, contact.id if contact else None, queue="email")
-    flash(f"Test email queued to {address}" + (f" with {contact.email}'s data." if contact else "."), "ok")
+    report = send_test(newsletter.id, address, contact.id if contact else None)  # the admin sees the answer
+    flash(report.message + (f" (with {contact.email}'s data)" if contact and report.ok else ""),
+          "ok" if report.ok else "error")
     return redirect(url_for("email_admin.preview", newsletter_id=newsletter_id, contact=request.form.get("contact", "")))
