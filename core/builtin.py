@@ -15,13 +15,14 @@ def _create_core_tables(database, migrator):
 def _add_event_outbox(database, migrator):
     """Claims on undispatched events, per-plugin delivery failures, and an index
     of the outbox (a no-op where version 1 already created them)."""
+    import peewee
     from playhouse.migrate import migrate
 
-    from .models import Event, EventDelivery
+    from .models import EventDelivery, UTCDateTimeField
 
     present = {column.name for column in database.get_columns("event")}
-    migrate(*[migrator.add_column("event", field.column_name, field)
-              for field in (Event.claimed_by, Event.claimed_until) if field.column_name not in present])
+    columns = {"claimed_by": peewee.CharField(null=True), "claimed_until": UTCDateTimeField(null=True)}
+    migrate(*[migrator.add_column("event", name, field) for name, field in columns.items() if name not in present])
     database.create_tables([EventDelivery], safe=True)
     database.execute_sql("CREATE INDEX IF NOT EXISTS event_outbox ON event (id) WHERE dispatched_at IS NULL")
 

@@ -115,20 +115,20 @@ def test_a_failing_plugin_is_retried_alone_with_backoff_then_given_up(ctx, run_j
     assert (delivery.plugin, delivery.hook, delivery.attempts, delivery.status) == (
         "probe_flaky", "contact_event", 1, "retrying")
     assert "probe_flaky <is> down" in delivery.last_error
-    start = delivery.next_attempt_at
-    assert start - delivery.last_failed_at == deliveries.BACKOFF[0]
+    assert delivery.next_attempt_at - delivery.last_failed_at == deliveries.BACKOFF[0]
 
-    when = utcnow()
-    for attempt, wait in enumerate(deliveries.BACKOFF, start=2):
-        with time_machine.travel(when + dt.timedelta(seconds=5)):
+    for attempt in range(2, len(deliveries.BACKOFF) + 2):
+        due = EventDelivery.get().next_attempt_at
+        with time_machine.travel(due - dt.timedelta(seconds=5)):
             assert sweep_undispatched() == 0  # not due yet: nothing queued
-        when = EventDelivery.get().next_attempt_at
-        with time_machine.travel(when + dt.timedelta(seconds=1)):
+        with time_machine.travel(due + dt.timedelta(seconds=1)):
             assert sweep_undispatched() == 1
             assert sweep_undispatched() == 0  # idempotent
             run_jobs()
         delivery = EventDelivery.get()
         assert delivery.attempts == attempt
+        if delivery.status == "retrying":
+            assert delivery.next_attempt_at - delivery.last_failed_at == deliveries.BACKOFF[attempt - 1]
     assert delivery.status == "failed" and delivery.next_attempt_at is None
     assert steady.calls() == [event.id]  # never called again for the other's failure
     assert len(flaky.calls()) == 1 + len(deliveries.BACKOFF)
@@ -182,20 +182,31 @@ def test_a_contact_deleted_before_its_event_is_dispatched_is_skipped_cleanly(ctx
 
 
 class Eraser:
-    """A plugin that deletes the contact while reacting, then fails."""
+    """A plugin that deletes the contact while reacting (another worker's
+    deletion landing mid-dispatch)."""
 
     @hookimpl
     def contact_event(self, event):
         Contact.delete().where(Contact.id == event.contact_id).execute()
-        raise RuntimeError("after deleting")
+
+
+class Reader:
+    """A plugin that reads the contact afresh: IndexError once it is gone."""
+
+    @hookimpl
+    def contact_event(self, event):
+        Contact.select().where(Contact.id == event.contact_id)[0]
 
 
 def test_a_contact_deleted_during_dispatch_leaves_nothing_to_retry(ctx, run_jobs):
-    ctx.extensions["couvee"].hooks.pm.register(Eraser(), name="eraser")
+    pm = ctx.extensions["couvee"].hooks.pm
+    pm.register(Reader(), name="reader")
+    pm.register(Eraser(), name="eraser")  # registered last: called first
     contacts.create_contact({"email": "eraser@example.com"})
     run_jobs()
     assert get_queue("events").failed_job_registry.count == 0
     assert EventDelivery.select().count() == 0 and Event.select().count() == 0
+    assert ctx.extensions["couvee"].plugin_errors() == {}  # not a plugin's fault: nothing to show
 
 
 def test_a_drain_stops_after_its_time_slice_and_hands_over(wsgi, ctx, run_jobs, monkeypatch):

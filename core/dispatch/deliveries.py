@@ -64,17 +64,22 @@ class Deliverer:
         for hook in hooks_for(event):
             arguments = hook_arguments(hook, event)
             for impl in self.impls[hook]:
-                error = self.call(impl, hook, arguments)
+                error = self.call(impl, hook, arguments, event)
                 if error is not None:
                     failures += 1
                     record_failure(event, impl.plugin_name, hook, error)
         return failures
 
-    def call(self, impl, hook: str, arguments: dict) -> str | None:
-        """Run one implementation; the error message when it raised."""
+    def call(self, impl, hook: str, arguments: dict, event: Event) -> str | None:
+        """Run one implementation; the error message when it raised (None when
+        it raised because the contact was deleted meanwhile: nothing to retry)."""
         try:
             impl.function(**{name: arguments[name] for name in impl.argnames})
         except Exception as error:
+            if not Contact.select(Contact.id).where(Contact.id == event.contact_id).exists():
+                log.info("contact %s was deleted while %s handled event %s: skipped",
+                         event.contact_id, impl.plugin_name, event.id)
+                return None
             message = f"{type(error).__name__}: {error}"
             log.error("plugin %s raised in %s:\n%s", impl.plugin_name, hook, traceback.format_exc())
             try:
@@ -118,7 +123,7 @@ class Deliverer:
                                      last_error=f"the plugin {delivery.plugin} is not active").where(
                     EventDelivery.id == delivery.id).execute()
             return False
-        error = self.call(impl, delivery.hook, hook_arguments(delivery.hook, event))
+        error = self.call(impl, delivery.hook, hook_arguments(delivery.hook, event), event)
         if error is None:
             EventDelivery.delete().where(EventDelivery.id == delivery.id).execute()
             return True

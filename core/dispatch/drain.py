@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
+from flask import g
 from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -47,6 +48,8 @@ def drain_events() -> dict:
         signal.release(me)
         if _work_left():  # emitted between our last look and the release: its emitter saw our flag
             signal.request_drain()
+    if g.get("couvee_job_events"):
+        g.couvee_job_events = 0  # what the plugins emitted was seen above: run_task needn't signal
     return {"dispatched": dispatched, "retried": retried}
 
 
