@@ -17,7 +17,9 @@ another to send::
         log.info("not sent: %s", result.reason)
 
 ``send_message`` first asks ``contact_can_receive`` (when the message names a
-contact): a veto gives ``status="skipped"`` with the reason, nothing sent.
+contact): a veto gives ``status="skipped"`` with the reason the vetoing plugins
+give through ``contact_receive_refusals`` ("no consent for email_marketing
+(gdpr)"), nothing sent.
 Call it from a worker job: channels may talk to remote servers.
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, Optional
 
 from flask import current_app
 
+from .audience import skip_reason
 from .contacts import can_receive
 from .models import Contact
 
@@ -74,6 +77,10 @@ class SendResult:
     def sent(self) -> bool:
         return self.status == "sent"
 
+    def describe(self) -> str:
+        """For logs: ``sent``, or ``skipped: <reason>`` / ``failed: <reason>``."""
+        return f"{self.status}: {self.reason}" if self.reason else self.status
+
 
 def channel_available(channel: str = "email") -> bool:
     """Is a channel with this id registered by an active plugin?"""
@@ -91,7 +98,7 @@ def send_message(message: Message, channel: str = "email") -> SendResult:
     if message.contact is not None:
         allowed, vetoes = can_receive(message.contact, channel, message.purpose)
         if not allowed:
-            return SendResult("skipped", "refused by " + ", ".join(vetoes))
+            return SendResult("skipped", skip_reason(message.contact, channel, message.purpose, vetoes))
     outcome = handler.send(message)
     if isinstance(outcome, SendResult):
         return outcome

@@ -203,6 +203,22 @@ def test_hook_contact_can_receive(fixture_plugin):
         assert "couvee_fixture" in contacts.can_receive(blocked, "email", "marketing")[1]
 
 
+def test_hook_contact_receive_refusals(fixture_plugin):
+    """The batched veto reasons feed the audience check and a vetoed send's reason."""
+    from core import Message, check_audience, send_message
+
+    ok = make_contact(fixture_plugin, "fine@example.com")
+    blocked = [make_contact(fixture_plugin, f"b{i}@blocked.test") for i in range(3)]
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        check = check_audience([ok.id] + [c.id for c in blocked], "email", "transactional")
+        assert (check.total, check.receiving) == (4, 1)
+        assert check.skipped == {"blocked domain (fixture)": 3}
+        assert "couvee_fixture" not in check.unchecked
+        assert check.summary() == "1 will receive it, 3 skipped: blocked domain (fixture) (3)"
+        result = send_message(Message(to=blocked[0].email, contact=blocked[0], subject="Hi", text="Hi"))
+        assert (result.status, result.reason) == ("skipped", "blocked domain (fixture) (couvee_fixture)")
+
+
 def test_hook_tpl_slot(fixture_plugin, admin):
     contact = make_contact(fixture_plugin, "x@example.com", first_name="<b>Eve</b>")
     page = admin.get(f"/admin/contacts/{contact.id}")

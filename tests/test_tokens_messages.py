@@ -51,6 +51,6 @@ def test_send_message_asks_consent_and_uses_the_channel(fixture_plugin):
         vetoed = send_message(Message(to=blocked.email, contact=blocked, subject="Hi"), channel="fixture")
         blank = send_message(Message(to="", subject="Hi"), channel="fixture")
     assert sent.sent
-    assert (vetoed.status, vetoed.reason) == ("skipped", "refused by couvee_fixture")
+    assert (vetoed.status, vetoed.reason) == ("skipped", "blocked domain (fixture) (couvee_fixture)")
     assert blank.status == "skipped"
     assert len(notes(app, "sent")) == 1

@@ -35,6 +35,7 @@ from .steps import check_condition, delay_due
 log = logging.getLogger("couvee.automation")
 
 QUEUE = "default"
+from ..messages import SendResult
 LEASE = dt.timedelta(minutes=10)
 #: seconds before the 2nd, 3rd... attempt of a failing action
 BACKOFF = (30, 120, 600, 3600)
@@ -244,8 +245,8 @@ def _action(run, step, contact, execution) -> StepOutcome:
         log.warning("workflow %s run %s step %s failed: %s", run.workflow_id, run.id, step["id"], error)
         return _failed_attempt(run, step, execution, error)
     if finish(execution):
-        label = action.label
-        write_log(run, "step", f"{label}: {result}" if isinstance(result, str) and result else label, step["id"])
+        detail = result.describe() if isinstance(result, SendResult) else result if isinstance(result, str) else ""
+        write_log(run, "step", f"{action.label}: {detail}" if detail else action.label, step["id"])
     return StepOutcome(True)
 
 

@@ -123,6 +123,21 @@ def contact_can_receive(contact, channel, purpose):
 def contact_erase(contact, mode):
     erasure.erase_locally(contact)
 
+@hookimpl
+def contact_receive_refusals(contact_ids, channel, purpose):
+    """The same vetoes for a whole audience (the pre-send audience check)."""
+    if channel != "email":
+        return None
+    found = {}
+    for link in KobanLink.select().where(KobanLink.contact.in_(contact_ids)
+                                         & (KobanLink.invalid_mail | KobanLink.unsubscribed)):
+        if link.invalid_mail:
+            found[link.contact_id] = "invalid address in Koban"
+        elif purpose == "marketing":
+            found[link.contact_id] = "unsubscribed in Koban"
+    return found or None
+
+
 
 @hookimpl
 def contact_export(contact):

@@ -111,6 +111,16 @@ def contact_erase(contact, mode):
 
 
 @hookimpl
+@hookimpl
+def contact_receive_refusals(contact_ids, channel, purpose):
+    """The same vetoes for a whole audience (the pre-send audience check)."""
+    if channel != "email":
+        return None
+    from .standing import blocked_reasons
+
+    return blocked_reasons(contact_ids, soft_bounce_limit(), purpose) or None
+
+
 def contact_export(contact):
     sends = Send.select().where(Send.contact == contact.id).order_by(Send.id)
     status = Recipient.get_or_none(Recipient.contact == contact.id)
@@ -139,12 +149,15 @@ def tpl_slot(slot, context):
     contact = context.get("contact")
     if slot != "contact_sidebar" or contact is None:
         return None
-    from .standing import blocked_reason
+    from core import check_audience
 
     sends = list(Send.select().where((Send.contact == contact.id) & (Send.status == "sent"))
                  .order_by(Send.sent_at.desc()).limit(5))
-    return Markup(render_template("email/contact_panel.html", contact=contact, sends=sends,
-                                  blocked=blocked_reason(contact, soft_bounce_limit())))
+    not_sent = list(Send.select().where((Send.contact == contact.id) & Send.status.in_(["skipped", "failed"]))
+                    .order_by(Send.id.desc()).limit(5))
+    blocked = ", ".join(check_audience([contact.id], "email", "marketing").skipped)  # the whole consent gate
+    return Markup(render_template("email/contact_panel.html", contact=contact, sends=sends, not_sent=not_sent,
+                                  blocked=blocked))
 
 
 @hookimpl

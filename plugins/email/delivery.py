@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 
-from core import Message, SendResult, can_receive, emit, state
+from core import Message, SendResult, can_receive, emit, skip_reason, state
 
 from . import compose, sendlog, verp
 from .config import EmailConfig, load_config
@@ -110,7 +110,7 @@ def send_single(message: Message, config: EmailConfig | None = None, template: b
     if contact is not None:
         allowed, vetoes = can_receive(contact, "email", message.purpose)
         if not allowed:
-            why = "refused by " + ", ".join(vetoes)
+            why = skip_reason(contact, "email", message.purpose, vetoes)
             sendlog.mark_skipped(row, why)
             return SendResult("skipped", why)
     marketing = is_marketing(message.purpose)

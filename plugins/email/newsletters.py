@@ -15,8 +15,8 @@ from peewee import Value, fn
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from core import (Contact, SegmentMember, can_receive, dispatch_many, emit_many, enqueue, get_values,
-                  state, utcnow, write_transaction)
+from core import (AudienceCheck, Contact, SegmentMember, can_receive, check_audience, dispatch_many, emit_many,
+                  enqueue, get_values, skip_reason, state, utcnow, write_transaction)
 
 from . import rules, sendlog, window as windows
 from .compose import DkimError
@@ -59,6 +59,10 @@ def check_ready(newsletter: Newsletter, config: EmailConfig | None = None) -> ru
         verdict.errors.insert(0, "The newsletter has no subject.")
     if not newsletter.segments:
         verdict.errors.insert(0, "Choose at least one segment to send to.")
+    else:
+        verdict.audience = audience_check(newsletter)
+        if verdict.audience.refusal():
+            verdict.errors.append(verdict.audience.refusal())
     return verdict
 
 
@@ -147,6 +151,11 @@ def audience_query(newsletter: Newsletter):
         excluded = SegmentMember.select(SegmentMember.contact).where(SegmentMember.segment.in_(newsletter.exclusions))
         query = query.where(Contact.id.not_in(excluded))
     return query
+
+
+def audience_check(newsletter: Newsletter) -> AudienceCheck:
+    """Who would receive it now, and who is skipped, by reason (batched)."""
+    return check_audience(audience_query(newsletter), "email", "marketing")
 
 
 def freeze_audience(newsletter: Newsletter) -> int:
@@ -288,7 +297,7 @@ def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mai
         return None
     allowed, vetoes = can_receive(contact, "email", "marketing")
     if not allowed:
-        sendlog.mark_skipped(row, "refused by " + ", ".join(vetoes))
+        sendlog.mark_skipped(row, skip_reason(contact, "email", "marketing", vetoes))
         return None
     if window:
         tz = windows.zone(get_values(contact).get(config.timezone_field), config.timezone)

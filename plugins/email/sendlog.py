@@ -96,6 +96,13 @@ def mark_skipped(row: Send, reason: str) -> None:
         (Send.id == row.id) & (Send.claim == row.claim)).execute()
 
 
+def skipped_by_reason(newsletter_id: int) -> list[tuple[str, int]]:
+    """A newsletter's skipped recipients counted by reason, most frequent first."""
+    count = peewee.fn.COUNT(Send.id)
+    return list(Send.select(Send.reason, count).where((Send.newsletter == newsletter_id) & (Send.status == SKIPPED))
+                .group_by(Send.reason).order_by(count.desc(), Send.reason).tuples())
+
+
 def mark_failed(row: Send, reason: str) -> None:
     Send.update(status=FAILED, reason=reason[:1000], lease_until=None).where(
         (Send.id == row.id) & (Send.claim == row.claim)).execute()

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from core import Contact, Segment, roles_required
 
-from . import charts, editing, metrics, newsletters
+from . import charts, editing, metrics, newsletters, sendlog
 from .config import load_config
 from .models import DRAFT, FAILED, Newsletter, Send
 from .personal import ContentError
@@ -81,6 +81,7 @@ def show(newsletter_id):
     progress = newsletters.progress(newsletter)
     summary = metrics.newsletter_summary(newsletter.id)
     links = metrics.top_links(newsletter.id)
+    skips = sendlog.skipped_by_reason(newsletter.id) if progress["skipped"] else []
     failures = list(Send.select(Send.to_email, Send.reason).where(
         (Send.newsletter == newsletter.id) & (Send.status == FAILED)).order_by(Send.id).limit(FAILURES_SHOWN))
     names = {s.id: s.name for s in Segment.select()}
@@ -88,7 +89,7 @@ def show(newsletter_id):
         "email/newsletter.html", newsletter=newsletter, verdict=verdict, progress=progress, summary=summary,
         progress_bar=charts.progress_bar(progress["percent"]), window=describe(newsletter.window or {}),
         links_chart=charts.bar_chart([(l["url"], l["clicks"]) for l in links], title="Top links") if links else None,
-        links=links, failures=failures, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.timezone,
+        links=links, failures=failures, skips=skips, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.timezone,
         rates_chart=charts.bar_chart([("Deliverability", summary["deliverability"]), ("Open rate", summary["open_rate"]),
                                       ("Click rate", summary["click_rate"]),
                                       ("Unsubscribe rate", summary["unsubscribe_rate"])], unit="%",
@@ -125,7 +126,7 @@ def send(newsletter_id):
     if not _confirmed():
         return render_template("email/confirm.html", newsletter=newsletter, action="send",
                                at=request.form.get("at", ""), when=at, timezone=config.timezone,
-                               audience=newsletters.audience_query(newsletter).count())
+                               audience=newsletters.audience_check(newsletter))
     try:
         verdict = newsletters.start(newsletter, at)
     except newsletters.NewsletterError as error:

@@ -72,6 +72,13 @@ def contact_can_receive(contact, channel, purpose):
 
 
 @hookimpl
+def contact_receive_refusals(contact_ids, channel, purpose):
+    from .optin import pending_refusals
+
+    return pending_refusals(contact_ids, channel, purpose) or None
+
+
+@hookimpl
 def contact_event(event):
     if event.kind == "consent_given":
         from .optin import supersede_on_consent

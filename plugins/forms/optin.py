@@ -116,6 +116,16 @@ def vetoes(contact, channel: str, purpose: str) -> bool:
     return False
 
 
+def pending_refusals(contact_ids: list[int], channel: str, purpose: str) -> dict[int, str]:
+    """:func:`vetoes` for many contacts in one query."""
+    if purpose == "transactional":
+        return {}
+    wanted = [purpose] + ([f"{channel}_marketing"] if purpose == "marketing" else [])
+    pending = OptIn.select(OptIn.contact).where(
+        OptIn.contact.in_(contact_ids) & (OptIn.status == "pending") & OptIn.purpose.in_(wanted))
+    return {row.contact_id: "awaiting opt-in confirmation" for row in pending}
+
+
 def supersede_on_consent(event) -> None:
     """Consent given another way (preference centre, admin, API) ends a pending request."""
     data = event.data or {}

@@ -102,6 +102,13 @@ def contact_can_receive(contact, channel, purpose):
 
 
 @hookimpl
+def contact_receive_refusals(contact_ids, channel, purpose):
+    from .receive import refusals
+
+    return refusals(contact_ids, channel, purpose) or None
+
+
+@hookimpl
 def contact_suppressed(emails):
     from .suppression import suppressed
 

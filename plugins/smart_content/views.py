@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from core import Contact, FieldValueError, Segment, enqueue, normalize_email, roles_required
 
 from . import library, programme as programme_settings, stats, targeting
+from .audience import programme_audience
 from .feeds import fetch_feed
 from .library import ContentError
 from .models import STAGE_LABELS, STAGES, Content, Feed, Pick
@@ -186,7 +187,8 @@ def programme():
             flash("Programme saved." + (" It is enabled." if current.enabled else " It is disabled."))
             return redirect(url_for("smart_content.programme"))
     return render_template("smart_content/programme.html", programme=current, errors=errors, form=form,
-                           segments=segments, weekdays=programme_settings.WEEKDAYS), (400 if errors else 200)
+                           segments=segments, weekdays=programme_settings.WEEKDAYS,
+                           audience=programme_audience(current)), (400 if errors else 200)
 
 
 @pages.route("/log")

@@ -166,6 +166,12 @@ def contact_can_receive(contact, channel, purpose):
 
 
 @hookimpl
+def contact_receive_refusals(contact_ids, channel, purpose):
+    blocked = Contact.select(Contact.id).where(Contact.id.in_(contact_ids) & Contact.email.endswith("@blocked.test"))
+    return {row.id: "blocked domain (fixture)" for row in blocked}
+
+
+@hookimpl
 def tpl_slot(slot, context):
     if slot == "contact_sidebar":
         return Markup('<div class="fixture-slot">Fixture panel for {}</div>').format(context["contact"].display_name)

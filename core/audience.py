@@ -1,0 +1,115 @@
+"""The pre-send audience check and the reasons behind a veto.
+
+Before a marketing send (a newsletter, a smart-content programme, a workflow
+email step) the admin sees how many contacts will receive it and how many are
+skipped, by reason::
+
+    from core import check_audience
+
+    check = check_audience(contact_ids, channel="email", purpose="marketing")
+    check.summary()   # "8 will receive it, 3 skipped: no consent (2), unsubscribed (1)"
+    if check.nobody:  # refuse the send, with check.summary() as the reason
+        ...
+
+The plugins answer ``contact_receive_refusals`` (the set-based twin of
+``contact_can_receive``) for chunks of :data:`CHUNK` ids, so the check costs a
+few queries per chunk whatever the audience size. A plugin that vetoes sends
+but does not answer the batched hook is listed in ``unchecked``: its vetoes
+still apply at send time, they just cannot be counted in advance.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from flask import current_app
+
+from .models import Contact
+
+#: contact ids per ``contact_receive_refusals`` call
+CHUNK = 500
+
+
+@dataclass
+class AudienceCheck:
+    """``total`` contacts in the audience; ``skipped`` counts by reason."""
+
+    total: int
+    skipped: Counter = field(default_factory=Counter)
+    unchecked: list[str] = field(default_factory=list)
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def receiving(self) -> int:
+        return self.total - self.skipped_count
+
+    @property
+    def nobody(self) -> bool:
+        """Would the send reach no one (empty audience or everyone skipped)?"""
+        return self.receiving <= 0
+
+    def reasons(self) -> str:
+        return ", ".join(f"{reason} ({count})" for reason, count in self.skipped.most_common())
+
+    def summary(self) -> str:
+        text = f"{self.receiving} will receive it"
+        if self.skipped_count:
+            text += f", {self.skipped_count} skipped: {self.reasons()}"
+        if self.unchecked:
+            text += f" (not checked in advance: {', '.join(self.unchecked)})"
+        return text
+
+    def refusal(self) -> str:
+        """Why a send to this audience is refused ("" when it may go)."""
+        if self.total == 0:
+            return "The audience is empty: no contact with an address in the chosen recipients."
+        if self.nobody:
+            return f"Nobody would receive it: all {self.total} skipped ({self.reasons()})."
+        return ""
+
+
+def refusals(contact_ids: list[int], channel: str, purpose: str) -> dict[int, list[str]]:
+    """``{contact_id: [reasons]}`` for the contacts some plugin refuses (one
+    reason per refusing plugin, in the order the plugins answered)."""
+    found: dict[int, list[str]] = {}
+    hooks = current_app.extensions["couvee"].hooks
+    for start in range(0, len(contact_ids), CHUNK):
+        chunk = contact_ids[start:start + CHUNK]
+        for _plugin, answer in hooks.call("contact_receive_refusals", contact_ids=chunk, channel=channel,
+                                          purpose=purpose):
+            for contact_id, reason in (answer or {}).items():
+                reasons = found.setdefault(int(contact_id), [])
+                if str(reason) not in reasons:
+                    reasons.append(str(reason))
+    return found
+
+
+def unchecked_plugins() -> list[str]:
+    """Active plugins that veto sends without answering the batched hook."""
+    pm = current_app.extensions["couvee"].hooks.pm
+    batched = {impl.plugin_name for impl in pm.hook.contact_receive_refusals.get_hookimpls()}
+    return sorted({impl.plugin_name for impl in pm.hook.contact_can_receive.get_hookimpls()} - batched)
+
+
+def check_audience(contact_ids: Iterable[int], channel: str, purpose: str) -> AudienceCheck:
+    """Count who will receive a send to ``contact_ids`` and who is skipped,
+    by reason. ``contact_ids`` may be a list or a peewee query selecting ids."""
+    ids = [row[0] if isinstance(row, tuple) else int(getattr(row, "id", row))
+           for row in (contact_ids.tuples() if hasattr(contact_ids, "tuples") else contact_ids)]
+    check = AudienceCheck(total=len(ids), unchecked=unchecked_plugins())
+    # a contact refused by several plugins (unsubscribed, hence opposed) is counted once, under its first reason
+    check.skipped.update(reasons[0] for reasons in refusals(ids, channel, purpose).values())
+    return check
+
+
+def skip_reason(contact: Contact, channel: str, purpose: str, vetoes: list[str]) -> str:
+    """What a vetoed send records: the plugins' reasons ("skipped: no consent")
+    when they give one, else the vetoing plugins' names."""
+    reasons = refusals([contact.id], channel, purpose).get(contact.id) if contact.id is not None else None
+    if reasons:
+        return f"{'; '.join(reasons)} ({', '.join(vetoes)})"
+    return "refused by " + ", ".join(vetoes)
