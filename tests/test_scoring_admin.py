@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 from core import auth, contacts
+from core.event_kinds import event_kinds
 from core.events import emit
 from core.models import Contact
+from core.plugins import lifecycle
 from core.segments.editing import save_segment
 from plugins.scoring import triggers
 from plugins.scoring.ledger import Change, record_change
@@ -54,19 +56,41 @@ def test_a_point_action_is_created_through_the_form_and_gives_points_once(admin,
     assert "1 contacts" in admin.get("/admin/points/actions").text
 
 
-def test_a_point_action_on_another_event_kind_and_its_edit_and_delete(admin, ctx):
+def test_the_events_offered_are_the_registered_kinds_and_others_are_refused(admin, ctx):
+    form = admin.get("/admin/points/actions/new").forms["action-form"]
+    offered = {value: text for value, _, text in form["kind"].options}
+    registered = {kind.id: kind.label for kind in event_kinds()}
+    assert set(offered) == set(registered) - {"points_changed", "points_threshold_crossed"}
+    assert offered["crm_status_changed"] == "CRM status changed"  # another plugin's kind, its own label
+    assert offered["form_submitted"] == registered["form_submitted"]
+    form["name"] = "Webinar"
+    form["delta"] = "30"
+    form["kind"].force_value("webinar_attended")  # a kind nothing records
+    refused = form.submit(status=400)
+    assert "“webinar_attended” is not an event any active plugin records" in refused.text
+    refused.forms["action-form"]["kind"].force_value("points_changed")
+    assert "cannot be given for a change of points" in refused.forms["action-form"].submit(status=400).text
+    assert PointAction.select().count() == 0
+
+
+def test_a_tracked_event_by_name_and_its_edit_and_delete(admin, ctx, run_jobs):
     form = admin.get("/admin/points/actions/new").forms["action-form"]
     form["name"] = "Webinar"
     form["delta"] = "30"
-    form["kind"] = "other"
-    form["other_kind"] = "Not a kind!"
-    assert "type an event kind" in form.submit(status=400).text
-    form["other_kind"] = "webinar_attended"
+    form["kind"] = "custom_event"
+    form["target_id"] = "webinar_attended"
     form.submit().follow()
     action = PointAction.get()
-    assert action.kind == "webinar_attended"
+    assert (action.kind, action.target_id) == ("custom_event", "webinar_attended")
+    ada = contacts.create_contact({"email": "ada@example.com"})
+    emit(ada, "custom_event", {"name": "cart_abandoned"})
+    run_jobs()
+    assert Contact.get_by_id(ada.id).points == 0
+    emit(ada, "custom_event", {"name": "webinar_attended"})
+    run_jobs()
+    assert Contact.get_by_id(ada.id).points == 30
     edit = admin.get(f"/admin/points/actions/{action.id}/edit").forms["action-form"]
-    assert edit["kind"].value == "other" and edit["other_kind"].value == "webinar_attended"
+    assert edit["kind"].value == "custom_event"
     edit["delta"] = "-5"
     edit.submit().follow()
     assert PointAction.get_by_id(action.id).delta == -5
@@ -74,6 +98,30 @@ def test_a_point_action_on_another_event_kind_and_its_edit_and_delete(admin, ctx
     admin.post(f"/admin/points/actions/{action.id}/delete", status=400)  # no CSRF token
     admin.post(f"/admin/points/actions/{action.id}/delete", {"csrf_token": csrf_of(page)}).follow()
     assert PointAction.select().count() == 0
+
+
+def test_a_point_action_of_a_disabled_plugin_is_kept_and_shown_inactive(admin, ctx, run_jobs):
+    form = admin.get("/admin/points/actions/new").forms["action-form"]
+    form["name"] = "Became a customer"
+    form["delta"] = "50"
+    form["kind"] = "crm_status_changed"
+    form.submit().follow()
+    action = PointAction.get()
+    lifecycle.deactivate(ctx.extensions["couvee"], "crm_koban_sync")
+
+    row = admin.get("/admin/points/actions").html.find(id="point-actions").find("tbody").text
+    assert "Became a customer" in row and "inactive: its plugin is off" in row
+    edit = admin.get(f"/admin/points/actions/{action.id}/edit").forms["action-form"]
+    assert edit["kind"].value == "crm_status_changed"  # still selected, marked as its plugin being off
+    assert "crm_status_changed (its plugin is not active)" in edit.html.find("select", {"name": "kind"}).text
+    edit["name"] = "Customer in the CRM"
+    edit.submit().follow()  # the saved kind is kept, though nothing records it now
+    assert (PointAction.get_by_id(action.id).name, PointAction.get_by_id(action.id).kind) == (
+        "Customer in the CRM", "crm_status_changed")
+    fresh = admin.get("/admin/points/actions/new").forms["action-form"]
+    fresh["name"], fresh["delta"] = "Another", "5"
+    fresh["kind"].force_value("crm_status_changed")  # but a new action on it is refused
+    assert "is not an event any active plugin records" in fresh.submit(status=400).text
 
 
 def test_a_trigger_is_built_from_the_actions_registry_without_javascript(admin, ctx, run_jobs):

@@ -9,48 +9,55 @@ give the points once.
 """
 from __future__ import annotations
 
-import re
+from core import Event, event_kinds
 
-from core import Event, state
-
+from .kinds import scoring_event_kinds
 from .ledger import Change, ScoringError, award_claim, parse_delta, record_change
 from .models import PointAction, PointAward
 from .urls import check_pattern, url_matches
 
-#: the kinds the source article names, with their labels
-BUILTIN_KINDS = {
-    "asset_downloaded": "Downloads an asset",
-    "email_opened": "Opens an email",
-    "email_clicked": "Clicks a link in an email",
-    "page_visited": "Visits a page",
-    "form_submitted": "Submits a form",
-}
-#: which data key holds the id an action can be limited to
-TARGET_KEYS = {"asset_downloaded": "asset_id", "email_opened": "email_id", "email_clicked": "email_id",
-               "form_submitted": "form_id"}
-TARGET_LABELS = {"asset_id": "Asset id", "email_id": "Email id", "form_id": "Form id"}
 #: kinds our own changes emit: never worth points (a loop waiting to happen)
-OWN_KINDS = frozenset({"points_changed", "points_threshold_crossed"})
-KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+OWN_KINDS = frozenset(kind.id for kind in scoring_event_kinds())
+#: what names the one thing an action can be limited to ("only this form"):
+#: the first property of the event kind whose key ends with this (see target_key)
+TARGET_SUFFIX = "_id"
+TARGET_LABELS = {"asset_id": "Asset id", "email_id": "Email id", "form_id": "Form id"}
 
 
 def known_kinds() -> list[tuple[str, str]]:
-    """Kinds offered in the form: the built-in ones, then those plugins declare
-    through their trigger types (``event_kinds``)."""
-    kinds = dict(BUILTIN_KINDS)
-    for trigger_type in state().registries.trigger_types:
-        for kind in trigger_type.event_kinds or ():
-            if kind not in kinds and kind not in OWN_KINDS:
-                kinds[kind] = kind.replace("_", " ").capitalize()
-    return list(kinds.items())
+    """The kinds offered in the form, ``(id, label)`` sorted by label: every
+    event kind registered by an active plugin (or core), but ours."""
+    return sorted(((kind.id, kind.label) for kind in event_kinds() if kind.id not in OWN_KINDS),
+                  key=lambda choice: choice[1].lower())
+
+
+def kind_registered(kind: str) -> bool:
+    """False for a saved action whose kind's plugin is no longer active: it
+    stays, shown as inactive, and gives points again once the plugin is back."""
+    return kind in event_kinds()
 
 
 def kind_label(kind: str) -> str:
-    return BUILTIN_KINDS.get(kind) or kind.replace("_", " ").capitalize()
+    found = event_kinds().get(kind)
+    return found.label if found else kind.replace("_", " ").capitalize()
 
 
-def clean(values: dict) -> tuple[dict, dict]:
-    """Validate the action form; return ``(cleaned, errors by field)``."""
+def target_key(kind: str) -> str:
+    """The data key holding what an action on ``kind`` can be limited to,
+    from the kind's registered properties: its first ``…_id`` (``form_id``
+    for form submissions), else its ``name`` (a tracked event's name)."""
+    found = event_kinds().get(kind)
+    properties = found.properties if found else {}
+    keys = [key for key in properties if key.endswith(TARGET_SUFFIX)]
+    return keys[0] if keys else ("name" if "name" in properties else "id")
+
+
+def clean(values: dict, saved_kind: str = "") -> tuple[dict, dict]:
+    """Validate the action form; return ``(cleaned, errors by field)``.
+
+    The kind must be registered; ``saved_kind`` (the action's kind before this
+    edit) is kept even when its plugin is off, so an inactive action can be
+    renamed or paused without losing what it counts."""
     errors, cleaned = {}, {}
     cleaned["name"] = " ".join(str(values.get("name", "")).split())[:200]
     if not cleaned["name"]:
@@ -59,12 +66,14 @@ def clean(values: dict) -> tuple[dict, dict]:
         cleaned["delta"] = parse_delta(values.get("delta"))
     except ScoringError as error:
         errors["delta"] = str(error)
-    kind = str(values.get("other_kind") or "").strip() if values.get("kind") == "other" \
-        else str(values.get("kind") or "").strip()
-    if not KIND_PATTERN.match(kind):
-        errors["kind"] = "Choose what the contact does (or type an event kind like webinar_attended)."
+    kind = str(values.get("kind") or "").strip()[:64]
+    if not kind:
+        errors["kind"] = "Choose what the contact does."
     elif kind in OWN_KINDS:
         errors["kind"] = "Points cannot be given for a change of points."
+    elif not kind_registered(kind) and kind != saved_kind:
+        errors["kind"] = (f"“{kind}” is not an event any active plugin records: choose what the contact does "
+                          f"from the list.")
     cleaned["kind"] = kind
     cleaned["target_id"] = str(values.get("target_id") or "").strip()[:64]
     cleaned["url_pattern"] = str(values.get("url_pattern") or "").strip()
@@ -79,10 +88,9 @@ def clean(values: dict) -> tuple[dict, dict]:
 def matches(action: PointAction, event: Event) -> bool:
     """Does ``event`` satisfy the action's conditions (kind is checked by the query)?"""
     data = event.data or {}
-    if event.kind == "email_opened" and data.get("machine"):
-        return False  # opened by a privacy proxy, not by the person
-    target_key = TARGET_KEYS.get(action.kind, "id")
-    if action.target_id and str(data.get(target_key, "")) != action.target_id:
+    if data.get("machine"):
+        return False  # e.g. an email opened by a privacy proxy, not by the person
+    if action.target_id and str(data.get(target_key(action.kind), "")) != action.target_id:
         return False
     if action.url_pattern:
         return url_matches(action.url_pattern, action.url_mode, str(data.get("url") or ""))

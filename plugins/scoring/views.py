@@ -45,17 +45,23 @@ def actions():
     rows = list(PointAction.select().order_by(PointAction.name, PointAction.id))
     return render_template("scoring/actions.html", actions=rows, can_edit=_can_edit(),
                            counts=point_actions.award_counts([a.id for a in rows]),
-                           kind_label=point_actions.kind_label)
+                           kind_label=point_actions.kind_label, kind_registered=point_actions.kind_registered)
 
 
 def _action_values(action: PointAction | None) -> dict:
     if action is None:
-        return {"name": "", "delta": "", "kind": "page_visited", "other_kind": "", "target_id": "",
+        return {"name": "", "delta": "", "kind": "page_visited", "target_id": "",
                 "url_pattern": "", "url_mode": "glob", "active": True}
-    known = dict(point_actions.known_kinds())
-    return {"name": action.name, "delta": action.delta, "kind": action.kind if action.kind in known else "other",
-            "other_kind": "" if action.kind in known else action.kind, "target_id": action.target_id,
+    return {"name": action.name, "delta": action.delta, "kind": action.kind, "target_id": action.target_id,
             "url_pattern": action.url_pattern, "url_mode": action.url_mode, "active": action.active}
+
+
+def _kind_choices(action: PointAction | None) -> list[tuple[str, str]]:
+    """The registered kinds, plus a saved action's own kind when its plugin is off."""
+    choices = point_actions.known_kinds()
+    if action is not None and not point_actions.kind_registered(action.kind):
+        choices.append((action.kind, f"{action.kind} (its plugin is not active)"))
+    return choices
 
 
 def _edit_action(action: PointAction | None):
@@ -63,7 +69,8 @@ def _edit_action(action: PointAction | None):
     if request.method == "POST":
         values = {key: request.form.get(key, "") for key in values}
         values["active"] = request.form.get("active") == "1"
-        cleaned, errors = point_actions.clean({**request.form.to_dict(), "active": values["active"]})
+        cleaned, errors = point_actions.clean({**request.form.to_dict(), "active": values["active"]},
+                                              saved_kind=action.kind if action is not None else "")
         if not errors:
             if action is None:
                 action = PointAction.create(**cleaned)
@@ -73,8 +80,7 @@ def _edit_action(action: PointAction | None):
             return redirect(url_for("scoring.actions"))
     return render_template(
         "scoring/action_form.html", action=action, values=values, errors=errors,
-        kinds=point_actions.known_kinds(), modes=MODES, target_labels=point_actions.TARGET_LABELS,
-        target_keys=point_actions.TARGET_KEYS,
+        kinds=_kind_choices(action), modes=MODES, target_labels=point_actions.TARGET_LABELS,
     ), (400 if errors else 200)
 
 
