@@ -9,7 +9,7 @@ not listed here, and never another plugin)::
 from .app import create_app
 from .audience import AudienceCheck, check_audience, skip_reason
 from .auth import csrf_exempt, current_user, no_database, public, roles_required
-from .automation import EntryRefused, runs_of, start_workflow, stop_workflow
+from .automation import EntryRefused, rename_trigger_type, runs_of, start_workflow, stop_workflow
 from .contacts import (
     ContactError,
     add_tag,

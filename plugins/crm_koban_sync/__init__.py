@@ -41,7 +41,11 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "Koban links, mapping, sync log", _first_migration)]
+    from .trigger_upgrade import move_crm_status_triggers
+
+    return [Migration(1, "Koban links, mapping, sync log", _first_migration),
+            Migration(2, "CRM status triggers saved as status_changed become crm_status_changed",
+                      move_crm_status_triggers)]
 
 
 @hookimpl
