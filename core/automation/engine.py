@@ -16,16 +16,26 @@ the step does anything — so a step runs at most once per run:
 Moves are guarded by the run's ``token`` (compare-and-set), so a stale job
 (an old delay, a timeout that lost the race to the awaited event) does
 nothing.
+
+SQL per contact is kept low because workflows run for every contact of a
+bulk change (docs/performance.md, "Workflow latency and throughput"): a new
+claim is one ``INSERT ... RETURNING``, the contact is re-read only after an
+action (the only steps that change it), a run entered from an event walks its
+steps with the rows its entry already holds, and the run-log lines of one job
+are written together (:func:`run_logs`) — a worker killed mid-job loses those
+lines of history, never a claim or a step's effect.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import secrets
+from contextlib import contextmanager
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 
 from ..events import emit
+from ..messages import SendResult
 from ..models import Contact, utcnow
 from ..queue import enqueue
 from .definition import StepMap
@@ -35,7 +45,6 @@ from .steps import check_condition, delay_due
 log = logging.getLogger("couvee.automation")
 
 QUEUE = "default"
-from ..messages import SendResult
 LEASE = dt.timedelta(minutes=10)
 #: seconds before the 2nd, 3rd... attempt of a failing action
 BACKOFF = (30, 120, 600, 3600)
@@ -55,8 +64,32 @@ STOP = StepOutcome(False)
 
 
 def write_log(run: WorkflowRun, kind: str, message: str, step_id: str | None = None) -> None:
-    RunLog.create(run=run.id, workflow=run.workflow_id, contact=run.contact_id, step_id=step_id,
-                  kind=kind, message=message[:2000])
+    """A line of the run's history: written now, or with the others of the
+    job when inside :func:`run_logs`."""
+    row = {"run": run.id, "workflow": run.workflow_id, "contact": run.contact_id, "step_id": step_id,
+           "kind": kind, "message": message[:2000], "at": utcnow()}
+    pending = g.get("couvee_run_logs") if has_app_context() else None
+    if pending is None:
+        RunLog.insert(row).execute()
+    else:
+        pending.append(row)
+
+
+@contextmanager
+def run_logs():
+    """Collect the run-log lines written inside and insert them in one
+    statement at the end (also when an error escapes). Nested uses share the
+    outermost collection."""
+    if g.get("couvee_run_logs") is not None:
+        yield
+        return
+    g.couvee_run_logs = []
+    try:
+        yield
+    finally:
+        rows, g.couvee_run_logs = g.couvee_run_logs, None
+        if rows:
+            RunLog.insert_many(rows).execute()
 
 
 def definition_of(run: WorkflowRun) -> dict:
@@ -94,8 +127,11 @@ def claim(run: WorkflowRun, step_id: str) -> tuple[StepExecution, str]:
     (another live worker holds it)."""
     now = utcnow()
     me = secrets.token_hex(8)
-    StepExecution.insert(run=run.id, workflow=run.workflow_id, step_id=step_id, status="claimed", attempts=1,
-                         lease_until=now + LEASE, claimed_by=me, started_at=now).on_conflict_ignore().execute()
+    fresh = dict(run=run.id, workflow=run.workflow_id, step_id=step_id, status="claimed", attempts=1,
+                 lease_until=now + LEASE, claimed_by=me, started_at=now)
+    inserted = list(StepExecution.insert(**fresh).on_conflict_ignore().returning(StepExecution.id).execute())
+    if inserted:  # the usual case: one statement, the row is what we just wrote
+        return StepExecution(id=inserted[0].id, outcome="", error="", **fresh), "new"
     execution = StepExecution.get((StepExecution.run == run.id) & (StepExecution.step_id == step_id))
     if execution.claimed_by == me:
         return execution, "new"
@@ -136,22 +172,31 @@ def advance(run_id: int, token: int | None = None) -> str:
     contact = Contact.get_or_none(Contact.id == run.contact_id)
     if contact is None:
         return "no contact"
-    steps = StepMap(definition_of(run))
+    with run_logs():
+        return walk(run, contact, StepMap(definition_of(run)))
+
+
+def walk(run: WorkflowRun, contact: Contact, steps: StepMap) -> str:
+    """Execute ``run``'s steps from its current one (the caller checked that
+    the run and its workflow are active) until it waits or ends."""
+    changed = False
     for _ in range(MAX_STEPS_PER_JOB):
         if run.step_id is None:
-            complete(run)
+            complete(run, contact)
             return "completed"
         step = steps.steps.get(run.step_id)
         if step is None:
             fail(run, f"step {run.step_id} is not in version {run.version}")
             return "failed"
+        if changed:
+            contact = Contact.get_by_id(contact.id)  # the action before may have changed it
         outcome = execute(run, step, contact)
         if not outcome.move:
             return run.status
         if not _set_run(run, step_id=steps.next_after(step["id"], outcome.branch), status="running",
                         wake_at=None, waiting_for=None):
             return "moved by another worker"
-        contact = Contact.get_by_id(contact.id)  # actions may have changed it
+        changed = step.get("type") == "action"
     schedule(run)  # a very long straight line of steps: continue in a new job
     return "continued"
 
@@ -290,10 +335,10 @@ def move_to_version(run: WorkflowRun, number: int, reason: str) -> bool:
 # --- ends --------------------------------------------------------------------------------
 
 
-def complete(run: WorkflowRun) -> None:
+def complete(run: WorkflowRun, contact: Contact | None = None) -> None:
     if _set_run(run, status="completed", finished_at=utcnow(), wake_at=None, waiting_for=None):
         write_log(run, "completed", "reached the end of the workflow")
-        emit(Contact.get_by_id(run.contact_id), "workflow_completed", {"workflow_id": run.workflow_id},
+        emit(contact or Contact.get_by_id(run.contact_id), "workflow_completed", {"workflow_id": run.workflow_id},
              source="automation")
 
 
