@@ -27,6 +27,17 @@ def break_down() -> None:
     raise RuntimeError("this job fails on purpose")
 
 
+def note_sends_in_progress() -> None:
+    """A send-queue job that reads the metrics while it runs."""
+    from flask import current_app
+
+    from core.metrics import CouveeCollector
+
+    redis = current_app.extensions["couvee"].redis
+    families = {family.name: family for family in CouveeCollector(redis, utcnow()).collect()}
+    redis.set("test:sends_in_progress", families["couvee_sends_in_progress"].samples[0].value)
+
+
 def scrape(web, key: str | None = None, expect_errors: bool = False):
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return web.get("/metrics", headers=headers, expect_errors=expect_errors)
@@ -121,6 +132,13 @@ def test_queue_lengths_lag_failures_and_the_outbox_follow_the_work(web, ctx, run
     assert one(found, "couvee_events_undispatched") == 0
     assert one(found, "couvee_events_dispatch_lag_seconds") == 0
     assert one(found, "couvee_tracking_hits_waiting") == 0
+
+
+def test_a_running_send_job_is_a_send_in_progress(ctx, run_jobs):
+    redis = ctx.extensions["couvee"].redis
+    enqueue(note_sends_in_progress, queue="email")
+    run_jobs(["email"])
+    assert float(redis.get("test:sends_in_progress")) == 1
 
 
 def test_prometheus_scrapes_over_http_with_its_bearer_key(live_server, ctx):
