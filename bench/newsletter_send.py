@@ -196,9 +196,10 @@ def prepare(config: dict, port: int, count: int, workers: int) -> int:
     app = create_app(config)
     with app.app_context(), app.extensions["couvee"].database_connection():
         settings = {"transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port, "from_email": "news@bench.test",
-                    "from_name": "Couvée News", "company": "Bench SAS", "postal_address": "1 rue du Test, Paris",
-                    "rate_per_second": 0, "batch_size": 100, "workers": workers}
+                    "from_name": "Couvée News", "rate_per_second": 0, "batch_size": 100, "workers": workers}
         rows = [{"group": "email", "key": k, "value": v} for k, v in settings.items()]
+        rows += [{"group": "general", "key": "company_name", "value": "Bench SAS"},
+                 {"group": "general", "key": "company_address", "value": "1 rue du Test, Paris"}]
         rows.append({"group": "gdpr", "key": "require_consent", "value": False})
         SettingValue.insert_many(rows).execute()
         now = utcnow()

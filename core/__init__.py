@@ -53,7 +53,7 @@ from .rest.responses import created as created_json, invalid as invalid_json, js
 from .rest import schema as api_schema
 from .rest.operation import operation as api_operation
 from .segments import Segment, SegmentMember, add_to_segment, rebuild as rebuild_segment, segment_members, segments_of
-from .settings import get_setting, store_setting
+from .settings import get_setting, move_setting, store_setting
 from .state import state
 from .tokens import TokenError, contact_token, make_token, read_contact_token, read_token
 from .tracking import Site as TrackingSite, contact_of_visitor, link_visitor, site_by_key as tracking_site

@@ -46,6 +46,23 @@ def store_setting(group_id: str, key: str, value) -> None:
         conflict_target=[SettingValue.group, SettingValue.key], update={SettingValue.value: value}).execute()
 
 
+def move_setting(from_group: str, from_key: str, to_group: str, to_key: str) -> bool:
+    """Move a stored value when a setting moves (a plugin migration): the
+    old row (no longer declared) is copied to the new place unless a value is
+    already stored there, then deleted. True when a value was copied, e.g.
+    ``move_setting("email", "company", "general", "company_name")``."""
+    old = SettingValue.get_or_none((SettingValue.group == from_group) & (SettingValue.key == from_key))
+    if old is None:
+        return False
+    target = SettingValue.get_or_none((SettingValue.group == to_group) & (SettingValue.key == to_key))
+    copied = old.value not in (None, "") and (target is None or target.value in (None, ""))
+    if copied:
+        SettingValue.insert(group=to_group, key=to_key, value=old.value).on_conflict(
+            conflict_target=[SettingValue.group, SettingValue.key], update={SettingValue.value: old.value}).execute()
+    SettingValue.delete().where((SettingValue.group == from_group) & (SettingValue.key == from_key)).execute()
+    return copied
+
+
 def coerce(setting: Setting, raw):
     """Turn form text into the setting's type, or raise SettingError."""
     if setting.kind == "bool":

@@ -373,3 +373,42 @@ def test_the_send_rate_is_messages_over_the_elapsed_send_time(admin, ctx):
     assert newsletters.progress(newsletter)["rate"] == 14.0
     assert "14.0 messages/s" in admin.get(f"/admin/email/{newsletter.id}").text
 
+
+
+# --- company and postal address: asked once, in General settings ---------------------------
+
+
+def test_company_and_postal_address_are_asked_once_in_general_settings(admin, ctx, smtp_sink):
+    from plugins.email.config import load_config
+
+    email_page = admin.get(SETTINGS)
+    assert "postal_address" not in email_page.forms["settings-form"].fields
+    assert "company" not in email_page.forms["settings-form"].fields
+    form = admin.get("/admin/settings/general").forms["settings-form"]
+    form["company_name"], form["company_address"] = "Couvée SAS", "1 rue de la Paix, 75002 Paris"
+    form.submit().follow()
+    assert (load_config().company, load_config().postal_address) == ("Couvée SAS", "1 rue de la Paix, 75002 Paris")
+
+    configure(smtp_sink, company="Couvée SAS", postal_address="1 rue de la Paix, 75002 Paris")
+    ann = create_contact({"email": "ann@example.com"})
+    assert send_message(Message(to=ann.email, contact=ann, purpose="marketing", subject="News",
+                                html="<p>News</p>")).status == "sent"
+    [mail] = smtp_sink.wait_for(1)
+    assert "1 rue de la Paix, 75002 Paris" in mail.get_body(("plain",)).get_content()
+
+
+def test_the_migration_moves_values_from_email_to_general_settings(ctx):
+    from core import state
+    from core.migrations import apply_migrations
+    from core.models import MigrationRecord
+    from plugins.email import register_migrations
+    from plugins.email.config import load_config
+
+    rows = {("email", "company"): "Old Co", ("email", "postal_address"): "2 rue Neuve, Lyon",
+            ("general", "company_name"): "Kept Co"}  # a value already in General wins
+    for (group, key), value in rows.items():
+        SettingValue.create(group=group, key=key, value=value)
+    MigrationRecord.delete().where((MigrationRecord.plugin == "email") & (MigrationRecord.version == 2)).execute()
+    assert [m.version for m in apply_migrations(state().database, "email", register_migrations())] == [2]
+    assert SettingValue.select().where(SettingValue.group == "email").count() == 0
+    assert (load_config().company, load_config().postal_address) == ("Kept Co", "2 rue Neuve, Lyon")

@@ -17,9 +17,11 @@ from plugins.smart_content.sender import run_programme
 
 def configure_email(sink):
     for key, value in {"transport": "smtp", "smtp_host": sink.host, "smtp_port": sink.port,
-                       "from_email": "news@couvee.example", "from_name": "Couvée", "company": "Couvée SAS",
-                       "postal_address": "1 rue de la Paix, Paris", "machine_open_seconds": 0}.items():
+                       "from_email": "news@couvee.example", "from_name": "Couvée", "machine_open_seconds": 0}.items():
         SettingValue.insert(group="email", key=key, value=value).on_conflict(
+            conflict_target=[SettingValue.group, SettingValue.key], update={SettingValue.value: value}).execute()
+    for key, value in {"company_name": "Couvée SAS", "company_address": "1 rue de la Paix, Paris"}.items():
+        SettingValue.insert(group="general", key=key, value=value).on_conflict(  # asked once, in General settings
             conflict_target=[SettingValue.group, SettingValue.key], update={SettingValue.value: value}).execute()
 
 

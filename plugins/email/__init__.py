@@ -15,6 +15,17 @@ def _create_tables(database, migrator):
     database.create_tables(EMAIL_MODELS, safe=True)
 
 
+def _move_sender_identity(database, migrator):
+    """The company and postal address were asked in Email and General
+    settings: General keeps them (a value already there wins)."""
+    from core import move_setting
+
+    from .config import GENERAL, GROUP, IDENTITY
+
+    for old_key, general_key in IDENTITY.items():
+        move_setting(GROUP, old_key, GENERAL, general_key)
+
+
 @hookimpl
 def register_models():
     return list(EMAIL_MODELS)
@@ -29,7 +40,8 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "newsletters, send log, links, opens, clicks, bounces", _create_tables)]
+    return [Migration(1, "newsletters, send log, links, opens, clicks, bounces", _create_tables),
+            Migration(2, "company and postal address move to General settings", _move_sender_identity)]
 
 
 @hookimpl

@@ -10,6 +10,9 @@ from .dkim import normalize_key
 from .ratelimit import clean_domain_limits
 
 GROUP = "email"
+#: the sender identity is asked once, in General settings: EmailConfig field -> general setting key
+IDENTITY = {"company": "company_name", "postal_address": "company_address"}
+GENERAL = "general"
 
 
 def settings_group() -> SettingsGroup:
@@ -31,9 +34,6 @@ def settings_group() -> SettingsGroup:
         Setting("from_email", "Sender address", default="", help="e.g. news@example.com (avoid noreply@)."),
         Setting("from_name", "Sender name", default=""),
         Setting("reply_to", "Reply-To address", default=""),
-        Setting("company", "Company", default="", help="Shown in every marketing email's footer."),
-        Setting("postal_address", "Postal address", kind="textarea", default="",
-                help="Shown in every marketing email's footer."),
         Setting("rate_per_second", "Messages per second", kind="int", default=50, help="0 = no limit."),
         Setting("rate_per_hour", "Messages per hour", kind="int", default=0, help="0 = no limit."),
         Setting("domain_limits", "Per-domain limits", default="", clean=clean_domain_limits,
@@ -109,10 +109,12 @@ class EmailConfig:
 
 
 def load_config() -> EmailConfig:
-    """Read every email setting once (environment, stored value, default)."""
+    """Read every email setting once (environment, stored value, default);
+    the company and postal address come from General settings."""
     values = {}
     for item in fields(EmailConfig):
-        value = get_setting(GROUP, item.name)
+        value = (get_setting(GENERAL, IDENTITY[item.name]) if item.name in IDENTITY
+                 else get_setting(GROUP, item.name))
         if value is None or value == "":
             continue
         if item.type == "int" or isinstance(item.default, int):

@@ -80,9 +80,10 @@ def check_html(html: str, *, unsubscribe_prefix: str, view_prefix: str, config: 
         verdict.warnings.append(f"The sender {sender_email} looks like a no-reply address: "
                                 "replies are lost and it hurts trust. Use an address someone reads.")
     if not (sender_name or config.company):
-        verdict.errors.append("The sender is not identified: set a sender name or a company (Settings → Email).")
+        verdict.errors.append("The sender is not identified: set a sender name (Settings → Email) "
+                              "or the company name (Settings → General).")
     if not config.postal_address.strip():
-        verdict.errors.append("The company's postal address is missing (Settings → Email): "
+        verdict.errors.append("The company's postal address is missing (Settings → General): "
                               "marketing emails must show it.")
     missing_alt = [img["src"] for img in scan.images if img["alt"] is None and not img["pixel"]]
     if missing_alt:
