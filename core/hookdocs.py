@@ -30,8 +30,20 @@ only the arguments it needs. Families:
   change is committed (`contact_can_receive` is asked before each send).
 - `tpl_*`: HTML for named template slots.
 
-An implementation that raises is logged, recorded against its plugin (shown on
-the dashboard and the Plugins page) and skipped; the other plugins still run.
+An implementation that raises is logged and recorded against its plugin (shown
+on the dashboard and the Plugins page); what happens next is the hook's
+**policy**, declared beside its spec with `@policy(...)` and shown in each
+section below:
+
+- **isolated** (the default): the implementation is skipped, the other plugins
+  still run;
+- **fail closed**: it counts as answering `False` (a veto);
+- **strict**: the error reaches the caller, which stops.
+
+Couvée calls each implementation itself, so a plugin implementing a hook with
+`hookwrapper=True` or `wrapper=True` (or a hook declared `firstresult` or
+`historic`) is refused when it loads, with an error naming the plugin and the
+hook (shown on the Plugins page and by `couvee plugins list`).
 """
 
 
@@ -55,7 +67,9 @@ def render() -> str:
         doc = text.strip()
         if example.strip():
             doc += "\n\nExample:\n\n```python\n" + textwrap.dedent(example).strip() + "\n```"
-        parts.append(f"## {name}\n\n`{name}({signature})`\n\n{doc}\n")
+        policy = hookspecs.policy_of(function)
+        policy_line = f"Policy: **{policy.name}**: {policy.on_error}"
+        parts.append(f"## {name}\n\n`{name}({signature})`\n\n{policy_line}\n\n{doc}\n")
     return "\n".join(parts)
 
 

@@ -13,11 +13,52 @@ A plugin implements a hook with the marker re-exported by ``core``::
 The reference in ``docs/hooks.md`` has a section per hook; a test fails when a
 hook below is missing there or has no ``test_hook_<name>`` test.
 """
+from dataclasses import dataclass
+
 import pluggy
 
 PROJECT = "couvee"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------
+# Policies: what the plugin host does when an implementation raises. Each
+# hook declares its own with ``@policy(...)`` under ``@hookspec`` (none
+# declared: ISOLATED); docs/hooks.md shows it in the hook's section.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HookPolicy:
+    name: str
+    #: what happens when an implementation raises, as the reference says it
+    on_error: str
+
+
+ISOLATED = HookPolicy("isolated", "an implementation that raises is reported against its plugin "
+                                  "and skipped; the other plugins still run.")
+STRICT = HookPolicy("strict", "an implementation that raises is reported and the error reaches the "
+                              "caller, which stops: nothing is left half-done.")
+FAIL_CLOSED = HookPolicy("fail closed", "an implementation that raises is reported and counts as "
+                                        "answering False (a veto); the other plugins still run.")
+
+
+def policy(hook_policy: HookPolicy):
+    """Declare a hook's policy beside its spec (the default is ISOLATED)::
+
+        @hookspec
+        @policy(STRICT)
+        def contact_erase(contact, mode): ...
+    """
+    def declare(spec):
+        spec.couvee_policy = hook_policy
+        return spec
+    return declare
+
+
+def policy_of(spec) -> HookPolicy:
+    return getattr(spec, "couvee_policy", ISOLATED)
 
 
 # --------------------------------------------------------------------------
@@ -335,6 +376,7 @@ def contact_event(event):
 
 
 @hookspec
+@policy(FAIL_CLOSED)
 def contact_can_receive(contact, channel, purpose):
     """May ``contact`` be contacted on ``channel`` for ``purpose``?
 
@@ -397,6 +439,7 @@ def contact_suppressed(emails):
 
 
 @hookspec
+@policy(STRICT)
 def contact_erase(contact, mode):
     """A contact is being erased (right to be forgotten): delete or scrub
     *your plugin's* personal data about them now, in this transaction.

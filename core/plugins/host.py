@@ -23,9 +23,6 @@ from .discovery import PluginInfo
 
 log = logging.getLogger("couvee.plugins")
 
-#: Hooks whose failure must stop the caller instead of being isolated.
-STRICT_HOOKS = frozenset({"contact_erase"})
-
 CORE_PLUGIN = "core"
 #: core's own hook implementations, registered like plugins (always active);
 #: name -> module. Each keeps its own migration versions under its name.
@@ -40,6 +37,10 @@ CORE_PLUGIN_MODULES = {
 }
 
 ErrorSink = Callable[[str, str, str], None]
+
+#: hookspec options :meth:`PluginHost.call` does not honour (it calls every
+#: implementation itself): a hook declaring one is refused, not half-obeyed
+UNSUPPORTED_SPEC_OPTIONS = ("firstresult", "historic")
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
@@ -68,6 +69,28 @@ def import_plugin(info: PluginInfo):
         del sys.modules[info.module_name]
         raise
     return module
+
+
+def unsupported_implementations(manager: pluggy.PluginManager, plugin) -> list[str]:
+    """Why the host cannot call ``plugin``'s implementations as their authors
+    expect: wrappers (``hookwrapper=True``, ``wrapper=True``) would be called
+    as plain functions and never wrap anything, and a spec's ``firstresult`` or
+    ``historic`` would be ignored. One sentence per problem, naming the hook."""
+    problems = []
+    for caller in manager.get_hookcallers(plugin) or ():
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            for option in ("hookwrapper", "wrapper"):
+                if getattr(impl, option, False):
+                    problems.append(f"{caller.name} is implemented with {option}=True; Couvée calls each "
+                                    "implementation itself and supports no wrappers")
+        spec_options = caller.spec.opts if caller.spec else {}
+        for option in UNSUPPORTED_SPEC_OPTIONS:
+            if spec_options.get(option):
+                problems.append(f"{caller.name} is declared with {option}=True, which Couvée's plugin host "
+                                "does not support (every implementation is called)")
+    return problems
 
 
 def forget_modules(module_name: str, keep_if_under: str | None = None) -> None:
@@ -118,6 +141,12 @@ class PluginHost:
         except Exception as error:  # a broken plugin must not take the site down
             self.load_errors[name] = f"import failed: {type(error).__name__}: {error}"
             log.error("plugin %s failed to load:\n%s", name, traceback.format_exc())
+            return
+        problems = unsupported_implementations(self.pm, module)
+        if problems:
+            self.pm.unregister(module)
+            self.load_errors[name] = "unsupported hook implementation: " + "; ".join(problems)
+            log.error("plugin %s refused: %s", name, self.load_errors[name])
             return
         self._module_owners[info.module_name] = name
 
@@ -178,11 +207,13 @@ class PluginHost:
     def call(self, hook_name: str, **kwargs) -> list[tuple[str, Any]]:
         """Call every implementation, most recently registered first; return
         ``(plugin name, result)`` pairs for non-None results. An implementation
-        that raises is logged and reported against its plugin; the others still
-        run, except for :data:`STRICT_HOOKS` where the error propagates (an
-        erasure must not half-happen).
+        that raises is logged and reported against its plugin, then the hook's
+        policy (declared beside its spec, see ``core.hookspecs.policy``)
+        decides: ISOLATED skips it, FAIL_CLOSED counts it as ``False``, STRICT
+        re-raises (an erasure must not half-happen).
         """
         caller = getattr(self.pm.hook, hook_name)
+        hook_policy = hookspecs.policy_of(caller.spec.function)
         results = []
         for impl in reversed(caller.get_hookimpls()):
             try:
@@ -190,9 +221,9 @@ class PluginHost:
             except Exception as error:
                 self._report(impl.plugin_name, hook_name, f"{type(error).__name__}: {error}")
                 log.error("plugin %s raised in %s:\n%s", impl.plugin_name, hook_name, traceback.format_exc())
-                if hook_name == "contact_can_receive":
-                    results.append((impl.plugin_name, False))  # fail closed
-                if hook_name in STRICT_HOOKS:
+                if hook_policy is hookspecs.FAIL_CLOSED:
+                    results.append((impl.plugin_name, False))
+                if hook_policy is hookspecs.STRICT:
                     raise
                 continue
             if result is not None:
