@@ -29,9 +29,10 @@ def settings_group(group_id):
     group = current_app.extensions["couvee"].registries.settings.get(group_id) or abort(404)
     errors = []
     if request.method == "POST":
-        kept = [s.label for s in group.settings
+        kept = [s.label for s in group.settings  # secrets left empty: say that the stored value stays
                 if s.secret and not request.form.get(s.key) and not request.form.get(s.key + REMOVE_SUFFIX)
-                and not (s.env and os.environ.get(s.env) is not None) and get_setting(group_id, s.key) not in (None, "")]
+                and not (s.env and os.environ.get(s.env) is not None)
+                and get_setting(group_id, s.key) not in (None, "")]
         errors = save_settings(group_id, request.form)
         if not errors:
             flash(f"{group.label} settings saved."

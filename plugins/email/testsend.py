@@ -148,7 +148,7 @@ def check_connection(config: EmailConfig | None = None) -> Report:
         return Report(False, describe_error(error, config))
     try:
         code, text = client.noop()
-        greeting = _reply(client.ehlo_resp and 250 or code, (client.ehlo_resp or b"").split(b"\n")[0])
+        greeting = (client.ehlo_resp or client.helo_resp or b"").decode(errors="replace").split("\n")[0]
     except (smtplib.SMTPException, OSError) as error:
         return Report(False, describe_error(error, config))
     finally:
@@ -158,5 +158,5 @@ def check_connection(config: EmailConfig | None = None) -> Report:
             client.close()
     security = {"ssl": " over SSL/TLS", "starttls": " with STARTTLS"}.get(config.smtp_security, "")
     login = f", logged in as {config.smtp_user}" if config.smtp_user else ""
-    return Report(code == 250, f"Connected to {_where(config)}{security}{login}: the server greeted "
-                               f"'{greeting}' and answered {_reply(code, text)} to NOOP.")
+    return Report(code == 250, f"Connected to {_where(config)}{security}{login}: the server introduced itself "
+                               f"as '{greeting}' and answered {_reply(code, text)} to NOOP.")
