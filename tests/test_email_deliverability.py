@@ -414,3 +414,22 @@ def test_the_migration_moves_values_from_email_to_general_settings(ctx):
     assert [m.version for m in apply_migrations(state().database, "email", register_migrations())] == [2]
     assert SettingValue.select().where(SettingValue.group == "email").count() == 0
     assert (load_config().company, load_config().postal_address) == ("Kept Co", "2 rue Neuve, Lyon")
+
+
+def test_generate_and_copy_the_dns_record_in_the_browser(live_server, page, admin_user, ctx):
+    from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    configure(from_email="news@couvee.test")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(live_server.url + "/admin/login")
+    page.fill("input[name=email]", ADMIN_EMAIL)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button.primary")
+    page.goto(live_server.url + SETTINGS)
+    page.click("form[action$='/dkim/generate'] button")
+    assert "A key is stored (fingerprint" in page.inner_text("#deliverability")
+    page.click("button[data-copy='dkim-record-value']")
+    page.wait_for_selector("button[data-copy='dkim-record-value']:has-text('Copied')")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    record = dkim_keys.dns_record("couvee1", "couvee.test", stored("dkim_private_key"))
+    assert copied == record.zone_text
