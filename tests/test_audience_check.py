@@ -11,7 +11,7 @@ from core.segments import Segment, add_to_segment
 from core.state import state
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_of
 from tests.test_email_newsletter import write_newsletter
-from tests.test_email_send import SENDER, save_settings
+from tests.test_email_send import configure, save_settings
 
 from plugins.email import standing
 from plugins.email.models import Newsletter
@@ -19,7 +19,7 @@ from plugins.gdpr import ledger
 
 
 def require_consent(sink) -> None:
-    save_settings("email", **SENDER, transport="smtp", smtp_host=sink.host, smtp_port=sink.port)
+    configure(sink)  # the email plugin pointed at the sink, with a complete sender identity
     SettingValue.delete().where((SettingValue.group == "gdpr") & (SettingValue.key == "require_consent")).execute()
     save_settings("gdpr", require_consent=True)
 

@@ -85,6 +85,22 @@ def _file_columns(mapping: list[dict]) -> list[str]:
     return [c["header"] for c in mapping if is_file_target(c["target"], fields_by_key, types)]
 
 
+def _consent_options(headers, column, purpose, proof, source, date, drops) -> dict:
+    """The job options for ``--consent-*`` and ``--drop`` (checked: a usage error says what is wrong)."""
+    from .consent import ConsentPlan, ConsentSettingError, DropRule
+
+    options = {}
+    try:
+        if column or proof:
+            plan = ConsentPlan(purpose=purpose, column=_column_index(column, headers) if column else None,
+                               declared=bool(proof), source=source, date=date, proof=proof or "").check()
+            options["consent"] = plan.as_options()
+        options["drop"] = [DropRule.parse(text, headers, _column_index).as_options() for text in drops]
+    except ConsentSettingError as error:
+        raise click.UsageError(str(error)) from None
+    return options
+
+
 def import_command() -> click.Command:
     @click.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -108,8 +124,19 @@ def import_command() -> click.Command:
     @click.option("--report", type=click.Path(dir_okay=False, writable=True), help="Write the error report CSV here.")
     @click.option("--files", "files_dir", type=click.Path(exists=True, file_okay=False),
                   help="Folder holding the files named in file-field columns (paths relative to it).")
+    @click.option("--consent-column", help="Column saying each person consented: yes/no, or the date they did.")
+    @click.option("--consent-purpose", default="email_marketing", show_default=True,
+                  help="The consent purpose the column or declaration is about.")
+    @click.option("--consent-proof", help="Declare that everyone in the file consented: how it was collected "
+                                          "(the proof note, required for a declaration).")
+    @click.option("--consent-source", default="", help="With --consent-proof: where it was collected (e.g. Mailchimp).")
+    @click.option("--consent-date", default="", help="With --consent-proof: when (YYYY-MM-DD; default: the import).")
+    @click.option("--drop", "drops", multiple=True, metavar="COLUMN=VALUE|VALUE",
+                  help="Leave out rows whose column holds one of the values, e.g. STATUS=unsubscribed|cleaned "
+                       "(repeatable; any case).")
     def command(file, maps, only_mapped, policy, tags, segment, limit, encoding, delimiter, no_header,
-                keep_suppressed, cold_column, cold_months, report, files_dir):
+                keep_suppressed, cold_column, cold_months, report, files_dir, consent_column, consent_purpose,
+                consent_proof, consent_source, consent_date, drops):
         """Import contacts from a CSV file."""
         from ..contacts import normalize_tag
         from . import runner, segments
@@ -146,7 +173,9 @@ def import_command() -> click.Command:
         job.policy, job.segment_id, job.test_rows = policy, segment, limit
         job.options = {"skip_suppressed": not keep_suppressed,
                        "cold_column": _column_index(cold_column, job.headers) if cold_column else None,
-                       "cold_months": cold_months, "files_dir": os.path.abspath(files_dir) if files_dir else None}
+                       "cold_months": cold_months, "files_dir": os.path.abspath(files_dir) if files_dir else None,
+                       **_consent_options(job.headers, consent_column, consent_purpose, consent_proof, consent_source,
+                                          consent_date, drops)}
         job.save()
         click.echo(f"Importing {file} ({job.encoding}, separator {job.delimiter!r}) as import #{job.id}:", err=True)
         for column in job.mapping:

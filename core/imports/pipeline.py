@@ -33,6 +33,7 @@ from ..extension import FieldValueError
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
 from . import segments
 from ..bulk import db_value, insert_rows, select_in
+from .consent import IMPORTED_CONSENT, ConsentPlan
 from .parse import Record, RowParser, RowProblem
 from .reader import Row
 
@@ -59,6 +60,12 @@ class Settings:
     suppressed: frozenset = frozenset()
     #: folder where file-field columns' file names are found (``--files``)
     files_dir: str | None = None
+    #: consent to record (a column and/or a whole-file declaration), see core/imports/consent.py
+    consent: ConsentPlan | None = None
+    #: rows left out by a column's value (``STATUS=unsubscribed|cleaned``)
+    drop_rules: list = field(default_factory=list)
+    #: the imported file's name, recorded with the consent
+    source_file: str = ""
 
 
 @dataclass
@@ -201,6 +208,8 @@ class Importer:
         self.pending: dict[str, Record] = {}
         #: set when a segment was asked for but core.segments is unavailable
         self.segment_missing = False
+        #: email -> the date its row says the person consented (None: the import's date)
+        self.consents: dict = {}
 
     # -- the batch ---------------------------------------------------------
 
@@ -247,6 +256,10 @@ class Importer:
         records: dict[str, Record] = {}
         override = self.settings.policy == "update"
         for row in rows:
+            dropped = next((reason for rule in self.settings.drop_rules if (reason := rule.drops(row.cells))), "")
+            if dropped:
+                self._report(result, row, "skipped", dropped)
+                continue
             try:
                 record, warnings = self.parser.parse(row)
             except RowProblem as problem:
@@ -259,6 +272,10 @@ class Importer:
                              f"Cold lead: last activity on {record.last_activity} is more than "
                              f"{self.settings.cold_months} months old.")
                 continue
+            if self.settings.consent is not None:
+                granted, day = self.settings.consent.decision(row.cells)
+                if granted:
+                    self.consents[record.email] = day
             into = self.pending if record.email in self.repeated else records
             earlier = into.get(record.email)
             if earlier is None:
@@ -391,7 +408,18 @@ class Importer:
         for contact_id, names in tag_events.items():
             plan.events.extend((contact_id, "tag_added", self._data(tag=name)) for name in names)
         result.contact_ids = [contact_id for _, contact_id, _ in plan.kept]
+        plan.events.extend(self._consent_events(plan.kept))
         return self._insert_events(plan.events, now_db)
+
+    def _consent_events(self, kept) -> list[tuple]:
+        """One :data:`IMPORTED_CONSENT` event per imported contact who consented."""
+        consent, events = self.settings.consent, []
+        for record, contact_id, _ in kept if consent is not None else ():
+            if record.email in self.consents:
+                day = self.consents.pop(record.email)
+                data = consent.event_data(day, self.settings.source_file, self.settings.import_id)
+                events.append((contact_id, IMPORTED_CONSENT, db_value(Event, "data", data)))
+        return events
 
     def _plan_existing(self, records, existing, current, plan: "_Plan", counts: Counts) -> None:
         """Decide what happens to the rows whose contact exists."""

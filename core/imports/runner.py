@@ -141,6 +141,7 @@ def check_encoding(job: ImportJob, encoding: str) -> None:
 
 def settings_of(job: ImportJob) -> Settings:
     from ..settings import get_setting
+    from .consent import ConsentPlan, DropRule
 
     options = job.options or {}
     return Settings(
@@ -154,6 +155,9 @@ def settings_of(job: ImportJob) -> Settings:
         import_id=job.id,
         suppressed=parse_suppression_list(get_setting("imports", "suppressed_addresses")),
         files_dir=options.get("files_dir"),
+        consent=ConsentPlan.from_options(options.get("consent")),
+        drop_rules=DropRule.from_options(options.get("drop")),
+        source_file=job.original_name,
     )
 
 

@@ -120,6 +120,19 @@ def record_from_event(event) -> ConsentRecord | None:
         return None
 
 
+def record_imported(event) -> ConsentRecord | None:
+    """``contact_event`` side of core's imported-consent event: a grant whose
+    proof is the note and the file named in the event (once per event)."""
+    data = event.data or {}
+    try:
+        return record(event.contact, str(data.get("purpose") or ""), True, text=data.get("text", ""),
+                      text_version=data.get("text_version", "import"), source="import",
+                      at=_parse_at(data.get("at"), event.created_at), event_id=event.id)
+    except ConsentError as error:
+        log.warning("imported consent event %s not recorded: %s", event.id, error)
+        return None
+
+
 def emit_passive(contact: Contact, kind: str, data: dict, source: str):
     """Emit an event that is not the contact interacting with us (an admin's
     change, a retention warning): the contact's last interaction date stays."""
