@@ -736,10 +736,10 @@ def test_cli_import_fills_file_fields_from_a_folder(article_fields, cli, tmp_pat
     assert StoredFile.select().count() == 1
 
 
-def test_wizard_explains_that_file_fields_come_from_the_command_line(article_fields, admin):
+def test_wizard_explains_that_file_fields_need_a_zip_of_the_files(article_fields, admin):
     job = upload("email,Cahier des charges\na@exemple.fr,devis.pdf\n")
     form = admin.get(f"/admin/imports/{job.id}/setup").forms["mapping-form"]
     assert form["target_1"].value == "field:spec"
     page = form.submit("action", value="run", status=400)
-    assert "Cahier des charges: a file field is filled from file names found in a folder" in page.text
-    assert "couvee import --files DIR" in page.text
+    assert "Cahier des charges: a file field is filled from the files this column names" in page.text
+    assert "upload a .zip holding the CSV and those files" in page.text and "couvee import --files DIR" in page.text

@@ -11,6 +11,8 @@ A name is a path relative to the folder (``devis/acme.pdf``); one leading out
 of it (``../secret``, an absolute path, a symlink pointing outside) is
 refused. The same file (same name and content) imported again reuses the
 stored file, so re-running an import changes nothing and stores nothing.
+
+In the wizard, the folder is a zip's unpacked content (see :mod:`.archive`).
 """
 from __future__ import annotations
 
@@ -22,6 +24,14 @@ from ..files import DEFAULT_ALLOWED, clean_original_name, store_upload
 from ..models import StoredFile
 
 _CHUNK = 64 * 1024
+#: suffix of the folders holding a zip's unpacked files (core/imports/archive.py)
+ZIP_FOLDER_SUFFIX = ".zip-files"
+
+
+def folder_label(folder) -> str:
+    """How report lines name a files folder: "the zip" for a zip uploaded to
+    the wizard (its unpacked folder's path means nothing to the user)."""
+    return "the zip" if str(folder).endswith(ZIP_FOLDER_SUFFIX) else str(folder)
 
 
 def _sha256(path: Path) -> str:
@@ -49,9 +59,9 @@ class FileFolder:
         except (OSError, ValueError):
             path = None
         if path is None or path == self.root or not path.is_relative_to(self.root):
-            raise FieldValueError(f'"{name}" is not inside the files folder {self.folder}.')
+            raise FieldValueError(f'"{name}" is not inside the files folder {folder_label(self.folder)}.')
         if not path.is_file():
-            raise FieldValueError(f'there is no file "{name}" in {self.folder}.')
+            raise FieldValueError(f'there is no file "{name}" in {folder_label(self.folder)}.')
         return path
 
     def store(self, text: str) -> str | None:

@@ -171,14 +171,18 @@ def start(job: ImportJob) -> None:
 def copy_job(job: ImportJob, full: bool = False, user=None) -> ImportJob:
     """A new draft with the same file (copied) and settings; ``full`` drops
     the test limit (import the whole file after a test run)."""
+    from .archive import hand_over
+
     name = f"{secrets.token_hex(16)}.csv"
     shutil.copyfile(job_file(job), imports_path() / name)
-    return ImportJob.create(
+    new = ImportJob.create(
         path=name, original_name=job.original_name, size=job.size, encoding=job.encoding,
         delimiter=job.delimiter, has_header=job.has_header, mapping=job.mapping, policy=job.policy,
         tags=job.tags, segment_id=job.segment_id, test_rows=None if full else job.test_rows,
         options=job.options, user=user or job.user,
     )
+    hand_over(job, new)
+    return new
 
 
 def cancel(job: ImportJob) -> bool:
@@ -193,6 +197,7 @@ def delete_job(job: ImportJob) -> None:
         job_file(job).unlink(missing_ok=True)
     except UploadRefused:
         pass
+    _discard_zip_files(job)
     job.delete_instance()
 
 
@@ -204,6 +209,9 @@ def run_import(job_id: int) -> str:
     claimed = ImportJob.update(status=RUNNING, started_at=utcnow(), message="").where(
         (ImportJob.id == job_id) & (ImportJob.status == QUEUED)).execute()
     if not claimed:
+        job = ImportJob.get_or_none(ImportJob.id == job_id)
+        if job is not None and job.status == CANCELLED:
+            _discard_zip_files(job)  # cancelled before it ran: nothing will read them
         return "not queued"
     job = ImportJob.get_by_id(job_id)
     try:
@@ -213,7 +221,16 @@ def run_import(job_id: int) -> str:
         message = str(error) if isinstance(error, SourceError) else f"{type(error).__name__}: {error}"
         ImportJob.update(status=FAILED, finished_at=utcnow(), message=message).where(ImportJob.id == job_id).execute()
         return "failed"
+    finally:
+        if not job.test_rows:  # a test run keeps them for "import the whole file"
+            _discard_zip_files(job)
     return ImportJob.get_by_id(job_id).status
+
+
+def _discard_zip_files(job: ImportJob) -> None:
+    from .archive import discard_files
+
+    discard_files(job)
 
 
 def _cancelled(job_id: int) -> bool:

@@ -12,7 +12,7 @@ from ..contacts import field_types, normalize_tag
 from ..extension import FieldValueError
 from ..models import CustomField
 from . import mapping as mapping_mod
-from . import runner, segments
+from . import archive, runner, segments
 from .export import contact_rows, contacts_query, csv_lines, report_rows
 from .models import DRAFT, POLICIES, ImportJob
 from .reader import SourceError
@@ -49,10 +49,13 @@ def index():
 def upload():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose a CSV file to import.", "error")
+        flash("Choose a CSV file (or a .zip of the CSV and its files) to import.", "error")
         return index(), 400
     try:
-        job = runner.new_job(upload.stream, upload.filename, user=current_user())
+        if archive.is_zip_upload(upload.filename):
+            job = archive.new_job_from_zip(upload.stream, upload.filename, user=current_user())
+        else:
+            job = runner.new_job(upload.stream, upload.filename, user=current_user())
     except runner.UploadRefused as error:
         flash(f"{upload.filename}: {error}", "error")
         return index(), 400
@@ -157,11 +160,12 @@ def _apply_form(job: ImportJob, form) -> list[str]:
             if options[index] is None:
                 errors.append(f"{headers[index]}: more than 200 different values, too many for a select "
                               "field; create a text field instead.")
+    has_files = bool((job.options or {}).get("files_dir"))
     for index, target in enumerate(targets):
-        if mapping_mod.is_file_target(target, fields_by_key, field_types()):
-            errors.append(f"{headers[index]}: a file field is filled from file names found in a folder, which only "
-                          "the command line reads (couvee import --files DIR, see the import docs); "
-                          "choose Ignore for this column here.")
+        if mapping_mod.is_file_target(target, fields_by_key, field_types()) and not has_files:
+            errors.append(f"{headers[index]}: a file field is filled from the files this column names: upload "
+                          "a .zip holding the CSV and those files (or use couvee import --files DIR), "
+                          "or choose Ignore for this column.")
         elif target.startswith("new:"):
             try:
                 mapping_mod.reusable_field(headers[index], target[4:])
@@ -175,8 +179,9 @@ def _apply_form(job: ImportJob, form) -> list[str]:
             targets[index] = f"field:{field.key}"
     job.mapping = [{"header": h, "target": t} for h, t in zip(headers, targets)]
     job.policy, job.tags, job.segment_id, job.test_rows = policy, tags, segment_id, test_rows
+    kept = {key: value for key, value in (job.options or {}).items() if key in ("files_dir", "files_from_zip")}
     job.options = {"skip_suppressed": bool(form.get("skip_suppressed")), "cold_column": cold_column,
-                   "cold_months": cold_months}
+                   "cold_months": cold_months, **kept}
     job.save()
     return []
 
