@@ -78,8 +78,9 @@ def pending_count() -> int:
 
 def drain_deferred_writes(limit: int = 10000) -> int:
     """Worker job: apply the deferred writes in order, one drainer at a time;
-    returns how many were applied. Stops (leaving the rest for the next run)
-    when the database stays busy."""
+    returns how many it handled (applied, or kept in the failed list because
+    they raised something else than contention). Stops, leaving the rest for
+    the next run, when the database stays busy."""
     redis = state().redis
     applied = 0
     while applied < limit:
