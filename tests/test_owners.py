@@ -97,7 +97,15 @@ def _burst_worker(config, barrier, results):
 
 
 def test_round_robin_spreads_1000_contacts_over_3_reps_with_two_workers(admin, reps, config):
+    from core.events import dispatch_events
+    from core.queue import enqueue
+
     ids = make_contacts(admin, 1000)
+    with db(admin) as app:  # one drain runs at a time: two workers dispatch at once through batch jobs
+        get_queue("events", app.extensions["couvee"].redis).empty()
+        created = [e.id for e in Event.select(Event.id).where(Event.kind == "contact_created").order_by(Event.id)]
+        for start in range(0, len(created), 50):
+            enqueue(dispatch_events, created[start:start + 50], queue="events")
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(2), context.Queue()
     workers = [context.Process(target=_burst_worker, args=(config, barrier, results)) for _ in range(2)]
@@ -111,7 +119,7 @@ def test_round_robin_spreads_1000_contacts_over_3_reps_with_two_workers(admin, r
         queue = get_queue("events", app.extensions["couvee"].redis)
         finished = Job.fetch_many(FinishedJobRegistry(queue=queue).get_job_ids(), connection=queue.connection)
     per_worker = collections.Counter(job.worker_name for job in finished if job)
-    assert set(per_worker) == names and min(per_worker.values()) > 100, per_worker  # both really worked
+    assert set(per_worker) == names and min(per_worker.values()) >= 5, per_worker  # both really worked
 
     counts = collections.Counter(owners_of(admin, ids).values())
     assert set(counts) == set(reps)
