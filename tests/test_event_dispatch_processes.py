@@ -16,6 +16,7 @@ from core.dispatch import outbox, signal
 from core.events import sweep_undispatched
 from core.models import Contact, Event, utcnow
 from core.queue import get_queue
+from core.segments import Segment, SegmentMember
 
 from .dispatch_probes import STARTED, note_start
 from .test_email_newsletter import _worker_env, kill_with_work_horses
@@ -58,25 +59,39 @@ def events_jobs() -> int:
     return queue.count + queue.started_job_registry.count
 
 
-def test_a_backlog_of_events_holds_back_no_other_queue(wsgi, ctx):
+def test_a_backlog_of_events_holds_back_no_other_queue(wsgi, ctx, smtp_sink):
+    from plugins.email import newsletters
+    from plugins.email.models import Newsletter
+
+    from .test_email_send import configure
+
     total = 10_000
     backlog(total)
+    configure(smtp_sink)
+    readers = Segment.create(name="Readers", kind="static")
+    SegmentMember.insert_many([{"segment": readers.id, "contact": c.id} for c in Contact.select().limit(3)]).execute()
+    newsletter = Newsletter.create(name="News", subject="News", content="<p>News</p>", segments=[readers.id])
     worker = start_worker(wsgi)  # one worker, every queue, as `couvee worker` runs by default
     try:
         wait_until(dispatched)  # the drain is under way
         queued_at = time.time()
         for queue in ("default", "email", "import"):
             enqueue(note_start, queue, queued_at, queue=queue)
+        assert not newsletters.start(newsletter).errors
         redis = ctx.extensions["couvee"].redis
         wait_until(lambda: redis.hlen(STARTED) == 3)
         started = {key.decode(): json.loads(value) for key, value in redis.hgetall(STARTED).items()}
+        smtp_sink.wait_for(3, timeout=120)
+        sent_at, waiting_when_sent = time.time(), total - dispatched()
     finally:
         kill_with_work_horses(worker.pid)
         worker.wait(timeout=30)
     # each began while most of the backlog still waited: none queued behind it
     for queue, seen in started.items():
         assert seen["waiting"] > total // 2, (queue, seen)
-    print("started after (s):", {queue: round(seen["delay"], 2) for queue, seen in started.items()})
+    assert len(smtp_sink.messages) == 3 and waiting_when_sent > total // 4  # the newsletter went out meanwhile
+    print("started after (s):", {queue: round(seen["delay"], 2) for queue, seen in started.items()},
+          "newsletter sent after (s):", round(sent_at - queued_at, 2), "events still waiting:", waiting_when_sent)
 
 
 def test_a_worker_killed_mid_backlog_neither_floods_the_queue_nor_loses_events(wsgi, ctx, run_jobs):
