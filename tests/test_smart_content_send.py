@@ -59,7 +59,7 @@ def test_programme_sends_the_pick_and_tracks_opens_and_clicks(ctx, admin, run_jo
     picks = {p.contact_id: p for p in Pick.select()}
     assert picks[reader.id].status == "sent" and picks[reader.id].content_id == article.id
     assert picks[reader.id].matching_tags == ["CRM"] and picks[reader.id].stage == "engagement"
-    assert picks[refuser.id].status == "skipped" and "refused" in picks[refuser.id].reason
+    assert picks[refuser.id].status == "skipped" and "no consent" in picks[refuser.id].reason
     assert Profile.get(Profile.contact == reader.id).last_email_at is not None
 
     # the same day, again: nothing more is sent

@@ -15,6 +15,7 @@ from .models import Send
 from .personal import ContentError
 from .ratelimit import DomainPacer, Throttle, parse_domain_limits
 from .renderer import Rendered, Renderer
+from .rules import footer_refusal
 from .transport import TransportError, transport_for
 
 log = logging.getLogger("couvee.email")
@@ -123,6 +124,11 @@ def send_single(message: Message, config: EmailConfig | None = None, template: b
     except ContentError as error:
         sendlog.mark_failed(row, str(error))
         return SendResult("failed", str(error))
+    refusal = footer_refusal(rendered.html, renderer, config, message.sender_name or config.from_name,
+                             sender_email) if marketing else ""
+    if refusal:
+        sendlog.mark_failed(row, refusal)
+        return SendResult("failed", refusal)
     mailer = Mailer(config)
     if mailer.wait_domain_turn(row.to_email, SINGLE_MAX_WAIT) or mailer.wait_turn(SINGLE_MAX_WAIT):
         sendlog.release(row, reason="rate limit")

@@ -76,6 +76,11 @@ class Renderer:
             from_name=sender_name or config.from_name, company=config.company,
             postal_address=config.postal_address if marketing else "",
         )
+        # a marketing message that brings its own document still gets the footer (the footer rule)
+        self.footer = render_template(
+            "email/footer.html", from_name=sender_name or config.from_name, company=config.company,
+            postal_address=config.postal_address, unsubscribe_url=_UNSUB,
+        ) if self.full_document and marketing else ""
         self.inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
         # the layout's text once, around placeholders: per recipient only the body is converted
         self.layout_text = html_to_text(self.layout) if self.layout else ""
@@ -95,7 +100,8 @@ class Renderer:
         body = rewrite(body, self.utm, self.book, lambda link_id: self.links.url("click", [send_id, link_id]),
                        skip=self.links.own_prefix)
         if self.full_document:
-            html = body
+            footer = self.footer.replace(_UNSUB, htmlmod.escape(urls["unsubscribe"]))
+            html = _before_body_end(body, _FOOTER_BOX.format(footer) if footer else "")
             if self.track:
                 pixel = f'<img src="{htmlmod.escape(urls["open"])}" width="1" height="1" alt="">'
                 html = re.sub(r"(</body>)", pixel + r"\1", html, count=1, flags=re.IGNORECASE) if "</body>" in html.lower() else html + pixel
@@ -112,6 +118,18 @@ class Renderer:
             text = (self.layout_text.replace(_BODY, html_to_text(body).strip()).replace(_SUBJECT, subject)
                     .replace(_VIEW, urls["view"]).replace(_UNSUB, urls["unsubscribe"]).replace(_PIXEL, urls["open"]))
         return Rendered(subject=subject, html=html, text=text)
+
+
+_FOOTER_BOX = ('<div class="footer" style="padding:16px 24px 24px;font-size:12px;line-height:1.5;'
+               'color:#6b7280;text-align:center">{}</div>')
+
+
+def _before_body_end(html: str, addition: str) -> str:
+    if not addition:
+        return html
+    if "</body>" in html.lower():
+        return re.sub(r"(</body>)", lambda m: addition + m.group(1), html, count=1, flags=re.IGNORECASE)
+    return html + addition
 
 
 def _text_as_html(text: str) -> str:

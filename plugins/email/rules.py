@@ -109,3 +109,14 @@ def check_newsletter(newsletter, config: EmailConfig, contact=None) -> Verdict:
     return check_html(rendered.html, unsubscribe_prefix=prefix[1], view_prefix=prefix[0], config=config,
                       sender_name=newsletter.sender_name or config.from_name,
                       sender_email=newsletter.sender_email or config.from_email)
+
+
+def footer_refusal(html: str, renderer, config: EmailConfig, sender_name: str, sender_email: str) -> str:
+    """The footer rule, which the email channel enforces on every marketing
+    message whatever plugin built it: a visible unsubscribe link, the sender's
+    identity and the postal address (plus a sender address). Returns why the
+    rendered ``html`` is refused, or "" when it may go."""
+    prefix = renderer.links.own_prefix
+    verdict = check_html(html, unsubscribe_prefix=prefix[1], view_prefix=prefix[0], config=config,
+                         sender_name=sender_name, sender_email=sender_email)
+    return ("Refused by the footer rule: " + " ".join(verdict.errors)) if verdict.errors else ""
