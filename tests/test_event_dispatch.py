@@ -238,3 +238,25 @@ def test_old_queued_dispatch_jobs_still_work(ctx, run_jobs):
     held = emit(contact, "tag_added", {"tag": "y"})
     assert len(outbox.claim("a drain", ids=[held.id])) == 1
     assert dispatch_event(held.id) == "claimed elsewhere"
+
+
+def test_an_instance_created_before_the_outbox_is_migrated(config, app):
+    """Migration 2 of core adds the claim columns, the delivery table and the
+    outbox index to a database whose event table predates them."""
+    from core.app import create_app
+    from core.models import MigrationRecord
+
+    state = app.extensions["couvee"]
+    with app.app_context(), state.database_connection() as database:
+        database.execute_sql("DROP INDEX event_outbox")
+        database.execute_sql("DROP TABLE event_delivery")
+        for column in ("claimed_by", "claimed_until"):
+            database.execute_sql(f"ALTER TABLE event DROP COLUMN {column}")
+        MigrationRecord.delete().where((MigrationRecord.plugin == "core") & (MigrationRecord.version == 2)).execute()
+    upgraded = create_app(config)
+    with upgraded.app_context(), upgraded.extensions["couvee"].database_connection() as database:
+        assert {"claimed_by", "claimed_until"} <= {c.name for c in database.get_columns("event")}
+        assert "event_delivery" in database.get_tables()
+        assert "event_outbox" in {index.name for index in database.get_indexes("event")}
+        contact = contacts.create_contact({"email": "upgraded@example.com"})
+        assert drain.dispatch_now([e.id for e in Event.select().where(Event.contact == contact.id)]) == 1
