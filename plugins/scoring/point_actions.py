@@ -21,7 +21,6 @@ OWN_KINDS = frozenset(kind.id for kind in scoring_event_kinds())
 #: what names the one thing an action can be limited to ("only this form"):
 #: the first property of the event kind whose key ends with this (see target_key)
 TARGET_SUFFIX = "_id"
-TARGET_LABELS = {"asset_id": "Asset id", "email_id": "Email id", "form_id": "Form id"}
 
 
 def known_kinds() -> list[tuple[str, str]]:

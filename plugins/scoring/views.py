@@ -80,7 +80,7 @@ def _edit_action(action: PointAction | None):
             return redirect(url_for("scoring.actions"))
     return render_template(
         "scoring/action_form.html", action=action, values=values, errors=errors,
-        kinds=_kind_choices(action), modes=MODES, target_labels=point_actions.TARGET_LABELS,
+        kinds=_kind_choices(action), modes=MODES,
     ), (400 if errors else 200)
 
 
