@@ -6,12 +6,6 @@ from .extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsG
 from .hookspecs import hookimpl
 
 
-def _create_core_tables(database, migrator):
-    from .models import CORE_MODELS
-
-    database.create_tables(CORE_MODELS, safe=True)
-
-
 def _add_event_outbox(database, migrator):
     """Claims on undispatched events, per-plugin delivery failures, and an index
     of the outbox (a no-op where version 1 already created them)."""
@@ -29,7 +23,9 @@ def _add_event_outbox(database, migrator):
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "core tables", _create_core_tables),
+    from .models import CORE_MODELS
+
+    return [Migration.create_tables(1, "core tables", CORE_MODELS),
             Migration(2, "event outbox claims and per-plugin deliveries", _add_event_outbox)]
 
 

@@ -234,6 +234,23 @@ class Migration:
     name: str
     up: Callable[..., Any]
 
+    @classmethod
+    def create_tables(cls, version: int, name: str, models, then: Callable[..., Any] | None = None) -> "Migration":
+        """The usual first migration: create ``models``' tables with their
+        indexes (skipping tables that already exist), then run ``then(db,
+        migrator)`` if given, e.g. to insert a plugin's default rows::
+
+            Migration.create_tables(1, "forms and submissions", [Form, Submission])
+        """
+        models = list(models)
+
+        def up(database, migrator):
+            database.create_tables(models, safe=True)
+            if then is not None:
+                then(database, migrator)
+
+        return cls(version, name, up)
+
 
 @dataclass
 class Command:

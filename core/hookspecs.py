@@ -89,13 +89,15 @@ def register_migrations():
 
     Returns a list of :class:`core.Migration`. Each version runs once, in order,
     in a transaction, on ``couvee migrate`` and when the plugin is activated.
+    ``Migration.create_tables(version, name, models, then=None)`` makes the
+    usual first one (the tables and their indexes, then optional default rows).
 
     Example::
 
         @hookimpl
         def register_migrations():
-            return [Migration(1, "create submissions",
-                              lambda db, migrator: db.create_tables([FormSubmission]))]
+            return [Migration.create_tables(1, "create submissions", [FormSubmission]),
+                    Migration(2, "submissions remember the page", add_page_column)]
     """
 
 

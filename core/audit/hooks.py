@@ -5,12 +5,6 @@ from ..extension import Migration
 from ..hookspecs import hookimpl
 
 
-def _create_tables(database, migrator):
-    from .models import AUDIT_MODELS
-
-    database.create_tables(AUDIT_MODELS, safe=True)
-
-
 @hookimpl
 def register_models():
     from .models import AUDIT_MODELS
@@ -20,4 +14,6 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "audit log", _create_tables)]
+    from .models import AUDIT_MODELS
+
+    return [Migration.create_tables(1, "audit log", AUDIT_MODELS)]

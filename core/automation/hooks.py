@@ -11,10 +11,6 @@ from ..hookspecs import hookimpl
 from .models import AUTOMATION_MODELS
 
 
-def _create_tables(database, migrator):
-    database.create_tables(AUTOMATION_MODELS, safe=True)
-
-
 @hookimpl
 def register_models():
     return list(AUTOMATION_MODELS)
@@ -22,7 +18,7 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "workflows, versions, runs, step claims and run logs", _create_tables)]
+    return [Migration.create_tables(1, "workflows, versions, runs, step claims and run logs", AUTOMATION_MODELS)]
 
 
 @hookimpl

@@ -6,12 +6,6 @@ from ..extension import AdminMenuItem, Command, Migration, Setting, SettingsGrou
 from ..hookspecs import hookimpl
 
 
-def _create_tables(database, migrator):
-    from .models import IMPORT_MODELS
-
-    database.create_tables(IMPORT_MODELS, safe=True)
-
-
 @hookimpl
 def register_models():
     from .models import IMPORT_MODELS
@@ -21,7 +15,9 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "import jobs and reports", _create_tables)]
+    from .models import IMPORT_MODELS
+
+    return [Migration.create_tables(1, "import jobs and reports", IMPORT_MODELS)]
 
 
 @hookimpl

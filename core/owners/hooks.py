@@ -6,11 +6,10 @@ from ..extension import Action, AdminMenuItem, Migration, Setting, SettingsGroup
 from ..hookspecs import hookimpl
 
 
-def _create_tables(database, migrator):
+def _start_round_robin(database, migrator):
     from .assignment import COUNTER
-    from .models import OWNERS_MODELS, RoundRobinCounter
+    from .models import RoundRobinCounter
 
-    database.create_tables(OWNERS_MODELS, safe=True)
     RoundRobinCounter.insert(name=COUNTER, turns=0).on_conflict_ignore().execute()
 
 
@@ -23,7 +22,10 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "assignment rules and round-robin counter", _create_tables)]
+    from .models import OWNERS_MODELS
+
+    return [Migration.create_tables(1, "assignment rules and round-robin counter", OWNERS_MODELS,
+                                    then=_start_round_robin)]
 
 
 @hookimpl

@@ -17,10 +17,6 @@ from .models import SEGMENT_MODELS
 _SELF_MADE = ("filter", "rebuild")
 
 
-def _create_tables(database, migrator):
-    database.create_tables(SEGMENT_MODELS, safe=True)
-
-
 @hookimpl
 def register_models():
     return list(SEGMENT_MODELS)
@@ -28,7 +24,7 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "segments and their members", _create_tables)]
+    return [Migration.create_tables(1, "segments and their members", SEGMENT_MODELS)]
 
 
 @hookimpl

@@ -12,10 +12,6 @@ from ..hookspecs import hookimpl
 from .models import TRACKING_MODELS, Hit, Visitor
 
 
-def _create_tables(database, migrator):
-    database.create_tables(TRACKING_MODELS, safe=True)
-
-
 @hookimpl
 def register_models():
     return list(TRACKING_MODELS)
@@ -23,7 +19,7 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "tracked sites, visitors, hits and assets", _create_tables)]
+    return [Migration.create_tables(1, "tracked sites, visitors, hits and assets", TRACKING_MODELS)]
 
 
 @hookimpl

@@ -33,7 +33,8 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "forms, fields, consent boxes, actions, submissions and opt-ins", migrations.create_tables),
+    return [Migration.create_tables(1, "forms, fields, consent boxes, actions, submissions and opt-ins",
+                                    FORMS_MODELS),
             Migration(2, "yes/no questions asked with Yes/No buttons", migrations.add_yes_no_question)]
 
 

@@ -9,11 +9,7 @@ from __future__ import annotations
 import peewee
 from playhouse.migrate import migrate
 
-from .models import FORMS_MODELS, FormField
-
-
-def create_tables(database, migrator) -> None:
-    database.create_tables(FORMS_MODELS, safe=True)
+from .models import FormField
 
 
 def add_yes_no_question(database, migrator) -> None:

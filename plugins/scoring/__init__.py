@@ -28,7 +28,7 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "points ledger, point actions and triggers", models.create_tables)]
+    return [Migration.create_tables(1, "points ledger, point actions and triggers", models.MODELS)]
 
 
 @hookimpl

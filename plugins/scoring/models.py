@@ -149,8 +149,3 @@ class ScoringSettings(BaseModel):
 
 
 MODELS = [PointChange, PointAction, PointAward, PointTrigger, TriggerFiring, ScoringSettings]
-
-
-def create_tables(database, migrator) -> None:
-    """Migration 1."""
-    database.create_tables(MODELS, safe=True)

@@ -19,10 +19,6 @@ from core import AdminMenuItem, Migration, PeriodicJob, hookimpl
 from .models import MODELS, STAGE_LABELS, STAGES, Pick, Profile
 
 
-def _create_tables(database, migrator):
-    database.create_tables(MODELS, safe=True)
-
-
 @hookimpl
 def register_models():
     return list(MODELS)
@@ -30,7 +26,7 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "smart content library, profiles, picks and programme", _create_tables)]
+    return [Migration.create_tables(1, "smart content library, profiles, picks and programme", MODELS)]
 
 
 @hookimpl
