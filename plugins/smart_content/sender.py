@@ -158,8 +158,10 @@ class _Reader:
 
 
 def send_test(content_id: int, address: str, contact_id: int | None = None) -> str:
-    """Job: send one content to ``address`` now, as the programme would (the
-    consent check applies only when the address is a contact's)."""
+    """Job: send one content to ``address`` now, rendered as the programme
+    would for ``contact_id`` (or a sample reader). A test does not count: the
+    message names no contact (no ``email_sent`` on anyone's timeline, so no
+    frequency exclusion and no pick) and is not tracked."""
     content = Content.get_or_none(Content.id == content_id)
     if content is None:
         return "skipped: the content was deleted"
@@ -169,8 +171,8 @@ def send_test(content_id: int, address: str, contact_id: int | None = None) -> s
     settings = programme_settings.load()
     subject, html = render(settings.template, settings.subject, context_for(reader, content, why))
     result = send_message(Message(
-        to=address, contact=contact, kind=MESSAGE_KIND, purpose="marketing", subject="[Test] " + subject,
-        html=html, key=f"smart_content:test:{uuid.uuid4().hex}", track=True,
+        to=address, contact=None, kind=MESSAGE_KIND, purpose="marketing", subject="[Test] " + subject,
+        html=html, key=f"smart_content:test:{uuid.uuid4().hex}", track=False,
         metadata={"content_id": content.id, "test": True}), channel="email")
     log.info("smart content test send of %s to %s: %s %s", content.id, address, result.status, result.reason)
     return result.status

@@ -262,7 +262,10 @@ def preview_email(contact_id, content_id):
     why = {"matching_tags": choice.matching_tags, "stage": choice.stage, "score": content.score}
     subject, html = render(settings.template, settings.subject, context_for(contact, content, why))
     response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'"
+    # shown in an iframe of the Test page: framing by our own pages only (the admin's default is DENY)
+    response.headers["Content-Security-Policy"] = ("sandbox; default-src 'none'; img-src https: http: data:; "
+                                                   "style-src 'unsafe-inline'; frame-ancestors 'self'")
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["X-Email-Subject"] = subject.encode("ascii", "replace").decode()
     return response
 
