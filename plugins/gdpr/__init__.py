@@ -14,7 +14,7 @@ from core import IMPORTED_CONSENT, AdminMenuItem, Migration, PeriodicJob, Trigge
 
 from . import banner, ledger, reoptin, retention
 from .migrations import ledger_form_id_and_page_url
-from .models import GDPR_MODELS, ConsentRecord, ConsentState, Opposition, RetentionWarning, create_tables
+from .models import GDPR_MODELS, ConsentRecord, ConsentState, Opposition, RetentionWarning
 from .purposes import settings_group
 
 
@@ -32,7 +32,7 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "consent ledger, opposition, suppression, audit", create_tables),
+    return [Migration.create_tables(1, "consent ledger, opposition, suppression, audit", GDPR_MODELS),
             Migration(2, "ledger: form id as a number, page URL of the proof", ledger_form_id_and_page_url)]
 
 

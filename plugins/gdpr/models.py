@@ -126,7 +126,3 @@ class RetentionWarning(BaseModel):
 
 GDPR_MODELS = [ConsentRecord, ConsentState, Opposition, ErasedContact, Suppression, PluginSecret, AuditEntry,
                RetentionWarning]
-
-
-def create_tables(database, migrator) -> None:
-    database.create_tables(GDPR_MODELS, safe=True)
