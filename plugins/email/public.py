@@ -147,21 +147,35 @@ def record_unsubscribe(send_id: int, reason: str, via: str) -> bool:
         return contact is not None and standing.unsubscribe(contact, row, reason=reason, via=via)
 
 
+def _posted_message() -> bytes:
+    """The raw message: a ``message`` form field when the body really is a form
+    (multipart, or urlencoded starting with ``message=``), else the body as it
+    came: a raw email sent as "urlencoded" is not a form, so it is read before
+    anything parses it as one."""
+    body = request.get_data(cache=True)
+    if request.mimetype == "multipart/form-data" or (
+            request.mimetype == "application/x-www-form-urlencoded" and body.startswith(b"message=")):
+        return (request.form.get("message") or "").encode()
+    return body
+
+
 @email_public.route("/inbound", methods=["POST"])
 @public
 @csrf_exempt
 def inbound():
     """The MTA posts a bounce or a mail to our mailto address: the raw message
-    as the body (``message/rfc822``) or in a ``message`` form field; the
-    envelope recipient as ``?to=``. Authenticated by ``?secret=`` (or the
-    ``X-Couvee-Secret`` header) equal to the ``inbound_secret`` setting."""
+    as the body, whatever the content type says (``message/rfc822``, or curl's
+    default ``application/x-www-form-urlencoded`` for ``--data-binary @-``), or
+    in a ``message`` form field; the envelope recipient as ``?to=``.
+    Authenticated by ``?secret=`` (or the ``X-Couvee-Secret`` header) equal to
+    the ``inbound_secret`` setting."""
     secret = load_config().inbound_secret
     given = request.args.get("secret") or request.headers.get("X-Couvee-Secret") or ""
     if not secret:
         return jsonify(error="disabled", message="Set the inbound secret in Settings → Email first."), 403
     if not hmac.compare_digest(given.encode(), secret.encode()):
         return jsonify(error="forbidden", message="Wrong or missing secret."), 403
-    raw = request.form["message"].encode() if "message" in request.form else request.get_data()
+    raw = _posted_message()
     if not raw.strip():
         return jsonify(error="empty", message="Post the raw message as the body."), 400
     report = bounces.process_inbound(raw, request.args.get("to", ""))
