@@ -127,6 +127,7 @@ def contact_can_receive(contact, channel, purpose):
 def contact_erase(contact, mode):
     erasure.erase_locally(contact)
 
+
 @hookimpl
 def contact_receive_refusals(contact_ids, channel, purpose):
     """The same vetoes for a whole audience (the pre-send audience check)."""
@@ -140,7 +141,6 @@ def contact_receive_refusals(contact_ids, channel, purpose):
         elif purpose == "marketing":
             found[link.contact_id] = "unsubscribed in Koban"
     return found or None
-
 
 
 @hookimpl

@@ -112,6 +112,16 @@ def contact_can_receive(contact, channel, purpose):
 
 
 @hookimpl
+def contact_receive_refusals(contact_ids, channel, purpose):
+    """The same vetoes for a whole audience (the pre-send audience check)."""
+    if channel != "email":
+        return None
+    from .standing import blocked_reasons
+
+    return blocked_reasons(contact_ids, soft_bounce_limit(), purpose) or None
+
+
+@hookimpl
 def contact_erase(contact, mode):
     if mode == "delete":
         Send.delete().where(Send.contact == contact.id).execute()
@@ -123,16 +133,6 @@ def contact_erase(contact, mode):
 
 
 @hookimpl
-@hookimpl
-def contact_receive_refusals(contact_ids, channel, purpose):
-    """The same vetoes for a whole audience (the pre-send audience check)."""
-    if channel != "email":
-        return None
-    from .standing import blocked_reasons
-
-    return blocked_reasons(contact_ids, soft_bounce_limit(), purpose) or None
-
-
 def contact_export(contact):
     sends = Send.select().where(Send.contact == contact.id).order_by(Send.id)
     status = Recipient.get_or_none(Recipient.contact == contact.id)
