@@ -260,3 +260,30 @@ def test_an_instance_created_before_the_outbox_is_migrated(config, app):
         assert "event_outbox" in {index.name for index in database.get_indexes("event")}
         contact = contacts.create_contact({"email": "upgraded@example.com"})
         assert drain.dispatch_now([e.id for e in Event.select().where(Event.contact == contact.id)]) == 1
+
+
+def test_scoring_relies_on_core_to_retry_its_failed_reaction(ctx, run_jobs, monkeypatch):
+    """Scoring's own retry job is gone: its failure is a delivery core retries."""
+    from plugins.scoring import point_actions
+    from plugins.scoring.models import PointAction
+
+    PointAction.create(name="Visited pricing", delta=10, kind="page_visited", url_pattern="*/pricing*")
+    ada = contacts.create_contact({"email": "ada@example.com"})
+    run_jobs()
+    working = point_actions.evaluate_event
+
+    def broken(event):
+        raise RuntimeError("the ledger is unavailable")
+
+    monkeypatch.setattr(point_actions, "evaluate_event", broken)
+    emit(ada, "page_visited", {"url": "https://ex.com/pricing"})
+    run_jobs()
+    delivery = EventDelivery.get()
+    assert (delivery.plugin, delivery.status) == ("scoring", "retrying")
+    assert Contact.get_by_id(ada.id).points == 0 and get_queue("events").count == 0  # no job of its own
+    monkeypatch.setattr(point_actions, "evaluate_event", working)
+    with time_machine.travel(delivery.next_attempt_at + dt.timedelta(seconds=1)):
+        assert sweep_undispatched() == 1
+        run_jobs()
+    assert EventDelivery.select().count() == 0
+    assert Contact.get_by_id(ada.id).points == 10
