@@ -83,7 +83,10 @@ def register_admin_menu():
 def register_periodic_jobs():
     from .newsletters import sweep
 
-    return [PeriodicJob("email.sweep", sweep, interval=60, queue="email")]
+    from .mailbox import poll_job
+
+    return [PeriodicJob("email.sweep", sweep, interval=60, queue="email"),
+            PeriodicJob("email.bounce_mailbox", poll_job, interval=300, queue="email")]
 
 
 def soft_bounce_limit() -> int:

@@ -50,6 +50,19 @@ def settings_group() -> SettingsGroup:
         Setting("inbound_secret", "Inbound secret", kind="password", secret=True, default="",
                 env="COUVEE_EMAIL_INBOUND_SECRET",
                 help="Your MTA posts bounces and mailto unsubscribes to /e/inbound?secret=..."),
+        Setting("bounce_imap_host", "Bounce mailbox: IMAP host", default="", env="COUVEE_BOUNCE_IMAP_HOST",
+                help="Or read bounces from a mailbox every 5 minutes (empty: off), e.g. imap.example.com."),
+        Setting("bounce_imap_port", "Bounce mailbox: IMAP port", kind="int", default=993,
+                help="993 with SSL/TLS, 143 with STARTTLS."),
+        Setting("bounce_imap_security", "Bounce mailbox: security", kind="choice", default="tls",
+                choices=[("tls", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (loopback only)")]),
+        Setting("bounce_imap_user", "Bounce mailbox: user", default="", env="COUVEE_BOUNCE_IMAP_USER"),
+        Setting("bounce_imap_password", "Bounce mailbox: password", kind="password", secret=True, default="",
+                env="COUVEE_BOUNCE_IMAP_PASSWORD"),
+        Setting("bounce_imap_folder", "Bounce mailbox: folder", default="INBOX"),
+        Setting("bounce_imap_after", "Bounce mailbox: after reading a message", kind="choice", default="delete",
+                choices=[("delete", "Delete it"), ("move", "Move it to the folder below")]),
+        Setting("bounce_imap_move_to", "Bounce mailbox: move read messages to", default="Processed"),
         Setting("soft_bounce_limit", "Soft bounces before stopping", kind="int", default=3),
         Setting("machine_open_seconds", "Opens within N seconds of sending count as machine opens",
                 kind="int", default=5),
@@ -82,6 +95,14 @@ class EmailConfig:
     dkim_private_key: str = ""
     bounce_domain: str = ""
     inbound_secret: str = ""
+    bounce_imap_host: str = ""
+    bounce_imap_port: int = 993
+    bounce_imap_security: str = "tls"
+    bounce_imap_user: str = ""
+    bounce_imap_password: str = ""
+    bounce_imap_folder: str = "INBOX"
+    bounce_imap_after: str = "delete"
+    bounce_imap_move_to: str = "Processed"
     soft_bounce_limit: int = 3
     machine_open_seconds: int = 5
     timezone: str = "UTC"
