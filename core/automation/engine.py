@@ -24,6 +24,14 @@ action (the only steps that change it), a run entered from an event walks its
 steps with the rows its entry already holds, and the run-log lines of one job
 are written together (:func:`run_logs`) — a worker killed mid-job loses those
 lines of history, never a claim or a step's effect.
+
+On PostgreSQL the work done for one event or one job is also one transaction
+(:func:`unit_of_work`): there each commit is a WAL flush, and a transaction
+locks only the rows it writes. On SQLite (WAL, ``synchronous=normal``) commits
+are cheap but a transaction holds the whole database's write lock, so the
+statements stay autocommit and a slow action (a webhook) never makes every
+other writer wait. Either way a worker killed mid-way is recovered the same:
+by the claims' leases and the run recovery.
 """
 from __future__ import annotations
 
@@ -34,6 +42,7 @@ from contextlib import contextmanager
 
 from flask import current_app, g, has_app_context
 
+from ..db import db_proxy, is_sqlite
 from ..events import emit
 from ..messages import SendResult
 from ..models import Contact, utcnow
@@ -76,6 +85,26 @@ def write_log(run: WorkflowRun, kind: str, message: str, step_id: str | None = N
 
 
 @contextmanager
+def unit_of_work():
+    """The automation work for one event or one job: its run-log lines in
+    one INSERT, and on PostgreSQL one transaction (see the module docstring)."""
+    database = db_proxy.obj
+    if is_sqlite(database) or g.get("couvee_run_jobs_after_commit") is not None:
+        with run_logs():
+            yield
+        return
+    g.couvee_run_jobs_after_commit = []
+    try:
+        with database.atomic(), run_logs():
+            yield
+        queued = g.couvee_run_jobs_after_commit
+    finally:
+        g.couvee_run_jobs_after_commit = None
+    for run_id, token in queued:  # only now can another worker see the moves they continue
+        enqueue(advance, run_id, token, queue=QUEUE)
+
+
+@contextmanager
 def run_logs():
     """Collect the run-log lines written inside and insert them in one
     statement at the end (also when an error escapes). Nested uses share the
@@ -103,6 +132,10 @@ def schedule(run: WorkflowRun, at: dt.datetime | None = None):
     if at is not None and at > utcnow():
         return enqueue(advance, run.id, run.token, queue=QUEUE, at=at,
                        job_id=f"automation-run-{run.id}-{run.token}")
+    after_commit = g.get("couvee_run_jobs_after_commit") if has_app_context() else None
+    if after_commit is not None:  # inside unit_of_work's transaction: queue it once committed
+        after_commit.append((run.id, run.token))
+        return None
     return enqueue(advance, run.id, run.token, queue=QUEUE)
 
 
@@ -172,7 +205,7 @@ def advance(run_id: int, token: int | None = None) -> str:
     contact = Contact.get_or_none(Contact.id == run.contact_id)
     if contact is None:
         return "no contact"
-    with run_logs():
+    with unit_of_work():
         return walk(run, contact, StepMap(definition_of(run)))
 
 

@@ -148,7 +148,7 @@ def live_definitions() -> list[tuple[Workflow, dict]]:
 def on_event(event: Event) -> None:
     """``contact_event``: exits, answers to waits, then triggers. A kind that
     no trigger and no wait step can look for costs no query at all."""
-    with engine.run_logs():
+    with engine.unit_of_work():
         if event.kind == "segment_left":
             contact = Contact.get_or_none(Contact.id == event.contact_id)
             if contact is None:
