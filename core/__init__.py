@@ -22,9 +22,11 @@ from .contacts import (
     tags_of,
     update_contact,
 )
+from .contact_export import export_contact
 from .db import db_proxy, is_sqlite, write_transaction
 from .deferred_writes import WriteOutcome, write_or_defer
 from .event_kinds import EventKind, UnknownEventKind, data_matches, event_kind_registered, event_kinds
+from .erasure import ERASE_MODES, ErasureError, erase_contact
 from .events import dispatch_many, emit, emit_many
 from .extension import (
     Action,

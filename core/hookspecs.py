@@ -447,7 +447,9 @@ def contact_erase(contact, mode):
     *your plugin's* personal data about them now, in this transaction.
 
     ``mode`` is ``"delete"`` (remove every personal row) or ``"pseudonymise"``
-    (keep statistics, drop what identifies the person). Called synchronously
+    (keep statistics, drop what identifies the person). Called by
+    ``core.erase_contact``, so on every contact delete from the admin or the
+    REST API too, whether or not the GDPR plugin is active. Called synchronously
     before the contact row itself goes, so ``contact`` is still a full
     :class:`core.models.Contact`; a plugin forwarding the erasure to a remote
     system should copy what it needs (e.g. the email) into a queued job. A hook

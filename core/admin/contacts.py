@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from .. import contacts as service
 from ..auth import current_user
+from ..erasure import ErasureError, erase_contact
 from ..extension import FieldValueError
 from ..files import open_stored, store_upload
 from ..models import Contact, Event, StoredFile, User
@@ -175,8 +176,12 @@ def contact_edit(contact_id):
 @admin_blueprint.route("/contacts/<int:contact_id>/delete", methods=["POST"])
 def contact_delete(contact_id):
     contact = _contact(contact_id)
-    service.delete_contact(contact)
-    flash("The contact was deleted.")
+    try:
+        erase_contact(contact, "delete")
+    except ErasureError as error:
+        flash(f"The contact was not deleted: {error}", "error")
+        return redirect(url_for("admin.contact", contact_id=contact_id))
+    flash("The contact was deleted, with what every plugin held about them.")
     return redirect(url_for("admin.contacts"))
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, url_for
 from .. import contacts as service
 from ..auth import public
 from ..db import write_transaction
+from ..erasure import ErasureError, erase_contact
 from ..extension import FieldValueError
 from ..models import Contact, User
 from . import schema as s
@@ -209,10 +210,14 @@ def contacts_update(contact_id, body):
 
 @rest_blueprint.route("/contacts/<int:contact_id>", methods=["DELETE"])
 @operation("Delete a contact", tags=["contacts"], path=CONTACT_ID,
-           responses={204: "Deleted", 403: "Only administrators and marketers can delete contacts",
-                      404: "No such contact"})
+           responses={204: "Deleted, with every active plugin's data about the contact",
+                      403: "Only administrators and marketers can delete contacts",
+                      404: "No such contact", 409: "A plugin refused or failed the erasure: nothing was deleted"})
 def contacts_delete(contact_id):
     if g.user.role not in ("admin", "marketer"):
         abort(403, description="Only administrators and marketers can delete contacts.")
-    service.delete_contact(_contact(contact_id))
+    try:
+        erase_contact(_contact(contact_id), "delete")
+    except ErasureError as error:
+        return jsonify(error="erasure_failed", message=str(error)), 409
     return no_content()

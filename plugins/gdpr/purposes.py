@@ -1,7 +1,7 @@
 """Consent purposes, channels and the plugin's declared settings."""
 from __future__ import annotations
 
-from core import Setting, SettingsGroup, get_setting
+from core import ERASE_MODES, Setting, SettingsGroup, get_setting  # noqa: F401 (ERASE_MODES: for the views)
 
 #: purpose id -> (English label, French label)
 PURPOSES = {
@@ -22,7 +22,6 @@ FLAG_LABELS = {
     "phone": "Opposes phone prospecting (opt-out téléprospection)",
     "all": "Opposes all prospecting (full opposition)",
 }
-ERASE_MODES = ("delete", "pseudonymise")
 GROUP = "gdpr"
 
 
