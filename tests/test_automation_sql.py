@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
+import pytest
+
 from core.automation.entry import on_event
 from core.automation.lifecycle import activate, create_workflow
 from core.automation.library import with_ids
@@ -67,3 +69,35 @@ def test_a_contact_goes_through_a_one_action_workflow_in_few_statements(ctx):
     # claim, the tag's own writes, finish, move, completion, its event, the
     # logs: 18 today (2 of them create the tag); 30 before the claim, re-reads and logs were cut
     assert len(statements) <= 20, "\n".join(statements)
+
+
+def test_on_postgresql_a_run_moved_by_an_event_is_queued_only_once_its_move_is_committed(ctx):
+    """One transaction per event on PostgreSQL: the advance job of a run
+    answered by the event must not reach a worker before the move commits
+    (it would read the old token and do nothing)."""
+    from core.automation import engine
+    from core.db import is_sqlite
+    from core.queue import get_queue
+
+    if is_sqlite():
+        pytest.skip("SQLite runs the engine in autocommit: nothing to wait for")
+    workflow = create_workflow("Confirm", {
+        "triggers": [{"type": "custom_event", "settings": {"name": "signup"}}],
+        "steps": with_ids([{"type": "wait", "variant": "event",
+                            "settings": {"event": "custom_event", "match": "confirm", "days": 30},
+                            "yes": [{"type": "action", "action": "tag.add", "settings": {"tag": "confirmed"}}],
+                            "no": []}])})
+    assert not activate(workflow)
+    ada = create_contact({"email": "ada@example.com"})
+    on_event(Event.get_by_id(emit(ada, "custom_event", {"name": "signup"}).id))
+    run = WorkflowRun.get(WorkflowRun.contact == ada.id)
+    assert run.status == "waiting"
+    queue = get_queue("default")
+    queue.empty()
+    confirm = Event.get_by_id(emit(ada, "custom_event", {"name": "confirm"}).id)
+    with engine.unit_of_work():  # as the drain's call of on_event runs it
+        on_event(confirm)
+        assert queue.count == 0  # the move is not committed yet
+    assert queue.count == 1
+    job = queue.jobs[0]
+    assert job.args[1][1] == WorkflowRun.get_by_id(run.id).token  # the committed token
