@@ -17,7 +17,7 @@ from .conftest import login
 
 def test_empty_states_and_navigation(admin):
     for url, words in (("/admin/smart-content", "Nothing sent yet"), ("/admin/smart-content/contents", "No content yet"),
-                       ("/admin/smart-content/feeds", "No feed yet"), ("/admin/smart-content/matrix", "No segment yet"),
+                       ("/admin/smart-content/feeds", "No feed yet"), ("/admin/smart-content/matrix", "No tagged content yet"),
                        ("/admin/smart-content/log", "Nothing sent yet"), ("/admin/smart-content/test", "Add a content first")):
         assert words in admin.get(url).text, url
 
@@ -76,10 +76,20 @@ def test_marketing_matrix_highlights_gaps(admin, ctx):
     library.save_content(None, {"title": "B", "url": "https://x.fr/b", "stage": "engagement",
                                 "tags": ["Efficacité commerciale", "CRM"]})
     library.save_content(None, {"title": "C", "url": "https://x.fr/c", "stage": "loyalty", "tags": ["golf"]})
-    page = admin.get("/admin/smart-content/matrix")
-    assert "3</strong> empty cells" in page.text
-    assert page.html.select_one('[data-cell$="-engagement"]').text.strip() == "2"
-    assert "sc-gap" in page.html.select_one('[data-cell$="-loyalty"]')["class"]
+    page = admin.get("/admin/smart-content/matrix")  # tags × stages (issue 19)
+    rows = [th.text.strip() for th in page.html.select("tbody th")]
+    assert [row.casefold() for row in rows] == ["crm", "efficacité commerciale", "golf"]
+    cells = {td["data-cell"]: td.text.split()[0] for td in page.html.select("td[data-cell]")}
+    tag_ids = [td["data-cell"].split("-")[0] for td in page.html.select("tbody tr td:first-of-type")]
+    crm, efficiency, golf = tag_ids
+    assert cells[f"{crm}-engagement"] == "2" and cells[f"{efficiency}-engagement"] == "1"
+    assert cells[f"{golf}-loyalty"] == "1" and cells[f"{golf}-engagement"] == "0"
+    assert "9</strong> empty cells" in page.text  # 3 tags × 4 stages, 3 filled
+    # segments as an optional filter: only the segment's tags
+    segment_id = page.html.select_one("select[name=segment] option[value!='']")["value"]
+    filtered = admin.get(f"/admin/smart-content/matrix?segment={segment_id}")
+    assert len(filtered.html.select("tbody tr")) == 2 and "golf" not in filtered.html.select_one("tbody").text
+    assert "6</strong> empty cells" in filtered.text
 
 
 def test_programme_settings_refuse_a_template_without_its_slots(admin, ctx):

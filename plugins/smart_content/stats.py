@@ -100,24 +100,25 @@ def percent(value: float) -> str:
     return f"{value * 100:.1f} %"
 
 
-def matrix() -> tuple[list, dict]:
-    """(segments, {(segment id, stage): number of active contents of that
-    stage sharing at least one tag with the segment})."""
-    from core import Segment
+def matrix(segment_id: int | None = None) -> tuple[list, dict]:
+    """The marketing matrix, tags × stages: (tags, {(tag id, stage): number of
+    active contents of that stage carrying the tag}). The rows are the tags of
+    active contents and the tags the segments target (a targeted tag with no
+    content is a row of gaps); ``segment_id`` keeps only that segment's tags."""
+    from core import Tag
 
     from .models import ContentTag
     from .targeting import segment_tag_ids
 
-    segments = list(Segment.select().order_by(Segment.name, Segment.id))
-    by_tag: dict[int, set[tuple[int, str]]] = {}
-    query = (ContentTag.select(ContentTag.tag, Content.id, Content.stage).join(Content)
-             .where((Content.active == True) & Content.stage.is_null(False)).tuples())  # noqa: E712
-    for tag_id, content_id, stage in query:
-        by_tag.setdefault(tag_id, set()).add((content_id, stage))
-    tags = segment_tag_ids()
-    cells = {}
-    for segment in segments:
-        found = set().union(*(by_tag.get(t, set()) for t in tags.get(segment.id, set())))
-        for stage in STAGES:
-            cells[(segment.id, stage)] = sum(1 for _, s in found if s == stage)
-    return segments, cells
+    number = peewee.fn.COUNT(Content.id)
+    counts = {(tag_id, stage): n for tag_id, stage, n in (
+        ContentTag.select(ContentTag.tag, Content.stage, number).join(Content)
+        .where((Content.active == True) & Content.stage.is_null(False))  # noqa: E712
+        .group_by(ContentTag.tag, Content.stage).tuples())}
+    targeted = segment_tag_ids()
+    if segment_id is not None:
+        wanted = targeted.get(segment_id, set())
+    else:
+        wanted = {tag_id for tag_id, _ in counts}.union(*targeted.values())
+    tags = list(Tag.select(Tag.id, Tag.name).where(Tag.id.in_(list(wanted) or [0])).order_by(Tag.name))
+    return tags, {(tag.id, stage): counts.get((tag.id, stage), 0) for tag in tags for stage in STAGES}

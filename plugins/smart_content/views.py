@@ -166,9 +166,11 @@ def delete_feed(feed_id):
 @pages.route("/matrix")
 @roles_required(*EDITORS)
 def matrix():
-    segments, cells = stats.matrix()
-    return render_template("smart_content/matrix.html", segments=segments, cells=cells,
-                           gaps=sum(1 for v in cells.values() if not v))
+    segments = list(Segment.select().order_by(Segment.name, Segment.id))
+    segment = next((s for s in segments if s.id == request.args.get("segment", type=int)), None)
+    tags, cells = stats.matrix(segment.id if segment else None)
+    return render_template("smart_content/matrix.html", tags=tags, cells=cells, segments=segments,
+                           segment=segment, gaps=sum(1 for v in cells.values() if not v))
 
 
 @pages.route("/programme", methods=["GET", "POST"])
