@@ -11,10 +11,6 @@ from core import AdminMenuItem, Migration, PeriodicJob, SendChannel, SetupStep, 
 from .models import EMAIL_MODELS, Bounce, Recipient, Send
 
 
-def _create_tables(database, migrator):
-    database.create_tables(EMAIL_MODELS, safe=True)
-
-
 def _move_sender_identity(database, migrator):
     """The company and postal address were asked in Email and General
     settings: General keeps them (a value already there wins)."""
@@ -40,7 +36,7 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "newsletters, send log, links, opens, clicks, bounces", _create_tables),
+    return [Migration.create_tables(1, "newsletters, send log, links, opens, clicks, bounces", EMAIL_MODELS),
             Migration(2, "company and postal address move to General settings", _move_sender_identity)]
 
 

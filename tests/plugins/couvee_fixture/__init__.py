@@ -68,7 +68,7 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration(1, "notes", lambda db, migrator: db.create_tables([FixtureNote]))]
+    return [Migration.create_tables(1, "notes", [FixtureNote])]
 
 
 @hookimpl
