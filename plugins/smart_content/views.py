@@ -73,9 +73,12 @@ def _form_values(content: Content | None) -> dict:
     if content is None:
         return {"title": "", "url": "", "image_url": "", "excerpt": "", "score": "0", "stage": "", "tags": "",
                 "active": True}
+    tags = library.tags_by_content([content.id])[content.id]
+    known = {tag.casefold() for tag in tags}
+    proposed = [c for c in content.suggested_tags or [] if c.casefold() not in known]  # the feed's categories
     return {"title": content.title, "url": content.url, "image_url": content.image_url, "excerpt": content.excerpt,
             "score": str(content.score), "stage": content.stage or "", "active": content.active,
-            "tags": ", ".join(library.tags_by_content([content.id])[content.id])}
+            "tags": ", ".join(tags + proposed)}
 
 
 def _edit(content: Content | None):
@@ -89,6 +92,8 @@ def _edit(content: Content | None):
         except ContentError as error:
             errors = error.errors
         else:
+            # the proposed categories were accepted or removed in the tags field: not proposed again
+            Content.update(suggested_tags=[]).where(Content.id == saved.id).execute()
             flash(f"Content “{saved.title}” saved.")
             if request.form.get("next") == "incomplete":
                 return redirect(url_for("smart_content.contents", show="incomplete"))
