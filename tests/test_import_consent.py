@@ -73,3 +73,28 @@ def test_a_declaration_for_the_whole_file_is_recorded_with_its_proof(ctx, cli, t
     assert records[0].at.date() == dt.date(2025, 6, 14)
     event = Event.get(Event.kind == "consent_imported")
     assert event.data["collected_by"] == "Lyon fair 2025" and event.data["file"] == "fair-visitors.csv"
+
+
+def test_the_wizard_records_consent_and_leaves_out_rows_by_value(admin, ctx, run_jobs):
+    page = admin.get("/admin/imports")
+    form = page.forms["upload-form"]
+    form["file"] = ("mailchimp.csv", b"Email Address,Opt-in,STATUS\nana@example.com,2024-05-02,subscribed\n"
+                                     b"bob@example.com,no,subscribed\ngone@example.com,yes,unsubscribed\n")
+    setup = form.submit().follow()
+    run_form = setup.forms["mapping-form"]
+    run_form["target_1"] = run_form["target_2"] = "ignore"
+    run_form["test_only"] = False
+    run_form["drop_column"] = "2"
+    run_form["consent_column"] = "1"
+    run_form["consent_declared"] = True  # but no proof note: refused, nothing stored
+    refused = run_form.submit("action", value="run", status=400)
+    assert "Say how the consent was collected" in refused.text
+    retry = refused.forms["mapping-form"]
+    retry["consent_declared"] = False
+    retry["drop_values"] = "Unsubscribed|cleaned"
+    retry.submit("action", value="run").follow()
+    run_jobs()
+    assert sorted(c.email for c in Contact.select()) == ["ana@example.com", "bob@example.com"]
+    [record] = ConsentRecord.select()
+    assert record.contact.email == "ana@example.com" and record.at.date() == dt.date(2024, 5, 2)
+    assert "imported from mailchimp.csv" in record.text

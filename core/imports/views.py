@@ -130,6 +130,33 @@ def _int(form, name: str, label: str, errors: list, minimum: int = 1) -> int | N
     return value
 
 
+def _consent_options(form, headers: list[str], errors: list) -> dict:
+    """The consent (a column and/or a declaration for the whole file) and the
+    drop rule of the setup form, as job options; problems go to ``errors``."""
+    from .consent import ConsentPlan, ConsentSettingError, DropRule
+
+    options = {"consent": None, "drop": []}
+    column = _int(form, "consent_column", "Consent column", errors, minimum=0) if form.get("consent_column") else None
+    declared = bool(form.get("consent_declared"))
+    try:
+        if column is not None or declared:
+            plan = ConsentPlan(purpose=(form.get("consent_purpose") or "").strip() or "email_marketing",
+                               column=column, declared=declared, source=form.get("consent_source", "").strip(),
+                               date=form.get("consent_date", "").strip(), proof=form.get("consent_proof", "").strip())
+            options["consent"] = plan.check().as_options()
+        drop_column = _int(form, "drop_column", "Leave out rows: column", errors, minimum=0) \
+            if form.get("drop_column") else None
+        if drop_column is not None and not form.get("drop_values", "").strip():
+            errors.append("Leave out rows: give the values, e.g. unsubscribed|cleaned.")
+        elif drop_column is not None and drop_column < len(headers):
+            rule = DropRule.parse(f"{headers[drop_column]}={form.get('drop_values', '')}", headers,
+                                  lambda name, _headers: drop_column)
+            options["drop"] = [rule.as_options()]
+    except ConsentSettingError as error:
+        errors.append(str(error))
+    return options
+
+
 def _apply_form(job: ImportJob, form) -> list[str]:
     """Validate the setup form and store it on the job (creating the new
     fields it asks for); return error messages (nothing stored if any)."""
@@ -153,6 +180,7 @@ def _apply_form(job: ImportJob, form) -> list[str]:
     cold_column = _int(form, "cold_column", "Last activity column", errors, minimum=0) if cold_months else None
     if cold_months and (cold_column is None or cold_column >= len(headers)):
         errors.append("Choose the column that holds the last activity date.")
+    consent_and_drops = _consent_options(form, headers, errors)
     options = {}
     for index, target in enumerate(targets):
         if target.startswith("new:") and target[4:] in SELECT_TYPES:
@@ -181,7 +209,7 @@ def _apply_form(job: ImportJob, form) -> list[str]:
     job.policy, job.tags, job.segment_id, job.test_rows = policy, tags, segment_id, test_rows
     kept = {key: value for key, value in (job.options or {}).items() if key in ("files_dir", "files_from_zip")}
     job.options = {"skip_suppressed": bool(form.get("skip_suppressed")), "cold_column": cold_column,
-                   "cold_months": cold_months, **kept}
+                   "cold_months": cold_months, **consent_and_drops, **kept}
     job.save()
     return []
 
