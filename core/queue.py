@@ -124,6 +124,24 @@ class _AppWorkerMixin:
             with _state().database_connection():
                 return super().perform_job(job, queue, *args, **kwargs)
 
+    #: seconds the command listener (suspend, stop-job...) blocks on one read
+    COMMAND_POLL_SECONDS = 1
+
+    def subscribe(self):
+        """Listen for RQ's worker commands with a short read timeout.
+
+        RQ's own listener blocks 60 s per read, and redis-py 8 waits for that
+        read to end when the listener stops: every worker shutdown (a burst
+        worker emptying its queues, ``couvee worker`` on SIGTERM) then took up
+        to a minute."""
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=self.COMMAND_POLL_SECONDS, daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
+
 
 class CouveeWorker(_AppWorkerMixin, Worker):
     """Forks a work horse per job (isolation, hard timeouts). Production default."""
