@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger("couvee.redis")
 
@@ -189,7 +191,10 @@ class EmbeddedRedis:
             return
         pid, socket_path = server.get("pid", 0), server.get("socket", "")
         if pid and _alive(pid):
-            client = redis.Redis(unix_socket_path=socket_path, socket_timeout=WAIT_SECONDS)
+            # no retries: the server closing the connection is SHUTDOWN's answer,
+            # and redis-py's default retries would reconnect to it with back-off
+            client = redis.Redis(unix_socket_path=socket_path, socket_timeout=WAIT_SECONDS,
+                                 retry=Retry(NoBackoff(), 0))
             try:
                 client.shutdown(save=True)
             except redis.RedisError as error:  # e.g. the folder is gone: it cannot save, and would not exit
