@@ -42,7 +42,7 @@ from contextlib import contextmanager
 
 from flask import current_app, g, has_app_context
 
-from ..db import db_proxy, is_sqlite
+from ..db import db_proxy, is_sqlite, write_transaction
 from ..events import emit
 from ..messages import SendResult
 from ..models import Contact, utcnow
@@ -95,7 +95,7 @@ def unit_of_work():
         return
     g.couvee_run_jobs_after_commit = []
     try:
-        with database.atomic(), run_logs():
+        with write_transaction(database), run_logs():
             yield
         queued = g.couvee_run_jobs_after_commit
     finally:
