@@ -40,12 +40,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8) -> None:
     with wsgi.app.app_context(), state.database_connection():
         needs_setup = auth.setup_needed()
         token = auth.ensure_setup_token(state.config.instance_path) if needs_setup else None
-    print(f"\n  Couvée is running: {url}", flush=True)
-    if token:
-        print(f"  First visit: create the administrator at {url}setup?token={token}", flush=True)
-        print(f"  (setup token: {token})\n", flush=True)
+    # stop signals are handled before "running" is announced: a SIGTERM sent as
+    # soon as the line appears still stops the children and the embedded Redis
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
+        print(f"\n  Couvée is running: {url}", flush=True)
+        if token:
+            print(f"  First visit: create the administrator at {url}setup?token={token}", flush=True)
+            print(f"  (setup token: {token})\n", flush=True)
         waitress.serve(wsgi, host=host, port=port, threads=threads, ident="couvee")
     except KeyboardInterrupt:
         pass
