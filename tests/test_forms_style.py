@@ -190,8 +190,9 @@ def test_the_js_embed_is_styled_without_touching_the_host_page(live_server, stat
     assert style(page, f"#{error_id}", "color") == ERROR
 
     # an integrator with their own styles turns the default stylesheet off
-    (site.root / "index.html").write_text(HOST_PAGE.format(embed=EMBED.format(
+    # (a new page, not index.html rewritten: within the same second the browser revalidates it as unchanged)
+    (site.root / "unstyled.html").write_text(HOST_PAGE.format(embed=EMBED.format(
         key=form.key, server=live_server.url, extra=' data-couvee-style="none"')))
-    page.goto(site.url + "/index.html")
+    page.goto(site.url + "/unstyled.html")
     page.wait_for_selector("form.cv-form")
     assert page.locator("link[data-couvee-style]").count() == 0
