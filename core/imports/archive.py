@@ -27,11 +27,9 @@ file", whose job takes it over (:func:`hand_over`).
 """
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import stat
-import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -125,19 +123,9 @@ def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budge
 
 
 def _save_zip(stream, folder: Path, max_bytes: int) -> Path:
-    fd, temp = tempfile.mkstemp(prefix=".import-", suffix=".zip", dir=folder)
-    size = 0
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(min(_CHUNK, max_bytes + 1 - size)):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ArchiveRefused(f"The zip is larger than the {runner._human_size(max_bytes)} limit.")
-                out.write(chunk)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return Path(temp)
+    temp, _ = runner.copy_bounded(stream, folder, ".import-", ".zip", max_bytes, ArchiveRefused(
+        f"The zip is larger than the {runner._human_size(max_bytes)} limit."))
+    return temp
 
 
 def new_job_from_zip(stream, original_name: str, user=None) -> ImportJob:

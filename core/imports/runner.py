@@ -60,23 +60,37 @@ def job_file(job: ImportJob) -> Path:
     return candidate
 
 
-def store_file(stream, max_bytes: int) -> tuple[str, int]:
-    """Copy an upload into the imports folder (at most ``max_bytes``);
-    returns (file name, size). Nothing is left behind on refusal."""
-    folder = imports_path()
-    fd, temp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=folder)
+def copy_bounded(stream, folder: Path, prefix: str, suffix: str, max_bytes: int,
+                 too_large: Exception) -> tuple[Path, int]:
+    """Copy ``stream`` into a new temporary file in ``folder``, raising
+    ``too_large`` past ``max_bytes``; returns (path, size). Nothing is left
+    behind on refusal or error."""
+    fd, temp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
             while chunk := stream.read(min(_CHUNK, max_bytes + 1 - size)):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise UploadRefused(f"The file is larger than the {_human_size(max_bytes)} limit.")
+                    raise too_large
                 out.write(chunk)
-        name = f"{secrets.token_hex(16)}.csv"
-        os.replace(temp, folder / name)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
+        raise
+    return Path(temp), size
+
+
+def store_file(stream, max_bytes: int) -> tuple[str, int]:
+    """Copy an upload into the imports folder (at most ``max_bytes``);
+    returns (file name, size). Nothing is left behind on refusal."""
+    folder = imports_path()
+    temp, size = copy_bounded(stream, folder, ".upload-", ".part", max_bytes,
+                              UploadRefused(f"The file is larger than the {_human_size(max_bytes)} limit."))
+    name = f"{secrets.token_hex(16)}.csv"
+    try:
+        os.replace(temp, folder / name)
+    except BaseException:
+        temp.unlink(missing_ok=True)
         raise
     return name, size
 
