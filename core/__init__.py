@@ -46,7 +46,7 @@ from .extension import (
 from .files import open_stored, store_upload
 from .hookspecs import hookimpl
 from .kinds import IMPORTED_CONSENT
-from .messages import Message, SendResult, channel_available, send_message
+from .messages import Message, SendResult, channel_available, send_message, send_test_message
 from .models import (
     BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, StoredFile, Tag, User,
     UTCDateTimeField, utcnow,

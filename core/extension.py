@@ -148,12 +148,25 @@ class Action:
 @dataclass
 class SendChannel:
     """A way to reach a contact (email, SMS...). ``send(message)`` delivers one
-    message and returns a provider id or raises."""
+    message and returns a provider id or raises.
+
+    ``test(message)`` (optional) sends one test message *now*, while the admin
+    waits, on its own connection: not tracked, no event, not counted as a send
+    to anyone. It returns a :class:`core.SendResult` whose ``detail`` is what
+    the server answered ("250 OK queued as 4F2A1") or whose ``reason`` is the
+    error ("550 5.1.1 no such mailbox"). Plugins call it through
+    ``core.send_test_message``::
+
+        result = send_test_message(Message(to="me@example.com", subject="[Test] Hi", html=html,
+                                           kind="smart_content.pick", purpose="marketing"))
+        flash(result.detail if result.sent else f"Not sent: {result.reason}")
+    """
 
     id: str
     label: str
     send: Callable[..., Any]
     purposes: tuple[str, ...] = ("marketing", "transactional")
+    test: Optional[Callable[..., Any]] = None
 
 
 @dataclass

@@ -72,6 +72,8 @@ class SendResult:
     status: str
     reason: str = ""
     provider_id: Any = None
+    #: what the channel reports about a delivered message (a test send: the server's answer)
+    detail: str = ""
 
     @property
     def sent(self) -> bool:
@@ -103,3 +105,20 @@ def send_message(message: Message, channel: str = "email") -> SendResult:
     if isinstance(outcome, SendResult):
         return outcome
     return SendResult("sent", provider_id=outcome)
+
+
+def send_test_message(message: Message, channel: str = "email") -> SendResult:
+    """Send a test of ``message`` now through ``channel``'s ``test`` (see
+    :class:`core.SendChannel`): no consent check (a test goes to an address the
+    admin typed, not to a contact), not tracked, not counted. Call it from the
+    admin's request to show the server's answer (``detail``) or the error
+    (``reason``) in the page."""
+    handler = current_app.extensions["couvee"].registries.channels.get(channel)
+    if handler is None:
+        return SendResult("failed", f"no '{channel}' channel is available (is its plugin active?)")
+    if getattr(handler, "test", None) is None:
+        return SendResult("failed", f"the '{channel}' channel cannot send tests")
+    if not (message.to or "").strip():
+        return SendResult("failed", "no address")
+    outcome = handler.test(message)
+    return outcome if isinstance(outcome, SendResult) else SendResult("sent", provider_id=outcome)

@@ -1,10 +1,18 @@
 """Smart content's Test page (issue 19 item 5): the preview shows in its frame
 (no X-Frame-Options: DENY on the preview route), and a test send does not
-count: not tracked, no event on the contact, no frequency exclusion."""
+count: not tracked, no event on the contact, no frequency exclusion. The test
+is sent while the admin waits (the email channel's test send) and the page says
+what the SMTP server answered, or why it refused."""
 from __future__ import annotations
 
+import re
+
+import pytest
+from aiosmtpd.controller import Controller
+
 from core.models import Event
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, free_port
+from tests.test_email_recipients import RefusingSink
 from tests.test_smart_content_send import configure_email, consenting
 
 from plugins.smart_content import library
@@ -44,7 +52,11 @@ def test_a_test_send_to_a_contact_does_not_count(admin, ctx, run_jobs, smtp_sink
     form = page.forms["test-form"]
     form["content_id"] = str(content.id)
     form["address"] = reader.email
-    form.submit().follow()
+    said = flashes(form.submit().follow())
+    # sent while the admin waited: the page reports the server's answer, nothing is left queued
+    assert (f"Test email with “Automatiser son marketing”: Sent to reader@example.com through "
+            f"127.0.0.1:{smtp_sink.port}: the server answered 250 Message accepted") in said, said
+    assert len(smtp_sink.messages) == 1
     run_jobs()
     [message] = smtp_sink.wait_for(1)
     assert message["Subject"].startswith("[Test] ")
@@ -54,3 +66,40 @@ def test_a_test_send_to_a_contact_does_not_count(admin, ctx, run_jobs, smtp_sink
     assert Profile.get_or_none(Profile.contact == reader.id) is None or \
         Profile.get(Profile.contact == reader.id).last_email_at is None  # no 7-day exclusion
     assert not Pick.select().exists()
+
+
+def flashes(page) -> str:
+    return " ".join(re.sub(r"\s+", " ", m) for m in re.findall(r'class="flash[^"]*"[^>]*>(.*?)</div>', page.text, re.S))
+
+
+@pytest.fixture
+def refusing_sink():
+    handler = RefusingSink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.host, handler.port = "127.0.0.1", port
+    yield handler
+    controller.stop()
+
+
+def test_a_refused_test_send_shows_the_servers_refusal(admin, ctx, refusing_sink):
+    configure_email(refusing_sink)
+    content = article()
+    form = admin.get("/admin/smart-content/test").forms["test-form"]
+    form["content_id"] = str(content.id)
+    form["address"] = "refused@example.com"
+    said = flashes(form.submit().follow())
+    assert "Test email with “Automatiser son marketing” not sent: " in said, said
+    assert (f"The server on 127.0.0.1:{refusing_sink.port} refused the recipient refused@example.com: "
+            "550 5.1.1 &lt;refused@example.com&gt;: no such mailbox here") in said, said
+    assert "queued" not in said and not refusing_sink.messages
+    # a server that is not there: the error, in the page
+    configure_email(refusing_sink)
+    from core.models import SettingValue
+
+    SettingValue.update(value=str(free_port())).where(
+        (SettingValue.group == "email") & (SettingValue.key == "smtp_port")).execute()
+    form = admin.get("/admin/smart-content/test").forms["test-form"]
+    form["content_id"], form["address"] = str(content.id), "reader@example.com"
+    assert "not sent: Connection refused on 127.0.0.1:" in flashes(form.submit().follow())

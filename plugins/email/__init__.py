@@ -50,8 +50,9 @@ def register_settings():
 @hookimpl
 def register_channels():
     from .delivery import channel_send
+    from .testsend import channel_test
 
-    return [SendChannel("email", "Email", send=channel_send)]
+    return [SendChannel("email", "Email", send=channel_send, test=channel_test)]
 
 
 @hookimpl

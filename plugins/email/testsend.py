@@ -14,12 +14,12 @@ import ssl
 import uuid
 from dataclasses import dataclass
 
-from core import Contact
+from core import Contact, Message, SendResult
 
 from . import sendlog
 from .compose import DkimError
 from .config import EmailConfig, load_config
-from .delivery import Mailer
+from .delivery import Mailer, is_marketing
 from .models import Newsletter
 from .personal import ContentError
 from .renderer import Renderer
@@ -51,6 +51,9 @@ def describe_error(error: BaseException, config: EmailConfig) -> str:
         return f"Authentication failed: {_reply(error.smtp_code, error.smtp_error)}"
     if isinstance(error, smtplib.SMTPNotSupportedError):
         return f"The server on {where} does not support this: {error}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
+        address, (code, text) = next(iter(error.recipients.items()))
+        return f"The server on {where} refused the recipient {address}: {_reply(code, text)}"
     if isinstance(error, smtplib.SMTPResponseException):
         return f"The server on {where} refused: {_reply(error.smtp_code, error.smtp_error)}"
     if isinstance(error, smtplib.SMTPServerDisconnected):
@@ -105,24 +108,36 @@ def send_test(newsletter_id: int, address: str, contact_id: int | None = None) -
         return Report(False, "No such newsletter.")
     config = load_config()
     contact = Contact.get_or_none(Contact.id == contact_id) if contact_id else None
-    sender_email = newsletter.sender_email or config.from_email
+    renderer = lambda: Renderer(  # noqa: E731 - built inside deliver_test, which reports its errors
+        config, subject=newsletter.subject, content=newsletter.content, preheader=newsletter.preheader, scope="",
+        utm=newsletter.utm, track=False, marketing=True, sender_name=newsletter.sender_name or config.from_name)
+    return deliver_test(config, address, renderer, contact=contact, kind="newsletter.test",
+                        sender_name=newsletter.sender_name or config.from_name,
+                        sender_email=newsletter.sender_email or config.from_email,
+                        reply_to=newsletter.reply_to or config.reply_to)
+
+
+def deliver_test(config: EmailConfig, address: str, make_renderer, *, contact=None, kind: str, sender_name: str,
+                 sender_email: str, reply_to: str = "", subject_prefix: str = "[Test] ",
+                 marketing: bool = True) -> Report:
+    """Render with ``make_renderer()`` and send to ``address`` now on its own
+    SMTP connection; the report carries the server's answer or the error.
+    Logged as a transactional send to no contact (not counted, not tracked)."""
     if not sender_email:
         return Report(False, "Not sent: no sender address (set it in Settings → Email).")
     row, _ = sendlog.claim_key(f"test:{uuid.uuid4().hex}", {
-        "kind": "newsletter.test", "purpose": "transactional", "newsletter": None, "contact": None,
-        "to_email": address, "subject": newsletter.subject})
+        "kind": kind, "purpose": "transactional", "newsletter": None, "contact": None,
+        "to_email": address, "subject": ""})
     transport = ReportingSmtp(config) if config.transport == "smtp" else None
     try:
-        renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
-                            preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,
-                            marketing=True, sender_name=newsletter.sender_name or config.from_name)
+        renderer = make_renderer()
         urls = renderer.urls(row.id)
         rendered = renderer.render(row.id, contact, urls)
-        rendered.subject = "[Test] " + rendered.subject
+        if subject_prefix and not rendered.subject.startswith(subject_prefix):
+            rendered.subject = subject_prefix + rendered.subject
         mailer = Mailer(config, transport=transport)
-        message_id = mailer.transmit(row, rendered, sender_name=newsletter.sender_name or config.from_name,
-                                     sender_email=sender_email, reply_to=newsletter.reply_to or config.reply_to,
-                                     marketing=True, urls=urls)
+        message_id = mailer.transmit(row, rendered, sender_name=sender_name, sender_email=sender_email,
+                                     reply_to=reply_to, marketing=marketing, urls=urls)
     except (ContentError, TransportError, DkimError) as error:
         sendlog.mark_failed(row, str(error))
         return Report(False, f"Not sent: {error}")
@@ -134,6 +149,24 @@ def send_test(newsletter_id: int, address: str, contact_id: int | None = None) -
     if transport is None:
         return Report(True, f"Written to {maildir_folder()} (the 'file' transport: nothing leaves this server).")
     return Report(True, f"Sent to {address} through {_where(config)}: the server answered {transport.reply}")
+
+
+def channel_test(message: Message) -> SendResult:
+    """``SendChannel("email").test``: ``message`` as a marketing email (footer,
+    unsubscribe headers) to ``message.to`` now, with the server's answer."""
+    config = load_config()
+    sender_name = message.sender_name or config.from_name
+    marketing = is_marketing(message.purpose)
+    renderer = lambda: Renderer(  # noqa: E731
+        config, subject=message.subject, content=message.html, text=message.text, is_template=False, scope="",
+        track=False, marketing=marketing, sender_name=sender_name)
+    report = deliver_test(config, message.to.strip(), renderer, contact=message.contact,
+                          kind=message.kind or "transactional", sender_name=sender_name,
+                          sender_email=message.sender_email or config.from_email,
+                          reply_to=message.reply_to or config.reply_to, subject_prefix="", marketing=marketing)
+    if report.ok:
+        return SendResult("sent", detail=report.message)
+    return SendResult("failed", report.message.removeprefix("Not sent: "))
 
 
 def check_connection(config: EmailConfig | None = None) -> Report:

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import uuid
 
-from core import Contact, Message, enqueue, send_message, utcnow, write_transaction
+from core import Contact, Message, SendResult, enqueue, send_message, send_test_message, utcnow, write_transaction
 
 from . import programme as programme_settings
 from .models import Content, Pick, Profile
@@ -157,22 +157,24 @@ class _Reader:
     first_name, last_name, email = "", "", ""
 
 
-def send_test(content_id: int, address: str, contact_id: int | None = None) -> str:
-    """Job: send one content to ``address`` now, rendered as the programme
-    would for ``contact_id`` (or a sample reader). A test does not count: the
-    message names no contact (no ``email_sent`` on anyone's timeline, so no
-    frequency exclusion and no pick) and is not tracked."""
+def send_test(content_id: int, address: str, contact_id: int | None = None) -> SendResult:
+    """Send one content to ``address`` now, rendered as the programme would
+    for ``contact_id`` (or a sample reader), through the channel's test send
+    (``core.send_test_message``): the admin waits and sees the server's answer
+    (``detail``) or the error (``reason``). A test does not count: it names no
+    contact (no ``email_sent`` on anyone's timeline, so no frequency exclusion
+    and no pick) and is not tracked."""
     content = Content.get_or_none(Content.id == content_id)
     if content is None:
-        return "skipped: the content was deleted"
+        return SendResult("failed", "the content was deleted")
     contact = Contact.get_or_none(Contact.id == contact_id) if contact_id else None
     reader = contact or _Reader()
     why = {"matching_tags": [], "stage": content.stage or "", "score": content.score, "test": True}
     settings = programme_settings.load()
     subject, html = render(settings.template, settings.subject, context_for(reader, content, why))
-    result = send_message(Message(
+    result = send_test_message(Message(
         to=address, contact=None, kind=MESSAGE_KIND, purpose="marketing", subject="[Test] " + subject,
-        html=html, key=f"smart_content:test:{uuid.uuid4().hex}", track=False,
-        metadata={"content_id": content.id, "test": True}), channel="email")
-    log.info("smart content test send of %s to %s: %s %s", content.id, address, result.status, result.reason)
-    return result.status
+        html=html, track=False, metadata={"content_id": content.id, "test": True}), channel="email")
+    log.info("smart content test send of %s to %s: %s %s", content.id, address, result.status,
+             result.detail or result.reason)
+    return result

@@ -242,8 +242,11 @@ def test():
             errors["address"] = "Give a valid email address."
         if not errors:
             contact = Contact.get_or_none(Contact.email == address)
-            enqueue(send_test, content.id, address, contact.id if contact else None, queue="email")
-            flash(f"Test email with “{content.title}” queued for {address}.")
+            result = send_test(content.id, address, contact.id if contact else None)  # the admin sees the answer
+            if result.sent:
+                flash(f"Test email with “{content.title}”: {result.detail}", "ok")
+            else:
+                flash(f"Test email with “{content.title}” not sent: {result.reason}", "error")
             return redirect(url_for("smart_content.test"))
     elif request.args.get("contact"):
         contact = _find_contact(request.args["contact"])
