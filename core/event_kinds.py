@@ -51,7 +51,9 @@ class EventKind:
       workflow "did it happen" condition. ``trigger_settings`` are its
       optional filters (a :class:`core.Setting` per data key, empty matching
       anything, ``*`` wildcards allowed); ``matches(event, settings)``
-      replaces the default comparison when it needs more.
+      replaces the default comparison when it needs more;
+      ``trigger_population(settings)`` the contacts the trigger is about when
+      they are known in advance (the members of the chosen segment).
     - ``segment_condition``: offered as a "did X in the last N days" segment
       filter (with a URL pattern when the kind carries a ``url`` property).
     - ``opposition``: the contact asked not to be contacted or cannot be
@@ -73,6 +75,8 @@ class EventKind:
     matches: Optional[Callable[[Any, dict], bool]] = None
     description: str = ""
     owner: str = ""
+    #: the trigger's known population (see :attr:`core.TriggerType.population`)
+    trigger_population: Optional[Callable[[dict], Any]] = None
 
     def __post_init__(self):
         if not ID_PATTERN.match(self.id or ""):

@@ -107,6 +107,14 @@ class TriggerType:
     event_kinds: tuple[str, ...] = ()
     settings: list[Setting] = field(default_factory=list)
     matches: Optional[Callable[..., bool]] = None
+    #: ``population(settings)``: a query of the ids of the contacts this trigger
+    #: is about, known in advance (a segment's members, the contacts with a tag),
+    #: for the pre-send audience check; ``None`` (or returning ``None``) when the
+    #: trigger is an event nobody can foresee (a form submitted, a page visited)::
+    #:
+    #:     population=lambda s: SegmentMember.select(SegmentMember.contact).where(
+    #:         SegmentMember.segment == int(s["segment_id"])) if s.get("segment_id") else None
+    population: Optional[Callable[[dict], Any]] = None
 
 
 @dataclass
@@ -136,6 +144,14 @@ class Action:
     description: str = ""
     settings: list[Setting] = field(default_factory=list)
     validate: Optional[Callable[[dict], list[str]]] = None
+    #: for an action that sends marketing messages: ``audience(settings, contact_ids)``
+    #: returns a :class:`core.AudienceCheck` (who of ``contact_ids``, a query of
+    #: ids, would receive it now and who is skipped, by reason). The workflow page
+    #: shows it for each such step before activation, and activation is refused
+    #: when a step would reach nobody of a known population::
+    #:
+    #:     audience=lambda settings, ids: check_audience(ids, "email", settings.get("purpose") or "marketing")
+    audience: Optional[Callable[[dict, Any], Any]] = None
 
     def problems(self, settings: dict | None) -> list[str]:
         """What ``validate`` finds wrong with these settings (required

@@ -11,6 +11,18 @@ TAG = {"tag": "the tag's name"}
 IMPORTED_CONSENT = "consent_imported"
 
 
+def tag_population(settings: dict):
+    """The contacts that have the trigger's tag now, or None for "any tag" or a pattern."""
+    from peewee import fn
+
+    from .models import ContactTag, Tag
+
+    tag = str(settings.get("tag") or "").strip().lower()
+    if not tag or any(c in tag for c in "*?["):
+        return None
+    return ContactTag.select(ContactTag.contact).join(Tag).where(fn.LOWER(Tag.name) == tag)
+
+
 def core_event_kinds() -> list[EventKind]:
     return [
         EventKind("contact_created", "Contact created", verb="be created", past="was created",
@@ -19,7 +31,8 @@ def core_event_kinds() -> list[EventKind]:
         EventKind("contact_updated", "Contact updated", verb="be updated", past="was updated",
                   properties={"changes": "field key -> [old, new]", "source": "who changed it"}),
         EventKind("tag_added", "Tag added", verb="get a tag", past="got a tag", properties=TAG,
-                  can_trigger=True, trigger_settings=[Setting("tag", "Tag (empty: any tag)")]),
+                  can_trigger=True, trigger_settings=[Setting("tag", "Tag (empty: any tag)")],
+                  trigger_population=tag_population),
         EventKind("tag_removed", "Tag removed", verb="lose a tag", past="lost a tag", properties=TAG,
                   can_trigger=True, trigger_settings=[Setting("tag", "Tag (empty: any tag)")]),
         EventKind("custom_event", "Tracked event", verb="do the tracked event", past="did a tracked event",

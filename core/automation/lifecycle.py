@@ -7,9 +7,11 @@ progress keep the version they started on.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask import current_app
 
-from ..models import CustomField, utcnow
+from ..models import Contact, CustomField, utcnow
 from . import engine
 from .definition import entry_rules, walk
 from .forms import check_values
@@ -114,10 +116,96 @@ def publish(workflow: Workflow) -> WorkflowVersion:
     return version
 
 
-def activate(workflow: Workflow) -> list[str]:
+@dataclass
+class WorkflowAudience:
+    """The pre-send audience check of a workflow's sending steps.
+
+    ``known``: the triggers name their population (segment members, contacts
+    with a tag), counted in ``population``; otherwise (an event trigger) every
+    contact that could enter now is counted, and ``basis`` says so. ``steps``:
+    ``(step label, AudienceCheck)`` for each step whose action answers
+    ``Action.audience``; conditions and waits before a step are not applied
+    (the figures are an upper bound)."""
+
+    known: bool
+    population: int
+    basis: str
+    steps: list = field(default_factory=list)
+
+    @property
+    def blocked(self) -> list[str]:
+        """The labels of the steps that would reach nobody now."""
+        return [label for label, check in self.steps if check.nobody]
+
+    def refusal(self) -> str:
+        """Why activation is refused: a step that would reach nobody of a known,
+        non-empty population ("" otherwise: an event trigger, or nobody in the
+        population yet, is shown as a warning, not refused)."""
+        if not self.known or not self.population:
+            return ""
+        blocked = [f"step “{label}”: {check.refusal()}" for label, check in self.steps if check.nobody]
+        return ("The email steps would reach nobody of the contacts this workflow is for — " + "; ".join(blocked)
+                if blocked else "")
+
+
+def _population(definition: dict):
+    """(known, query of contact ids, trigger labels) from the triggers."""
+    registry = current_app.extensions["couvee"].registries.trigger_types
+    queries, labels = [], []
+    for trigger in definition.get("triggers") or []:
+        trigger_type = registry.get(trigger.get("type") or "")
+        labels.append(trigger_type.label if trigger_type else str(trigger.get("type")))
+        query = trigger_type.population(trigger.get("settings") or {}) if trigger_type and trigger_type.population \
+            else None
+        if query is None:
+            return False, Contact.select(Contact.id), labels[-1:]
+        queries.append(query)
+    if not queries:
+        return False, Contact.select(Contact.id), []
+    condition = Contact.id.in_(queries[0])
+    for query in queries[1:]:
+        condition |= Contact.id.in_(query)
+    return True, Contact.select(Contact.id).where(condition), labels
+
+
+def audience(workflow: Workflow, definition: dict | None = None) -> WorkflowAudience | None:
+    """Who the sending steps of ``definition`` (the draft by default) would
+    reach now, or None when no step sends. Contacts who cannot enter (already
+    went through a "once" workflow, or inside it now) are left out."""
+    definition = definition if definition is not None else workflow.definition
+    actions = current_app.extensions["couvee"].registries.actions
+    sending = [(step, actions.get(step.get("action") or "")) for step, _ in walk(definition.get("steps") or [])
+               if step.get("type") == "action"]
+    sending = [(step, action) for step, action in sending if action is not None and action.audience is not None]
+    if not sending:
+        return None
+    known, query, labels = _population(definition)
+    runs = WorkflowRun.select(WorkflowRun.contact).where(WorkflowRun.workflow == workflow.id)
+    if entry_rules(definition)["mode"] != "once":
+        runs = runs.where(WorkflowRun.status.in_(RUN_ACTIVE))
+    candidates = query.where(Contact.id.not_in(runs)) if workflow.id else query
+    total = candidates.count()
+    inside = query.count() - total if workflow.id else 0
+    left_out = f" ({inside} already went through this workflow and cannot enter again)" if inside else ""
+    if known:
+        basis = (f"Counted over the {total} contact(s) the trigger selects now "
+                 f"({' or '.join(labels)}){left_out}.")
+    else:
+        cause = f"“{labels[0]}” is an event" if labels else "there is no trigger yet"
+        basis = (f"No population is known in advance ({cause}): counted over all {total} contacts who could "
+                 f"enter now{left_out}; who really enters depends on who triggers it.")
+    found = WorkflowAudience(known, total, basis)
+    for step, action in sending:
+        found.steps.append((step.get("note") or action.label, action.audience(step.get("settings") or {}, candidates)))
+    return found
+
+
+def activate(workflow: Workflow, anyway: bool = False) -> list[str]:
     """Check, publish if needed, activate and resume held runs. Returns the
-    problems (nothing changed) or an empty list."""
-    found = problems(workflow.definition)
+    problems (nothing changed) or an empty list. A sending step that would
+    reach nobody of the triggers' known population is a problem unless
+    ``anyway`` (the admin confirmed it)."""
+    found = problems(workflow.definition) or _audience_problems(workflow, anyway)
     if found:
         return found
     if workflow.has_changes or not workflow.version:
@@ -129,9 +217,15 @@ def activate(workflow: Workflow) -> list[str]:
     return []
 
 
-def publish_changes(workflow: Workflow) -> list[str]:
+def _audience_problems(workflow: Workflow, anyway: bool) -> list[str]:
+    check = None if anyway else audience(workflow)
+    refusal = check.refusal() if check else ""
+    return [refusal + ". Fix the audience, or tick “activate anyway”."] if refusal else []
+
+
+def publish_changes(workflow: Workflow, anyway: bool = False) -> list[str]:
     """Publish a live workflow's edited draft (checked first)."""
-    found = problems(workflow.definition)
+    found = problems(workflow.definition) or _audience_problems(workflow, anyway)
     if not found:
         publish(workflow)
     return found

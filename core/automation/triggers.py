@@ -12,6 +12,7 @@ import fnmatch
 
 from ..event_kinds import EventKind
 from ..extension import Setting, TriggerType
+from ..segments.kinds import segment_population
 from .forms import DATE_FIELDS, FIELDS, SEGMENTS
 
 
@@ -61,7 +62,8 @@ def event_trigger(kind: EventKind) -> TriggerType:
     its label, its filters and its matching."""
     return TriggerType(kind.id, kind.label, "action" if kind.interaction else "behaviour",
                        description=kind.description, event_kinds=(kind.id,),
-                       settings=list(kind.trigger_settings), matches=kind.event_matches)
+                       settings=list(kind.trigger_settings), matches=kind.event_matches,
+                       population=kind.trigger_population)
 
 
 def core_trigger_types(event_kinds) -> list[TriggerType]:
@@ -101,7 +103,8 @@ def core_trigger_types(event_kinds) -> list[TriggerType]:
                                       choices=[("day", "day"), ("week", "week"), ("month", "month")]),
                               Setting("weekday", "On (weekly)", kind="choice", default="mon",
                                       choices=[(d, d) for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]),
-                              Setting("day", "Day of the month (monthly)", kind="int", default=1)]),
+                              Setting("day", "Day of the month (monthly)", kind="int", default=1)],
+                    population=segment_population),
         TriggerType("no_interaction", "No interaction for N days", "time",
                     settings=[Setting("days", "Days without interaction", kind="int", required=True, default=30)],
                     description="No visit, open, click, form or tracked event for that many days."),

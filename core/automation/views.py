@@ -129,6 +129,7 @@ def show(workflow_id):
         problems=lifecycle.problems(workflow.definition), counters=step_counters(workflow.id),
         describe=describe_step, branching=BRANCHING, logs=list(logs), can_edit=_can_edit(),
         counts=run_counts().get(workflow.id, {}), segments=_segment_choices(), older=versions.older_runs(workflow),
+        audience=lifecycle.audience(workflow) if workflow.status != "active" or workflow.has_changes else None,
     )
 
 
@@ -170,7 +171,9 @@ def change_status(workflow_id):
     workflow = _editable(workflow_id)
     what = request.form.get("action")
     if what in ("activate", "publish"):
-        found = lifecycle.activate(workflow) if what == "activate" else lifecycle.publish_changes(workflow)
+        anyway = request.form.get("anyway") == "yes"
+        found = (lifecycle.activate(workflow, anyway) if what == "activate"
+                 else lifecycle.publish_changes(workflow, anyway))
         if found:
             flash("Not activated — fix these first: " + " ".join(found), "error")
         else:

@@ -2,7 +2,7 @@
 email from a subject and body, or from a newsletter used as a template."""
 from __future__ import annotations
 
-from core import Action, Message, SendResult, Setting
+from core import Action, AudienceCheck, Contact, Message, SendResult, Setting, check_audience
 
 from .delivery import send_single
 from .models import Newsletter
@@ -50,9 +50,27 @@ def run_send(contact, settings: dict, context: dict | None = None) -> SendResult
     return send_single(message, template=True)
 
 
+#: the skip reason of contacts without an address (counted by the step's audience check)
+NO_ADDRESS = "no email address"
+
+
+def step_audience(settings: dict, contact_ids) -> AudienceCheck:
+    """``Action.audience`` of ``email.send``: among ``contact_ids`` (a query of
+    ids), who would get the step's email now and who is skipped, by reason
+    (no address, then every plugin's consent gate, batched)."""
+    has_address = Contact.email.is_null(False) & (Contact.email != "")
+    with_address = Contact.select(Contact.id).where(Contact.id.in_(contact_ids) & has_address)
+    check = check_audience(with_address, "email", (settings or {}).get("purpose") or "marketing")
+    without = Contact.select(Contact.id).where(Contact.id.in_(contact_ids) & ~has_address).count()
+    if without:
+        check.total += without
+        check.skipped[NO_ADDRESS] += without
+    return check
+
+
 def email_actions() -> list[Action]:
     return [Action(
-        "email.send", "Send an email", run=run_send, validate=check_send_settings,
+        "email.send", "Send an email", run=run_send, validate=check_send_settings, audience=step_audience,
         description="Sends a personalised email (subject and body may use {{ first_name }}, "
                     "{{ fields.<key> }}, {{ owner_name }}). Sent at most once per workflow step.",
         settings=[
