@@ -79,6 +79,14 @@ class EmailConfig:
     bounce_imap_security: str = _setting(
         "Bounce mailbox: security", "tls", kind="choice",
         choices=[("tls", "SSL/TLS"), ("starttls", "STARTTLS"), ("none", "None (loopback only)")])
+    bounce_imap_verify: bool = _setting(
+        "Bounce mailbox: verify the certificate", True, kind="bool",
+        help="On: a certificate that is not trusted or not for this host is refused. Turn it off only for a "
+             "test server: the connection is then encrypted but not authenticated.")
+    bounce_imap_ca_file: str = _setting(
+        "Bounce mailbox: CA file", "", env="COUVEE_BOUNCE_IMAP_CA_FILE",
+        help="Optional: path to a PEM file of the authorities to trust (your own CA, or the server's "
+             "self-signed certificate) instead of the system's.")
     bounce_imap_user: str = _setting("Bounce mailbox: user", "", env="COUVEE_BOUNCE_IMAP_USER")
     bounce_imap_password: str = _setting("Bounce mailbox: password", "", kind="password", secret=True,
                                          env="COUVEE_BOUNCE_IMAP_PASSWORD")
@@ -136,7 +144,9 @@ def load_config() -> EmailConfig:
         value = get_setting(GENERAL, general) if general else get_setting(GROUP, item.name)
         if value is None or value == "":
             continue
-        if item.type == "int":
+        if item.type == "bool":
+            value = value in (True, 1, "1", "true", "on", "yes")
+        elif item.type == "int":
             try:
                 value = int(value)
             except (TypeError, ValueError):

@@ -1,6 +1,7 @@
 """The deliverability panel under Settings → Email: the DKIM key's state
 (fingerprint, the DNS record to publish with a copy button), "Generate a
-key", "Remove the key", "Check DNS", and "Test SMTP connection". Each
+key", "Remove the key", "Check DNS", "Test SMTP connection" and "Check
+bounce mailbox". Each
 button posts (CSRF) to a route here and comes back to the settings page
 with the result in words."""
 from __future__ import annotations
@@ -10,7 +11,7 @@ from markupsafe import Markup
 
 from core import get_setting, roles_required, store_setting
 
-from . import dkim
+from . import dkim, mailbox
 from .config import GROUP, load_config
 from .testsend import check_connection
 from .views import email_admin
@@ -87,4 +88,15 @@ def dkim_check():
 def smtp_check():
     report = check_connection()
     flash(report.message, "ok" if report.ok else "error")
+    return _back()
+
+
+@email_admin.route("/mailbox-check", methods=["POST"])
+@roles_required("admin")
+def mailbox_check():
+    """Log in to the bounce mailbox as the periodic job does and say what happened."""
+    try:
+        flash(mailbox.check(), "ok")
+    except mailbox.MailboxError as error:
+        flash(f"Bounce mailbox: {error}", "error")
     return _back()

@@ -6,8 +6,13 @@ unsubscribe), then deletes the message or moves it to another folder.
 
 Settings (Settings → Email): ``bounce_imap_host`` (empty: off), ``_port``,
 ``_security`` (``tls``: IMAPS, usually 993; ``starttls``: usually 143;
-``none``: loopback only), ``_user``, ``_password``, ``_folder`` (INBOX),
-``_after`` (``delete`` or ``move``) and ``_move_to``.
+``none``: loopback only), ``_verify`` (check the server's certificate, on by
+default), ``_ca_file`` (a PEM bundle of the authorities to trust instead of
+the system's, e.g. your own CA or a self-signed certificate), ``_user``,
+``_password``, ``_folder`` (INBOX), ``_after`` (``delete`` or ``move``) and
+``_move_to``. :func:`check` (the "Check bounce mailbox" button) connects,
+logs in and counts the folder's messages, and says what went wrong in words:
+an untrusted or misnamed certificate is refused, never silently accepted.
 """
 from __future__ import annotations
 
@@ -44,19 +49,79 @@ class PollReport:
         return f"{self.read} message(s) read" + (f": {found}" if found else "")
 
 
+def tls_context(config: EmailConfig) -> ssl.SSLContext:
+    """Verifying by default (system authorities, or the CA file given);
+    ``bounce_imap_verify`` off accepts any certificate (encrypted, not authenticated)."""
+    ca_file = (config.bounce_imap_ca_file or "").strip()
+    try:
+        context = ssl.create_default_context(cafile=ca_file or None)
+    except (OSError, ssl.SSLError) as error:
+        raise MailboxError(f"cannot use the CA file {ca_file!r} (Bounce mailbox: CA file): "
+                           f"{getattr(error, 'strerror', None) or error}") from error
+    if not config.bounce_imap_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def describe_tls_error(error: ssl.SSLError, config: EmailConfig) -> str:
+    """The admin's sentence for a refused TLS handshake."""
+    where = f"{config.bounce_imap_host}:{config.bounce_imap_port}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        detail = error.verify_message or error.reason or str(error)
+        if "hostname" in detail.lower() or "ip address mismatch" in detail.lower():
+            hint = (f"the certificate is not for {config.bounce_imap_host!r}: use the host name the "
+                    f"certificate names")
+        else:
+            hint = ("it is not signed by an authority this server trusts: give the authority's (or the "
+                    "self-signed certificate's) PEM file in 'Bounce mailbox: CA file'")
+        return f"the certificate of {where} was refused ({detail}): {hint}."
+    return f"TLS with {where} failed: {error.reason or error}"
+
+
 def connect(config: EmailConfig) -> IMAPClient:
     security = config.bounce_imap_security
-    context = ssl.create_default_context()
+    context = tls_context(config) if security in ("tls", "starttls") else None
+    where = f"{config.bounce_imap_host}:{config.bounce_imap_port}"
     try:
         client = IMAPClient(config.bounce_imap_host, port=config.bounce_imap_port, ssl=security == "tls",
                             ssl_context=context, timeout=TIMEOUT)
         if security == "starttls":
             client.starttls(context)
         client.login(config.bounce_imap_user, config.bounce_imap_password)
-    except (IMAPClientError, OSError, ssl.SSLError) as error:
-        raise MailboxError(f"cannot read the bounce mailbox {config.bounce_imap_host}:{config.bounce_imap_port}: "
-                           f"{error}") from error
+    except ssl.SSLError as error:
+        raise MailboxError(f"cannot read the bounce mailbox: {describe_tls_error(error, config)}") from error
+    except (IMAPClientError, OSError) as error:
+        raise MailboxError(f"cannot read the bounce mailbox {where}: {error}") from error
     return client
+
+
+def check(config: EmailConfig | None = None) -> str:
+    """Connect and log in as the job does, count the folder's messages, log out;
+    a sentence for the admin (MailboxError with the reason otherwise)."""
+    config = config or load_config()
+    if not config.bounce_imap_host:
+        raise MailboxError("no bounce mailbox is set (Bounce mailbox: IMAP host).")
+    client = connect(config)
+    try:
+        try:
+            count = client.select_folder(config.bounce_imap_folder, readonly=True)[b"EXISTS"]
+        except IMAPClientError as error:
+            raise MailboxError(f"logged in, but the folder {config.bounce_imap_folder!r} cannot be opened: "
+                               f"{error}") from error
+    finally:
+        try:
+            client.logout()
+        except (IMAPClientError, OSError):
+            pass
+    security = {"tls": " over SSL/TLS", "starttls": " with STARTTLS"}.get(config.bounce_imap_security,
+                                                                           " without encryption")
+    trust = ""
+    if config.bounce_imap_security in ("tls", "starttls"):
+        trust = (", certificate verified" + (f" with {config.bounce_imap_ca_file}" if config.bounce_imap_ca_file else "")
+                 if config.bounce_imap_verify else ", certificate NOT verified (verification is off)")
+    return (f"Connected to {config.bounce_imap_host}:{config.bounce_imap_port}{security}{trust}, logged in as "
+            f"{config.bounce_imap_user}: the folder {config.bounce_imap_folder} holds {count} message(s).")
 
 
 def poll(config: EmailConfig | None = None) -> PollReport:
