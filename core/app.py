@@ -15,7 +15,6 @@ from .migrations import apply_migrations
 from .models import PluginState
 from .plugins import discovery
 from .plugins.host import CORE_PLUGIN, PluginHost
-from .plugins.lifecycle import set_enabled
 from .redis_conn import RedisHandle, connect
 from .state import CouveeState
 
@@ -59,25 +58,13 @@ def template_loader(state: CouveeState) -> ChoiceLoader:
 def _prepare_database(state: CouveeState, migrate: bool) -> set[str]:
     """Create/upgrade core tables, enable newly bundled plugins, and return the
     names of the enabled plugins."""
-    from .plugins.lifecycle import load_alone, PluginError
+    from .plugins.lifecycle import enable_new_bundled
 
     with state.database_connection():
         if migrate:
             with state.redis.lock("couvee:migrate", timeout=600, blocking_timeout=600):
                 apply_migrations(state.database, CORE_PLUGIN, _core_migrations())
-                known = {row.name for row in PluginState.select(PluginState.name)}
-                for info in state.discovered.values():
-                    if info.source == "bundled" and info.name not in known and info.loadable:
-                        try:
-                            manager = load_alone(info)
-                        except PluginError as error:
-                            log.error("%s", error)
-                            continue
-                        migrations = []
-                        for result in manager.hook.register_migrations():
-                            migrations.extend(result or ())
-                        apply_migrations(state.database, info.name, migrations)
-                        set_enabled(info.name, True, info.version)
+                enable_new_bundled(state.discovered)
         enabled = {row.name for row in PluginState.select().where(PluginState.enabled == True)}  # noqa: E712
     return enabled
 
@@ -90,9 +77,10 @@ def _core_migrations():
 
 def _migrate_active(state: CouveeState) -> None:
     with state.database_connection(), state.redis.lock("couvee:migrate", timeout=600, blocking_timeout=600):
-        for plugin, migrations in state.host.call("register_migrations"):
-            if plugin != CORE_PLUGIN:
-                apply_migrations(state.database, plugin, list(migrations))
+        answers = dict(state.host.call("register_migrations"))
+        for plugin, _ in state.host.pm.list_name_plugin():  # in load order: dependencies first
+            if plugin != CORE_PLUGIN and plugin in answers:
+                apply_migrations(state.database, plugin, list(answers[plugin]))
 
 
 def create_app(

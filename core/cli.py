@@ -162,13 +162,20 @@ def plugins_list():
     state = app.extensions["couvee"]
     with app.app_context(), state.database_connection():
         stored = {row.name: row.enabled for row in PluginState.select()}
+    from .plugins.dependencies import required_by
+
     for name, info in sorted(state.host.discovered.items()):
         status = "active" if state.host.is_active(name) else ("enabled, failed" if stored.get(name) else "inactive")
         problem = "; ".join(info.problems) or state.host.load_errors.get(name, "")
-        click.echo(f"{name:20} {info.version:10} {status:16} {info.source:10} {problem}")
+        click.echo(f"{name:20} {info.version:10} {status:16} {info.source:10} {problem}".rstrip())
+        if info.requires:
+            click.echo(f"{'':20} requires: {', '.join(str(requirement) for requirement in info.requires)}")
+        needing = required_by(name, state.host.discovered)
+        if needing:
+            click.echo(f"{'':20} required by: {', '.join(needing)}")
 
 
-def _lifecycle(action: str, name: str):
+def _lifecycle(action: str, name: str, hint: str, **options) -> list[str]:
     from .audit import CLI
     from .plugins import lifecycle
 
@@ -176,25 +183,29 @@ def _lifecycle(action: str, name: str):
     state = app.extensions["couvee"]
     with app.app_context(), state.database_connection():
         try:
-            getattr(lifecycle, action)(state, name, actor=CLI)
+            return getattr(lifecycle, action)(state, name, actor=CLI, **options)
+        except lifecycle.NeedsOthers as error:
+            raise click.ClickException(f"{error} (or run with {hint})") from None
         except lifecycle.PluginError as error:
             raise click.ClickException(str(error)) from None
 
 
 @plugins.command("enable")
 @click.argument("name")
-def plugins_enable(name):
+@click.option("--with-requirements", is_flag=True, help="Also activate the inactive plugins it requires, first.")
+def plugins_enable(name, with_requirements):
     """Activate a plugin (runs its migrations)."""
-    _lifecycle("activate", name)
-    click.echo(f"{name} is active.")
+    done = _lifecycle("activate", name, "--with-requirements", with_requirements=with_requirements)
+    click.echo(f"{', '.join(done)} {'is' if len(done) == 1 else 'are'} active.")
 
 
 @plugins.command("disable")
 @click.argument("name")
-def plugins_disable(name):
+@click.option("--with-dependents", is_flag=True, help="Also deactivate the active plugins that require it, first.")
+def plugins_disable(name, with_dependents):
     """Deactivate a plugin (its data is kept)."""
-    _lifecycle("deactivate", name)
-    click.echo(f"{name} is inactive.")
+    done = _lifecycle("deactivate", name, "--with-dependents", with_dependents=with_dependents)
+    click.echo(f"{', '.join(done)} {'is' if len(done) == 1 else 'are'} inactive.")
 
 
 @main.command()

@@ -6,7 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from ..audit import actor_of, entries, record
 from ..auth import current_user, roles_required
 from ..models import PluginState
-from ..plugins import lifecycle
+from ..plugins import dependencies, lifecycle
 from ..plugins.discovery import discover
 from ..plugins.host import CORE_PLUGIN_MODULES
 from . import admin_blueprint
@@ -20,17 +20,29 @@ def plugin_rows():
     state = _state()
     stored = {row.name: row for row in PluginState.select()}
     errors = state.plugin_errors()
+    discovered = state.host.discovered
+    enabled = {name for name, row in stored.items() if row.enabled}
     rows = []
-    for name, info in sorted(state.host.discovered.items()):
-        row = stored.get(name)
+    for name, info in sorted(discovered.items()):
         rows.append({
             "info": info,
-            "enabled": bool(row and row.enabled),
+            "enabled": name in enabled,
             "active": state.host.is_active(name),
             "problem": "; ".join(info.problems) or state.host.load_errors.get(name),
             "error": errors.get(name),
+            "requires": [requirement_row(requirement, discovered, enabled) for requirement in info.requires],
+            "required_by": [{"name": other, "enabled": other in enabled}
+                            for other in dependencies.required_by(name, discovered)],
         })
     return rows
+
+
+def requirement_row(requirement, discovered, enabled) -> dict:
+    """One requirement as the page shows it: met, inactive, or why not."""
+    problem = dependencies.unmet(requirement, discovered)
+    return {"text": str(requirement), "name": requirement.name,
+            "status": "unmet" if problem else ("ok" if requirement.name in enabled else "inactive"),
+            "problem": problem}
 
 
 @admin_blueprint.route("/plugins")
@@ -58,25 +70,44 @@ def _known(name: str):
     return info
 
 
+def _confirm_others(info, action: str, error: lifecycle.NeedsOthers):
+    """Ask before changing the other plugins too (the same POST, confirmed)."""
+    others = [_state().host.discovered[n] for n in error.others]
+    return render_template("core/admin/plugin_others.html", info=info, action=action, others=others,
+                           message=str(error)), 409
+
+
 @admin_blueprint.route("/plugins/<name>/activate", methods=["POST"])
 @roles_required("admin")
 def plugin_activate(name):
+    """Activate; disabled requirements are activated too only once confirmed."""
     info = _known(name)
     try:
-        lifecycle.activate(_state(), name, actor=actor_of(current_user()))
-    except (lifecycle.PluginError, Exception) as error:
+        done = lifecycle.activate(_state(), name, actor=actor_of(current_user()),
+                                  with_requirements=request.form.get("with_others") == "1")
+    except lifecycle.NeedsOthers as error:
+        return _confirm_others(info, "activate", error)
+    except Exception as error:  # a plugin's import or migration error is shown, not a 500
         flash(str(error), "error")
     else:
-        flash(f"{info.title} is active.")
+        flash(f"{lifecycle.titles(_state(), done)} active." if len(done) > 1 else f"{info.title} is active.")
     return redirect(url_for("admin.plugins"))
 
 
 @admin_blueprint.route("/plugins/<name>/deactivate", methods=["POST"])
 @roles_required("admin")
 def plugin_deactivate(name):
+    """Deactivate; plugins that need it are deactivated too only once confirmed."""
     info = _known(name)
-    lifecycle.deactivate(_state(), name, actor=actor_of(current_user()))
-    flash(f"{info.title} is deactivated. Its data is kept.")
+    try:
+        done = lifecycle.deactivate(_state(), name, actor=actor_of(current_user()),
+                                    with_dependents=request.form.get("with_others") == "1")
+    except lifecycle.NeedsOthers as error:
+        return _confirm_others(info, "deactivate", error)
+    if len(done) > 1:
+        flash(f"{lifecycle.titles(_state(), done)} deactivated. Their data is kept.")
+    else:
+        flash(f"{info.title} is deactivated. Its data is kept.")
     return redirect(url_for("admin.plugins"))
 
 
@@ -84,14 +115,19 @@ def plugin_deactivate(name):
 @roles_required("admin")
 def plugin_uninstall(name):
     info = _known(name)
+    needing = dependencies.dependents(name, _state().host.discovered, lifecycle.enabled_names())
     if request.method == "POST":
         if request.form.get("confirm") != name:
             flash(f"Type {name} to confirm.", "error")
-            return render_template("core/admin/plugin_uninstall.html", info=info), 400
-        lifecycle.uninstall(_state(), name, actor=actor_of(current_user()))
+            return render_template("core/admin/plugin_uninstall.html", info=info, needing=needing), 400
+        try:
+            lifecycle.uninstall(_state(), name, actor=actor_of(current_user()))
+        except lifecycle.PluginError as error:
+            flash(str(error), "error")
+            return redirect(url_for("admin.plugins"))
         flash(f"{info.title} was uninstalled and its data removed.")
         return redirect(url_for("admin.plugins"))
-    return render_template("core/admin/plugin_uninstall.html", info=info)
+    return render_template("core/admin/plugin_uninstall.html", info=info, needing=needing)
 
 
 @admin_blueprint.route("/plugins/upload", methods=["POST"])

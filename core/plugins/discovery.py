@@ -13,6 +13,10 @@ Every plugin package carries a ``plugin.toml`` manifest::
     description = "Form builder, embeds and submissions"
     author = "Couvée"
     requires_core = ">=0.1"      # a PEP 440 specifier on Couvée's version
+    requires = ["segments>=1"]   # optional: other plugins, by name, with a
+                                 # PEP 440 specifier on their manifest version
+
+See ``core.plugins.dependencies`` for what ``requires`` changes.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
@@ -49,6 +54,8 @@ class PluginInfo:
     description: str = ""
     author: str = ""
     requires_core: str = ""
+    #: other plugins this one needs (``requires`` in the manifest)
+    requires: list[Requirement] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -60,6 +67,27 @@ class PluginInfo:
         if self.path and (self.path / "templates").is_dir():
             return self.path / "templates"
         return None
+
+
+def parse_requires(value) -> list[Requirement]:
+    """The manifest's ``requires``: a list of requirement strings naming other
+    plugins, e.g. ``["segments>=1", "email"]`` (no extras, markers or URLs)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ManifestError(f"{MANIFEST}: requires must be a list of strings like \"segments>=1\"")
+    requirements = []
+    for text in value:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            raise ManifestError(f"{MANIFEST}: requires {text!r} is not a requirement like \"segments>=1\"") from None
+        if requirement.extras or requirement.marker or requirement.url:
+            raise ManifestError(f"{MANIFEST}: requires {text!r} may only name a plugin and a version specifier")
+        if not NAME_PATTERN.match(requirement.name):
+            raise ManifestError(f"{MANIFEST}: requires {text!r} does not name a plugin")
+        if any(other.name == requirement.name for other in requirements):
+            raise ManifestError(f"{MANIFEST}: requires names {requirement.name} twice")
+        requirements.append(requirement)
+    return requirements
 
 
 def parse_manifest(text: str) -> dict:
@@ -80,7 +108,11 @@ def parse_manifest(text: str) -> dict:
         SpecifierSet(str(data["requires_core"]))
     except InvalidSpecifier:
         raise ManifestError(f"{MANIFEST}: requires_core {data['requires_core']!r} is not a version specifier") from None
-    return {key: str(data[key]) for key in REQUIRED_KEYS}
+    values = {key: str(data[key]) for key in REQUIRED_KEYS}
+    values["requires"] = parse_requires(data.get("requires", []))
+    if any(requirement.name == values["name"] for requirement in values["requires"]):
+        raise ManifestError(f"{MANIFEST}: {values['name']} requires itself")
+    return values
 
 
 def compatibility_problem(requires_core: str) -> str | None:

@@ -4,7 +4,9 @@ call hooks.
 
 Disabled plugins are never imported. When the enabled set changes, the
 application is rebuilt (see ``core.runtime``), so a disabled plugin's hooks,
-routes, jobs and actions disappear from every process.
+routes, jobs and actions disappear from every process. Enabled plugins are
+loaded dependencies first; one whose requirement is not loaded is refused
+(see ``core.plugins.dependencies``).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pluggy
 
 from .. import hookspecs
 from ..registries import Registries, RegistryError
+from . import dependencies
 from .discovery import PluginInfo
 
 log = logging.getLogger("couvee.plugins")
@@ -119,9 +122,10 @@ class PluginHost:
         self._module_owners: dict[str, str] = {"core": CORE_PLUGIN}
         for name, module_name in CORE_PLUGIN_MODULES.items():
             self.pm.register(importlib.import_module(module_name), name=name)
-        for name in sorted(enabled):
+        for name in dependencies.load_order(enabled, discovered):
             self._load(name)
         self._check_pending()
+        self._drop_orphans()
         self.registries = Registries()
         self._fill_registries()
 
@@ -134,6 +138,11 @@ class PluginHost:
             return
         if not info.loadable:
             self.load_errors[name] = "; ".join(info.problems)
+            return
+        missing = self._missing_requirements(info)
+        if missing:
+            self.load_errors[name] = "not loaded: " + "; ".join(missing)
+            log.error("plugin %s not loaded: %s", name, self.load_errors[name])
             return
         try:
             module = import_plugin(info)
@@ -149,6 +158,36 @@ class PluginHost:
             log.error("plugin %s refused: %s", name, self.load_errors[name])
             return
         self._module_owners[info.module_name] = name
+
+    def _missing_requirements(self, info: PluginInfo) -> list[str]:
+        """Requirements of ``info`` that no loaded plugin meets (the loaded
+        ones were loaded first, see ``dependencies.load_order``)."""
+        cycle = dependencies.cycle_through(info.name, self.discovered)
+        if cycle:
+            return [dependencies.describe_cycle(cycle)]
+        missing = []
+        for requirement in info.requires:
+            reason = dependencies.unmet(requirement, self.discovered)
+            if reason is None and not self.pm.has_plugin(requirement.name):
+                reason = f"{requirement} is not active"
+            if reason:
+                missing.append(reason)
+        return missing
+
+    def _drop_orphans(self) -> None:
+        """Unload the plugins whose requirement :meth:`_check_pending`
+        refused after they were loaded (and, in turn, their dependents)."""
+        changed = True
+        while changed:
+            changed = False
+            for name in reversed(self.active):
+                info = self.discovered[name]
+                gone = [str(r) for r in info.requires if not self.pm.has_plugin(r.name)]
+                if gone:
+                    self.pm.unregister(name=name)
+                    self._module_owners = {k: v for k, v in self._module_owners.items() if v != name}
+                    self.load_errors[name] = "not loaded: " + "; ".join(f"{r} is not active" for r in gone)
+                    changed = True
 
     def _check_pending(self) -> None:
         """Unknown hook names are errors (a typo is not a silent no-op)."""
@@ -167,11 +206,18 @@ class PluginHost:
     def _fill_registries(self) -> None:
         """Core's own modules register first, so a plugin can never take over a
         core id (an event kind, an action...): the plugin's duplicate is the
-        one refused and reported."""
+        one refused and reported. Plugins follow in load order, so between
+        two plugins the one required by the other keeps an id both declare."""
+        loaded = {name: position for position, (name, _) in enumerate(self.pm.list_name_plugin())}
+
+        def rank(answer) -> tuple:
+            core = answer[0] in CORE_PLUGIN_MODULES
+            return (not core, 0 if core else loaded.get(answer[0], 0))
+
         for hook_name, attribute in Registries.HOOKS.items():
             registry = getattr(self.registries, attribute)
             answers = self.call(hook_name, event_kinds=self.registries.event_kinds)
-            for plugin, items in sorted(answers, key=lambda answer: answer[0] not in CORE_PLUGIN_MODULES):
+            for plugin, items in sorted(answers, key=rank):
                 for item in items or ():
                     try:
                         registry.add(item, plugin)

@@ -3,21 +3,39 @@
 State lives in the ``plugin_state`` table; every change bumps the
 ``core/plugins_revision`` setting, which each process compares with the
 revision its app was built from (see ``core.runtime``).
+
+Requirements between plugins (``requires`` in ``plugin.toml``) are obeyed
+here: see ``core.plugins.dependencies`` for the rules.
 """
 from __future__ import annotations
 
+import logging
 import shutil
 
 from ..audit import SYSTEM, record
 from ..db import db_proxy, write_transaction
 from ..migrations import apply_migrations, forget_migrations
 from ..models import PluginState, SettingValue, utcnow
+from . import dependencies
 from .discovery import PluginInfo
 from .host import CORE_PLUGIN_MODULES, forget_modules, import_plugin, new_plugin_manager
+
+log = logging.getLogger("couvee.plugins")
 
 
 class PluginError(Exception):
     """An operation on a plugin was refused; the message says why."""
+
+
+class NeedsOthers(PluginError):
+    """Refused because other plugins must change first: the disabled
+    requirements of a plugin to activate, or the enabled dependents of a plugin
+    to deactivate (``others``, in the order they would change). Asking again
+    with ``with_requirements`` / ``with_dependents`` changes them too."""
+
+    def __init__(self, message: str, others: list[str]):
+        super().__init__(message)
+        self.others = others
 
 
 def bump_revision(state) -> int:
@@ -71,29 +89,80 @@ def set_enabled(name: str, enabled: bool, version: str = "") -> None:
     ).execute()
 
 
-def activate(state, name: str, actor: str = SYSTEM) -> None:
+def enabled_names() -> set[str]:
+    return {row.name for row in PluginState.select(PluginState.name).where(PluginState.enabled == True)}  # noqa: E712
+
+
+def titles(state, names) -> str:
+    """``Forms (forms), Segments (segments)`` for a message."""
+    return ", ".join(f"{state.host.discovered[n].title or n} ({n})" if n in state.host.discovered else n
+                     for n in names)
+
+
+def activation_plan(state, name: str) -> list[str]:
+    """The plugins to enable for ``name`` to work, dependencies first and
+    ``name`` last; raises PluginError when a requirement is not installed, at
+    a refused version, or in a cycle."""
+    info = _info(state, name)
+    problems = dependencies.problems(name, state.host.discovered)
+    if problems:
+        raise PluginError(f"{info.title or name} cannot be activated: {'; '.join(problems)}")
+    enabled = enabled_names()
+    return [needed for needed in dependencies.closure(name, state.host.discovered)
+            if needed == name or needed not in enabled]
+
+
+def activate(state, name: str, actor: str = SYSTEM, with_requirements: bool = False) -> list[str]:
     """Run the plugin's migrations and enable it; ``actor`` (a user's email or
-    ``CLI``) is written to the audit log."""
-    info = _info(state, name)
-    manager = load_alone(info)
-    apply_migrations(db_proxy, name, _collect(manager, "register_migrations"))
-    set_enabled(name, True, info.version)
-    record("plugin.activated", name, actor=actor, version=info.version)
-    state.clear_plugin_error(name)
+    ``CLI``) is written to the audit log. A disabled requirement is refused
+    (:class:`NeedsOthers`) unless ``with_requirements``: then it is activated
+    first. Returns the plugins activated, in order."""
+    plan = activation_plan(state, name)
+    requirements = plan[:-1]
+    if requirements and not with_requirements:
+        info = state.host.discovered[name]
+        raise NeedsOthers(f"{info.title or name} requires plugins that are not active: "
+                          f"{titles(state, requirements)}. Activate them first, or together with it.",
+                          requirements)
+    for needed in plan:
+        info = state.host.discovered[needed]
+        manager = load_alone(info)
+        apply_migrations(db_proxy, needed, _collect(manager, "register_migrations"))
+        set_enabled(needed, True, info.version)
+        record("plugin.activated", needed, actor=actor, version=info.version,
+               **({"required_by": name} if needed != name else {}))
+        state.clear_plugin_error(needed)
     bump_revision(state)
+    return plan
 
 
-def deactivate(state, name: str, actor: str = SYSTEM) -> None:
+def deactivate(state, name: str, actor: str = SYSTEM, with_dependents: bool = False) -> list[str]:
+    """Disable the plugin (its data is kept). Refused (:class:`NeedsOthers`)
+    while enabled plugins require it, unless ``with_dependents``: then they
+    are deactivated first. Returns the plugins deactivated, in order."""
     info = _info(state, name)
-    set_enabled(name, False, info.version)
-    record("plugin.deactivated", name, actor=actor, version=info.version)
+    needing = dependencies.dependents(name, state.host.discovered, enabled_names())
+    if needing and not with_dependents:
+        raise NeedsOthers(f"{info.title or name} is required by active plugins: {titles(state, needing)}. "
+                          "Deactivate them first, or together with it.", needing)
+    for plugin in needing + [name]:
+        version = state.host.discovered[plugin].version if plugin in state.host.discovered else ""
+        set_enabled(plugin, False, version)
+        record("plugin.deactivated", plugin, actor=actor, version=version,
+               **({"requires": name} if plugin != name else {}))
     bump_revision(state)
+    return needing + [name]
 
 
 def uninstall(state, name: str, actor: str = SYSTEM) -> None:
     """Deactivate, drop the plugin's tables, settings and migration records;
-    remove its files when it was uploaded."""
+    remove its files when it was uploaded. Refused while enabled plugins
+    require it (deactivate them first)."""
     info = _info(state, name)
+    needing = dependencies.dependents(name, state.host.discovered, enabled_names())
+    if needing:
+        raise PluginError(f"{info.title or name} cannot be uninstalled: active plugins require it: "
+                          f"{titles(state, needing)}. Deactivate them first.")
     models, settings_groups = [], []
     if info.loadable:
         try:
@@ -124,3 +193,29 @@ def _sqlite(state) -> bool:
     from ..db import is_sqlite
 
     return is_sqlite(state.database)
+
+
+def enable_new_bundled(discovered: dict[str, PluginInfo]) -> None:
+    """At start, with the migration lock held: enable the bundled plugins the
+    database has never seen, dependencies first. One whose requirements are
+    not met is recorded disabled (the Plugins page says why)."""
+    known = {row.name for row in PluginState.select(PluginState.name)}
+    enabled = enabled_names()
+    new = [name for name, info in discovered.items()
+           if info.source == "bundled" and name not in known and info.loadable]
+    for name in dependencies.load_order(new, discovered):
+        info = discovered[name]
+        problems = dependencies.problems(name, discovered) or [
+            f"{requirement} is not active" for requirement in info.requires if requirement.name not in enabled]
+        if problems:
+            log.error("bundled plugin %s left inactive: %s", name, "; ".join(problems))
+            set_enabled(name, False, info.version)
+            continue
+        try:
+            manager = load_alone(info)
+        except PluginError as error:
+            log.error("%s", error)
+            continue
+        apply_migrations(db_proxy, name, _collect(manager, "register_migrations"))
+        set_enabled(name, True, info.version)
+        enabled.add(name)
