@@ -62,7 +62,8 @@ TOTAL, KILL_AT = 2000, 600
 BIN = Path(sys.executable).parent
 SECRET = "netns-test-secret-0123456789"
 WEB_PORT = 8000
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+POSTGRES_PORT = 5432
+DEFAULT_POSTGRES = f"postgresql://postgres@127.0.0.1:{POSTGRES_PORT}"
 
 
 def wait_until(condition, timeout: float, what: str, step: float = 0.1):
@@ -179,7 +180,8 @@ def site(network, redis_server, postgres_url, tmp_path):
     from aiosmtpd.controller import Controller
 
     parts = urllib.parse.urlsplit(postgres_url)
-    forwarder = TcpForwarder((network.address, 0), (parts.hostname or "127.0.0.1", parts.port or 5432))
+    database = (parts.hostname or "127.0.0.1", parts.port or POSTGRES_PORT)
+    forwarder = TcpForwarder((network.address, 0), database)
     hosts_db = parts._replace(netloc=f"{parts.username or 'postgres'}"
                                      f"{':' + parts.password if parts.password else ''}"
                                      f"@{network.address}:{forwarder.port}").geturl()
@@ -216,7 +218,7 @@ def site(network, redis_server, postgres_url, tmp_path):
         state = app.extensions["couvee"]
         with app.app_context(), state.database_connection():
             yield types.SimpleNamespace(url=web_url, sink=sink, smtp=smtp, hosts=addresses, processes=processes,
-                                        logs=logs, app=app)
+                                        logs=logs, app=app, network=network, database=database)
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -226,6 +228,11 @@ def site(network, redis_server, postgres_url, tmp_path):
             process.wait(timeout=30)
         smtp.stop()
         forwarder.close()
+
+
+def reaches(network, host: str, address: tuple[str, int]) -> bool:
+    probe = f"import socket; socket.create_connection({address!r}, timeout=3)"
+    return network.run(host, [sys.executable, "-c", probe], dict(os.environ), timeout=30).returncode == 0
 
 
 def log_tail(site, host: str) -> str:
@@ -293,6 +300,8 @@ def test_a_worker_host_dies_mid_newsletter_and_every_recipient_gets_exactly_one_
     from plugins.email.models import CLAIMED, DONE, Newsletter, Send
 
     configure(site.sink, batch_size=50, workers=2)
+    for host in site.hosts:  # separate machines: the database server itself is out of their reach
+        assert not reaches(site.network, host, site.database), host
     wait_for_web(site.url)
     admin = Admin(site.url)
     admin.submit("/admin/login", "/admin/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
