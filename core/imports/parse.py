@@ -91,17 +91,22 @@ class _Column:
         self.field, self.field_type, self.memo = field, field_type, {}
 
     def parse_value(self, text: str):
-        """The field type's parse, memoised per distinct text."""
+        """The field type's parse, memoised per distinct text: ``(value, None)``
+        or ``(None, reason)``."""
+        outcome = self.memo.get(text)
+        if outcome is None:
+            outcome = self._parse_new(text)
+        return outcome
+
+    def _parse_new(self, text: str):
+        """Parse a text not in the memo yet and remember the outcome."""
         try:
-            outcome = self.memo[text]
-        except KeyError:
-            try:
-                outcome = (self.field_type.parse(text, self.field), None)
-            except FieldValueError as error:
-                outcome = (None, str(error))
-            if len(self.memo) >= _MEMO_LIMIT:
-                self.memo.clear()
-            self.memo[text] = outcome
+            outcome = (self.field_type.parse(text, self.field), None)
+        except FieldValueError as error:
+            outcome = (None, str(error))
+        if len(self.memo) >= _MEMO_LIMIT:
+            self.memo.clear()
+        self.memo[text] = outcome
         return outcome
 
 
@@ -138,7 +143,8 @@ class RowParser:
             raise ValueError("the mapping has no email column")
         # plain tuples for the per-row loop (attribute lookups add up over 100 000 rows)
         self._native_cells = [(column.index, column.target) for column in self.natives]
-        self._custom_cells = [(column.index, column.field.id, column.memo, column) for column in self.customs]
+        self._custom_cells = [(column.index, column.field.id, column.memo, column._parse_new, column.header)
+                              for column in self.customs]
         self.cold_column = None
         if cold_column is not None:
             header = mapping[cold_column].get("header", "") if cold_column < len(mapping) else ""
@@ -157,9 +163,8 @@ class RowParser:
             cells = cells + [""] * (self.width - len(cells))
         problems, warnings = [], []
         email = None
-        raw_email = cells[self.email_column.index]
         try:
-            email = normalize_email(raw_email)
+            email = normalize_email(cells[self.email_column.index])
         except FieldValueError as error:
             problems.append(f"{self.email_column.header}: {error}")
         else:
@@ -171,13 +176,13 @@ class RowParser:
             text = cells[index].strip()
             if text:
                 natives[target] = text[:NAME_MAX]
-        for index, field_id, memo, column in self._custom_cells:
+        for index, field_id, memo, parse_new, header in self._custom_cells:
             text = cells[index]
             if not text:
                 continue
-            value, error = memo.get(text) or column.parse_value(text)
+            value, error = memo.get(text) or parse_new(text)
             if error:
-                problems.append(f"{column.header}: {error}")
+                problems.append(f"{header}: {error}")
             elif value is not None and value != []:
                 values[field_id] = value
         if problems:

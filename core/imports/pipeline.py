@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -255,31 +256,35 @@ class Importer:
     def _parse(self, rows: list[Row], result: BatchResult) -> dict[str, Record]:
         records: dict[str, Record] = {}
         override = self.settings.policy == "update"
+        drop_rules, consent, cutoff = self.settings.drop_rules, self.settings.consent, self.cutoff
+        parse, repeated, pending = self.parser.parse, self.repeated, self.pending
         for row in rows:
-            dropped = next((reason for rule in self.settings.drop_rules if (reason := rule.drops(row.cells))), "")
-            if dropped:
-                self._report(result, row, "skipped", dropped)
-                continue
+            if drop_rules:
+                dropped = next((reason for rule in drop_rules if (reason := rule.drops(row.cells))), "")
+                if dropped:
+                    self._report(result, row, "skipped", dropped)
+                    continue
             try:
-                record, warnings = self.parser.parse(row)
+                record, warnings = parse(row)
             except RowProblem as problem:
                 self._report(result, row, "error", str(problem))
                 continue
             for warning in warnings:
                 self._report(result, record, "warning", warning)
-            if self.cutoff and record.last_activity and record.last_activity < self.cutoff:
+            if cutoff and record.last_activity and record.last_activity < cutoff:
                 self._report(result, record, "skipped",
                              f"Cold lead: last activity on {record.last_activity} is more than "
                              f"{self.settings.cold_months} months old.")
                 continue
-            if self.settings.consent is not None:
-                granted, day = self.settings.consent.decision(row.cells)
+            if consent is not None:
+                granted, day = consent.decision(row.cells)
                 if granted:
                     self.consents[record.email] = day
-            into = self.pending if record.email in self.repeated else records
-            earlier = into.get(record.email)
+            email = record.email
+            into = pending if email in repeated else records
+            earlier = into.get(email)
             if earlier is None:
-                into[record.email] = record
+                into[email] = record
             else:
                 earlier.merge(record, override)
                 result.counts.duplicates += 1
@@ -377,7 +382,10 @@ class Importer:
         """Create, update and tag; return the ids of the events written."""
         now = self.now or utcnow()
         now_db = db_value(Contact, "created_at", now)
-        tag_names = set(self.job_tags).union(*(record.tags for record in records.values()))
+        tag_names = set(self.job_tags)
+        for record in records.values():
+            if record.tags:
+                tag_names |= record.tags
         self._ensure_tags(tag_names)
         known_ids = [row[0] for row in existing.values()]
         links = self._current_links(known_ids, [self.tag_ids[name] for name in tag_names])
@@ -385,14 +393,15 @@ class Importer:
         self._plan_existing(records, existing, self._current_values(known_ids), plan, result.counts)
         new_records = [record for email, record in records.items() if email not in existing]
         created_data = self._data()
+        value_rows, events, kept = plan.value_rows, plan.events, plan.kept
         for record, contact_id in self._create(new_records, now_db, result):
             for field_id, value in record.values.items():
                 if value.__class__ is list:
-                    plan.value_rows.extend((contact_id, field_id, item) for item in value)
+                    value_rows.extend((contact_id, field_id, item) for item in value)
                 else:
-                    plan.value_rows.append((contact_id, field_id, value))
-            plan.events.append((contact_id, "contact_created", created_data))
-            plan.kept.append((record, contact_id, "created"))
+                    value_rows.append((contact_id, field_id, value))
+            events.append((contact_id, "contact_created", created_data))
+            kept.append((record, contact_id, "created"))
 
         for contact_id, fields in plan.updates:
             Contact.update(updated_at=now, **fields).where(Contact.id == contact_id).execute()
@@ -400,11 +409,11 @@ class Importer:
             for chunk in _chunks(contact_ids, _IN_CHUNK):
                 ContactValue.delete().where((ContactValue.field == field_id) & ContactValue.contact.in_(chunk)).execute()
         insert_rows(ContactValue, ["contact", "field", "value"], plan.value_rows, ignore_conflicts=True)
-        tag_events = self._link_tags(plan.kept, links, now_db)
-        for record, contact_id, outcome in plan.kept:
-            if outcome == "unchanged" and contact_id in tag_events:
-                outcome = "updated"
-            setattr(result.counts, outcome, getattr(result.counts, outcome) + 1)
+        tag_events = self._link_tags(plan.kept, links, now_db) if tag_names else {}
+        outcomes = Counter(outcome if outcome != "unchanged" or contact_id not in tag_events else "updated"
+                           for _, contact_id, outcome in plan.kept)
+        for outcome, count in outcomes.items():
+            setattr(result.counts, outcome, getattr(result.counts, outcome) + count)
         for contact_id, names in tag_events.items():
             plan.events.extend((contact_id, "tag_added", self._data(tag=name)) for name in names)
         result.contact_ids = [contact_id for _, contact_id, _ in plan.kept]

@@ -17,7 +17,7 @@ class SourceError(ValueError):
     """The file cannot be read with the chosen encoding/separator."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     cells: list[str]
@@ -57,7 +57,9 @@ class CsvSource:
                 reader = csv.reader(handle, delimiter=self.delimiter, quotechar='"')
                 start = 1
                 for cells in reader:
-                    if "".join(cells).strip():  # blank lines and rows of empty cells are skipped
+                    # blank lines and rows of empty cells are skipped (the first cell alone
+                    # usually says the row is not blank, without joining all of them)
+                    if cells and (cells[0].strip() or "".join(cells).strip()):
                         yield Row(start, cells)
                     start = reader.line_num + 1
         except UnicodeDecodeError as error:
@@ -73,6 +75,9 @@ class CsvSource:
         records = self._records()
         if self.has_header:
             next(records, None)
+        if limit is None:
+            yield from records
+            return
         for count, row in enumerate(records):
             if limit is not None and count >= limit:
                 return
