@@ -141,7 +141,7 @@ def test_preview_and_contact_page_show_why(admin, ctx):
     assert "tags CRM, sales efficiency; score 3" in log.text
 
 
-def test_test_send_is_queued_with_validation(admin, ctx):
+def test_test_send_is_validated_and_answered_in_the_page(admin, ctx):
     item = library.save_content(None, {"title": "A", "url": "https://x.fr/a"})
     page = admin.get("/admin/smart-content/test")
     page.forms["test-form"]["address"] = "not-an-address"
@@ -149,7 +149,9 @@ def test_test_send_is_queued_with_validation(admin, ctx):
     assert "valid email address" in page.text
     page.forms["test-form"]["address"] = "me@example.com"
     page.forms["test-form"]["content_id"] = str(item.id)
-    assert "queued for me@example.com" in page.forms["test-form"].submit().follow().text
+    # sent while the admin waits (not queued): with no sender address set, the page says so
+    said = page.forms["test-form"].submit().follow().text
+    assert "Test email with “A” not sent: no sender address (set it in Settings → Email)." in said, said
 
 
 def test_rest_api_creates_and_completes_contents(web, ctx, admin_user):
