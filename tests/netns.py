@@ -60,6 +60,7 @@ class Network:
         self.prefix = _free_subnet()
         self.address = f"{self.prefix}.1"  # the root namespace, on the bridge
         self.hosts: dict[str, str] = {}  # host name -> address
+        self.links: list[str] = []  # root-side ends of the veth pairs
         _ip("link", "add", self.bridge, "type", "bridge")
         _ip("addr", "add", f"{self.address}/24", "dev", self.bridge)
         _ip("link", "set", self.bridge, "up")
@@ -75,6 +76,7 @@ class Network:
         _ip("netns", "add", namespace)
         self.hosts[host] = address
         _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+        self.links.append(outside)
         _ip("link", "set", inside, "netns", namespace)
         _ip("link", "set", outside, "master", self.bridge, "up")
         _ip("-n", namespace, "addr", "add", f"{address}/24", "dev", inside)
@@ -119,10 +121,10 @@ class Network:
             except RuntimeError:
                 pass
             self.hosts.pop(host)
-        try:
-            _ip("link", "del", self.bridge)
-        except RuntimeError:
-            pass
+        for link in self.links + [self.bridge]:  # a veth left in the root namespace if set-up failed half-way
+            if subprocess.run(["ip", "link", "show", link], capture_output=True).returncode == 0:
+                _ip("link", "del", link)
+        self.links = []
 
     def _alive(self, host: str) -> bool:
         try:

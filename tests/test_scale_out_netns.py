@@ -174,7 +174,7 @@ class HostSink(SmtpSink):
 
 
 @pytest.fixture
-def site(network, redis_server, postgres_url, tmp_path):
+def site(postgres_url, network, redis_server, tmp_path):
     """web, worker1 and worker2 hosts running, and an app in the test process
     (for arranging settings and reading the outcome)."""
     from aiosmtpd.controller import Controller
