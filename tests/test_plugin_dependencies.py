@@ -17,7 +17,8 @@ from core.plugins.upload import build_plugin_zip
 from .conftest import FIXTURE_PLUGINS, csrf_of, install_fixture_plugin
 from .test_plugins_lifecycle import plugin_row, upload
 
-WRITTEN = ("couvee_cycle_a", "couvee_cycle_b", "couvee_typo", "couvee_typo_user", "couvee_typo_user_user")
+WRITTEN = ("couvee_cycle_a", "couvee_cycle_b", "couvee_typo", "couvee_typo_user", "couvee_typo_user_user",
+           "couvee_bad_step", "couvee_dup_a", "couvee_dup_z")
 
 
 @pytest.fixture(autouse=True)
@@ -167,6 +168,25 @@ def test_cli_lists_requirements_and_follows_the_same_rules(config, monkeypatch):
     assert disabled.exit_code == 0 and "couvee_addon, couvee_base are inactive." in disabled.output
 
 
+def test_a_failing_migration_of_the_dependent_leaves_its_requirement_active(config, monkeypatch):
+    monkeypatch.setenv("COUVEE_INSTANCE", str(config["instance_path"]))
+    monkeypatch.setenv("COUVEE_DATABASE_URL", config["database_url"])
+    monkeypatch.setenv("COUVEE_REDIS_URL", config["redis_url"])
+    install_fixture_plugin(config["instance_path"], "couvee_base")
+    write_plugin(config["instance_path"], "couvee_bad_step", ["couvee_base"], code=(
+        "from core import Migration, hookimpl\n\n\ndef up(database, migrator):\n"
+        "    raise RuntimeError('no room left')\n\n\n@hookimpl\ndef register_migrations():\n"
+        "    return [Migration(1, 'a step that fails', up)]\n"))
+    runner = CliRunner()
+    failed = runner.invoke(main, ["plugins", "enable", "couvee_bad_step", "--with-requirements"])
+    assert failed.exit_code == 1
+    assert ("couvee_bad_step cannot be activated: plugin 'couvee_bad_step': migration 1 (a step that fails) "
+            "failed: no room left") in failed.output
+    listed = runner.invoke(main, ["plugins", "list"]).output
+    assert [line.split()[:3] for line in listed.splitlines() if line.startswith("couvee_")] == [
+        ["couvee_bad_step", "1.0.0", "inactive"], ["couvee_base", "1.2.0", "active"]]
+
+
 def test_at_start_plugins_load_and_migrate_dependencies_first(config, instance):
     """Both enabled, nothing migrated yet (e.g. a restored database): the
     add-on's migration needs the base's table, so it must run second, though
@@ -249,3 +269,24 @@ def test_dependents_of_a_plugin_refused_for_an_unknown_hook_are_not_loaded(confi
     assert host.load_errors["couvee_typo_user"] == "not loaded: couvee_typo is not active"
     assert host.load_errors["couvee_typo_user_user"] == "not loaded: couvee_typo_user is not active"
     assert not any(host.is_active(name) for name in WRITTEN[2:])
+
+
+def test_the_required_plugin_keeps_an_action_id_both_declare(config, instance):
+    """``couvee_dup_a`` requires ``couvee_dup_z``: z loads first and keeps the
+    id (alphabetical order would have given it to a)."""
+    from core.app import create_app
+    from core.plugins.lifecycle import set_enabled
+
+    def action_plugin(label):
+        return ("from core import Action, hookimpl\n\n\n@hookimpl\ndef register_actions():\n"
+                f"    return [Action('dup.action', {label!r}, run=lambda contact, settings, context: None)]\n")
+
+    write_plugin(instance, "couvee_dup_z", [], code=action_plugin("from z"))
+    write_plugin(instance, "couvee_dup_a", ["couvee_dup_z"], code=action_plugin("from a"))
+    app = create_app(config)
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        set_enabled("couvee_dup_a", True)
+        set_enabled("couvee_dup_z", True)
+    state = create_app(config).extensions["couvee"]
+    assert state.host.registries.actions["dup.action"].label == "from z"
+    assert "dup.action" in state.plugin_errors()["couvee_dup_a"]["message"]

@@ -14,7 +14,7 @@ import shutil
 
 from ..audit import SYSTEM, record
 from ..db import db_proxy, write_transaction
-from ..migrations import apply_migrations, forget_migrations
+from ..migrations import MigrationError, apply_migrations, forget_migrations
 from ..models import PluginState, SettingValue, utcnow
 from . import dependencies
 from .discovery import PluginInfo
@@ -124,15 +124,23 @@ def activate(state, name: str, actor: str = SYSTEM, with_requirements: bool = Fa
         raise NeedsOthers(f"{info.title or name} requires plugins that are not active: "
                           f"{titles(state, requirements)}. Activate them first, or together with it.",
                           requirements)
-    for needed in plan:
-        info = state.host.discovered[needed]
-        manager = load_alone(info)
-        apply_migrations(db_proxy, needed, _collect(manager, "register_migrations"))
-        set_enabled(needed, True, info.version)
-        record("plugin.activated", needed, actor=actor, version=info.version,
-               **({"required_by": name} if needed != name else {}))
-        state.clear_plugin_error(needed)
-    bump_revision(state)
+    done = []
+    try:
+        for needed in plan:
+            info = state.host.discovered[needed]
+            manager = load_alone(info)
+            try:
+                apply_migrations(db_proxy, needed, _collect(manager, "register_migrations"))
+            except MigrationError as error:
+                raise PluginError(f"{info.title or needed} cannot be activated: {error}") from error
+            set_enabled(needed, True, info.version)
+            record("plugin.activated", needed, actor=actor, version=info.version,
+                   **({"required_by": name} if needed != name else {}))
+            state.clear_plugin_error(needed)
+            done.append(needed)
+    finally:
+        if done:  # requirements activated before a failure stay active
+            bump_revision(state)
     return plan
 
 
