@@ -21,12 +21,30 @@ def _add_event_outbox(database, migrator):
     database.execute_sql("CREATE INDEX IF NOT EXISTS event_outbox ON event (id) WHERE dispatched_at IS NULL")
 
 
+def _add_event_lanes(database, migrator):
+    """The priority lane and the partitions of the outbox: an ``interactive``
+    flag on events (existing rows are bulk), an index of the undispatched
+    events by lane, and one of the live claims (a no-op where present)."""
+    if "interactive" not in {column.name for column in database.get_columns("event")}:
+        database.execute_sql("ALTER TABLE event ADD COLUMN interactive BOOLEAN NOT NULL DEFAULT FALSE")
+    for statement in OUTBOX_INDEXES:
+        database.execute_sql(statement)
+
+
+#: partial indexes of the undispatched events (core/dispatch/outbox.py)
+OUTBOX_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS event_outbox_lane ON event (interactive, id) WHERE dispatched_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS event_outbox_claims ON event (claimed_until) WHERE dispatched_at IS NULL",
+)
+
+
 @hookimpl
 def register_migrations():
     from .models import CORE_MODELS
 
     return [Migration.create_tables(1, "core tables", CORE_MODELS),
-            Migration(2, "event outbox claims and per-plugin deliveries", _add_event_outbox)]
+            Migration(2, "event outbox claims and per-plugin deliveries", _add_event_outbox),
+            Migration(3, "event outbox partitions and priority lane", _add_event_lanes)]
 
 
 @hookimpl

@@ -11,6 +11,7 @@
 | COUVEE_PLUGIN_UPLOADS  | 1 (0 = refuse plugin zips)                |
 | COUVEE_THEME           | default                                   |
 | COUVEE_TRUSTED_PROXIES | 0 (n = trust X-Forwarded-* from n proxies)|
+| COUVEE_EVENT_PARTITIONS| 4 (event drains that may run at once)     |
 """
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ class Config:
     #: ``X-Forwarded-Proto`` are believed (0: the headers are ignored and the
     #: client is the TCP peer)
     trusted_proxies: int = 0
+    #: the outbox is split by contact id into this many partitions; up to as
+    #: many event drains run at once (core/dispatch/partitions.py)
+    event_partitions: int = 4
     extra: dict = field(default_factory=dict)
 
     @property
@@ -87,6 +91,16 @@ def _hops(raw) -> int:
             f"(0 when clients connect directly, usually 1), got {raw!r}"
         )
     return int(text)
+
+
+def _partitions(raw) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= 64:
+        raise ConfigError(f"COUVEE_EVENT_PARTITIONS: expected a number from 1 to 64, got {raw!r}")
+    return value
 
 
 def _ensure_instance(path: Path) -> Path:
@@ -146,6 +160,7 @@ def load_config(overrides: dict | None = None, environ=None) -> Config:
         ),
         theme=values.pop("theme", None) or env.get("COUVEE_THEME") or "default",
         trusted_proxies=_hops(values.pop("trusted_proxies", env.get("COUVEE_TRUSTED_PROXIES", "0"))),
+        event_partitions=_partitions(values.pop("event_partitions", env.get("COUVEE_EVENT_PARTITIONS", "4"))),
     )
     known = {f.name for f in fields(Config)}
     for key, value in values.items():

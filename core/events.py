@@ -32,10 +32,14 @@ def emit(contact: Contact, kind: str, data: dict | None = None, source: str = ""
 
     ``kind`` must be registered by an active plugin (``register_event_kinds``),
     else :class:`core.UnknownEventKind` is raised and nothing is written; a
-    kind registered as an ``interaction`` moves the contact's last activity."""
+    kind registered as an ``interaction`` moves the contact's last activity.
+
+    The event takes the priority lane (``interactive``), dispatched before a
+    bulk backlog, unless it is a plugin's reaction to a bulk event."""
     interaction = registered_kind(kind).interaction
     when = created_at or utcnow()
-    event = Event.create(contact=contact, kind=kind, data=data or {}, source=source, created_at=when)
+    event = Event.create(contact=contact, kind=kind, data=data or {}, source=source, created_at=when,
+                         interactive=not (has_app_context() and g.get("couvee_bulk_reaction")))
     if interaction:
         Contact.update(last_interaction_at=when).where(
             (Contact.id == contact.id)
@@ -117,7 +121,11 @@ def sweep_undispatched() -> int:
     return dispatch.sweep()
 
 
-def emit_many(rows, dispatch: bool = True) -> list[int]:
+#: ``emit_many`` of more rows than this is bulk unless told otherwise
+INTERACTIVE_ROWS = 10
+
+
+def emit_many(rows, dispatch: bool = True, bulk: bool | None = None) -> list[int]:
     """Record several events at once and return their ids.
 
     ``rows`` are dicts with ``contact`` (a Contact or its id), ``kind`` and
@@ -130,13 +138,20 @@ def emit_many(rows, dispatch: bool = True) -> list[int]:
     with :func:`dispatch_many` (e.g. once per batch, after its commit); events
     nobody signals for are found by the next drain or the periodic sweep.
     Every kind must be registered (see :func:`emit`): one unknown kind and
-    nothing is written."""
+    nothing is written.
+
+    ``bulk=True`` (imports, bulk actions, sends) puts the events behind the
+    interactive ones (see core/dispatch/outbox.py); by default more than
+    :data:`INTERACTIVE_ROWS` rows are bulk, and so is a plugin's reaction to
+    a bulk event."""
     from .bulk import db_value, insert_rows
 
     rows = list(rows)
     if not rows:
         return []
     interaction = {kind: registered_kind(kind).interaction for kind in {row["kind"] for row in rows}}
+    if bulk is None:
+        bulk = len(rows) > INTERACTIVE_ROWS or bool(has_app_context() and g.get("couvee_bulk_reaction"))
     now = utcnow()
     values, latest = [], {}
     for row in rows:
@@ -144,11 +159,11 @@ def emit_many(rows, dispatch: bool = True) -> list[int]:
         contact_id = contact if isinstance(contact, int) else contact.id
         when = row.get("created_at") or now
         values.append((contact_id, row["kind"], db_value(Event, "data", row.get("data") or {}),
-                       row.get("source", ""), db_value(Event, "created_at", when)))
+                       row.get("source", ""), db_value(Event, "created_at", when), not bulk))
         if interaction[row["kind"]] and (contact_id not in latest or latest[contact_id] < when):
             latest[contact_id] = when
-    ids = [found[0] for found in insert_rows(Event, ["contact", "kind", "data", "source", "created_at"], values,
-                                             returning=("id",))]
+    columns = ["contact", "kind", "data", "source", "created_at", "interactive"]
+    ids = [found[0] for found in insert_rows(Event, columns, values, returning=("id",))]
     for contact_id, when in latest.items():
         Contact.update(last_interaction_at=when).where(
             (Contact.id == contact_id)

@@ -194,6 +194,11 @@ class Event(BaseModel):
     #: the drain that claimed this undispatched event, and until when its claim holds
     claimed_by = peewee.CharField(null=True)
     claimed_until = UTCDateTimeField(null=True)
+    #: emitted one at a time (a request, an API call, a plugin's reaction to
+    #: such an event): dispatched before the bulk backlog (imports, bulk
+    #: actions, sends), see core/dispatch/outbox.py. Rows inserted in bulk
+    #: without naming it are bulk (the column's default).
+    interactive = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])
 
     class Meta:
         indexes = (

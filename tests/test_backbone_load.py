@@ -41,6 +41,7 @@ from plugins.email import newsletters
 from plugins.email.models import Newsletter
 
 from .test_email_newsletter import kill_with_work_horses
+from .test_event_dispatch_processes import expire_drains
 from .test_email_send import configure
 from .test_write_contention_processes import ROOT, couvee_env
 
@@ -157,8 +158,7 @@ def test_a_bulk_tag_of_10000_contacts_through_a_workflow_survives_a_killed_worke
 
     # a new worker; the dead drain's flag runs out (60 s) and the sweep signals a drain
     start_worker()
-    current_app.extensions["couvee"].redis.pexpire(signal.FLAG, 1)
-    time.sleep(0.01)
+    expire_drains(current_app.extensions["couvee"].redis)
     sweep_undispatched()
     # all but the dead drain's claimed batch, at most
     wait_until(lambda: tagged("welcomed") >= BULK - drain.BATCH, 400, "the new worker welcoming the rest", step=0.2)
@@ -167,7 +167,7 @@ def test_a_bulk_tag_of_10000_contacts_through_a_workflow_survives_a_killed_worke
     # sweep and run recovery hand its last batch and its run in progress on
     with time_machine.travel(utcnow() + dt.timedelta(minutes=11)):
         time.sleep(0.01)
-        current_app.extensions["couvee"].redis.delete(signal.FLAG)
+        expire_drains(current_app.extensions["couvee"].redis)
         sweep_undispatched()
         recover_runs()
         run_jobs()

@@ -248,23 +248,28 @@ def test_old_queued_dispatch_jobs_still_work(ctx, run_jobs):
 
 
 def test_an_instance_created_before_the_outbox_is_migrated(config, app):
-    """Migration 2 of core adds the claim columns, the delivery table and the
-    outbox index to a database whose event table predates them."""
+    """Migrations 2 and 3 of core add the claim columns, the delivery table,
+    the lane flag and the outbox indexes to a database whose event table
+    predates them; events already there are bulk."""
     from core.app import create_app
     from core.models import MigrationRecord
 
     state = app.extensions["couvee"]
     with app.app_context(), state.database_connection() as database:
-        database.execute_sql("DROP INDEX event_outbox")
+        older = contacts.create_contact({"email": "before@example.com"})
+        for index in ("event_outbox", "event_outbox_lane", "event_outbox_claims"):
+            database.execute_sql(f"DROP INDEX {index}")
         database.execute_sql("DROP TABLE event_delivery")
-        for column in ("claimed_by", "claimed_until"):
+        for column in ("claimed_by", "claimed_until", "interactive"):
             database.execute_sql(f"ALTER TABLE event DROP COLUMN {column}")
-        MigrationRecord.delete().where((MigrationRecord.plugin == "core") & (MigrationRecord.version == 2)).execute()
+        MigrationRecord.delete().where((MigrationRecord.plugin == "core") & (MigrationRecord.version >= 2)).execute()
     upgraded = create_app(config)
     with upgraded.app_context(), upgraded.extensions["couvee"].database_connection() as database:
-        assert {"claimed_by", "claimed_until"} <= {c.name for c in database.get_columns("event")}
+        assert {"claimed_by", "claimed_until", "interactive"} <= {c.name for c in database.get_columns("event")}
         assert "event_delivery" in database.get_tables()
-        assert "event_outbox" in {index.name for index in database.get_indexes("event")}
+        assert {"event_outbox", "event_outbox_lane", "event_outbox_claims"} <= {
+            index.name for index in database.get_indexes("event")}
+        assert not Event.get(Event.contact == older.id).interactive
         contact = contacts.create_contact({"email": "upgraded@example.com"})
         assert drain.dispatch_now([e.id for e in Event.select().where(Event.contact == contact.id)]) == 1
 

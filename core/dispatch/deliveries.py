@@ -16,10 +16,11 @@ import time
 import traceback
 
 import peewee
-from flask import current_app
+from flask import current_app, g
 
 from ..db import write_transaction
 from ..models import Contact, Event, EventDelivery, utcnow
+from . import partitions
 
 log = logging.getLogger("couvee.dispatch")
 
@@ -72,7 +73,9 @@ class Deliverer:
 
     def call(self, impl, hook: str, arguments: dict, event: Event) -> str | None:
         """Run one implementation; the error message when it raised (None when
-        it raised because the contact was deleted meanwhile: nothing to retry)."""
+        it raised because the contact was deleted meanwhile: nothing to retry).
+        What the plugin emits meanwhile takes the event's lane (see core.events.emit)."""
+        g.couvee_bulk_reaction = not event.interactive
         try:
             impl.function(**{name: arguments[name] for name in impl.argnames})
         except Exception as error:
@@ -87,6 +90,8 @@ class Deliverer:
             except Exception:  # reporting must never stop the dispatch
                 log.exception("could not record the error of plugin %s", impl.plugin_name)
             return message
+        finally:
+            g.pop("couvee_bulk_reaction", None)
         return None
 
     def implementation(self, hook: str, plugin: str):
@@ -94,13 +99,16 @@ class Deliverer:
 
     # -- retries -------------------------------------------------------------
 
-    def retry_due(self, deadline: float, limit: int = 50) -> int:
+    def retry_due(self, deadline: float, limit: int = 50, partition: int | None = None) -> int:
         """Retry the deliveries whose time has come (until ``deadline``, a
-        ``time.monotonic()`` value); return how many were attempted."""
+        ``time.monotonic()`` value), of the events in ``partition`` if given
+        (a drain retries only in the partition it holds); return how many
+        were attempted."""
         now = utcnow()
-        due = list(EventDelivery.select()
-                   .where((EventDelivery.status == RETRYING) & (EventDelivery.next_attempt_at <= now))
-                   .order_by(EventDelivery.next_attempt_at, EventDelivery.id).limit(limit))
+        due = EventDelivery.select().where(_due(now))
+        if partition is not None:
+            due = due.join(Event).where(partitions.where(partition))
+        due = list(due.order_by(EventDelivery.next_attempt_at, EventDelivery.id).limit(limit))
         attempted = 0
         for delivery in due:
             if time.monotonic() > deadline:
@@ -170,9 +178,12 @@ def record_failure(event: Event, plugin: str, hook: str, message: str) -> None:
         log.info("event %s was deleted with its contact; nothing to retry for %s", event.id, plugin)
 
 
+def _due(now: dt.datetime):
+    return (EventDelivery.status == RETRYING) & (EventDelivery.next_attempt_at <= now)
+
+
 def has_due() -> bool:
-    return EventDelivery.select(EventDelivery.id).where(
-        (EventDelivery.status == RETRYING) & (EventDelivery.next_attempt_at <= utcnow())).limit(1).exists()
+    return EventDelivery.select(EventDelivery.id).where(_due(utcnow())).limit(1).exists()
 
 
 def retry_now(delivery_id: int) -> bool:

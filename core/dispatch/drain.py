@@ -9,6 +9,7 @@ gets back to newsletters, periodic jobs and imports within seconds even when
 from __future__ import annotations
 
 import logging
+import random
 import time
 
 from flask import g
@@ -16,7 +17,7 @@ from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from . import outbox, signal
+from . import outbox, partitions, signal
 from .deliveries import Deliverer, has_due
 
 log = logging.getLogger("couvee.dispatch")
@@ -29,48 +30,108 @@ BATCH = 100
 LATE_COMMIT_WAITS = (0.1, 0.2, 0.3, 0.4)
 #: seconds the sweep waits before deciding that a flag's job does not exist
 ENQUEUE_GRACE = 0.5
+#: a drain looks for partitions nobody works on at most this often (seconds)
+FAN_OUT_EVERY = 0.5
 
 
-def drain_events() -> dict:
-    """The job queued by :func:`core.dispatch.signal.request_drain`."""
+def drain_events(slot: int = 0) -> dict:
+    """The job queued by :func:`core.dispatch.signal.request_drain` (``slot``
+    is the drain flag it holds, see :mod:`.signal`)."""
     job = get_current_job()
     me = job.id if job is not None else None
-    signal.refresh(me)
-    deadline = time.monotonic() + SLICE_SECONDS
-    deliverer = Deliverer()
-    retried = deliverer.retry_due(deadline)
-    dispatched = _dispatch_until(deliverer, deadline, me)
-    if not dispatched and not retried:
-        dispatched = _wait_for_late_commits(deliverer, me)
-    if _work_left():
-        signal.hand_over(me)
+    signal.refresh(me, slot)
+    drainer = Drainer(Deliverer(), me, slot)
+    try:
+        dispatched = drainer.run(time.monotonic() + SLICE_SECONDS)
+        if not dispatched and not drainer.retried:
+            dispatched = _wait_for_late_commits(drainer)
+    finally:
+        drainer.leave()
+    if _work_left_for_me():
+        signal.hand_over(me, slot)
     else:
-        signal.release(me)
+        signal.release(me, slot)
         if _work_left():  # emitted between our last look and the release: its emitter saw our flag
             signal.request_drain()
     if g.get("couvee_job_events"):
         g.couvee_job_events = 0  # what the plugins emitted was seen above: run_task needn't signal
-    return {"dispatched": dispatched, "retried": retried}
+    return {"dispatched": dispatched, "retried": drainer.retried, "partitions": sorted(drainer.visited)}
 
 
-def _dispatch_until(deliverer: Deliverer, deadline: float, me: str | None) -> int:
-    token, total = outbox.new_token(), 0
-    while True:  # at least one batch, however short the slice
-        events = outbox.claim(token, BATCH)
-        if not events:
-            return total
-        _deliver_batch(deliverer, token, events)
-        total += len(events)
-        signal.refresh(me)
-        if time.monotonic() >= deadline:
-            return total
+class Drainer:
+    """One drain's work: batch after batch, from the partition it holds,
+    moving to a partition with interactive events waiting as soon as one
+    appears (the priority lane), asking for more drains while a backlog
+    waits in partitions nobody works on."""
+
+    def __init__(self, deliverer: Deliverer, me: str | None, slot: int):
+        self.deliverer, self.me, self.slot = deliverer, me, slot
+        self.token = outbox.new_token()
+        self.current: int | None = None
+        self.retried, self.visited = 0, set()
+        self.deadline = 0.0
+        self.fanned_out_at = 0.0
+        self.start = random.randrange(partitions.count())
+
+    def run(self, deadline: float) -> int:
+        self.deadline, total = deadline, 0
+        while True:  # at least one batch, however short the slice
+            events = self.next_batch()
+            if not events:
+                return total
+            _deliver_batch(self.deliverer, self.token, events)
+            total += len(events)
+            signal.refresh(self.me, self.slot)
+            partitions.refresh(self.current, self.token)
+            if len(events) >= BATCH:
+                self.fan_out()
+            if time.monotonic() >= deadline:
+                return total
+
+    def candidates(self) -> list[int]:
+        count = partitions.count()
+        ring = [(self.start + step) % count for step in range(count)]
+        first = outbox.urgent_partitions() + ([self.current] if self.current is not None else [])
+        return list(dict.fromkeys(first + ring))
+
+    def next_batch(self) -> list:
+        for partition in self.candidates():
+            if partition != self.current:
+                if not partitions.lock(partition, self.token):
+                    continue  # another drain works there
+                self.leave()
+                self.current = partition
+                self.visited.add(partition)
+                self.retried += self.deliverer.retry_due(self.deadline, partition=partition)
+            events = outbox.claim(self.token, BATCH, partition=partition)
+            if events:
+                return events
+        return []
+
+    def leave(self) -> None:
+        if self.current is not None:
+            partitions.unlock(self.current, self.token)
+            self.current = None
+
+    def fan_out(self) -> None:
+        """A full batch: a backlog. When free work waits in partitions no
+        drain holds and fewer drains exist than partitions worked on, queue one more."""
+        now = time.monotonic()
+        if now - self.fanned_out_at < FAN_OUT_EVERY:
+            return
+        self.fanned_out_at = now
+        locked = partitions.locked()
+        if len(locked) < partitions.count() and outbox.has_claimable_work(locked):
+            signal.request_more(busy=len(locked))
 
 
-def _wait_for_late_commits(deliverer: Deliverer, me: str | None) -> int:
+def _wait_for_late_commits(drainer: Drainer) -> int:
+    if outbox.has_free_work():
+        return 0  # there is work, but other drains hold its partitions
     for pause in LATE_COMMIT_WAITS:
         time.sleep(pause)
         if outbox.has_free_work():
-            return _dispatch_until(deliverer, time.monotonic() + SLICE_SECONDS, me)
+            return drainer.run(time.monotonic() + SLICE_SECONDS)
     return 0
 
 
@@ -80,8 +141,16 @@ def _deliver_batch(deliverer: Deliverer, token: str, events) -> None:
     outbox.mark_dispatched(token, [event.id for event in events])
 
 
+def _work_left_for_me() -> bool:
+    """Work a successor of this drain could do: due retries, or free events
+    in a partition no other drain holds (those that do hand over on their own)."""
+    return has_due() or outbox.has_claimable_work(partitions.locked())
+
+
 def _work_left() -> bool:
-    return outbox.has_free_work() or has_due()
+    """Work a drain could do now (events of a contact held by another live
+    claim wait for it: the sweep signals once the claim has run out)."""
+    return outbox.has_claimable_work() or has_due()
 
 
 def dispatch_now(event_ids: list[int]) -> int:
@@ -97,18 +166,20 @@ def dispatch_now(event_ids: list[int]) -> int:
 
 
 def sweep() -> int:
-    """Periodic safety net, idempotent: when undispatched events or due
-    retries exist and no live drain holds the flag, signal one. Returns the
-    number of drain jobs queued (0 or 1)."""
+    """Periodic safety net, idempotent: frees the slots of drains that are
+    gone, then, when undispatched events or due retries exist and no live
+    drain holds a slot, signals one. Returns the number of drain jobs queued
+    (0 or 1)."""
     if not _work_left():
         return 0
-    current = signal.holder()
-    if current is not None and _alive(current):
-        return 0
-    if current is not None:
+    live = False
+    for slot, current in signal.holders().items():
+        if _alive(current):
+            live = True
+            continue
         log.warning("the event drain %s is gone; queueing another", current)
-        signal.release(current, quiet=True)
-    return int(signal.request_drain())
+        signal.release(current, slot, quiet=True)
+    return 0 if live else int(signal.request_drain())
 
 
 def _alive(job_id: str) -> bool:

@@ -5,6 +5,16 @@ A claim is a lease: ``claimed_by`` (the drain's token) and ``claimed_until``.
 A worker killed mid-batch leaves its claim behind; it expires after
 :data:`LEASE` and the events are dispatched again (plugins key their side
 effects on ``event.id``). Marking an event dispatched clears its claim.
+
+A drain claims from one partition (:mod:`.partitions`) that it holds. Its
+batch is, for each contact in it, that contact's oldest undispatched events
+(a prefix), and it skips contacts of which another claim still holds an
+event (a dead drain's lease not yet run out), so a contact's events reach
+the plugins in order. **Priority lane**: the contacts with an *interactive*
+event waiting come first, with their earlier events, then the oldest events
+of the partition fill the batch; at least :data:`FAIR_SHARE` of each batch
+is the oldest events, so a backlog keeps moving under a stream of
+interactive ones.
 """
 from __future__ import annotations
 
@@ -13,8 +23,11 @@ import uuid
 
 from ..db import write_transaction
 from ..models import Contact, Event, utcnow
+from . import partitions
 
 LEASE = dt.timedelta(seconds=120)
+#: share of a partition batch always given to the oldest events
+FAIR_SHARE = 0.25
 
 
 def _free(now: dt.datetime):
@@ -25,14 +38,19 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def claim(token: str, limit: int = 100, ids: list[int] | None = None) -> list[Event]:
-    """Claim up to ``limit`` free undispatched events (oldest first, or among
-    ``ids``) for ``token``; return them with their contact loaded."""
+def claim(token: str, limit: int = 100, ids: list[int] | None = None,
+          partition: int | None = None) -> list[Event]:
+    """Claim up to ``limit`` free undispatched events for ``token``: among
+    ``ids``, or in ``partition`` (priority lane first, see above), or else
+    the oldest; return them in order with their contact loaded."""
     now = utcnow()
-    candidates = Event.select(Event.id).where(_free(now))
-    if ids is not None:
-        candidates = candidates.where(Event.id.in_(list(ids)))
-    picked = [row.id for row in candidates.order_by(Event.id).limit(limit)]
+    if partition is not None:
+        picked = _pick_in_partition(token, limit, partition, now)
+    else:
+        candidates = Event.select(Event.id).where(_free(now))
+        if ids is not None:
+            candidates = candidates.where(Event.id.in_(list(ids)))
+        picked = [row.id for row in candidates.order_by(Event.id).limit(limit)]
     if not picked:
         return []
     with write_transaction():
@@ -47,6 +65,33 @@ def claim(token: str, limit: int = 100, ids: list[int] | None = None) -> list[Ev
     return events
 
 
+def _pick_in_partition(token: str, limit: int, partition: int, now: dt.datetime) -> list[int]:
+    free = _free(now) & partitions.where(partition)
+    held = held_contacts(token, now)
+    if held:
+        free &= Event.contact.not_in(held)
+    lane = max(1, limit - max(1, int(limit * FAIR_SHARE)))
+    urgent = {row.contact_id for row in Event.select(Event.contact).where(
+        free & (Event.interactive == True)).order_by(Event.id).limit(lane)}  # noqa: E712 (SQL)
+    picked = []
+    if urgent:  # these contacts' waiting events, oldest first: their earlier events go first
+        picked = [row.id for row in Event.select(Event.id).where(free & Event.contact.in_(urgent))
+                  .order_by(Event.id).limit(lane)]
+    if len(picked) < limit:
+        oldest = Event.select(Event.id).where(free)
+        if picked:
+            oldest = oldest.where(Event.id.not_in(picked))
+        picked += [row.id for row in oldest.order_by(Event.id).limit(limit - len(picked))]
+    return sorted(picked)
+
+
+def held_contacts(token: str, now: dt.datetime | None = None) -> list[int]:
+    """Contacts with an undispatched event under another live claim."""
+    now = now or utcnow()
+    return sorted({row.contact_id for row in Event.select(Event.contact).where(
+        Event.dispatched_at.is_null() & (Event.claimed_until >= now) & (Event.claimed_by != token))})
+
+
 def mark_dispatched(token: str, ids: list[int]) -> int:
     if not ids:
         return 0
@@ -56,8 +101,33 @@ def mark_dispatched(token: str, ids: list[int]) -> int:
 
 
 def has_free_work() -> bool:
-    """Is there an undispatched event no live drain holds?"""
+    """Is there an undispatched event no live claim holds?"""
     return Event.select(Event.id).where(_free(utcnow())).limit(1).exists()
+
+
+def has_claimable_work(skip: set[int] = frozenset()) -> bool:
+    """Is there work a drain could claim now in a partition not in ``skip``
+    (a free event of a contact no other claim holds)?"""
+    now = utcnow()
+    condition = _free(now)
+    for partition in skip:
+        condition &= ~partitions.where(partition)
+    held = held_contacts("", now)
+    if held:
+        condition &= Event.contact.not_in(held)
+    return Event.select(Event.id).where(condition).limit(1).exists()
+
+
+def urgent_partitions(limit: int = 50) -> list[int]:
+    """Partitions with a free interactive event, the longest waiting first."""
+    rows = Event.select(Event.contact).where(_free(utcnow()) & (Event.interactive == True)).order_by(  # noqa: E712
+        Event.id).limit(limit)
+    found = []
+    for row in rows:
+        partition = partitions.of(row.contact_id)
+        if partition not in found:
+            found.append(partition)
+    return found
 
 
 def pending_count() -> int:
