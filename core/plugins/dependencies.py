@@ -68,19 +68,18 @@ def describe_cycle(cycle: list[str]) -> str:
 
 
 def closure(name: str, discovered: dict[str, PluginInfo]) -> list[str]:
-    """``name`` and every plugin it needs, directly or not, dependencies
-    first. Requirements that are not installed are left out (see :func:`unmet`)."""
-    ordered: list[str] = []
-
-    def visit(current: str, seen: tuple[str, ...]) -> None:
-        if current in ordered or current in seen or current not in discovered:
-            return
-        for requirement in discovered[current].requires:
-            visit(requirement.name, seen + (current,))
-        ordered.append(current)
-
-    visit(name, ())
-    return ordered
+    """``name`` last, after every plugin it needs, directly or not,
+    dependencies first. Requirements that are not installed are left out
+    (see :func:`unmet`)."""
+    reachable: set[str] = set()
+    frontier = [name]
+    while frontier:
+        current = frontier.pop()
+        if current in reachable or current not in discovered:
+            continue
+        reachable.add(current)
+        frontier.extend(requirement.name for requirement in discovered[current].requires)
+    return load_order(reachable - {name}, discovered) + [name]
 
 
 def problems(name: str, discovered: dict[str, PluginInfo]) -> list[str]:
