@@ -290,3 +290,21 @@ def test_the_required_plugin_keeps_an_action_id_both_declare(config, instance):
     state = create_app(config).extensions["couvee"]
     assert state.host.registries.actions["dup.action"].label == "from z"
     assert "dup.action" in state.plugin_errors()["couvee_dup_a"]["message"]
+
+
+def test_uploading_a_version_an_active_dependent_refuses_says_so(admin, instance, tmp_path):
+    install_fixture_plugin(instance, "couvee_base")
+    install_fixture_plugin(instance, "couvee_addon")
+    rediscover(admin)
+    admin.post("/admin/plugins/couvee_addon/activate",
+               {"csrf_token": csrf_of(admin.get("/admin/plugins")), "with_others": "1"})
+    older = tmp_path / "couvee_base"
+    shutil.copytree(FIXTURE_PLUGINS / "couvee_base", older, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = older / "plugin.toml"
+    manifest.write_text(manifest.read_text().replace('version = "1.2.0"', 'version = "1.0.0"'))
+
+    page = upload(admin, build_plugin_zip(older), replace=True)
+    assert ("Base fixture 1.0.0 was uploaded, but active plugins require another version and will not load "
+            "until it is replaced: couvee_addon: couvee_base>=1.1.") in page.html.find(class_="flash-error").text
+    assert status(page, "couvee_addon") == "Failed"
+    assert admin.get("/admin/addon/", expect_errors=True).status_int == 404

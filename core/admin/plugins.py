@@ -156,7 +156,12 @@ def plugin_upload():
     record("plugin.upgraded" if upgraded_from else "plugin.installed", info.name, actor=actor_of(current_user()),
            version=info.version, **({"previous_version": upgraded_from} if upgraded_from else {}),
            file=upload.filename)
+    broken = dependencies.broken_by(info, state.host.discovered, lifecycle.enabled_names())
     state.stale = True  # rediscover plugins on the next request
     lifecycle.bump_revision(state)
-    flash(f"{info.title} {info.version} was uploaded. Activate it when you are ready.")
+    if broken:
+        flash(f"{info.title} {info.version} was uploaded, but active plugins require another version and will "
+              f"not load until it is replaced: {'; '.join(broken)}.", "error")
+    else:
+        flash(f"{info.title} {info.version} was uploaded. Activate it when you are ready.")
     return redirect(url_for("admin.plugins"))

@@ -141,3 +141,12 @@ def required_by(name: str, discovered: dict[str, PluginInfo]) -> list[str]:
     """The installed plugins whose manifest names ``name`` (for display)."""
     return sorted(other for other, info in discovered.items()
                   if any(requirement.name == name for requirement in info.requires))
+
+
+def broken_by(info: PluginInfo, discovered: dict[str, PluginInfo], enabled: Iterable[str]) -> list[str]:
+    """The requirements of enabled plugins that ``info`` (a new version of a
+    plugin, e.g. just uploaded) does not meet, as ``"addon: base>=2"``."""
+    with_new = {**discovered, info.name: info}
+    return [f"{other}: {requirement}" for other in sorted(set(enabled) - {info.name}) if other in discovered
+            for requirement in discovered[other].requires
+            if requirement.name == info.name and unmet(requirement, with_new)]
