@@ -16,9 +16,14 @@ measures on fresh SQLite databases:
   de-duplicated, written with multi-row INSERTs straight on the DB-API cursor
   (no ORM, no validation, no events), in batches of the same size, one
   transaction per batch, on a database with the same schema and indexes
-  (built by the same migrations). It runs before and after the import, each
-  time on a fresh database, and the baseline is the mean of the two (the
-  machine's load moves during a run);
+  (built by the same migrations).
+
+Raw and import run interleaved, ``--rounds`` times each (3 by default) plus a
+last raw round, each time on a fresh database, and each side's rate is its
+best round (its least disturbed one, as ``timeit`` reports: the machine is
+shared and its load moves during a run). ``cpu_ratio`` compares the best CPU
+times of this process (SQLite works in-process, so it is the same work seen
+without the other processes' noise);
 - **peewee** (for context, ``ratio_vs_peewee``): the same rows through
   peewee's ``Contact.insert_many`` + ``ContactValue.insert_many``, the
   baseline before issue 20 (it flattered us: the import writes through the
@@ -101,17 +106,18 @@ def create_fields():
             for i, (key, label, type_id, options) in enumerate(FIELDS)}
 
 
-def run_import(app, csv_path: Path) -> tuple[float, dict]:
+def run_import(app, csv_path: Path) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds of this process, the job's progress)."""
     from core.imports import runner
 
     with app.app_context(), app.extensions["couvee"].database_connection():
         create_fields()
         with open(csv_path, "rb") as handle:
             job = runner.new_job(handle, csv_path.name, max_bytes=csv_path.stat().st_size + 1)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         runner.execute(job)
-        elapsed = time.perf_counter() - started
-        return elapsed, type(job).get_by_id(job.id).progress()
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return elapsed, cpu, type(job).get_by_id(job.id).progress()
 
 
 def preparse(app, csv_path: Path) -> list[tuple[dict, dict]]:
@@ -158,16 +164,17 @@ def run_peewee(app, rows, batch_size: int) -> float:
         return time.perf_counter() - started
 
 
-def run_raw(app, rows, batch_size: int) -> float:
+def run_raw(app, rows, batch_size: int) -> tuple[float, float]:
     """The baseline: the same rows through the DB-API cursor (multi-row
-    INSERT, no ORM), the fastest a bulk insert gets from Python."""
+    INSERT, no ORM), the fastest a bulk insert gets from Python. Returns
+    (wall seconds, CPU seconds of this process)."""
     from core.bulk import db_value, insert_rows
     from core.models import Contact, ContactValue, utcnow
 
     state = app.extensions["couvee"]
     with app.app_context(), state.database_connection():
         fields = {key: f.id for key, f in create_fields().items()}
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for start in range(0, len(rows), batch_size):
             batch = rows[start:start + batch_size]
             now = db_value(Contact, "created_at", utcnow())
@@ -179,13 +186,15 @@ def run_raw(app, rows, batch_size: int) -> float:
                 insert_rows(ContactValue, ["contact", "field", "value"],
                             [(cid, fields[key], value) for cid, (_, custom) in zip(ids, batch)
                              for key, value in custom.items()])
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 000 rows instead of 100 000")
     parser.add_argument("--rows", type=int, help="number of rows (overrides --quick)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved raw/import rounds, each on fresh databases (default 3)")
     args = parser.parse_args(argv)
     rows = args.rows or (20_000 if args.quick else 100_000)
 
@@ -200,38 +209,43 @@ def main(argv=None) -> None:
         csv_path = folder / "contacts.csv"
         broken = generate(csv_path, rows)
         print(f"generated {rows} rows ({csv_path.stat().st_size / 1e6:.1f} MB), {broken} broken")
+        parsed = preparse(make_app(folder / "parse", redis_url), csv_path)
+        valid = len(parsed)
 
-        raw_app = make_app(folder / "raw", redis_url)
-        parsed = preparse(raw_app, csv_path)
-        raw_before = len(parsed) / run_raw(raw_app, parsed, BATCH_SIZE)
-        print(f"raw cursor (baseline), before: {len(parsed)} rows = {raw_before:,.0f} rows/s")
+        peewee_seconds = run_peewee(make_app(folder / "peewee", redis_url), parsed, BATCH_SIZE)
+        peewee_rate = valid / peewee_seconds
+        print(f"peewee insert_many: {valid} rows in {peewee_seconds:.2f} s = {peewee_rate:,.0f} rows/s")
 
-        peewee_app = make_app(folder / "peewee", redis_url)
-        peewee_seconds = run_peewee(peewee_app, parsed, BATCH_SIZE)
-        peewee_rate = len(parsed) / peewee_seconds
-        print(f"peewee insert_many: {len(parsed)} rows in {peewee_seconds:.2f} s = {peewee_rate:,.0f} rows/s")
+        raws, imports, progress = [], [], None
 
-        import_app = make_app(folder / "import", redis_url)
-        import_seconds, progress = run_import(import_app, csv_path)
-        assert progress["created"] == len(parsed), (progress, len(parsed))
-        import_rate = progress["created"] / import_seconds
-        print(f"import pipeline: {rows} rows read, {progress['created']} valid rows created in "
-              f"{import_seconds:.2f} s = {import_rate:,.0f} valid rows/s "
-              f"(duplicates {progress['duplicates']}, errors {progress['errors']})")
+        def raw_round(label: str) -> None:
+            seconds, cpu = run_raw(make_app(folder / f"raw{len(raws)}", redis_url), parsed, BATCH_SIZE)
+            raws.append((seconds, cpu))
+            print(f"raw cursor (baseline) {label}: {valid} rows in {seconds:.2f} s (CPU {cpu:.2f} s) "
+                  f"= {valid / seconds:,.0f} rows/s")
 
-        raw_after = len(parsed) / run_raw(make_app(folder / "raw_after", redis_url), parsed, BATCH_SIZE)
-        print(f"raw cursor (baseline), after: {len(parsed)} rows = {raw_after:,.0f} rows/s")
-        raw_rate = (raw_before + raw_after) / 2
+        for round_ in range(1, args.rounds + 1):
+            raw_round(f"round {round_}")
+            seconds, cpu, progress = run_import(make_app(folder / f"import{round_}", redis_url), csv_path)
+            assert progress["created"] == valid, (progress, valid)
+            imports.append((seconds, cpu))
+            print(f"import pipeline round {round_}: {rows} rows read, {progress['created']} valid rows created "
+                  f"in {seconds:.2f} s (CPU {cpu:.2f} s) = {valid / seconds:,.0f} valid rows/s "
+                  f"(duplicates {progress['duplicates']}, errors {progress['errors']})")
+        raw_round("after")
 
-        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-        print(f"load average: {load}")
-        ratio = import_rate / raw_rate
-        print(f"csv_import: ratio={ratio:.2f} unit=rate baseline=raw rows={rows} valid_rows={len(parsed)} "
-              f"import_rows_per_s={import_rate:.0f} raw_rows_per_s={raw_rate:.0f} "
-              f"raw_before={raw_before:.0f} raw_after={raw_after:.0f} "
-              f"peewee_rows_per_s={peewee_rate:.0f} ratio_vs_peewee={import_rate / peewee_rate:.2f} "
-              f"errors={progress['errors']} duplicates={progress['duplicates']} batch={BATCH_SIZE} "
-              f"load1={os.getloadavg()[0]:.2f}")
+        # best of the rounds on each side (the least disturbed run, as timeit does):
+        # the machine is shared and its load moves during a run
+        raw_rate = valid / min(seconds for seconds, _ in raws)
+        import_rate = valid / min(seconds for seconds, _ in imports)
+        cpu_ratio = min(cpu for _, cpu in raws) / min(cpu for _, cpu in imports)
+        load = os.getloadavg()
+        print("load average: " + " ".join(f"{value:.2f}" for value in load))
+        print(f"csv_import: ratio={import_rate / raw_rate:.2f} unit=rate baseline=raw rows={rows} valid_rows={valid} "
+              f"import_rows_per_s={import_rate:.0f} raw_rows_per_s={raw_rate:.0f} rounds={args.rounds} "
+              f"cpu_ratio={cpu_ratio:.2f} peewee_rows_per_s={peewee_rate:.0f} "
+              f"ratio_vs_peewee={import_rate / peewee_rate:.2f} errors={progress['errors']} "
+              f"duplicates={progress['duplicates']} batch={BATCH_SIZE} load1={load[0]:.2f}")
     finally:
         server.shutdown()
         shutil.rmtree(folder, ignore_errors=True)

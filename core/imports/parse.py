@@ -18,6 +18,7 @@ from .reader import Row
 
 _TAG_SEPARATORS = frozenset(",;|")
 _MEMO_LIMIT = 50_000
+_NO_WARNINGS: tuple[str, ...] = ()
 #: same limit as core.contacts.parse_values
 NAME_MAX = 200
 
@@ -149,28 +150,33 @@ class RowParser:
         if cold_column is not None:
             header = mapping[cold_column].get("header", "") if cold_column < len(mapping) else ""
             self.cold_column = _Column(cold_column, header, "cold", None, DateFieldType())
+        self._email_index = self.email_column.index
+        #: whether rows have anything besides the email, names and custom values to read
+        self._extras = bool(self.owner_column is not None or self.tag_columns or self.cold_column is not None)
 
-    def parse(self, row: Row) -> tuple[Record, list[str]]:
+    def parse(self, row: Row) -> tuple[Record, list[str] | tuple[()]]:
         """The row's record and its warnings; :class:`RowProblem` when it
         cannot be imported (all its problems in one reason)."""
         cells = row.cells
-        if len(cells) > self.width and any(cell.strip() for cell in cells[self.width:]):
+        width, count = self.width, len(cells)
+        if count > width and any(cell.strip() for cell in cells[width:]):
             raise RowProblem(
-                f"This line has {len(cells)} values but the file has {self.width} columns "
+                f"This line has {count} values but the file has {width} columns "
                 "(a separator inside an unquoted value?)."
             )
-        if len(cells) < self.width:
-            cells = cells + [""] * (self.width - len(cells))
-        problems, warnings = [], []
-        email = None
+        if count < width:
+            cells = cells + [""] * (width - count)
+        problems = []
         try:
-            email = normalize_email(cells[self.email_column.index])
+            email = normalize_email(cells[self._email_index])
         except FieldValueError as error:
             problems.append(f"{self.email_column.header}: {error}")
+            email = ""
         else:
             if email is None:
                 problems.append(f"{self.email_column.header}: no email address")
-        record = Record(row.line, row.cells, email or "")
+                email = ""
+        record = Record(row.line, row.cells, email)
         natives, values = record.natives, record.values
         for index, target in self._native_cells:
             text = cells[index].strip()
@@ -178,15 +184,17 @@ class RowParser:
                 natives[target] = text[:NAME_MAX]
         for index, field_id, memo, parse_new, header in self._custom_cells:
             text = cells[index]
-            if not text:
-                continue
-            value, error = memo.get(text) or parse_new(text)
-            if error:
-                problems.append(f"{header}: {error}")
-            elif value is not None and value != []:
-                values[field_id] = value
+            if text:
+                value, error = memo.get(text) or parse_new(text)
+                if error:
+                    problems.append(f"{header}: {error}")
+                elif value is not None and value != []:
+                    values[field_id] = value
         if problems:
             raise RowProblem("; ".join(problems))
+        if not self._extras:
+            return record, _NO_WARNINGS
+        warnings = []
         if self.owner_column is not None:
             warning = self._owner(record, cells[self.owner_column.index])
             if warning:
