@@ -25,6 +25,8 @@ def test_values_saved_on_the_settings_page_come_back_typed_in_the_config(admin, 
     form["from_email"] = "news@shop.example"
     form["bounce_imap_security"] = "starttls"
     form["workers"] = "5"
+    assert load_config().bounce_imap_verify is True
+    form["bounce_imap_verify"] = False
     assert "Email settings saved." in form.submit().follow().text
     general = admin.get("/admin/settings/general").forms["settings-form"]
     general["company_name"] = "Shop & Co"
@@ -34,7 +36,7 @@ def test_values_saved_on_the_settings_page_come_back_typed_in_the_config(admin, 
     config = load_config()
     assert (config.smtp_port, config.workers) == (2525, 5)
     assert config.from_email == "news@shop.example" and config.sender_domain == "shop.example"
-    assert config.bounce_imap_security == "starttls"
+    assert config.bounce_imap_security == "starttls" and config.bounce_imap_verify is False
     assert (config.company, config.postal_address) == ("Shop & Co", "1 rue de la Paix, Paris")
     assert config.smtp_host == "localhost" and config.batch_size == 100  # defaults of the single declaration
 

@@ -12,12 +12,14 @@ from .ratelimit import clean_domain_limits
 
 GROUP = "email"
 GENERAL = "general"
+#: the settings form's kind for a field's type, unless the field gives one
+KINDS = {"int": "int", "bool": "bool"}
 
 
 def _setting(label: str, default, **options) -> Any:
     """A field of :class:`EmailConfig` that is also a declared setting of the
     ``email`` group (its key is the field's name; ``kind`` defaults to ``int``
-    for an ``int`` field, else ``text``; ``options`` are the other
+    or ``bool`` for a field of that type, else ``text``; ``options`` are the other
     :class:`core.Setting` arguments)."""
     return field(default=default, metadata={"setting": {"label": label, **options}})
 
@@ -130,7 +132,7 @@ def settings_group() -> SettingsGroup:
     from :class:`EmailConfig`'s fields."""
     return SettingsGroup(GROUP, "Email", [
         Setting(item.name, default=item.default,
-                **{"kind": "int" if item.type == "int" else "text", **item.metadata["setting"]})
+                **{"kind": KINDS.get(item.type, "text"), **item.metadata["setting"]})
         for item in fields(EmailConfig) if "setting" in item.metadata
     ])
 
