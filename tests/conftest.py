@@ -209,16 +209,23 @@ class SmtpSink:
         return self.messages
 
 
+def start_smtp(handler: SmtpSink, **options):
+    """Serve ``handler`` (an :class:`SmtpSink` or a subclass) with aiosmtpd on a
+    loopback port (``handler.host``, ``.port``); returns the controller to stop."""
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    handler.host, handler.port = "127.0.0.1", port
+    return controller
+
+
 @pytest.fixture
 def smtp_sink():
     """A real SMTP server on 127.0.0.1: ``smtp_sink.host``, ``.port``, ``.messages``."""
-    from aiosmtpd.controller import Controller
-
     handler = SmtpSink()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.host, handler.port = "127.0.0.1", port
+    controller = start_smtp(handler)
     yield handler
     controller.stop()
 

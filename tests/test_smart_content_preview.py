@@ -8,10 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from core.models import Event
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, free_port
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, free_port, start_smtp
 from tests.test_email_recipients import RefusingSink
 from tests.test_smart_content_send import configure_email, consenting
 
@@ -73,14 +72,11 @@ def flashes(page) -> str:
 
 
 @pytest.fixture
-def refusing_sink():
+def refusing_sink(request):
+    """The SMTP sink that refuses recipients named refused@... with 550."""
     handler = RefusingSink()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    handler.host, handler.port = "127.0.0.1", port
-    yield handler
-    controller.stop()
+    request.addfinalizer(start_smtp(handler).stop)
+    return handler
 
 
 def test_a_refused_test_send_shows_the_servers_refusal(admin, ctx, refusing_sink):
