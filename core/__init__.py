@@ -7,7 +7,7 @@ not listed here, and never another plugin)::
     from core import api_operation, api_schema   # a REST endpoint, checked and documented
 """
 from .app import create_app
-from .audience import AudienceCheck, check_audience, skip_reason
+from .audience import AudienceCheck, check_audience, contacts_can_receive, skip_reason
 from .auth import csrf_exempt, current_user, no_database, public, roles_required
 from .automation import EntryRefused, rename_trigger_type, runs_of, start_workflow, stop_workflow
 from .contacts import (

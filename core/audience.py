@@ -19,6 +19,7 @@ still apply at send time, they just cannot be counted in advance.
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -26,6 +27,8 @@ from typing import Iterable
 from flask import current_app
 
 from .models import Contact
+
+log = logging.getLogger("couvee.audience")
 
 #: contact ids per ``contact_receive_refusals`` call
 CHUNK = 500
@@ -113,3 +116,70 @@ def skip_reason(contact: Contact, channel: str, purpose: str, vetoes: list[str])
     if reasons:
         return f"{'; '.join(reasons)} ({', '.join(vetoes)})"
     return "refused by " + ", ".join(vetoes)
+
+
+def contacts_can_receive(contacts: Iterable[Contact], channel: str, purpose: str) -> dict[int, str]:
+    """The batch form of :func:`core.can_receive` for a bulk sender:
+    ``{contact_id: skip reason}`` for the contacts that may not be contacted
+    (the others may), the reason worded as :func:`skip_reason` words it::
+
+        refused = contacts_can_receive(batch_contacts, "email", "marketing")
+        for contact in batch_contacts:
+            if contact.id in refused:
+                mark_skipped(contact, refused[contact.id])  # "unsubscribed (email)"
+
+    Each plugin answers ``contact_receive_refusals`` once per :data:`CHUNK`
+    contacts. A plugin that vetoes without answering the batched hook, or
+    whose batched answer raises, is asked ``contact_can_receive`` contact by
+    contact (failing closed, as :func:`core.can_receive` does). Ask right
+    before sending the batch: the answer is not cached."""
+    contacts = list(contacts)
+    if not contacts:
+        return {}
+    pm = current_app.extensions["couvee"].hooks.pm
+    ids = [contact.id for contact in contacts]
+    batched = {impl.plugin_name: impl for impl in pm.hook.contact_receive_refusals.get_hookimpls()}
+    singles = {impl.plugin_name: impl for impl in pm.hook.contact_can_receive.get_hookimpls()}
+    # {contact_id: [(plugin, reason or "")]}, plugins in the order core.can_receive asks them
+    vetoes: dict[int, list[tuple[str, str]]] = {}
+    for name in reversed(list(singles)):  # the plugins core.can_receive asks, in its order
+        answers: dict | None = None
+        if name in batched:
+            answers = _batched_answers(batched[name], ids, channel, purpose)
+        if answers is None and name in singles:
+            answers = _single_answers(singles[name], contacts, channel, purpose)
+        for contact_id, reason in (answers or {}).items():
+            vetoes.setdefault(int(contact_id), []).append((name, str(reason)))
+    return {contact_id: _worded(found) for contact_id, found in vetoes.items()}
+
+
+def _batched_answers(impl, ids: list[int], channel: str, purpose: str) -> dict | None:
+    """One plugin's refusals for ``ids`` (None when its hook raised)."""
+    found: dict = {}
+    try:
+        for start in range(0, len(ids), CHUNK):
+            found.update(impl.function(contact_ids=ids[start:start + CHUNK], channel=channel, purpose=purpose) or {})
+    except Exception:
+        log.exception("plugin %s raised in contact_receive_refusals; asking it contact by contact", impl.plugin_name)
+        return None
+    return found
+
+
+def _single_answers(impl, contacts: list[Contact], channel: str, purpose: str) -> dict:
+    """One plugin's ``contact_can_receive`` vetoes (a hook that raises vetoes: fail closed)."""
+    found = {}
+    for contact in contacts:
+        try:
+            answer = impl.function(contact=contact, channel=channel, purpose=purpose)
+        except Exception:
+            log.exception("plugin %s raised in contact_can_receive", impl.plugin_name)
+            answer = False
+        if answer is False:
+            found[contact.id] = ""
+    return found
+
+
+def _worded(vetoes: list[tuple[str, str]]) -> str:
+    reasons = list(dict.fromkeys(reason for _, reason in vetoes if reason))
+    names = ", ".join(dict.fromkeys(name for name, _ in vetoes))
+    return f"{'; '.join(reasons)} ({names})" if reasons else f"refused by {names}"

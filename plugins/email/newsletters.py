@@ -15,13 +15,14 @@ from peewee import Value, fn
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from core import (AudienceCheck, Contact, SegmentMember, can_receive, check_audience, dispatch_many, emit_many,
-                  enqueue, get_values, skip_reason, state, utcnow, write_transaction)
+from core import (AudienceCheck, Contact, SegmentMember, check_audience, contacts_can_receive, dispatch_many, enqueue,
+                  get_values, state, utcnow)
 
 from . import rules, sendlog, window as windows
 from .compose import DkimError
 from .config import EmailConfig, load_config
-from .delivery import Mailer, sent_event
+from .delivery import Mailer
+from .journal import Journal
 from .models import (CANCELLED, CLAIMED, DONE, DRAFT, FAILED, PAUSED, QUEUED, SCHEDULED, SEND_CANCELLED, SENDING,
                      SENT, SKIPPED, Newsletter, Send)
 from .personal import ContentError
@@ -209,11 +210,12 @@ def drain(newsletter_id: int) -> str:
         log.error("newsletter %s paused: %s", newsletter_id, error)
         return f"paused: {error}"
     sent = 0
+    journal = Journal(newsletter_id)
     while Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter_id).scalar() == SENDING:
         claim, rows = sendlog.claim_batch(newsletter_id, max(1, config.batch_size))
         if not rows:
             return finish(newsletter_id, sent)
-        delay = send_batch(newsletter, rows, claim, renderer, mailer)
+        delay = send_batch(newsletter, rows, claim, renderer, mailer, journal)
         sent += sum(1 for row in rows if getattr(row, "_sent", False))
         if delay is not None:
             sendlog.release_all(claim)
@@ -237,25 +239,52 @@ def finish(newsletter_id: int, sent: int) -> str:
     now = utcnow()
     Newsletter.update(status=SENT, finished_at=now, updated_at=now).where(
         (Newsletter.id == newsletter_id) & (Newsletter.status == SENDING)).execute()
+    Journal(newsletter_id).forget()
     return f"sent {sent}; newsletter finished"
 
 
-def send_batch(newsletter: Newsletter, rows: list[Send], claim: str, renderer: Renderer, mailer: Mailer):
+def send_batch(newsletter: Newsletter, rows: list[Send], claim: str, renderer: Renderer, mailer: Mailer,
+               journal: Journal | None = None):
     """Send claimed rows one by one; returns a delay when the job must stop
     and come back later (rate limit per hour, SMTP outage), else None.
 
-    Each accepted message is marked sent and its ``email_sent`` event recorded
-    in one transaction (no sent row without its event, even if the worker is
-    killed right after); the batch's events are dispatched by one job."""
-    event_ids: list[int] = []
+    The whole batch's consent is asked at once, right before it is sent.
+    Each accepted message is noted in the :class:`Journal` at once; the
+    batch's "sent" marks and ``email_sent`` events are written together (one
+    transaction, no sent row without its event) at least every
+    :data:`CANCEL_CHECK_SECONDS` and at the end, then dispatched by one drain.
+    Rows a killed worker had sent already are only marked sent."""
+    journal = journal or Journal(newsletter.id)
     try:
-        return _send_rows(newsletter, rows, claim, renderer, mailer, event_ids)
+        sending = screen(rows, journal)
+        return _send_rows(newsletter, sending, claim, renderer, mailer, journal)
     finally:
-        dispatch_many(event_ids)
+        dispatch_many(journal.flush())
+
+
+def screen(rows: list[Send], journal: Journal) -> list[Send]:
+    """The claimed rows to send: not those sent already (found in the
+    journal), nor deleted contacts, rows retried too often, or contacts a
+    plugin refuses (one batched consent question), which are marked."""
+    recovered = {row.id for row in journal.recover(rows)}
+    candidates, skips = [], []
+    for row in rows:
+        if row.id in recovered:
+            continue
+        if row.contact is None:
+            skips.append((row, "contact deleted"))
+        elif row.attempts > sendlog.MAX_ATTEMPTS:
+            sendlog.mark_failed(row, f"gave up after {row.attempts - 1} attempts" + (f": {row.reason}" if row.reason else ""))
+        else:
+            candidates.append(row)
+    refused = contacts_can_receive([row.contact for row in candidates], "email", "marketing")
+    skips += [(row, refused[row.contact.id]) for row in candidates if row.contact.id in refused]
+    sendlog.mark_skipped_many(skips)
+    return [row for row in candidates if row.contact.id not in refused]
 
 
 def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: Renderer, mailer: Mailer,
-               event_ids: list[int]):
+               journal: Journal):
     config = mailer.config
     window = windows.normalize(newsletter.window) if newsletter.window else {}
     sender = (newsletter.sender_name or config.from_name, newsletter.sender_email or config.from_email,
@@ -269,11 +298,12 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
             sendlog.renew(claim)
             renewed_at = time.monotonic()
         if time.monotonic() - checked_at > CANCEL_CHECK_SECONDS:
+            dispatch_many(journal.flush())  # progress and events keep flowing in a slow (rate-limited) batch
             if Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter.id).scalar() == CANCELLED:
                 return None  # cancel() has marked the rest; the drain loop sees the status and stops
             checked_at = time.monotonic()
         try:
-            delay = _send_row(newsletter, row, renderer, mailer, window, sender, event_ids)
+            delay = _send_row(newsletter, row, renderer, mailer, window, sender, journal)
         except Exception as error:  # whatever one recipient does, the others still get their email
             log.exception("newsletter %s: sending to %s failed", newsletter.id, row.to_email)
             sendlog.mark_failed(row, f"{type(error).__name__}: {error}")
@@ -284,21 +314,11 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
 
 
 def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mailer, window: dict,
-              sender: tuple[str, str, str], event_ids: list[int]) -> dt.timedelta | None:
-    """Send (or skip, fail, postpone) one claimed row; a delay means the whole
-    job must stop and come back later (rate limit, SMTP server unreachable)."""
+              sender: tuple[str, str, str], journal: Journal) -> dt.timedelta | None:
+    """Send (or fail, postpone) one claimed, screened row; a delay means the
+    whole job must stop and come back later (rate limit, SMTP server unreachable)."""
     config = mailer.config
     contact = row.contact
-    if contact is None:
-        sendlog.mark_skipped(row, "contact deleted")
-        return None
-    if row.attempts > sendlog.MAX_ATTEMPTS:
-        sendlog.mark_failed(row, f"gave up after {row.attempts - 1} attempts" + (f": {row.reason}" if row.reason else ""))
-        return None
-    allowed, vetoes = can_receive(contact, "email", "marketing")
-    if not allowed:
-        sendlog.mark_skipped(row, skip_reason(contact, "email", "marketing", vetoes))
-        return None
     if window:
         tz = windows.zone(get_values(contact).get(config.timezone_field), config.timezone)
         opening = windows.next_opening(window, utcnow(), tz)
@@ -335,11 +355,7 @@ def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mai
     except TransportError as error:
         sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
         return OUTAGE_DELAY
-    with write_transaction():
-        sendlog.mark_sent(row, message_id, rendered.subject)
-        event_ids += emit_many([{"contact": contact, "kind": "email_sent", "source": "email",
-                                 "data": sent_event(row, rendered.subject)}], dispatch=False)
-    row._sent = True
+    journal.accepted(row, message_id, rendered.subject)
     return None
 
 

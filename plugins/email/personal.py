@@ -93,3 +93,22 @@ def contact_context(contact: Contact | None, needs_fields: bool = True, needs_ow
 def needs(source: str) -> tuple[bool, bool]:
     """(needs custom fields, needs the owner) for these template sources."""
     return "fields" in source, "owner" in source
+
+
+def compile_expression(source: str):
+    """One sandboxed expression (``first_name or "there"``), evaluated by
+    :func:`evaluate`; ContentError on a syntax error."""
+    try:
+        return _envs().html.compile_expression(source, undefined_to_none=False)
+    except TemplateError as error:
+        raise ContentError(f"Template error: {error}") from None
+
+
+def evaluate(expression, context: dict):
+    """The value of a compiled expression (what ``{{ expression }}`` would print, unescaped)."""
+    try:
+        return expression(**context)
+    except TemplateError as error:
+        raise ContentError(f"Template error: {error}") from None
+    except Exception as error:
+        raise ContentError(f"Template error: {type(error).__name__}: {error}") from None

@@ -10,6 +10,7 @@ per recipient, who costs the personalised body, its links and the CSS inlining.
 from __future__ import annotations
 
 import html as htmlmod
+import logging
 import re
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from markupsafe import Markup
 
 from core import Contact, external_url, make_token
 
-from . import personal
+from . import personal, prerendered
 from .config import EmailConfig
 from .htmltext import html_to_text
 from .links import LinkBook, rewrite
@@ -27,6 +28,7 @@ from .links import LinkBook, rewrite
 _TOKEN = "CVTOKEN0PLACEHOLDER"
 _BODY, _SUBJECT, _VIEW, _UNSUB, _PIXEL = (f"CV{name}0PLACEHOLDER" for name in ("BODY", "SUBJ", "VIEW", "UNSUB", "PIXEL"))
 _FULL_DOCUMENT = re.compile(r"<html[\s>]", re.IGNORECASE)
+log = logging.getLogger("couvee.email")
 
 
 @dataclass
@@ -84,12 +86,51 @@ class Renderer:
         self.inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
         # the layout's text once, around placeholders: per recipient only the body is converted
         self.layout_text = html_to_text(self.layout) if self.layout else ""
+        # a content that only prints contact data: rendered once, personalised by substitution
+        self.fast = None
+        if is_template and self.layout:
+            try:
+                self.fast = prerendered.build(self, content or "", {
+                    "body": _BODY, "subject": _SUBJECT, "view": _VIEW, "unsubscribe": _UNSUB, "pixel": _PIXEL})
+            except personal.ContentError:
+                self.fast = None
+        self.fast_checked = False
 
     def urls(self, send_id: int) -> dict:
         return {name: self.links.url(name, send_id) for name in ("view", "unsubscribe", "one_click", "open")}
 
+    def clicks(self, send_id: int):
+        """The click-tracking URL of each link id for one send (each signed once)."""
+        made: dict[int, str] = {}
+
+        def click(link_id: int) -> str:
+            if link_id not in made:
+                made[link_id] = self.links.url("click", [send_id, link_id])
+            return made[link_id]
+        return click
+
     def render(self, send_id: int, contact: Contact | None, urls: dict | None = None) -> Rendered:
         urls = urls or self.urls(send_id)
+        click = self.clicks(send_id)
+        if self.fast is not None:
+            context = personal.contact_context(contact, self.needs_fields, self.needs_owner)
+            context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"])
+            subject = " ".join(personal.render(self.subject_t, context).split())
+            filled = self.fast.render(context, subject, urls, click)
+            if filled is not None:
+                rendered = Rendered(subject=subject, html=filled[0], text=filled[1])
+                if not self.fast_checked:  # the first recipient: both ways must give the same email
+                    self.fast_checked = True
+                    full = self.render_full(send_id, contact, urls, click)
+                    if full != rendered:
+                        log.warning("the prerendered newsletter differs from its full rendering; rendering each")
+                        self.fast = None
+                        return full
+                return rendered
+        return self.render_full(send_id, contact, urls, click)
+
+    def render_full(self, send_id: int, contact: Contact | None, urls: dict, click) -> Rendered:
+        """Every step for this recipient (the content may use logic, or a value needs it)."""
         if self.is_template:
             context = personal.contact_context(contact, self.needs_fields, self.needs_owner)
             context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"])
@@ -97,8 +138,7 @@ class Renderer:
             body = personal.render(self.content_t, context)
         else:
             subject, body = self.subject, self.content or _text_as_html(self.given_text)
-        body = rewrite(body, self.utm, self.book, lambda link_id: self.links.url("click", [send_id, link_id]),
-                       skip=self.links.own_prefix)
+        body = rewrite(body, self.utm, self.book, click, skip=self.links.own_prefix)
         if self.full_document:
             footer = self.footer.replace(_UNSUB, htmlmod.escape(urls["unsubscribe"]))
             html = _before_body_end(body, _FOOTER_BOX.format(footer) if footer else "")

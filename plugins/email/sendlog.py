@@ -96,6 +96,17 @@ def mark_skipped(row: Send, reason: str) -> None:
         (Send.id == row.id) & (Send.claim == row.claim)).execute()
 
 
+def mark_skipped_many(skips: list[tuple[Send, str]]) -> None:
+    """Mark several claimed rows skipped: one UPDATE per claim and reason."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for row, reason in skips:
+        groups.setdefault((row.claim, reason[:1000]), []).append(row.id)
+    for (claim, reason), ids in groups.items():
+        for start in range(0, len(ids), 500):
+            Send.update(status=SKIPPED, reason=reason, lease_until=None).where(
+                Send.id.in_(ids[start:start + 500]) & (Send.claim == claim)).execute()
+
+
 def skipped_by_reason(newsletter_id: int) -> list[tuple[str, int]]:
     """A newsletter's skipped recipients counted by reason, most frequent first."""
     count = peewee.fn.COUNT(Send.id)
