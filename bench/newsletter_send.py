@@ -156,6 +156,54 @@ def raw_loop(sink: Sink, count: int) -> float:
     return elapsed
 
 
+# --- where the CPU goes ---------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuSplit:
+    """CPU seconds over one project run: the worker processes (and the work
+    horses they forked), the sink, Redis and this process, against the wall
+    time times the cores (what the machine could give)."""
+
+    def __init__(self, sink_pids: list[int], redis_pid: int):
+        self.sink_pids, self.redis_pid = sink_pids, redis_pid
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        self.children = _children_cpu()
+        self.sink = sum(cpu_seconds(pid) for pid in self.sink_pids)
+        self.redis = cpu_seconds(self.redis_pid)
+        self.me = sum(os.times()[:2])
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.started
+        self.workers = _children_cpu() - self.children  # the worker processes are joined by now
+        self.sink = sum(cpu_seconds(pid) for pid in self.sink_pids) - self.sink
+        self.redis = cpu_seconds(self.redis_pid) - self.redis
+        self.me = sum(os.times()[:2]) - self.me
+
+    def line(self, label: str) -> str:
+        cores = os.cpu_count() or 1
+        used = self.workers + self.sink + self.redis + self.me
+        return (f"cpu {label}: workers {self.workers:.2f} s, sink {self.sink:.2f} s, redis {self.redis:.2f} s, "
+                f"bench {self.me:.2f} s = {used:.2f} s of {self.wall:.2f} s x {cores} cores "
+                f"({100 * used / (self.wall * cores):.0f} % of the machine; other users not counted)")
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 # --- the project ------------------------------------------------------------------------
 
 
@@ -228,11 +276,12 @@ def _worker(config: dict) -> None:
                                                    logging_level="WARNING")
 
 
-def project_run(sink: Sink, count: int, workers: int, redis_url: str, postgres: str | None = None) -> tuple:
+def project_run(sink: Sink, count: int, workers: int, redis_url: str, postgres: str | None = None,
+                split: CpuSplit | None = None) -> tuple:
     folder = Path(tempfile.mkdtemp(prefix="couvee-bench-"))
     try:
         with database(folder, postgres) as database_url:
-            return _timed_run(config_for(folder, redis_url, database_url), sink, count, workers)
+            return _timed_run(config_for(folder, redis_url, database_url), sink, count, workers, split)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -244,7 +293,7 @@ def _undispatched_sent_events(app) -> int:
         return Event.select().where((Event.kind == "email_sent") & Event.dispatched_at.is_null()).count()
 
 
-def _timed_run(config: dict, sink: Sink, count: int, workers: int) -> tuple[float, int]:
+def _timed_run(config: dict, sink: Sink, count: int, workers: int, split: CpuSplit | None = None) -> tuple[float, int]:
     """Seconds from ``begin`` to the last message accepted and its event
     dispatched, with ``workers`` worker processes; and the duplicates."""
     newsletter_id = prepare(config, sink.port, count, workers)
@@ -255,6 +304,8 @@ def _timed_run(config: dict, sink: Sink, count: int, workers: int) -> tuple[floa
     with app.app_context():
         app.extensions["couvee"].redis.flushdb()
     mark, before = sink.mark(), sink.counter.value
+    if split is not None:
+        split.__enter__()
     started = time.perf_counter()
     all_sent = None
     # ``begin`` (freeze the audience, queue one send job per worker) runs
@@ -273,6 +324,9 @@ def _timed_run(config: dict, sink: Sink, count: int, workers: int) -> tuple[floa
         if not _undispatched_sent_events(app):
             break
     elapsed = time.perf_counter() - started
+    if split is not None:
+        split.__exit__(None, None, None)
+        print(split.line(f"{workers} worker(s)"), flush=True)
     print(f"{workers} worker(s): last message accepted after {all_sent or elapsed:.2f} s, "
           f"every email_sent event dispatched after {elapsed:.2f} s", flush=True)
     left = _undispatched_sent_events(app)
@@ -301,9 +355,10 @@ def main() -> None:
     raws, runs = [], {}
     try:
         raws.append(raw_loop(sink, count))
-        runs["one"] = project_run(sink, count, 1, redis_url)
+        split = CpuSplit([proc.pid for proc in sink.procs], server.pid)
+        runs["one"] = project_run(sink, count, 1, redis_url, split=split)
         raws.append(raw_loop(sink, count))
-        runs["two"] = project_run(sink, count, 2, redis_url)
+        runs["two"] = project_run(sink, count, 2, redis_url, split=split)
         raws.append(raw_loop(sink, count))
         if args.postgres:
             runs["pg_one"] = project_run(sink, count, 1, redis_url, args.postgres)

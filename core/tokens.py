@@ -30,10 +30,20 @@ class TokenError(ValueError):
         self.expired = expired
 
 
+#: serializers by (secret key, purpose): a bulk sender signs several tokens per message
+_SERIALIZERS: dict[tuple, URLSafeTimedSerializer] = {}
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     if not purpose:
         raise ValueError("a token needs a purpose")
-    return URLSafeTimedSerializer(current_app.secret_key, salt=f"couvee.{purpose}")
+    key = (current_app.secret_key, purpose)
+    serializer = _SERIALIZERS.get(key)
+    if serializer is None:
+        if len(_SERIALIZERS) > 256:
+            _SERIALIZERS.clear()
+        serializer = _SERIALIZERS[key] = URLSafeTimedSerializer(current_app.secret_key, salt=f"couvee.{purpose}")
+    return serializer
 
 
 def make_token(purpose: str, data) -> str:

@@ -17,6 +17,7 @@ from .models import MODELS, FieldMapping, KobanLink, SyncConflict
 
 #: events whose data changes should reach Koban (when not made by the sync itself)
 CHANGE_KINDS = ("contact_created", "contact_updated", "tag_added", "tag_removed")
+UNSUBSCRIBE_KINDS = ("email_unsubscribed", "consent_withdrawn")
 PULL_EVERY = 300
 
 
@@ -98,6 +99,8 @@ def _touches_push_fields(event) -> bool:
 @hookimpl
 def contact_event(event):
     """Queue pushes and unsubscribes; skip what the sync itself wrote."""
+    if event.kind not in CHANGE_KINDS + UNSUBSCRIBE_KINDS:
+        return  # e.g. email_sent: no settings query for the many events the sync ignores
     if event.source == config.SOURCE or not config.is_enabled():
         return
     data = event.data or {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 from peewee import Case
 
@@ -26,6 +27,7 @@ from core import emit_many, state, utcnow, write_transaction
 from .delivery import sent_event
 from .models import DONE, Send
 
+log = logging.getLogger("couvee.email")
 KEY = "couvee:email:accepted:nl:"
 #: a journal nobody flushes (its worker died, nobody resumed the newsletter) is dropped after this
 TTL = dt.timedelta(days=7)
@@ -40,12 +42,52 @@ class Journal:
         self.key = f"{KEY}{newsletter_id}"
         self.redis = state().redis
         self.pending: list[tuple[Send, str, str, dt.datetime]] = []  # (row, message id, subject, sent at)
+        self.connection = None  # a pooled connection of our own, for the pipelined HSETs
+        self.unread = False
 
     def accepted(self, row: Send, message_id: str, subject: str) -> None:
-        """Note one message the server accepted (call right after its "250")."""
+        """Note one message the server accepted (call right after its "250").
+
+        The ``HSET`` is written to the Redis socket at once but its reply is
+        read with the next one: once written, it reaches Redis even if this
+        process is killed the next instant, and the job renders the next
+        message meanwhile instead of waiting."""
         now = utcnow()
-        self.redis.hset(self.key, str(row.id), json.dumps([message_id, subject, now.isoformat()]))
         self.pending.append((row, message_id, subject, now))
+        self._settle()
+        if self.connection is None:
+            self.connection = self.redis.connection_pool.get_connection()
+        try:
+            self.connection.send_command("HSET", self.key, str(row.id), json.dumps([message_id, subject, now.isoformat()]))
+        except Exception:
+            self._drop_connection()
+            raise
+        self.unread = True
+
+    def _settle(self) -> None:
+        """Read the reply of the last ``HSET`` (raises if Redis refused it)."""
+        if self.unread:
+            self.unread = False
+            try:
+                self.connection.read_response()
+            except Exception:
+                self._drop_connection()
+                raise
+
+    def _drop_connection(self) -> None:
+        if self.connection is not None:
+            self.connection.disconnect()
+            self.redis.connection_pool.release(self.connection)
+            self.connection, self.unread = None, False
+
+    def close(self) -> None:
+        """Settle the last reply and give the connection back."""
+        try:
+            self._settle()
+        finally:
+            if self.connection is not None:
+                self.redis.connection_pool.release(self.connection)
+                self.connection = None
 
     def recover(self, rows: list[Send]) -> list[Send]:
         """The claimed ``rows`` a killed worker had sent already: queued for
@@ -64,6 +106,10 @@ class Journal:
     def flush(self) -> list[int]:
         """Mark the pending rows sent and record their ``email_sent`` events
         (one transaction); returns the event ids, to dispatch after it."""
+        try:
+            self.close()  # every HSET has reached Redis before the rows are marked (and the entries dropped)
+        except Exception:  # the send log is what counts: write it anyway
+            log.exception("email journal %s: Redis refused a note", self.key)
         if not self.pending:
             return []
         pending, self.pending = self.pending, []

@@ -48,7 +48,10 @@ class LinkMaker:
 
     def url(self, name: str, data) -> str:
         purpose = "email.unsubscribe" if name == "one_click" else f"email.{name}"
-        return self.bases[name].replace(_TOKEN, make_token(purpose, data))
+        return self.with_token(name, make_token(purpose, data))
+
+    def with_token(self, name: str, token: str) -> str:
+        return self.bases[name].replace(_TOKEN, token)
 
 
 class Renderer:
@@ -97,7 +100,12 @@ class Renderer:
         self.fast_checked = False
 
     def urls(self, send_id: int) -> dict:
-        return {name: self.links.url(name, send_id) for name in ("view", "unsubscribe", "one_click", "open")}
+        urls = {name: self.links.url(name, send_id) for name in ("view", "open")}
+        # One-Click carries the unsubscribe page's token (same purpose, same data): signed once
+        token = make_token("email.unsubscribe", send_id)
+        urls.update(unsubscribe=self.links.with_token("unsubscribe", token),
+                    one_click=self.links.with_token("one_click", token))
+        return urls
 
     def clicks(self, send_id: int):
         """The click-tracking URL of each link id for one send (each signed once)."""
