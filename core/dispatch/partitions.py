@@ -18,7 +18,8 @@ LOCK = "couvee:events:partition:{}"
 #: seconds a partition stays locked by a drain between two refreshes
 LOCK_TTL = 60
 
-_RELEASE = """
+#: Lua: delete KEYS[1] only if it still holds ARGV[1] (a lock or a drain slot)
+RELEASE_IF_HELD = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
@@ -62,7 +63,7 @@ def refresh(partition: int, token: str) -> bool:
 
 
 def unlock(partition: int, token: str) -> bool:
-    return bool(_redis().eval(_RELEASE, 1, LOCK.format(partition), token))
+    return bool(_redis().eval(RELEASE_IF_HELD, 1, LOCK.format(partition), token))
 
 
 def locked() -> set[int]:

@@ -19,6 +19,7 @@ import uuid
 from flask import current_app
 
 from . import partitions
+from .partitions import RELEASE_IF_HELD
 
 log = logging.getLogger("couvee.dispatch")
 
@@ -35,12 +36,6 @@ _SWAP = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('set', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
   return 1
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
 end
 return 0
 """
@@ -142,7 +137,7 @@ def release(current: str | None, slot: int = 0, quiet: bool = False) -> bool:
     if current is None:
         return False
     try:
-        return bool(_redis().eval(_RELEASE, 1, flag(slot), current))
+        return bool(_redis().eval(RELEASE_IF_HELD, 1, flag(slot), current))
     except Exception:
         if not quiet:
             raise
