@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import signal
-import subprocess
-import sys
 
 import pytest
 import time_machine
@@ -18,11 +15,12 @@ from core import can_receive, contacts_can_receive, skip_reason, utcnow
 from core.contacts import create_contact
 from core.models import Contact, CustomField, Event
 from core.segments import Segment, SegmentMember
+from core.state import state
 from tests.test_audience_check import mixed_audience, require_consent
-from tests.test_email_newsletter import _worker_env, kill_with_work_horses
+from tests.test_email_newsletter import run_worker_killed_at
 from tests.test_email_send import configure
 
-from plugins.email import newsletters
+from plugins.email import journal, newsletters
 from plugins.email.config import load_config
 from plugins.email.models import Newsletter, Send
 from plugins.email.renderer import Renderer
@@ -106,24 +104,11 @@ def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_no_sent_mark(ct
     newsletter = Newsletter.create(name="Mid", subject="Hi {{ first_name }}", content="<p>Hi {{ first_name }}</p>",
                                    segments=[everyone.id])
     assert not newsletters.start(newsletter).errors
-    worker = subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst", "--queue", "email"],
-                              env=_worker_env(wsgi), start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    accept = smtp_sink.handle_DATA
-
-    async def handle_data(server, session, envelope):
-        if len(smtp_sink.messages) >= kill_at and worker.poll() is None:
-            kill_with_work_horses(worker.pid)
-            return "451 4.3.0 Connection lost"
-        return await accept(server, session, envelope)
-
-    smtp_sink.handle_DATA = handle_data
-    assert worker.wait(timeout=300) == -signal.SIGKILL
-    assert len(smtp_sink.messages) == kill_at
+    run_worker_killed_at(wsgi, smtp_sink, kill_at)
     marked = Send.select().where((Send.newsletter == newsletter.id) & (Send.status == "sent")).count()
     assert marked == 200  # two batches written; the third's 50 accepted messages are only in the journal
+    assert state().redis.hlen(f"{journal.KEY}{newsletter.id}") == kill_at - marked
 
-    smtp_sink.handle_DATA = accept
     with time_machine.travel(utcnow() + dt.timedelta(minutes=11)):  # past the dead worker's lease
         newsletters.sweep()
         run_jobs(queues=("email",))
@@ -136,3 +121,4 @@ def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_no_sent_mark(ct
     assert events.count() == total
     assert len({event.data["email_id"] for event in events}) == total
     assert Newsletter.get_by_id(newsletter.id).status == "sent"
+    assert not state().redis.exists(f"{journal.KEY}{newsletter.id}")

@@ -213,6 +213,29 @@ def kill_with_work_horses(pid: int) -> None:
         os.kill(victim, signal.SIGKILL)
 
 
+def run_worker_killed_at(wsgi, smtp_sink, kill_at: int) -> None:
+    """Run a real worker process (it forks a work horse per job) on the
+    ``email`` queue and SIGKILL it from the SMTP server while it waits for the
+    reply to message ``kill_at`` + 1; the sink accepts normally again after."""
+    worker = subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst", "--queue", "email"],
+                              env=_worker_env(wsgi), start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    accept = smtp_sink.handle_DATA
+
+    async def handle_data(server, session, envelope):
+        if len(smtp_sink.messages) >= kill_at and worker.poll() is None:
+            kill_with_work_horses(worker.pid)
+            return "451 4.3.0 Connection lost"
+        return await accept(server, session, envelope)
+
+    smtp_sink.handle_DATA = handle_data
+    try:
+        assert worker.wait(timeout=300) == -signal.SIGKILL
+    finally:
+        smtp_sink.handle_DATA = accept
+    assert len(smtp_sink.messages) == kill_at
+
+
 def test_a_worker_killed_mid_newsletter_leaves_every_recipient_exactly_one_email(ctx, wsgi, smtp_sink, run_jobs):
     total, kill_at = 5000, 1500
     configure(smtp_sink, batch_size=100, workers=2)
@@ -230,26 +253,10 @@ def test_a_worker_killed_mid_newsletter_leaves_every_recipient_exactly_one_email
                                    segments=[customers.id])
     assert not newsletters.start(newsletter).errors
 
-    # a real worker process (it forks a work horse per job), killed from the
-    # SMTP server while it waits for the reply to message 1,500
-    worker = subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst", "--queue", "email"],
-                              env=_worker_env(wsgi), start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    accept = smtp_sink.handle_DATA
-
-    async def handle_data(server, session, envelope):
-        if len(smtp_sink.messages) >= kill_at and worker.poll() is None:
-            kill_with_work_horses(worker.pid)
-            return "451 4.3.0 Connection lost"
-        return await accept(server, session, envelope)
-
-    smtp_sink.handle_DATA = handle_data
-    assert worker.wait(timeout=300) == -signal.SIGKILL
-    assert len(smtp_sink.messages) == kill_at
+    run_worker_killed_at(wsgi, smtp_sink, kill_at)
     claimed = Send.select().where((Send.newsletter == newsletter.id) & (Send.status == "sending")).count()
     assert claimed > 0  # the dead worker's batch is still claimed
 
-    smtp_sink.handle_DATA = accept
     with time_machine.travel(utcnow() + dt.timedelta(minutes=11)):  # past the dead worker's lease
         newsletters.sweep()
         run_jobs(queues=("email",))

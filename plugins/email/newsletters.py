@@ -37,6 +37,8 @@ MAX_INLINE_WAIT = 5.0
 OUTAGE_DELAY = dt.timedelta(seconds=60)
 #: a send job looks this often whether the newsletter was cancelled meanwhile
 CANCEL_CHECK_SECONDS = 1.0
+#: a slow (rate-limited) batch writes its sent marks and events at least this often
+FLUSH_SECONDS = 5.0
 
 
 class NewsletterError(ValueError):
@@ -252,7 +254,7 @@ def send_batch(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
     Each accepted message is noted in the :class:`Journal` at once; the
     batch's "sent" marks and ``email_sent`` events are written together (one
     transaction, no sent row without its event) at least every
-    :data:`CANCEL_CHECK_SECONDS` and at the end, then dispatched by one drain.
+    :data:`FLUSH_SECONDS` and at the end, then dispatched by one drain.
     Rows a killed worker had sent already are only marked sent."""
     journal = journal or Journal(newsletter.id)
     try:
@@ -289,7 +291,7 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
     window = windows.normalize(newsletter.window) if newsletter.window else {}
     sender = (newsletter.sender_name or config.from_name, newsletter.sender_email or config.from_email,
               newsletter.reply_to or config.reply_to)
-    renewed_at = checked_at = time.monotonic()
+    renewed_at = checked_at = flushed_at = time.monotonic()
     for row, postpone in mailer.pacer.pace(rows):  # a domain over its own limit waits, the others go on
         if postpone:
             sendlog.release(row, not_before=utcnow() + dt.timedelta(seconds=postpone), reason="domain rate limit")
@@ -297,8 +299,10 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
         if time.monotonic() - renewed_at > sendlog.LEASE.total_seconds() / 3:
             sendlog.renew(claim)
             renewed_at = time.monotonic()
-        if time.monotonic() - checked_at > CANCEL_CHECK_SECONDS:
+        if time.monotonic() - flushed_at > FLUSH_SECONDS:
             dispatch_many(journal.flush())  # progress and events keep flowing in a slow (rate-limited) batch
+            flushed_at = time.monotonic()
+        if time.monotonic() - checked_at > CANCEL_CHECK_SECONDS:
             if Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter.id).scalar() == CANCELLED:
                 return None  # cancel() has marked the rest; the drain loop sees the status and stops
             checked_at = time.monotonic()
