@@ -62,7 +62,7 @@ def test_a_prerendered_newsletter_is_the_email_rendered_in_full(ctx, smtp_sink, 
     configure(smtp_sink)
     CustomField.create(key="company", label="Company", type_id="text")
     renderer = Renderer(load_config(), subject='News for {{ first_name or "you" }}', content=content,
-                        scope="nl:1", utm={"source": "newsletter"}, marketing=True)
+                        scope="nl:1", utm={"source": "newsletter"}, marketing=True, prerender=True)
     expect_fast = "{%" not in content and "{#" not in content and "?n=" not in content
     assert (renderer.fast is not None) == expect_fast
     fast_used = 0

@@ -48,10 +48,11 @@ class NewsletterError(ValueError):
 # --- life cycle (admin actions) ------------------------------------------------------------
 
 
-def newsletter_renderer(newsletter: Newsletter, config: EmailConfig) -> Renderer:
+def newsletter_renderer(newsletter: Newsletter, config: EmailConfig, prerender: bool = False) -> Renderer:
+    """The newsletter's renderer; ``prerender`` for a send job (many recipients, see :mod:`.prerendered`)."""
     return Renderer(config, subject=newsletter.subject, content=newsletter.content, preheader=newsletter.preheader,
                     scope=f"nl:{newsletter.id}", utm=newsletter.utm, track=newsletter.track, marketing=True,
-                    sender_name=newsletter.sender_name or config.from_name)
+                    sender_name=newsletter.sender_name or config.from_name, prerender=prerender)
 
 
 def check_ready(newsletter: Newsletter, config: EmailConfig | None = None) -> rules.Verdict:
@@ -206,7 +207,7 @@ def drain(newsletter_id: int) -> str:
     config = load_config()
     mailer = Mailer(config)
     try:
-        renderer = newsletter_renderer(newsletter, config)
+        renderer = newsletter_renderer(newsletter, config, prerender=True)
     except ContentError as error:
         pause(newsletter)
         log.error("newsletter %s paused: %s", newsletter_id, error)

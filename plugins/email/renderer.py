@@ -59,7 +59,7 @@ class Renderer:
 
     def __init__(self, config: EmailConfig, *, subject: str, content: str, preheader: str = "",
                  scope: str = "", utm: dict | None = None, track: bool = True, marketing: bool = True,
-                 sender_name: str = "", is_template: bool = True, text: str = ""):
+                 sender_name: str = "", is_template: bool = True, text: str = "", prerender: bool = False):
         self.config = config
         self.is_template = is_template
         self.track = track
@@ -89,9 +89,10 @@ class Renderer:
         self.inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
         # the layout's text once, around placeholders: per recipient only the body is converted
         self.layout_text = html_to_text(self.layout) if self.layout else ""
-        # a content that only prints contact data: rendered once, personalised by substitution
+        # for many recipients (``prerender``), a content that only prints contact data is rendered
+        # once and personalised by substitution
         self.fast = None
-        if is_template and self.layout:
+        if prerender and is_template and self.layout:
             try:
                 self.fast = prerendered.build(self, content or "", {
                     "body": _BODY, "subject": _SUBJECT, "view": _VIEW, "unsubscribe": _UNSUB, "pixel": _PIXEL})
