@@ -25,7 +25,9 @@ duplicate recipients. Then measures, interleaved:
   dispatch;
 - **2 workers**: the same with two worker processes.
 
-Prints the load average. Last line: ``newsletter_send: ratio=<1-worker rate
+Prints, per project run, the CPU split (worker processes and their work
+horses, the sink, Redis, the bench itself, against wall time x cores: what
+share of the machine the run could use) and the load average. Last line: ``newsletter_send: ratio=<1-worker rate
 / raw rate> unit=rate two_workers_vs_one=<x> duplicates=<n> ...``.
 """
 from __future__ import annotations
