@@ -198,7 +198,10 @@ def _worker_env(wsgi) -> dict:
 
 def kill_with_work_horses(pid: int) -> None:
     """SIGKILL a worker and the work horses it forked (RQ puts each horse in
-    its own session, so killing the worker's group is not enough)."""
+    its own session, so killing the worker's group is not enough). The worker
+    is stopped first so that it cannot fork a horse after the children are
+    listed (such a horse lived on into the next test and held its drain flag)."""
+    os.kill(pid, signal.SIGSTOP)
     children = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
