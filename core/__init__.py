@@ -24,6 +24,7 @@ from .contacts import (
 )
 from .contact_export import export_contact
 from .db import db_proxy, is_sqlite, write_transaction
+from .dispatch.memo import batch_memo
 from .deferred_writes import WriteOutcome, write_or_defer
 from .event_kinds import EventKind, UnknownEventKind, data_matches, event_kind_registered, event_kinds
 from .erasure import ERASE_MODES, ErasureError, erase_contact

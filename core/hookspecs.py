@@ -366,7 +366,9 @@ def contact_event(event):
     ``contact``, ``kind``, ``data`` and ``created_at``.
 
     Called once per event by a worker; a retried job may call it again, so key
-    any side effect on ``event.id``. Return value ignored.
+    any side effect on ``event.id``. Return value ignored. Events come in
+    batches of up to 100: read your definitions (rules, actions...) once per
+    batch with :func:`core.batch_memo`, not once per event.
 
     Example::
 
@@ -374,6 +376,7 @@ def contact_event(event):
         def contact_event(event):
             if event.kind == "webinar_attended":
                 add_points_once(event.contact, "webinar", key=event.id)
+            rules = batch_memo("myplugin.rules", lambda: list(Rule.select()))
     """
 
 

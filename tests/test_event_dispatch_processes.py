@@ -1,4 +1,4 @@
-"""Event dispatch with real ``couvee worker`` processes: a backlog of 10,000
+"""Event dispatch with real ``couvee worker`` processes: a backlog of 30,000
 events holds back no other queue, and a worker SIGKILLed mid-backlog neither
 floods the ``events`` queue nor loses an event."""
 from __future__ import annotations
@@ -73,7 +73,7 @@ def test_a_backlog_of_events_holds_back_no_other_queue(wsgi, ctx, smtp_sink):
 
     from .test_email_send import configure
 
-    total = 10_000
+    total = 30_000  # ~10 s of dispatch for one worker: the other queues' jobs must not wait for it
     backlog(total)
     configure(smtp_sink)
     readers = Segment.create(name="Readers", kind="static")

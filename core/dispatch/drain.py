@@ -19,6 +19,7 @@ from rq.job import Job, JobStatus
 
 from . import outbox, partitions, signal
 from .deliveries import Deliverer, has_due
+from .memo import batch_scope
 
 log = logging.getLogger("couvee.dispatch")
 
@@ -34,16 +35,18 @@ ENQUEUE_GRACE = 0.5
 FAN_OUT_EVERY = 0.5
 
 
-def drain_events(slot: int = 0) -> dict:
+def drain_events(slot: int = 0, late_commits: bool = True) -> dict:
     """The job queued by :func:`core.dispatch.signal.request_drain` (``slot``
-    is the drain flag it holds, see :mod:`.signal`)."""
+    is the drain flag it holds, see :mod:`.signal`). ``late_commits``: finding
+    nothing, wait a little for the emitter's transaction (only a drain an
+    emitter or the sweep asked for; successors and extra drains do not)."""
     job = get_current_job()
     me = job.id if job is not None else None
     signal.refresh(me, slot)
     drainer = Drainer(Deliverer(), me, slot)
     try:
         dispatched = drainer.run(time.monotonic() + SLICE_SECONDS)
-        if not dispatched and not drainer.retried:
+        if not dispatched and not drainer.retried and late_commits:
             dispatched = _wait_for_late_commits(drainer)
     finally:
         drainer.leave()
@@ -136,8 +139,9 @@ def _wait_for_late_commits(drainer: Drainer) -> int:
 
 
 def _deliver_batch(deliverer: Deliverer, token: str, events) -> None:
-    for event in events:
-        deliverer.deliver(event)
+    with batch_scope():  # plugins may read their definitions once for the batch (core.batch_memo)
+        for event in events:
+            deliverer.deliver(event)
     outbox.mark_dispatched(token, [event.id for event in events])
 
 

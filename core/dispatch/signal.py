@@ -97,15 +97,15 @@ def request_more(busy: int) -> bool:
     if len(held) > busy:
         return False
     free = [slot for slot in range(partitions.count()) if slot not in held]
-    return bool(free) and _occupy(free[0])
+    return bool(free) and _occupy(free[0], after_emitter=False)
 
 
-def _occupy(slot: int) -> bool:
+def _occupy(slot: int, after_emitter: bool = True) -> bool:
     job_id = new_job_id()
     try:
         if not _redis().set(flag(slot), job_id, nx=True, ex=QUEUED_TTL):
             return False
-        _enqueue(job_id, slot)
+        _enqueue(job_id, slot, after_emitter)
     except Exception:
         log.exception("could not signal the event drain; the sweep will")
         release(job_id, slot, quiet=True)
@@ -120,7 +120,7 @@ def hand_over(current: str | None, slot: int = 0) -> bool:
     if current is None or not _swap(flag(slot), current, successor, QUEUED_TTL):
         return request_drain()  # our flag expired meanwhile: queue one the usual way
     try:
-        _enqueue(successor, slot)
+        _enqueue(successor, slot, after_emitter=False)
     except Exception:
         log.exception("could not queue the next drain; the sweep will")
         release(successor, slot, quiet=True)
@@ -148,11 +148,17 @@ def _swap(key: str, expected: str, new: str, ttl: int) -> bool:
     return bool(_redis().eval(_SWAP, 1, key, expected, new, ttl))
 
 
-def _enqueue(job_id: str, slot: int) -> None:
+def _enqueue(job_id: str, slot: int, after_emitter: bool = True) -> None:
+    """Queue the drain job. ``after_emitter``: it was asked for by an emitter
+    (or the sweep), whose transaction may not have committed yet, so a drain
+    that finds nothing waits a little for it; a successor or an extra drain
+    was asked for by a drain that saw committed work, and finding none it
+    simply ends."""
     from ..queue import enqueue
     from .drain import drain_events
 
-    if slot:
-        enqueue(drain_events, slot, queue="events", job_id=job_id, timeout=JOB_TIMEOUT)
+    options = {} if after_emitter else {"late_commits": False}
+    if slot or options:
+        enqueue(drain_events, slot, queue="events", job_id=job_id, timeout=JOB_TIMEOUT, **options)
     else:  # the arguments a drain job had before the slots
         enqueue(drain_events, queue="events", job_id=job_id, timeout=JOB_TIMEOUT)

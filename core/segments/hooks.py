@@ -7,6 +7,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from ..extension import Action, AdminMenuItem, Migration, PeriodicJob, Setting
+from ..dispatch.memo import batch_memo
 from ..hookspecs import hookimpl
 from . import membership
 from .dependencies import dependents_of
@@ -117,7 +118,7 @@ def contact_event(event):
         if dependents:
             membership.refresh_contact(event.contact_id, segments=dependents)
         return
-    membership.refresh_contact(event.contact_id)
+    membership.refresh_contact(event.contact_id, segments=batch_memo("segments.dynamic", membership.dynamic_segments))
 
 
 @hookimpl

@@ -331,6 +331,11 @@ def matches(segment: Segment, contact_id: int) -> bool:
     return Contact.select(Contact.id).where((Contact.id == contact_id) & segment_condition(segment)).exists()
 
 
+def dynamic_segments() -> list[Segment]:
+    """Every dynamic segment (what a contact's refresh re-evaluates)."""
+    return list(Segment.select().where(Segment.kind == "dynamic"))
+
+
 def refresh_contact(contact, segments: list[Segment] | None = None) -> dict:
     """Re-evaluate the dynamic segments (all, or ``segments``) for one contact
     and add or remove its membership, emitting ``segment_joined`` /
@@ -340,7 +345,7 @@ def refresh_contact(contact, segments: list[Segment] | None = None) -> dict:
     """
     result = {"joined": [], "left": []}
     if segments is None:
-        segments = list(Segment.select().where(Segment.kind == "dynamic"))
+        segments = dynamic_segments()
     segments = [s for s in segments if s.is_dynamic]
     if not segments:
         return result

@@ -9,7 +9,7 @@ give the points once.
 """
 from __future__ import annotations
 
-from core import Event, event_kinds
+from core import Event, batch_memo, event_kinds
 
 from .kinds import scoring_event_kinds
 from .ledger import Change, ScoringError, award_claim, parse_delta, record_change
@@ -100,8 +100,8 @@ def evaluate_event(event: Event) -> list:
     """Award every matching point action the contact has not had yet."""
     if event.kind in OWN_KINDS:
         return []
-    actions = list(PointAction.select().where((PointAction.kind == event.kind) & PointAction.active)
-                   .order_by(PointAction.id))
+    actions = batch_memo(f"scoring.point_actions:{event.kind}", lambda: list(
+        PointAction.select().where((PointAction.kind == event.kind) & PointAction.active).order_by(PointAction.id)))
     if not actions:
         return []
     had = {row.point_action_id for row in PointAward.select(PointAward.point_action).where(
