@@ -191,12 +191,29 @@ class SegmentFilter:
 
     ``compile(params)`` returns a peewee expression over ``Contact`` (usually
     ``Contact.id.in_(subquery)``) so a whole segment compiles to one query.
+
+    ``changed_by``: the event kinds whose events can change which contacts
+    match, as a tuple of kind ids or a function of the condition's params
+    returning one. After a contact's event, only the segments with a condition
+    changed by that kind (and the segments filtering on them) are re-evaluated
+    for it. ``None``, the default, means any event may: the segment is
+    re-evaluated after every event of the contact (always right, slower).
+    Changes to the contact's own fields need no kind: a created or updated
+    contact is re-evaluated against every segment. Example: a filter on a
+    ``webinar_attended`` event declares ``changed_by=("webinar_attended",)``;
+    a filter on a custom field declares ``changed_by=()``.
     """
 
     id: str
     label: str
     compile: Callable[[dict], Any]
     params: list[Setting] = field(default_factory=list)
+    changed_by: Any = None
+
+    def changed_by_kinds(self, params: dict) -> tuple[str, ...] | None:
+        """The kinds that can change this condition's result (None: any)."""
+        kinds = self.changed_by(params or {}) if callable(self.changed_by) else self.changed_by
+        return None if kinds is None else tuple(kinds)
 
 
 @dataclass

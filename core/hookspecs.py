@@ -216,13 +216,17 @@ def register_segment_filters(event_kinds):
     returns a peewee expression over ``Contact``. ``event_kinds`` is the
     registry of event kinds, already filled (core derives its "did X in the
     last N days" filters from the kinds registered with ``segment_condition``).
+    ``changed_by`` names the event kinds that can change a condition's result
+    (after a contact's event only those segments are re-evaluated for it);
+    leave it out and the segment is re-evaluated after every event.
 
     Example::
 
         @hookimpl
         def register_segment_filters():
             return [SegmentFilter("form_field", "Answered a form field",
-                                  compile=lambda p: Contact.id.in_(answered(p)))]
+                                  compile=lambda p: Contact.id.in_(answered(p)),
+                                  changed_by=("form_submitted",))]
     """
 
 

@@ -33,6 +33,8 @@ from .operators import (
 
 NATIVE_TEXT = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
 NATIVE_DATES = {"created_at": "Created", "last_interaction_at": "Last activity"}
+#: creation never changes; the last activity moves with every interaction event (any kind may count)
+NATIVE_DATES_CHANGED_BY = {"created_at": (), "last_interaction_at": None}
 DATETIME_OPERATORS = {
     "created_at": ("before", "after", "equals", "within_last_days", "more_than_days_ago"),
     "last_interaction_at": ("before", "after", "equals", "within_last_days", "more_than_days_ago",
@@ -258,7 +260,8 @@ def event_filter(kind: EventKind) -> SegmentFilter:
     ``segment_condition`` (with a URL pattern when its events carry a URL)."""
     with_url = "url" in kind.properties
     params = [_choice("operator", "", _HAD), *([_URL] if with_url else []), _DAYS]
-    return SegmentFilter(kind.id, kind.past[:1].upper() + kind.past[1:], _event_filter(kind.id, with_url), params)
+    return SegmentFilter(kind.id, kind.past[:1].upper() + kind.past[1:], _event_filter(kind.id, with_url), params,
+                         changed_by=(kind.id,))
 
 
 def core_filters(event_kinds) -> list[SegmentFilter]:
@@ -267,35 +270,38 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
     filters = [
         SegmentFilter(name, label, _native_text(name),
                       [_choice("operator", "Operator", TEXT_OPERATORS),
-                       _value(help="Several values: separate them with commas.")])
+                       _value(help="Several values: separate them with commas.")], changed_by=())
         for name, label in NATIVE_TEXT.items()
     ]
     filters += [
         SegmentFilter(name, label, _native_datetime(name),
                       [_choice("operator", "Operator", DATETIME_OPERATORS[name]),
-                       _value("Date or days", help="A date (2024-03-31) or a number of days.")])
+                       _value("Date or days", help="A date (2024-03-31) or a number of days.")],
+                      changed_by=NATIVE_DATES_CHANGED_BY[name])
         for name, label in NATIVE_DATES.items()
     ]
     filters += [
         SegmentFilter("field", "Custom field", compile_custom_field,
                       [Setting("field", "Field", kind="choice", required=True),
                        Setting("operator", "Operator", kind="choice", required=True),
-                       _value(help="Several values: comma-separated; “N days”: a number.")]),
+                       _value(help="Several values: comma-separated; “N days”: a number.")], changed_by=()),
         SegmentFilter("tag", "Tag", compile_tag, [_choice("operator", "Operator", ("has", "has_not")),
-                                                  _value("Tag")]),
+                                                  _value("Tag")], changed_by=("tag_added", "tag_removed")),
         SegmentFilter("owner", "Owner", compile_owner,
                       [_choice("operator", "Operator", ("is", "is_not", "is_none", "is_set")),
-                       _value("User", kind="choice")]),
+                       _value("User", kind="choice")], changed_by=("owner_assigned",)),
         SegmentFilter("points", "Points", compile_points,
-                      [_choice("operator", "Operator", ("gte", "lte", "eq", "gt", "lt")), _value("Points", "int")]),
+                      [_choice("operator", "Operator", ("gte", "lte", "eq", "gt", "lt")), _value("Points", "int")],
+                      changed_by=("points_changed",)),
         SegmentFilter("segment", "Segment membership", compile_segment_membership,
                       [_choice("operator", "Operator", ("in_segment", "not_in_segment")),
-                       _value("Segment", kind="choice")]),
+                       _value("Segment", kind="choice")], changed_by=("segment_joined", "segment_left")),
     ]
     filters += [event_filter(kind) for kind in event_kinds if kind.segment_condition]
     filters.append(SegmentFilter("event", "Had an event", _event_filter(None, True),
                                  [Setting("kind", "Event kind", required=True, help="e.g. asset_downloaded"),
-                                  _choice("operator", "", _HAD), _URL, _DAYS]))
+                                  _choice("operator", "", _HAD), _URL, _DAYS],
+                                 changed_by=lambda params: (str(params.get("kind") or "").strip(),)))
     return filters
 
 

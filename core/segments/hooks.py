@@ -101,7 +101,8 @@ def contact_updated(contact, changes):
 
 @hookimpl
 def contact_event(event):
-    """Re-evaluate the contact's dynamic segments after anything it did.
+    """Re-evaluate, after anything the contact did, the dynamic segments an
+    event of that kind can change (``SegmentFilter.changed_by``).
 
     Creation and updates are handled by the two hooks above. Our own
     ``segment_joined``/``segment_left`` only matter to segments filtering on
@@ -118,7 +119,9 @@ def contact_event(event):
         if dependents:
             membership.refresh_contact(event.contact_id, segments=dependents)
         return
-    membership.refresh_contact(event.contact_id, segments=batch_memo("segments.dynamic", membership.dynamic_segments))
+    affected = batch_memo(f"segments.changed_by:{event.kind}", lambda: membership.segments_changed_by(event.kind))
+    if affected:
+        membership.refresh_contact(event.contact_id, segments=affected)
 
 
 @hookimpl

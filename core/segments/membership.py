@@ -26,7 +26,8 @@ from ..events import dispatch_many, emit
 from ..models import Contact, Event, utcnow
 from ..queue import enqueue
 from .compiler import DefinitionError, compile_segment, segment_condition
-from .dependencies import dependents_of, evaluation_order, uses_relative_dates
+from .dependencies import conditions_of, dependents_of, evaluation_order, uses_relative_dates
+from .filters import segment_filters
 from .models import SOURCES, Segment, SegmentCandidate, SegmentMember
 
 log = logging.getLogger("couvee.segments")
@@ -334,6 +335,32 @@ def matches(segment: Segment, contact_id: int) -> bool:
 def dynamic_segments() -> list[Segment]:
     """Every dynamic segment (what a contact's refresh re-evaluates)."""
     return list(Segment.select().where(Segment.kind == "dynamic"))
+
+
+def segments_changed_by(kind: str) -> list[Segment]:
+    """The dynamic segments an event of ``kind`` may move a contact in or out
+    of: those with a condition whose filter declares ``kind`` in its
+    ``changed_by`` (or declares nothing: any kind), those whose filter is not
+    registered (its plugin is off; the refresh skips them, as a rebuild does),
+    then every segment filtering on those, in evaluation order."""
+    registered = segment_filters()
+    dynamic = dynamic_segments()
+    changed = {segment.id for segment in dynamic if _changed_by(segment, kind, registered)}
+    if not changed:
+        return []
+    wanted = changed | {segment.id for segment in dependents_of(changed)}
+    return evaluation_order([segment for segment in dynamic if segment.id in wanted])
+
+
+def _changed_by(segment: Segment, kind: str, registered) -> bool:
+    for _, condition in conditions_of(segment.filter):
+        segment_filter = registered.get(condition.get("filter") or "")
+        if segment_filter is None:
+            return True
+        kinds = segment_filter.changed_by_kinds(condition.get("params") or {})
+        if kinds is None or kind in kinds:
+            return True
+    return False
 
 
 def refresh_contact(contact, segments: list[Segment] | None = None) -> dict:

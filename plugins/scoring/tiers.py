@@ -60,6 +60,7 @@ def tier_filter() -> SegmentFilter:
         [Setting("operator", "Operator", kind="choice", required=True, choices=[("is", "is"), ("is_not", "is not")]),
          Setting("value", "Tier", kind="choice", required=True, choices=list(TIERS.items()),
                  help="Thresholds are set in Points > Settings.")],
+        changed_by=("points_changed",),
     )
 
 

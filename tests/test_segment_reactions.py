@@ -1,0 +1,60 @@
+"""After a contact's event, only the dynamic segments that event's kind can
+change are re-evaluated (SegmentFilter.changed_by), with the segments that
+filter on them; filters that declare nothing are re-evaluated after any event."""
+from __future__ import annotations
+
+from core import emit
+from core.contacts import add_tag, create_contact
+from core.segments import Segment, SegmentMember
+from core.segments.membership import segments_changed_by
+
+
+def dynamic(name: str, *conditions) -> Segment:
+    return Segment.create(name=name, kind="dynamic", filter={"match": "all", "groups": [
+        {"match": "all", "conditions": [{"filter": f, "params": p} for f, p in conditions]}]})
+
+
+def names(segments) -> list[str]:
+    return [segment.name for segment in segments]
+
+
+def test_each_kind_reaches_the_segments_it_can_change_and_their_dependents(ctx):
+    tagged = dynamic("Tagged", ("tag", {"operator": "has", "value": "vip"}))
+    dynamic("Tagged and named", ("segment", {"operator": "in_segment", "value": str(tagged.id)}),
+            ("first_name", {"operator": "equals", "value": "Ann"}))
+    dynamic("Pricing visitors", ("page_visited", {"operator": "had", "url": "*/pricing*"}))
+    dynamic("Webinar", ("event", {"kind": "webinar_attended", "operator": "had"}))
+    dynamic("Scored", ("points", {"operator": "gte", "value": "10"}))
+    dynamic("Named", ("first_name", {"operator": "equals", "value": "Ann"}))
+    dynamic("Recently active", ("last_interaction_at", {"operator": "within_last_days", "value": "7"}))
+    dynamic("Unknown filter", ("someplugin.gone", {}))
+
+    always = ["Recently active", "Unknown filter"]  # any kind may change them
+    assert sorted(names(segments_changed_by("tag_added"))) == sorted(["Tagged", "Tagged and named"] + always)
+    assert names(segments_changed_by("tag_added")).index("Tagged") < \
+        names(segments_changed_by("tag_added")).index("Tagged and named")  # dependencies first
+    assert sorted(names(segments_changed_by("page_visited"))) == sorted(["Pricing visitors"] + always)
+    assert sorted(names(segments_changed_by("webinar_attended"))) == sorted(["Webinar"] + always)
+    assert sorted(names(segments_changed_by("points_changed"))) == sorted(["Scored"] + always)
+    assert sorted(names(segments_changed_by("email_sent"))) == sorted(always)
+
+
+def test_a_contact_moves_through_dependent_segments_in_real_time(ctx, run_jobs):
+    tagged = dynamic("Tagged", ("tag", {"operator": "has", "value": "vip"}))
+    chain = dynamic("Tagged and named", ("segment", {"operator": "in_segment", "value": str(tagged.id)}),
+                    ("first_name", {"operator": "equals", "value": "Ann"}))
+    visitors = dynamic("Pricing visitors", ("page_visited", {"operator": "had", "url": "*/pricing*"}))
+    ann = create_contact({"email": "ann@example.com", "first_name": "Ann"})
+    run_jobs()
+
+    def members(segment):
+        return {m.contact_id for m in SegmentMember.select().where(SegmentMember.segment == segment.id)}
+
+    assert (members(tagged), members(chain), members(visitors)) == (set(), set(), set())
+    add_tag(ann, "vip")
+    emit(ann, "email_sent", {"newsletter_id": 1})
+    run_jobs()
+    assert members(tagged) == members(chain) == {ann.id} and members(visitors) == set()
+    emit(ann, "page_visited", {"url": "https://ex.com/pricing"})
+    run_jobs()
+    assert members(visitors) == {ann.id}
