@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 
 from core import batch_memo, emit_many
+from core.automation.library import with_ids
+from core.automation.lifecycle import activate, create_workflow
+from core.automation.models import WorkflowRun, WorkflowVersion
 from core.dispatch import drain
 from core.dispatch.memo import batch_scope
 from core.models import Contact, Event, utcnow
@@ -45,10 +48,16 @@ def test_definitions_are_read_once_per_batch_and_every_event_still_gets_its_reac
     ids = [c.id for c in Contact.select(Contact.id).order_by(Contact.id)]
     event_ids = emit_many([{"contact": i, "kind": "page_visited", "data": {"url": "https://ex.com/pricing"}}
                            for i in ids], dispatch=False)
+    workflow = create_workflow("Pricing follow-up", {
+        "triggers": [{"type": "page_visited", "settings": {"url": "*/nowhere*"}}],
+        "steps": with_ids([{"type": "action", "action": "tag.add", "settings": {"tag": "x"}}])})
+    assert not activate(workflow)
     with caplog.at_level(logging.DEBUG, logger="peewee"):
         assert drain.dispatch_now(event_ids) == 150  # two batches: 100 + 50
     assert _selects_from(caplog.records, "scoring_point_action") == 2
     assert _selects_from(caplog.records, Segment._meta.table_name) == 2
+    assert _selects_from(caplog.records, WorkflowVersion._meta.table_name) == 2  # live workflows
+    assert _selects_from(caplog.records, WorkflowRun._meta.table_name) == 2  # which kinds runs wait for
     assert PointAward.select().count() == 150
     while waiting := [e.id for e in Event.select(Event.id).where(Event.dispatched_at.is_null())]:
         drain.dispatch_now(waiting)  # the points_changed events the awards emitted

@@ -15,6 +15,7 @@ import logging
 from flask import current_app
 
 from ..event_kinds import counts_as_interaction, event_kinds
+from ..dispatch.memo import batch_memo
 from ..events import emit
 from ..models import Contact, Event, utcnow
 from . import engine
@@ -179,7 +180,7 @@ def start_triggered(contact: Contact | None, event: Event) -> list[WorkflowRun]:
     is read only when one does (``None``: not read yet)."""
     registry = current_app.extensions["couvee"].registries.trigger_types
     started = []
-    for workflow, definition in live_definitions():
+    for workflow, definition in batch_memo("automation.live_definitions", live_definitions):
         for trigger in definition.get("triggers") or []:
             trigger_type = registry.get(trigger.get("type") or "")
             if trigger_type is None or trigger_type.kind == "time" or event.kind not in trigger_type.event_kinds:
@@ -198,9 +199,17 @@ def start_triggered(contact: Contact | None, event: Event) -> list[WorkflowRun]:
     return started
 
 
+def awaited_kinds() -> set[str]:
+    """The event kinds some run is waiting for (one query on an index)."""
+    rows = WorkflowRun.select(WorkflowRun.waiting_for).where(WorkflowRun.waiting_for.is_null(False)).distinct()
+    return {row.waiting_for for row in rows}
+
+
 def resolve_waits(event: Event) -> int:
     """Move the contact's runs waiting for this event into their “yes” branch."""
     kinds = [event.kind] + ([ANY_INTERACTION] if counts_as_interaction(event.kind) else [])
+    if not batch_memo("automation.awaited_kinds", awaited_kinds).intersection(kinds):
+        return 0  # (a wait begun after this batch was claimed cannot be answered by its events: older)
     runs = WorkflowRun.select().where((WorkflowRun.contact == event.contact_id) & (WorkflowRun.status == "waiting")
                                       & WorkflowRun.waiting_for.in_(kinds))
     moved = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import Action, AdminMenuItem, Migration, PeriodicJob, enqueue, hookimpl
+from core import Action, AdminMenuItem, Migration, PeriodicJob, batch_memo, enqueue, hookimpl
 
 from . import config, erasure, mapping, push
 from .models import MODELS, FieldMapping, KobanLink, SyncConflict
@@ -101,7 +101,7 @@ def contact_event(event):
     """Queue pushes and unsubscribes; skip what the sync itself wrote."""
     if event.kind not in CHANGE_KINDS + UNSUBSCRIBE_KINDS:
         return  # e.g. email_sent: no settings query for the many events the sync ignores
-    if event.source == config.SOURCE or not config.is_enabled():
+    if event.source == config.SOURCE or not batch_memo("crm_koban_sync.enabled", config.is_enabled):
         return
     data = event.data or {}
     if event.kind in CHANGE_KINDS:
