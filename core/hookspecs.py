@@ -224,9 +224,9 @@ def register_segment_filters(event_kinds):
 
         @hookimpl
         def register_segment_filters():
-            return [SegmentFilter("form_field", "Answered a form field",
-                                  compile=lambda p: Contact.id.in_(answered(p)),
-                                  changed_by=("form_submitted",))]
+            return [SegmentFilter("webinar", "Attended a webinar",
+                                  compile=lambda p: Contact.id.in_(attended(p)),
+                                  changed_by=("webinar_attended",))]
     """
 
 

@@ -292,7 +292,7 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
                        _value("User", kind="choice")], changed_by=("owner_assigned",)),
         SegmentFilter("points", "Points", compile_points,
                       [_choice("operator", "Operator", ("gte", "lte", "eq", "gt", "lt")), _value("Points", "int")],
-                      changed_by=("points_changed",)),
+                      changed_by=None),  # plugins own the kinds that change points: any event may
         SegmentFilter("segment", "Segment membership", compile_segment_membership,
                       [_choice("operator", "Operator", ("in_segment", "not_in_segment")),
                        _value("Segment", kind="choice")], changed_by=("segment_joined", "segment_left")),
