@@ -348,7 +348,7 @@ def segments_changed_by(kind: str) -> list[Segment]:
     changed = {segment.id for segment in dynamic if _changed_by(segment, kind, registered)}
     if not changed:
         return []
-    wanted = changed | {segment.id for segment in dependents_of(changed)}
+    wanted = changed | {segment.id for segment in dependents_of(changed, dynamic)}
     return evaluation_order([segment for segment in dynamic if segment.id in wanted])
 
 
