@@ -18,12 +18,11 @@ import hmac
 import logging
 import re
 
-from ..contacts import ContactError, create_contact, normalize_email
-from ..db import write_transaction
-from ..events import dispatch_many, emit
-from ..extension import FieldValueError
-from ..models import Contact, utcnow
-from ..tokens import TokenError, read_contact_token
+from core import (
+    Contact, ContactError, FieldValueError, TokenError, create_contact, dispatch_many, emit, normalize_email,
+    read_contact_token, utcnow, write_transaction,
+)
+
 from . import timeline
 from .models import Hit, Site, Visitor
 
