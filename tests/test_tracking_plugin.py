@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
-from click.testing import CliRunner
 
 from core import contacts, create_app
 from core.models import Contact, MigrationRecord, PluginState
@@ -15,25 +14,6 @@ from core.models import Contact, MigrationRecord, PluginState
 from .tracking_helpers import drain_now, hit_body, make_site, send_hit
 
 VISITOR = "upgradevisitor0001"
-
-
-@pytest.fixture
-def couvee_cli(config, wsgi, monkeypatch):
-    """``couvee ...`` as an operator types it (the command builds its own app)."""
-    from core.cli import main
-    from core.db import init_database
-
-    for key, env in (("instance_path", "COUVEE_INSTANCE"), ("database_url", "COUVEE_DATABASE_URL"),
-                     ("redis_url", "COUVEE_REDIS_URL"), ("secret_key", "COUVEE_SECRET_KEY")):
-        monkeypatch.setenv(env, str(config[key]))
-
-    def invoke(*args):
-        try:
-            return CliRunner().invoke(main, list(args), catch_exceptions=False)
-        finally:  # the command built its own app; point the models back at the test's database
-            init_database(wsgi.app.extensions["couvee"].database)
-
-    return invoke
 
 
 def crawl(admin, start="/admin/", limit=400) -> dict[str, int]:
