@@ -22,6 +22,7 @@ of a user made for it. Example scrape config::
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -36,6 +37,8 @@ from .state import state
 
 #: the queue whose running jobs are sends (newsletters, smart content, transactional mail)
 SEND_QUEUE = "email"
+
+log = logging.getLogger("couvee.metrics")
 
 #: the families core writes itself (a plugin's gauge may not take one of these names)
 CORE_GAUGES = frozenset({
@@ -71,14 +74,21 @@ class CouveeCollector:
         yield from self.plugin_metrics()
 
     def plugin_metrics(self):
-        """The active plugins' gauges; a name already on the page is not repeated."""
-        seen = set()
-        for gauges in state().hooks.results("metrics_gauges"):
+        """The active plugins' gauges (``metrics_gauges``); a name already on
+        the page, or a gauge that is not a number, is left out and logged."""
+        seen = set(CORE_GAUGES)
+        for plugin, gauges in state().hooks.call("metrics_gauges"):
             for gauge in gauges:
-                if gauge.name in seen or gauge.name in CORE_GAUGES:
+                try:
+                    family = self.gauge(gauge.name, gauge.documentation, gauge.value)
+                except (AttributeError, TypeError, ValueError) as error:
+                    log.error("plugin %s returned a bad gauge %r: %s", plugin, gauge, error)
+                    continue
+                if gauge.name in seen:
+                    log.error("plugin %s returned the gauge %s, already on the page", plugin, gauge.name)
                     continue
                 seen.add(gauge.name)
-                yield self.gauge(gauge.name, gauge.documentation, gauge.value)
+                yield family
 
     def queue_metrics(self):
         waiting = GaugeMetricFamily("couvee_queue_jobs", "Jobs waiting in the queue.", labels=["queue"])

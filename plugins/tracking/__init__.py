@@ -19,15 +19,8 @@ from markupsafe import Markup
 
 from core import AdminMenuItem, Gauge, Migration, PeriodicJob, Setting, SettingsGroup, SetupStep, hookimpl, state
 
-from .identify import contact_of_visitor, link_visitor
+from .identify import link_visitor
 from .models import TRACKING_MODELS, Hit, Site, Visitor
-
-__all__ = ["Site", "contact_of_visitor", "link_visitor", "site_by_key"]
-
-
-def site_by_key(key: str):
-    """The tracked :class:`Site` with public key ``key``, or None."""
-    return Site.get_or_none(Site.key == key) if key else None
 
 
 @hookimpl

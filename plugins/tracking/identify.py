@@ -75,14 +75,6 @@ def link_visitor(visitor_id: str, contact: Contact, method: str = "form") -> int
     return len(hits)
 
 
-def contact_of_visitor(visitor_id: str) -> Contact | None:
-    """The contact a visitor id was identified as, or None."""
-    if not isinstance(visitor_id, str) or not _VISITOR_ID.match(visitor_id):
-        return None
-    return (Contact.select().join(Visitor, on=(Visitor.contact == Contact.id))
-            .where(Visitor.id == visitor_id).first())
-
-
 def contact_from_email_token(token: str) -> Contact | None:
     """The contact named by a tracked email link's ``cv_t`` token, or None."""
     try:
