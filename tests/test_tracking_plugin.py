@@ -161,3 +161,24 @@ def test_a_manifest_formerly_must_name_another_plugin():
     for bad in ('formerly = "tracking"\n', 'formerly = "Not A Name"\n', "formerly = 3\n"):
         with pytest.raises(ManifestError):
             parse_manifest(base + bad)
+
+
+def test_a_renamed_plugin_keeps_its_records_and_its_state_once(ctx):
+    """``formerly`` beyond core modules: a plugin renamed while disabled stays
+    disabled under its new name; a second start adopts nothing."""
+    import dataclasses
+
+    from core.plugins.lifecycle import adopt_former_names
+
+    state = ctx.extensions["couvee"]
+    MigrationRecord.update(plugin="old_tracking").where(MigrationRecord.plugin == "tracking").execute()
+    PluginState.update(name="old_tracking", enabled=False).where(PluginState.name == "tracking").execute()
+    discovered = {**state.host.discovered,
+                  "tracking": dataclasses.replace(state.host.discovered["tracking"], formerly="old_tracking")}
+
+    assert adopt_former_names(discovered) == ["tracking"]
+    assert [(r.plugin, r.version) for r in MigrationRecord.select().where(
+        MigrationRecord.plugin.in_(["tracking", "old_tracking"]))] == [("tracking", 1)]
+    assert PluginState.get(PluginState.name == "tracking").enabled is False
+    assert PluginState.get_or_none(PluginState.name == "old_tracking") is None
+    assert adopt_former_names(discovered) == []
