@@ -18,7 +18,7 @@ The servers run interleaved, ``--rounds`` times each (2 by default) plus a
 last bare round, and each side's rate is its best round (its least disturbed
 one, as ``timeit`` reports: the machine is shared and its load moves).
 
-Then the stream is drained into the database (``core.tracking.drain.drain``,
+Then the stream is drained into the database (``plugins.tracking.drain.drain``,
 the RQ job's code) and the stored hits are counted: ``lost`` must be 0.
 
 Prints the load average. Last line:
@@ -174,8 +174,8 @@ def main() -> None:
     redis_url = f"unix://{redis_server.socket_file}"
     try:
         from core.app import create_app
-        from core.tracking import drain, sites
-        from core.tracking.models import Hit, Site
+        from plugins.tracking import drain, sites
+        from plugins.tracking.models import Hit, Site
 
         app = create_app(project_config(folder, redis_url))
         with app.app_context(), app.extensions["couvee"].database_connection():

@@ -23,6 +23,7 @@ from .contacts import (
     update_contact,
 )
 from .contact_export import export_contact
+from .bulk import db_value, insert_rows, select_in
 from .db import db_proxy, is_sqlite, write_transaction
 from .dispatch.memo import batch_memo
 from .deferred_writes import WriteOutcome, write_or_defer
@@ -35,6 +36,7 @@ from .extension import (
     Command,
     FieldType,
     FieldValueError,
+    Gauge,
     Migration,
     PeriodicJob,
     SegmentFilter,
@@ -44,7 +46,7 @@ from .extension import (
     SetupStep,
     TriggerType,
 )
-from .files import open_stored, store_upload
+from .files import UnsafePathError, open_stored, store_upload
 from .hookspecs import hookimpl
 from .kinds import IMPORTED_CONSENT
 from .messages import Message, SendResult, channel_available, send_message, send_test_message
@@ -60,7 +62,6 @@ from .segments import Segment, SegmentMember, add_to_segment, rebuild as rebuild
 from .settings import get_setting, move_setting, store_setting
 from .state import state
 from .tokens import TokenError, contact_token, make_token, read_contact_token, read_token
-from .tracking import Site as TrackingSite, contact_of_visitor, link_visitor, site_by_key as tracking_site
 from .version import __version__
 from .web import external_url
 

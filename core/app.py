@@ -58,12 +58,13 @@ def template_loader(state: CouveeState) -> ChoiceLoader:
 def _prepare_database(state: CouveeState, migrate: bool) -> set[str]:
     """Create/upgrade core tables, enable newly bundled plugins, and return the
     names of the enabled plugins."""
-    from .plugins.lifecycle import enable_new_bundled
+    from .plugins.lifecycle import adopt_former_names, enable_new_bundled
 
     with state.database_connection():
         if migrate:
             with state.redis.lock("couvee:migrate", timeout=600, blocking_timeout=600):
                 apply_migrations(state.database, CORE_PLUGIN, _core_migrations())
+                adopt_former_names(state.discovered)
                 enable_new_bundled(state.discovered)
         enabled = {row.name for row in PluginState.select().where(PluginState.enabled == True)}  # noqa: E712
     return enabled

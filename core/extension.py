@@ -299,6 +299,19 @@ class Migration:
 
 
 @dataclass
+class Gauge:
+    """One number on the ``/metrics`` page (a Prometheus gauge), returned by
+    ``metrics_gauges`` and read when the page is scraped::
+
+        Gauge("couvee_tracking_hits_waiting", "Tracking hits not yet stored.", redis.xlen(STREAM))
+    """
+
+    name: str
+    documentation: str
+    value: float
+
+
+@dataclass
 class Command:
     """A ``couvee`` sub-command contributed by a plugin."""
 

@@ -491,16 +491,19 @@ def contact_export(contact):
 
 
 # --------------------------------------------------------------------------
-# tracking_* : additions to the tracking script (e.g. the consent banner).
+# tracking_* : website tracking (the bundled ``tracking`` plugin serves the
+# script and implements ``tracking_visitor_identified``; without it these
+# hooks are simply not called, or answered by nobody).
 # --------------------------------------------------------------------------
 
 
 @hookspec
 def tracking_script_parts():
-    """JavaScript sources appended to the tracking script served by core.
+    """JavaScript sources appended to the tracking script (served by the
+    website tracking plugin).
 
     Return a list of strings. Each part runs inside the script's closure after
-    the core tracker is defined and may call its extension API (documented in
+    the tracker is defined and may call its extension API (documented in
     docs/tracking.md), e.g. ``tracker.setConsentUI(fn)`` to show a consent
     banner. The script URL is versioned by a hash of all parts, so browsers
     fetch a new copy when a plugin changes or is (de)activated. Keep parts small
@@ -519,7 +522,8 @@ def tracking_site_config(site):
     """Extra settings for a tracked site, delivered to the script with the
     site's configuration (for the script parts above to read).
 
-    ``site`` is the core tracking ``Site``. Return a dict (merged into the
+    ``site`` is the tracking plugin's ``Site`` (``id``, ``name``, ``key``,
+    ``allowed_origins``). Return a dict (merged into the
     ``ext`` object of the configuration) or ``None``. Values are public: never
     return secrets.
 
@@ -528,6 +532,55 @@ def tracking_site_config(site):
         @hookimpl
         def tracking_site_config(site):
             return {"banner": {"text": banner_text(site), "purposes": ["analytics"]}}
+    """
+
+
+@hookspec
+def tracking_visitor_identified(contact, visitor_id, method):
+    """A plugin learned which contact a tracked browser belongs to, e.g. a
+    form post carrying the tracking script's visitor id.
+
+    ``visitor_id`` is the id the tracking script keeps in the browser
+    (``couvee('visitor', fn)`` gives it to the page); ``method`` says how the
+    visitor was identified: ``"form"``, ``"email_link"`` or ``"identify"``.
+    The website tracking plugin answers by attaching the visitor's earlier
+    anonymous visits, and its later ones, to ``contact``. Return the number
+    of past visits attached, or ``None``. Call it after the contact is
+    committed, from a worker job rather than the request.
+
+    A plugin that received a form post calls it::
+
+        state().hooks.call("tracking_visitor_identified", contact=submission.contact,
+                           visitor_id=submission.visitor_id, method="form")
+
+    Example::
+
+        @hookimpl
+        def tracking_visitor_identified(contact, visitor_id, method):
+            return link_visitor(visitor_id, contact, method=method)
+    """
+
+
+# --------------------------------------------------------------------------
+# metrics_* : what an operator watches at ``/metrics``.
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def metrics_gauges():
+    """Numbers for the Prometheus ``/metrics`` page, read at each scrape.
+
+    Return a list of :class:`core.Gauge` (``name``, ``documentation``,
+    ``value``); names start with ``couvee_`` and say what they count. Keep it
+    cheap (a Redis length, an indexed count): it runs on every scrape. A name
+    core or an earlier plugin already wrote is skipped.
+
+    Example::
+
+        @hookimpl
+        def metrics_gauges():
+            return [Gauge("couvee_tracking_hits_waiting", "Tracking hits not yet stored.",
+                          state().redis.xlen(STREAM))]
     """
 
 

@@ -2,8 +2,9 @@
 
 For sites that run several web and worker hosts (docs/deployment.md): how
 much work waits in each RQ queue and for how long, what runs now, what
-failed, how far the event dispatch lags behind, how many tracking hits wait
-to be stored, and how many workers are alive. Every value is read when the
+failed, how far the event dispatch lags behind, how many workers are alive,
+and the gauges plugins add (``metrics_gauges``, e.g. how many tracking hits
+wait to be stored). Every value is read when the
 page is scraped (queue lengths from Redis, the outbox from the database), so
 any web process answers the same; nothing is kept between scrapes.
 
@@ -21,6 +22,7 @@ of a user made for it. Example scrape config::
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -31,10 +33,20 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 from .auth import api_key_required
 from .models import Event, EventDelivery, utcnow
 from .queue import QUEUES
-from .tracking.ingest import STREAM as TRACKING_STREAM
+from .state import state
 
 #: the queue whose running jobs are sends (newsletters, smart content, transactional mail)
 SEND_QUEUE = "email"
+
+log = logging.getLogger("couvee.metrics")
+
+#: the families core writes itself (a plugin's gauge may not take one of these names)
+CORE_GAUGES = frozenset({
+    "couvee_queue_jobs", "couvee_queue_oldest_job_age_seconds", "couvee_queue_jobs_started",
+    "couvee_queue_jobs_scheduled", "couvee_queue_jobs_failed", "couvee_sends_in_progress",
+    "couvee_events_undispatched", "couvee_events_dispatch_lag_seconds", "couvee_event_deliveries",
+    "couvee_workers",
+})
 
 metrics_blueprint = Blueprint("metrics", __name__)
 
@@ -57,11 +69,26 @@ class CouveeCollector:
     def collect(self):
         yield from self.queue_metrics()
         yield from self.event_metrics()
-        yield self.gauge("couvee_tracking_hits_waiting",
-                         "Tracking hits accepted and not yet stored (length of the Redis stream).",
-                         self.redis.xlen(TRACKING_STREAM))
         yield self.gauge("couvee_workers", "RQ workers alive (registered in Redis).",
                          Worker.count(connection=self.redis))
+        yield from self.plugin_metrics()
+
+    def plugin_metrics(self):
+        """The active plugins' gauges (``metrics_gauges``); a name already on
+        the page, or a gauge that is not a number, is left out and logged."""
+        seen = set(CORE_GAUGES)
+        for plugin, gauges in state().hooks.call("metrics_gauges"):
+            for gauge in gauges:
+                try:
+                    family = self.gauge(gauge.name, gauge.documentation, gauge.value)
+                except (AttributeError, TypeError, ValueError) as error:
+                    log.error("plugin %s returned a bad gauge %r: %s", plugin, gauge, error)
+                    continue
+                if gauge.name in seen:
+                    log.error("plugin %s returned the gauge %s, already on the page", plugin, gauge.name)
+                    continue
+                seen.add(gauge.name)
+                yield family
 
     def queue_metrics(self):
         waiting = GaugeMetricFamily("couvee_queue_jobs", "Jobs waiting in the queue.", labels=["queue"])

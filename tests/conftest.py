@@ -147,6 +147,28 @@ def run_jobs(wsgi):
 
 
 @pytest.fixture
+def couvee_cli(config, wsgi, monkeypatch):
+    """``couvee ...`` as an operator types it, against the test's instance
+    (the command builds its own app, as in another process)."""
+    from click.testing import CliRunner
+
+    from core.cli import main
+    from core.db import init_database
+
+    for key, env in (("instance_path", "COUVEE_INSTANCE"), ("database_url", "COUVEE_DATABASE_URL"),
+                     ("redis_url", "COUVEE_REDIS_URL"), ("secret_key", "COUVEE_SECRET_KEY")):
+        monkeypatch.setenv(env, str(config[key]))
+
+    def invoke(*args):
+        try:
+            return CliRunner().invoke(main, list(args), catch_exceptions=False)
+        finally:  # the command built its own app; point the models back at the test's database
+            init_database(wsgi.app.extensions["couvee"].database)
+
+    return invoke
+
+
+@pytest.fixture
 def ctx(wsgi):
     """An app context with a database connection (for arranging data)."""
     app = wsgi.app

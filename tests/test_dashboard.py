@@ -34,7 +34,7 @@ def test_hook_register_setup_steps(admin, wsgi, ctx):
         "Set the sender of your emails": (False, "/admin/settings/email"),        # email plugin
         "Describe your contacts with fields": (False, "/admin/fields"),           # core fields
         "Import your contacts": (False, "/admin/imports"),                        # core imports
-        "Track visits on your website": (False, "/admin/tracking/sites"),         # core tracking
+        "Track visits on your website": (False, "/admin/tracking/sites"),         # tracking plugin
         "Publish your first form": (False, "/admin/forms"),                       # forms plugin
     }
     assert "0 of 5 done" in page.html.find(id="getting-started").h2.text

@@ -10,8 +10,8 @@ import pytest
 import time_machine
 
 from core.models import Contact
-from core.tracking import script
-from core.tracking.models import Visitor
+from plugins.tracking import script
+from plugins.tracking.models import Visitor
 from plugins.forms import builder
 from plugins.forms.models import Submission
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 from core.models import SettingValue
-from core.tracking.models import Site
-from core.tracking.script import snippet
+from plugins.tracking.models import Site
+from plugins.tracking.script import snippet
 
 
 def test_site_config_carries_the_cnil_wording_and_purposes(ctx):

@@ -258,6 +258,42 @@ def test_hook_tracking_site_config(fixture_plugin, web):
     assert '"ext":{' in script.text and '"fixture":{"site":"Blog"}' in script.text
 
 
+def test_hook_tracking_visitor_identified(fixture_plugin, web, run_jobs):
+    """A form post carrying the tracker's visitor id: the forms plugin calls
+    the hook, the tracking plugin attaches the visits, the fixture sees it."""
+    from plugins.tracking.models import Hit, Visitor
+
+    from .forms_helpers import later, make_form
+    from .tracking_helpers import drain_now, hit_body, make_site, send_hit
+
+    site = make_site(fixture_plugin)
+    send_hit(web, hit_body(site, v="formvisitor0000001", u="https://www.example.com/pricing"))
+    drain_now(fixture_plugin)
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        form = make_form("Newsletter", origins=["https://www.example.com"])
+        token = web.get(f"/f/{form.key}/form.json", headers={"Origin": "https://www.example.com"}).json["token"]
+    with later(30):
+        web.post(f"/f/{form.key}/submit", {"cv_token": token, "email": "ada@example.com",
+                                           "cv_visitor": "formvisitor0000001"},
+                 headers={"Origin": "https://www.example.com"})
+    run_jobs()
+    assert notes(fixture_plugin, "visitor") == ["form:formvisitor0000001:ada@example.com"]
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        contact = Contact.get(Contact.email == "ada@example.com")
+        assert Visitor.get_by_id("formvisitor0000001").contact_id == contact.id
+        assert Hit.get().contact_id == contact.id
+
+
+def test_hook_metrics_gauges(fixture_plugin, web):
+    from core import auth
+
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        _, key = auth.create_api_key(auth.create_user("scraper@example.com", "x" * 12, role="sales"), "prometheus")
+    page = web.get("/metrics", headers={"Authorization": f"Bearer {key}"}).text
+    assert "# HELP couvee_fixture_notes Notes the fixture plugin wrote." in page
+    assert "couvee_tracking_hits_waiting 0.0" in page  # the tracking plugin's, through the same hook
+
+
 def test_hook_contact_suppressed(fixture_plugin, wsgi, run_jobs):
     from core.contacts import ContactError
 

@@ -9,7 +9,6 @@ import datetime as dt
 import io
 
 import pytest
-from click.testing import CliRunner
 
 from core import auth
 from core.contacts import get_values, tags_of
@@ -550,21 +549,8 @@ def test_sales_reps_cannot_import_or_export(ctx, web, admin_user, rep):
 
 
 @pytest.fixture
-def cli(config, wsgi, monkeypatch):
-    from core.cli import main
-    from core.db import init_database
-
-    for key, env in (("instance_path", "COUVEE_INSTANCE"), ("database_url", "COUVEE_DATABASE_URL"),
-                     ("redis_url", "COUVEE_REDIS_URL"), ("secret_key", "COUVEE_SECRET_KEY")):
-        monkeypatch.setenv(env, str(config[key]))
-
-    def invoke(*args):
-        try:
-            return CliRunner().invoke(main, list(args), catch_exceptions=False)
-        finally:  # the command built its own app; point the models back at the test's database
-            init_database(wsgi.app.extensions["couvee"].database)
-
-    return invoke
+def cli(couvee_cli):
+    return couvee_cli
 
 
 def test_cli_import_with_explicit_mapping_and_report_then_export(article_fields, cli, tmp_path):

@@ -14,7 +14,7 @@ from core.contacts import create_contact
 from core.events import emit_many
 from core.models import utcnow
 from core.queue import QUEUES, enqueue
-from core.tracking.ingest import STREAM
+from plugins.tracking.ingest import STREAM
 
 from .conftest import login
 

@@ -2,9 +2,6 @@
 (issue 15 item 14: who installed what, and when)."""
 from __future__ import annotations
 
-import pytest
-from click.testing import CliRunner
-
 from core.audit import entries
 from core.plugins.upload import build_plugin_zip
 
@@ -50,24 +47,6 @@ def test_upload_activation_deactivation_upgrade_and_uninstall_are_in_the_history
 def test_a_refused_upload_records_nothing(admin, ctx):
     upload(admin, b"not a zip")
     assert entries("plugin.") == []
-
-
-@pytest.fixture
-def couvee_cli(config, wsgi, monkeypatch):
-    from core.cli import main
-    from core.db import init_database
-
-    for key, env in (("instance_path", "COUVEE_INSTANCE"), ("database_url", "COUVEE_DATABASE_URL"),
-                     ("redis_url", "COUVEE_REDIS_URL"), ("secret_key", "COUVEE_SECRET_KEY")):
-        monkeypatch.setenv(env, str(config[key]))
-
-    def invoke(*args):
-        try:
-            return CliRunner().invoke(main, list(args), catch_exceptions=False)
-        finally:  # the command built its own app; point the models back at the test's database
-            init_database(wsgi.app.extensions["couvee"].database)
-
-    return invoke
 
 
 def test_cli_enable_and_disable_are_recorded_with_cli_as_actor(couvee_cli, admin, instance, ctx):

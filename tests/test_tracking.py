@@ -12,9 +12,9 @@ import time_machine
 
 from core import contacts
 from core.models import Event
-from core.tracking import drain as drain_mod, link_visitor
-from core.tracking.ingest import STREAM
-from core.tracking.models import Hit, Visitor
+from plugins.tracking import drain as drain_mod, link_visitor
+from plugins.tracking.ingest import STREAM
+from plugins.tracking.models import Hit, Visitor
 
 from .tracking_helpers import BROWSER, ORIGIN, drain_now, hit_body, make_site, send_hit, stream_length
 

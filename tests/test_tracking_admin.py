@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import contact_token, contacts, link_visitor
+from core import contact_token, contacts
 from core.models import Event
-from core.tracking.models import Asset, Hit, Site
+from plugins.tracking import link_visitor
+from plugins.tracking.models import Asset, Hit, Site
 
 from .conftest import csrf_of
 from .tracking_helpers import ORIGIN, drain_now, hit_body, make_site, send_hit

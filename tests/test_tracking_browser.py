@@ -9,9 +9,9 @@ import time
 import pytest
 
 from core import contacts
-from core.tracking import script
-from core.tracking.identify import identify_hash
-from core.tracking.models import Hit, Visitor
+from plugins.tracking import script
+from plugins.tracking.identify import identify_hash
+from plugins.tracking.models import Hit, Visitor
 
 from .tracking_helpers import BROWSER, drain_now, make_site, stream_length
 

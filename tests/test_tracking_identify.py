@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from core import contact_token, contacts, link_visitor
+from core import contact_token, contacts
 from core.models import Contact, Event
-from core.tracking.identify import identify_hash
-from core.tracking.models import Hit, Visitor
+from plugins.tracking import link_visitor
+from plugins.tracking.identify import identify_hash
+from plugins.tracking.models import Hit, Visitor
 
 from .tracking_helpers import drain_now, hit_body, make_site, send_hit
 

@@ -6,7 +6,7 @@ import gzip
 import json
 import re
 
-from core.tracking.script import js_json
+from plugins.tracking.script import js_json
 
 from .tracking_helpers import make_site
 
@@ -45,13 +45,13 @@ def test_the_script_is_versioned_and_cached_for_a_year(web, wsgi):
 def test_the_script_is_at_most_5_kb_gzipped(web, wsgi, monkeypatch):
     """Core's script with its configuration; plugins' parts (a consent banner)
     come on top and are measured in their own tests."""
-    from core.tracking import script as script_mod
+    from plugins.tracking import script as script_mod
 
     monkeypatch.setattr(script_mod, "parts", lambda: [])
     site = make_site(wsgi.app)
     _, script = fetch_script(web, site.key, gzip_ok=True)
     assert script.headers["ETag"].endswith('-gz"')  # WebTest decodes the gzipped body for us
-    from core.tracking.script import script_for
+    from plugins.tracking.script import script_for
 
     with wsgi.app.test_request_context():
         built = script_for(site.key)
@@ -65,7 +65,7 @@ def test_unknown_site_has_no_script(web):
 
 
 def test_a_site_change_changes_the_version(web, wsgi, ctx):
-    from core.tracking import script, sites
+    from plugins.tracking import script, sites
 
     site = make_site(wsgi.app)
     first, _ = fetch_script(web, site.key)

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from core.tracking import ingest
+from plugins.tracking import ingest
 
 from .tracking_helpers import hit_body, make_site, send_hit, stream_length
 

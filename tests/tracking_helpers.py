@@ -10,8 +10,8 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 
 def make_site(app, **values):
     """A tracked site, saved and published like the admin form does."""
-    from core.tracking import sites
-    from core.tracking.models import Site
+    from plugins.tracking import sites
+    from plugins.tracking.models import Site
 
     with app.app_context(), app.extensions["couvee"].database_connection():
         values.setdefault("name", "Blog")
@@ -39,13 +39,13 @@ def send_hit(web, body, origin=ORIGIN, user_agent=BROWSER, ip="203.0.113.7", hea
 
 
 def stream_length(app) -> int:
-    from core.tracking.ingest import STREAM
+    from plugins.tracking.ingest import STREAM
 
     return app.extensions["couvee"].redis.xlen(STREAM)
 
 
 def drain_now(app) -> int:
-    from core.tracking.drain import drain
+    from plugins.tracking.drain import drain
 
     with app.app_context(), app.extensions["couvee"].database_connection():
         return drain()

@@ -1,8 +1,8 @@
 """The dashboard's getting-started checklist.
 
 Its items are :class:`core.SetupStep` objects from the ``register_setup_steps``
-hook: core's own modules (fields, imports, tracking) and the plugins (the
-sender address, the first form...) each declare the steps that belong to them,
+hook: core's own modules (fields, imports) and the plugins (the
+sender address, the first form, the tracked site...) each declare the steps that belong to them,
 so core names no plugin feature. Each step ticks itself from the real state.
 """
 from __future__ import annotations

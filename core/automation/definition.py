@@ -8,7 +8,7 @@
         {"id": "s1", "type": "delay", "settings": {"mode": "duration", "amount": 2, "unit": "days"}},
         {"id": "s2", "type": "condition", "settings": {...}, "yes": [...], "no": [...]},
         {"id": "s3", "type": "action", "action": "tag.add", "settings": {"tag": "vip"}},
-        {"id": "s4", "type": "wait", "settings": {"event": "page_visited", "days": 30},
+        {"id": "s4", "type": "wait", "settings": {"event": "tag_added", "days": 30},
          "yes": [...], "no": [...]}]}
 
 Branches re-join: when a branch ends, the run continues with the step that

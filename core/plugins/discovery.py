@@ -15,8 +15,11 @@ Every plugin package carries a ``plugin.toml`` manifest::
     requires_core = ">=0.1"      # a PEP 440 specifier on Couvée's version
     requires = ["segments>=1"]   # optional: other plugins, by name, with a
                                  # PEP 440 specifier on their manifest version
+    formerly = "old_name"        # optional: the name the plugin had before (a
+                                 # core module that became a plugin, a rename)
 
-See ``core.plugins.dependencies`` for what ``requires`` changes.
+See ``core.plugins.dependencies`` for what ``requires`` changes, and
+``core.plugins.lifecycle.adopt_former_names`` for ``formerly``.
 """
 from __future__ import annotations
 
@@ -56,6 +59,9 @@ class PluginInfo:
     requires_core: str = ""
     #: other plugins this one needs (``requires`` in the manifest)
     requires: list[Requirement] = field(default_factory=list)
+    #: the name this plugin had before (``formerly`` in the manifest), whose
+    #: migration records and enabled state it adopts
+    formerly: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -90,6 +96,15 @@ def parse_requires(value) -> list[Requirement]:
     return requirements
 
 
+def parse_formerly(value, name: str) -> str:
+    """The manifest's ``formerly``: the plugin's previous name (or ``""``)."""
+    if not isinstance(value, str) or (value and not NAME_PATTERN.match(value)):
+        raise ManifestError(f"{MANIFEST}: formerly must be a plugin name like \"old_name\"")
+    if value == name:
+        raise ManifestError(f"{MANIFEST}: formerly names the plugin itself")
+    return value
+
+
 def parse_manifest(text: str) -> dict:
     """Validate a manifest's text; return its values or raise ManifestError."""
     try:
@@ -110,6 +125,7 @@ def parse_manifest(text: str) -> dict:
         raise ManifestError(f"{MANIFEST}: requires_core {data['requires_core']!r} is not a version specifier") from None
     values = {key: str(data[key]) for key in REQUIRED_KEYS}
     values["requires"] = parse_requires(data.get("requires", []))
+    values["formerly"] = parse_formerly(data.get("formerly", ""), values["name"])
     if any(requirement.name == values["name"] for requirement in values["requires"]):
         raise ManifestError(f"{MANIFEST}: {values['name']} requires itself")
     return values

@@ -35,7 +35,6 @@ CORE_PLUGIN_MODULES = {
     "core_imports": "core.imports.hooks",
     "core_segments": "core.segments.hooks",
     "core_automation": "core.automation.hooks",
-    "core_tracking": "core.tracking.hooks",
     "core_audit": "core.audit.hooks",
 }
 

@@ -15,7 +15,7 @@ import shutil
 from ..audit import SYSTEM, record
 from ..db import db_proxy, write_transaction
 from ..migrations import MigrationError, apply_migrations, forget_migrations
-from ..models import PluginState, SettingValue, utcnow
+from ..models import MigrationRecord, PluginState, SettingValue, utcnow
 from . import dependencies
 from .discovery import PluginInfo
 from .host import CORE_PLUGIN_MODULES, forget_modules, import_plugin, new_plugin_manager
@@ -201,6 +201,38 @@ def _sqlite(state) -> bool:
     from ..db import is_sqlite
 
     return is_sqlite(state.database)
+
+
+def adopt_former_names(discovered: dict[str, PluginInfo]) -> list[str]:
+    """At start, with the migration lock held: a plugin whose manifest says
+    ``formerly = "old"`` takes over what the database holds under ``old``
+    (e.g. a module core registered as an internal plugin until it became a
+    bundled plugin): its migration records, so its tables are not created again, and
+    its enabled state when ``old`` had one (a core module had none: it was
+    always on, and the plugin is then enabled as a new bundled one). Done
+    once: nothing is adopted while a plugin named ``old`` is installed or
+    once the new name has migration records or a state of its own. Returns
+    the plugins that adopted a former name."""
+    adopted = []
+    for name, info in discovered.items():
+        old = info.formerly
+        if not old or old in discovered or old in CORE_PLUGIN_MODULES or not info.loadable:
+            continue
+        old_records = MigrationRecord.select().where(MigrationRecord.plugin == old)
+        old_state = PluginState.get_or_none(PluginState.name == old)
+        if not old_records.exists() and old_state is None:
+            continue
+        if MigrationRecord.select().where(MigrationRecord.plugin == name).exists() or \
+                PluginState.get_or_none(PluginState.name == name) is not None:
+            continue
+        with write_transaction(db_proxy):
+            MigrationRecord.update(plugin=name).where(MigrationRecord.plugin == old).execute()
+            if old_state is not None:
+                set_enabled(name, old_state.enabled, info.version)
+                PluginState.delete().where(PluginState.name == old).execute()
+        log.info("plugin %s adopted the migration records of %s", name, old)
+        adopted.append(name)
+    return adopted
 
 
 def enable_new_bundled(discovered: dict[str, PluginInfo]) -> None:

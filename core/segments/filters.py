@@ -299,7 +299,7 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
     ]
     filters += [event_filter(kind) for kind in event_kinds if kind.segment_condition]
     filters.append(SegmentFilter("event", "Had an event", _event_filter(None, True),
-                                 [Setting("kind", "Event kind", required=True, help="e.g. asset_downloaded"),
+                                 [Setting("kind", "Event kind", required=True, help="e.g. tag_added"),
                                   _choice("operator", "", _HAD), _URL, _DAYS],
                                  changed_by=lambda params: (str(params.get("kind") or "").strip(),)))
     return filters

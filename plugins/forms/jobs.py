@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-import core
 from core import state, utcnow
 
 from .models import ActionRun, FormAction, OptIn, Submission
@@ -18,12 +17,14 @@ class ActionsFailed(RuntimeError):
 
 
 def link_tracked_visitor(submission: Submission) -> int:
-    """Attach the tracked visitor's past visits to the contact (core's
-    ``link_visitor``, when the tracking feature provides it)."""
-    link_visitor = getattr(core, "link_visitor", None)
-    if not submission.visitor_id or link_visitor is None:
+    """Tell website tracking (when a plugin does it) which contact the
+    submitting browser is, so its past visits go to the contact; returns how
+    many were attached."""
+    if not submission.visitor_id:
         return 0
-    return link_visitor(submission.visitor_id, submission.contact) or 0
+    answers = state().hooks.results("tracking_visitor_identified", contact=submission.contact,
+                                     visitor_id=submission.visitor_id, method="form")
+    return sum(answer for answer in answers if isinstance(answer, int))
 
 
 def run_actions(submission: Submission) -> list[str]:

@@ -10,8 +10,8 @@ from flask import Blueprint, render_template
 from markupsafe import Markup
 
 from core import (
-    Action, AdminMenuItem, BaseModel, Command, Contact, EventKind, FieldType, FieldValueError, Migration, PeriodicJob,
-    SegmentFilter, SendChannel, Setting, SettingsGroup, TriggerType, enqueue, hookimpl,
+    Action, AdminMenuItem, BaseModel, Command, Contact, EventKind, FieldType, FieldValueError, Gauge, Migration,
+    PeriodicJob, SegmentFilter, SendChannel, Setting, SettingsGroup, TriggerType, enqueue, hookimpl,
 )
 
 
@@ -196,6 +196,16 @@ def tracking_script_parts():
 @hookimpl
 def tracking_site_config(site):
     return {"fixture": {"site": getattr(site, "name", str(site))}}
+
+
+@hookimpl
+def tracking_visitor_identified(contact, visitor_id, method):
+    note("visitor", f"{method}:{visitor_id}:{contact.email}")
+
+
+@hookimpl
+def metrics_gauges():
+    return [Gauge("couvee_fixture_notes", "Notes the fixture plugin wrote.", FixtureNote.select().count())]
 
 
 @hookimpl

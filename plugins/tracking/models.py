@@ -1,8 +1,8 @@
 """Tracking tables: tracked sites, visitors (first-party ids), hits (page
 views, custom events, downloads) and downloadable assets.
 
-Hits arrive through a Redis stream (see ``core.tracking.ingest``) and are
-written here in batches by the drain job (``core.tracking.drain``); nothing is
+Hits arrive through a Redis stream (see ``plugins.tracking.ingest``) and are
+written here in batches by the drain job (``plugins.tracking.drain``); nothing is
 written per request.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import secrets
 
 import peewee
 
-from ..models import BaseModel, Contact, JSONField, StoredFile, UTCDateTimeField, utcnow
+from core import BaseModel, Contact, JSONField, StoredFile, UTCDateTimeField, utcnow
 
 
 def new_site_key() -> str:

@@ -19,10 +19,11 @@ from pathlib import Path
 
 from flask import current_app
 
-from ..web import external_url
+from core import external_url
+
 from .models import Site
 
-SOURCE = Path(__file__).with_name("tracker.js")
+SOURCE = Path(__file__).parent / "static" / "tracker.js"
 BUILD_TTL = 30.0
 _PART = "try{(function(tracker){\n%s\n})(tracker);}catch(e){warn(e);}"
 

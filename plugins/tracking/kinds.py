@@ -1,8 +1,7 @@
-"""Event kinds of website tracking (``core_tracking``)."""
+"""Event kinds of website tracking."""
 from __future__ import annotations
 
-from ..event_kinds import EventKind, data_matches
-from ..extension import Setting
+from core import EventKind, Setting, data_matches
 
 
 def match_page(event, settings: dict) -> bool:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from peewee import fn
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from ..auth import current_user, roles_required
-from ..extension import FieldValueError
-from ..web import external_url
+from core import FieldValueError, current_user, external_url, roles_required
+
 from . import assets as asset_store, reports, script, sites
 from .drain import pending_count
 from .identify import identify_hash
@@ -31,7 +30,7 @@ def visits():
     page = int(page) if page.isdigit() and int(page) > 0 else 1
     rows, total = reports.visits(filters, page)
     return render_template(
-        "core/tracking/visits.html", rows=rows, total=total, page=page, page_size=reports.PAGE_SIZE,
+        "tracking/visits.html", rows=rows, total=total, page=page, page_size=reports.PAGE_SIZE,
         filters=filters, errors=errors, chart=reports.bar_chart(reports.per_day(filters)),
         top=reports.top_pages(filters), sites=list(Site.select().order_by(Site.name)),
         site_names=reports.site_names(), pending=pending_count(), args=request.args,
@@ -44,7 +43,7 @@ def visits():
 @tracking_admin.route("/sites")
 def sites_index():
     counts = dict(Hit.select(Hit.site, fn.COUNT(Hit.id)).group_by(Hit.site).tuples())
-    return render_template("core/tracking/sites.html", sites=list(Site.select().order_by(Site.name)),
+    return render_template("tracking/sites.html", sites=list(Site.select().order_by(Site.name)),
                            counts=counts, can_edit=_can_edit())
 
 
@@ -83,7 +82,7 @@ def _read_form(form) -> tuple[dict, dict]:
 
 
 def _render_form(site, values, errors, status=200):
-    return render_template("core/tracking/site_form.html", site=site, values=values, errors=errors), status
+    return render_template("tracking/site_form.html", site=site, values=values, errors=errors), status
 
 
 @tracking_admin.route("/sites/new", methods=["GET", "POST"])
@@ -125,7 +124,7 @@ def site_show(site_id):
     site = _site(site_id)
     user = current_user()
     example = identify_hash(site, "jane@example.com") if user and user.role == "admin" else ""
-    return render_template("core/tracking/site.html", site=site, snippet=script.snippet(site),
+    return render_template("tracking/site.html", site=site, snippet=script.snippet(site),
                            script_url=external_url("tracking_public.script_latest", key=site.key),
                            hits=Hit.select().where(Hit.site == site.id).count(), can_edit=_can_edit(),
                            show_secret=bool(example), example_hash=example)
@@ -170,7 +169,7 @@ def assets():
                      .group_by(Hit.asset_id).tuples())
     rows = list(Asset.select().order_by(Asset.created_at.desc()))
     links = {a.id: external_url("tracking_public.asset", slug=a.slug) for a in rows}
-    return render_template("core/tracking/assets.html", assets=rows, links=links, downloads=downloads,
+    return render_template("tracking/assets.html", assets=rows, links=links, downloads=downloads,
                            error=error, can_edit=_can_edit()), (422 if error else 200)
 
 

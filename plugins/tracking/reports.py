@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import peewee
 from markupsafe import Markup, escape
 
-from ..models import Contact, utcnow
+from core import Contact, utcnow
+
 from .models import Hit, Site
 
 PAGE_SIZE = 50

@@ -1,15 +1,26 @@
-"""Website tracking as an internal plugin (``core_tracking``): tables, the
-public script/hit/download endpoints, the admin pages, the drain and purge
-jobs, the visits panel on the contact page, and the contact's tracking data
-in exports and erasure."""
+"""Website tracking: the script (``static/tracker.js``, built per site by
+:mod:`.script`) sends hits to ``/t/hit`` (:mod:`.public`, :mod:`.ingest`),
+which appends them to a Redis stream; the drain job (:mod:`.drain`) writes
+them in batches and turns identified visitors' hits into contact events
+(:mod:`.timeline`). Identification (forms through the
+``tracking_visitor_identified`` hook, email links, ``identify``) lives in
+:mod:`.identify`; assets in :mod:`.assets`; admin pages in :mod:`.views` and
+:mod:`.reports`. See docs/tracking.md.
+
+It was core's internal plugin ``core_tracking`` until issue 18; its manifest
+says ``formerly = "core_tracking"`` so existing installs keep their tables.
+Deactivated, its pages, menu entry and public endpoints disappear; its
+tables are kept.
+"""
 from __future__ import annotations
 
 from flask import render_template
 from markupsafe import Markup
 
-from ..extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup, SetupStep
-from ..hookspecs import hookimpl
-from .models import TRACKING_MODELS, Hit, Visitor
+from core import AdminMenuItem, Gauge, Migration, PeriodicJob, Setting, SettingsGroup, SetupStep, hookimpl, state
+
+from .identify import link_visitor
+from .models import TRACKING_MODELS, Hit, Site, Visitor
 
 
 @hookimpl
@@ -68,7 +79,7 @@ def tpl_slot(slot, context):
     from .reports import contact_visits
 
     visits, total = contact_visits(contact)
-    return Markup(render_template("core/tracking/contact_panel.html", contact=contact, visits=visits, total=total))
+    return Markup(render_template("tracking/contact_panel.html", contact=contact, visits=visits, total=total))
 
 
 @hookimpl
@@ -88,8 +99,6 @@ def contact_erase(contact, mode):
 
 
 def _has_site() -> bool:
-    from .models import Site
-
     return Site.select().exists()
 
 
@@ -97,3 +106,19 @@ def _has_site() -> bool:
 def register_setup_steps():
     return [SetupStep("tracking.site", "Track visits on your website", "tracking.sites_index", _has_site,
                       help="Add your site and paste its snippet to see who visits which pages.", order=40)]
+
+
+@hookimpl
+def tracking_visitor_identified(contact, visitor_id, method):
+    """Another plugin (a form post carrying the tracker's visitor id) knows
+    who this browser is: its past and later visits go to the contact."""
+    return link_visitor(visitor_id, contact, method=method)
+
+
+@hookimpl
+def metrics_gauges():
+    from .ingest import STREAM
+
+    return [Gauge("couvee_tracking_hits_waiting",
+                  "Tracking hits accepted and not yet stored (length of the Redis stream).",
+                  state().redis.xlen(STREAM))]

@@ -18,12 +18,11 @@ import hmac
 import logging
 import re
 
-from ..contacts import ContactError, create_contact, normalize_email
-from ..db import write_transaction
-from ..events import dispatch_many, emit
-from ..extension import FieldValueError
-from ..models import Contact, utcnow
-from ..tokens import TokenError, read_contact_token
+from core import (
+    Contact, ContactError, FieldValueError, TokenError, create_contact, dispatch_many, emit, normalize_email,
+    read_contact_token, utcnow, write_transaction,
+)
+
 from . import timeline
 from .models import Hit, Site, Visitor
 
@@ -74,14 +73,6 @@ def link_visitor(visitor_id: str, contact: Contact, method: str = "form") -> int
             emit(contact, "visitor_identified", {"visitor_id": visitor_id, "method": method}, source="tracking")
     dispatch_many(event_ids)
     return len(hits)
-
-
-def contact_of_visitor(visitor_id: str) -> Contact | None:
-    """The contact a visitor id was identified as, or None."""
-    if not isinstance(visitor_id, str) or not _VISITOR_ID.match(visitor_id):
-        return None
-    return (Contact.select().join(Visitor, on=(Visitor.contact == Contact.id))
-            .where(Visitor.id == visitor_id).first())
 
 
 def contact_from_email_token(token: str) -> Contact | None:

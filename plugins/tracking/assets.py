@@ -12,7 +12,8 @@ import re
 
 from flask import current_app
 
-from ..files import store_upload
+from core import store_upload
+
 from . import ingest, sites
 from .models import Asset
 

@@ -11,9 +11,8 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, redirect, request, send_file, url_for
 
-from ..auth import no_database, public
-from ..files import UnsafePathError, open_stored
-from ..queue import enqueue
+from core import UnsafePathError, enqueue, no_database, open_stored, public
+
 from . import ingest, script as scripts, sites
 from .models import Asset
 

@@ -4,7 +4,7 @@ multi-row INSERT, the contacts' ``last_interaction_at`` moved forward, and one
 dispatch job per batch queued after the commit."""
 from __future__ import annotations
 
-from ..events import emit_many
+from core import emit_many
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 

@@ -24,11 +24,8 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import current_app
 from redis.exceptions import ResponseError
 
-from ..db import write_transaction
-from ..events import dispatch_many
-from ..bulk import db_value, insert_rows, select_in
-from ..models import utcnow
-from ..settings import get_setting
+from core import db_value, dispatch_many, get_setting, insert_rows, select_in, utcnow, write_transaction
+
 from . import identify, timeline
 from .ingest import DRAIN_FLAG, STREAM
 from .models import Hit, Site, Visitor
