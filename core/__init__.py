@@ -16,18 +16,24 @@ from .contacts import (
     can_receive,
     create_contact,
     delete_contact,
+    field_types,
     get_values,
     normalize_email,
+    normalize_tag,
     remove_tag,
+    suppressed_emails,
     tags_of,
     update_contact,
 )
+from .admin.contacts import search_contacts
 from .contact_export import export_contact
 from .bulk import db_value, insert_rows, select_in
 from .db import db_proxy, is_sqlite, write_transaction
 from .dispatch.memo import batch_memo
 from .deferred_writes import WriteOutcome, write_or_defer
-from .event_kinds import EventKind, UnknownEventKind, data_matches, event_kind_registered, event_kinds
+from .event_kinds import (
+    EventKind, UnknownEventKind, data_matches, event_kind_registered, event_kinds, opposition_kinds,
+)
 from .erasure import ERASE_MODES, ErasureError, erase_contact
 from .events import dispatch_many, emit, emit_many
 from .extension import (
@@ -46,9 +52,9 @@ from .extension import (
     SetupStep,
     TriggerType,
 )
-from .files import UnsafePathError, open_stored, store_upload
+from .fields import BooleanFieldType, DateFieldType
+from .files import DEFAULT_ALLOWED, UnsafePathError, clean_original_name, open_stored, store_upload
 from .hookspecs import hookimpl
-from .kinds import IMPORTED_CONSENT
 from .messages import Message, SendResult, channel_available, send_message, send_test_message
 from .models import (
     BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, StoredFile, Tag, User,

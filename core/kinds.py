@@ -7,8 +7,6 @@ from .event_kinds import EventKind
 from .extension import Setting
 
 TAG = {"tag": "the tag's name"}
-#: a CSV import recorded that the person consented (core/imports/consent.py emits it, a ledger plugin records it)
-IMPORTED_CONSENT = "consent_imported"
 
 
 def tag_population(settings: dict):
@@ -41,10 +39,4 @@ def core_event_kinds() -> list[EventKind]:
                               "url": "the page it happened on (tracking)"},
                   trigger_settings=[Setting("name", "Event name", required=True, help="e.g. cart_abandoned")],
                   description="Sent by the tracking script: couvee('track', name)."),
-        EventKind(IMPORTED_CONSENT, "Consent imported", verb="have a consent imported", past="had a consent imported",
-                  properties={"purpose": "e.g. email_marketing", "at": "when the person agreed (ISO 8601) or null",
-                              "text": "the proof note and the source file", "file": "the imported file's name",
-                              "collected_by": "where the consent was collected", "import_id": "the import"},
-                  description="A CSV import said this person agreed (a consent column or a declaration for the "
-                              "whole file); a consent ledger records it."),
     ]

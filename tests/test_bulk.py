@@ -59,4 +59,4 @@ def test_quoted_refuses_anything_but_an_identifier():
 
 def test_imports_holds_no_copy_of_the_bulk_helper():
     with pytest.raises(ModuleNotFoundError):
-        importlib.import_module("core.imports.bulk")
+        importlib.import_module("plugins.imports.bulk")

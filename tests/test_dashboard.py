@@ -8,7 +8,7 @@ import io
 
 import time_machine
 
-from core.imports import runner
+from plugins.imports import runner
 from core.models import CustomField
 from core.plugins import lifecycle
 from core.queue import enqueue

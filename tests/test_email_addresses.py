@@ -8,8 +8,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from core import FieldValueError, auth, normalize_email
 from core.addresses import _plainly_valid
-from core.imports import runner
-from core.imports.models import ImportJob, ImportRowError
+from plugins.imports import runner
+from plugins.imports.models import ImportJob, ImportRowError
 from core.models import Contact
 
 from tests.forms_helpers import make_form, submit

@@ -17,8 +17,8 @@ from webtest import TestApp
 
 from core import auth, can_receive, contacts, contact_token, emit, state
 from core.files import store_upload
-from core.imports import runner
-from core.imports.models import ImportRowError
+from plugins.imports import runner
+from plugins.imports.models import ImportRowError
 from core.models import Contact, ContactValue, CustomField, Event, SettingValue, StoredFile
 from core.segments import Segment, add_to_segment
 

@@ -8,7 +8,7 @@ import io
 import zipfile
 
 from core.files import open_stored
-from core.imports.models import ImportJob, ImportRowError
+from plugins.imports.models import ImportJob, ImportRowError
 from core.models import Contact, StoredFile
 
 from .conftest import csrf_of

@@ -8,7 +8,7 @@ import gc
 import pytest
 
 from core.contacts import get_values, tags_of
-from core.imports import runner
+from plugins.imports import runner
 from core.models import Contact, ContactTag, ContactValue, CustomField, Event
 
 from .test_imports import reported, run, upload

@@ -12,11 +12,11 @@ import pytest
 
 from core import auth
 from core.contacts import get_values, tags_of
-from core.imports import runner
-from core.imports.export import neutralise
-from core.imports.mapping import create_field, normalize_header, suggest_mapping
-from core.imports.models import ImportJob, ImportRowError
-from core.imports.sniff import detect_delimiter, guess_header
+from plugins.imports import runner
+from plugins.imports.export import neutralise
+from plugins.imports.mapping import create_field, normalize_header, suggest_mapping
+from plugins.imports.models import ImportJob, ImportRowError
+from plugins.imports.sniff import detect_delimiter, guess_header
 from core.models import Contact, CustomField, Event, SettingValue
 
 from .conftest import csrf_of
@@ -413,7 +413,7 @@ def test_export_of_a_search_neutralises_formulas(article_fields, admin, rep):
 
 
 def test_export_streams_every_contact_page_by_page(ctx, admin, monkeypatch):
-    from core.imports import export
+    from plugins.imports import export
 
     monkeypatch.setattr(export, "PAGE", 7)
     run(upload(rows_csv(30)))
@@ -591,7 +591,7 @@ def test_cli_explains_a_wrong_mapping(ctx, cli, tmp_path):
 
 
 def test_erasure_removes_the_person_from_import_reports_and_kept_files(ctx):
-    from core.imports.runner import job_file
+    from plugins.imports.runner import job_file
     from core.state import state
 
     job = run(upload("email,first_name\nada@example.com,Ada\nbob@example.com,Bob\nnot-an-email,Zed\n"

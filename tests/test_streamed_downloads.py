@@ -11,7 +11,7 @@ import re
 import urllib.parse
 import urllib.request
 
-from core.imports import runner
+from plugins.imports import runner
 from core.models import Contact
 
 from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD

@@ -25,8 +25,8 @@ from core import contact_token, make_token, utcnow
 from core.contacts import create_contact
 from core.db import is_contention, write_transaction
 from core.deferred_writes import FAILED_KEY, drain_deferred_writes, pending_count
-from core.imports.pipeline import Importer, Settings
-from core.imports.reader import Row
+from plugins.imports.pipeline import Importer, Settings
+from plugins.imports.reader import Row
 from core.models import Contact, Event, Tag
 from plugins.email.models import Click, Link, Open, Send
 from plugins.forms.models import OptIn, Submission

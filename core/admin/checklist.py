@@ -1,7 +1,7 @@
 """The dashboard's getting-started checklist.
 
 Its items are :class:`core.SetupStep` objects from the ``register_setup_steps``
-hook: core's own modules (fields, imports) and the plugins (the
+hook: core's own modules (fields) and the plugins (the first import, the
 sender address, the first form, the tracked site...) each declare the steps that belong to them,
 so core names no plugin feature. Each step ticks itself from the real state.
 """

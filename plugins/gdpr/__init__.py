@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import IMPORTED_CONSENT, AdminMenuItem, Migration, PeriodicJob, TriggerType, hookimpl
+from core import AdminMenuItem, Migration, PeriodicJob, TriggerType, hookimpl
 
 from . import banner, ledger, reoptin, retention
 from .migrations import ledger_form_id_and_page_url
@@ -82,7 +82,7 @@ def register_trigger_types():
 def contact_event(event):
     if event.kind in ledger.CONSENT_KINDS:
         ledger.record_from_event(event)
-    elif event.kind == IMPORTED_CONSENT:
+    elif event.kind == ledger.IMPORTED_CONSENT:
         ledger.record_imported(event)
     elif event.kind == "email_unsubscribed":
         from .opposition import set_flags

@@ -21,6 +21,9 @@ from .purposes import CHANNEL_FLAGS
 
 log = logging.getLogger("couvee.gdpr")
 CONSENT_KINDS = ("consent_given", "consent_withdrawn")
+#: the imports plugin's kind for a consent a CSV file declared (heard by name:
+#: plugins never import each other; without that plugin it never arrives)
+IMPORTED_CONSENT = "consent_imported"
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 

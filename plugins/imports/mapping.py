@@ -20,8 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..extension import FieldValueError
-from ..models import CustomField
+from core import BooleanFieldType, CustomField, DateFieldType, FieldValueError
 
 NATIVE_TARGETS = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
 SPECIAL_TARGETS = {"owner": "Owner (a sales rep's email)", "tags": "Tags"}
@@ -148,8 +147,6 @@ def suggest_cold_column(headers: list[str]) -> int | None:
 
 def guess_type(values: list[str], default: str = "text") -> str:
     """``boolean`` or ``date`` when every sample value is one, else ``default``."""
-    from ..fields import BooleanFieldType, DateFieldType
-
     samples = [v for v in values if v and v.strip()]
     if not samples:
         return default
@@ -185,7 +182,7 @@ def validate_targets(targets: list[str], fields_by_key: dict[str, CustomField], 
 
 def is_file_target(target: str, fields_by_key: dict[str, CustomField], types) -> bool:
     """Whether the column fills a file field (its cells name files, see
-    core/imports/attachments.py)."""
+    attachments.py)."""
     if target.startswith("new:"):
         type_id = target[4:]
     elif target.startswith("field:") and target[6:] in fields_by_key:

@@ -16,7 +16,7 @@ The CSV then goes through :func:`.runner.new_job` like a plain upload (the
 mapping step follows). The other entries are unpacked into a private folder
 next to the uploaded CSVs, named ``<random>.zip-files``, which becomes the
 job's files folder: each file named in the CSV is checked and stored by
-:func:`core.files.store_upload` (allowed types, size limit, content matching
+:func:`core.store_upload` (allowed types, size limit, content matching
 its extension) when its row is imported, exactly like a ``--files`` import,
 so it lands in core's files store (served behind login, removed by erasure).
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import peewee
 
-from ..models import BaseModel, JSONField, User, UTCDateTimeField, utcnow
+from core import BaseModel, JSONField, User, UTCDateTimeField, utcnow
 
 #: a job being set up in the wizard (file uploaded, not started yet)
 DRAFT = "draft"
@@ -32,7 +32,7 @@ class ImportJob(BaseModel):
     encoding = peewee.CharField(default="utf-8")
     delimiter = peewee.CharField(default=",")
     has_header = peewee.BooleanField(default=True)
-    #: per column, in file order: its header and its target (see core.imports.mapping)
+    #: per column, in file order: its header and its target (see .mapping)
     mapping = JSONField(default=list)
     policy = peewee.CharField(default="update")
     tags = JSONField(default=list)

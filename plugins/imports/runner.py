@@ -17,8 +17,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from ..models import CustomField, utcnow
-from ..queue import enqueue
+from core import CustomField, enqueue, utcnow
 from . import mapping as mapping_mod
 from .models import CANCELLED, DONE, DRAFT, FAILED, QUEUED, RUNNING, ImportJob, ImportRowError
 from .pipeline import BATCH_SIZE, Counts, Importer, Settings, parse_suppression_list, scan
@@ -159,7 +158,7 @@ def check_encoding(job: ImportJob, encoding: str) -> None:
 
 
 def settings_of(job: ImportJob) -> Settings:
-    from ..settings import get_setting
+    from core import get_setting
     from .consent import ConsentPlan, DropRule
 
     options = job.options or {}

@@ -11,9 +11,9 @@ Two ways to say the people in a file agreed to be contacted (docs/imports.md):
   logs kept by Mailchimp").
 
 Either way the importer emits one :data:`IMPORTED_CONSENT` event per contact
-(a kind core registers), carrying the purpose, the date, the proof note and the
-source file; whichever plugin keeps a consent ledger records it from there.
-Core never names that plugin.
+(a kind this plugin registers, :mod:`.kinds`), carrying the purpose, the date,
+the proof note and the source file; whichever plugin keeps a consent ledger
+records it from there, by the kind's name. This plugin never names that one.
 
 **Drop rules** leave out rows by a column's value, e.g. Mailchimp's
 ``STATUS=unsubscribed|cleaned``; each dropped row is reported as skipped.
@@ -24,7 +24,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from ..kinds import IMPORTED_CONSENT  # noqa: F401  (the kind core registers for it)
 
 DEFAULT_PURPOSE = "email_marketing"
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

@@ -3,7 +3,7 @@
 A CSV cell cannot hold a document, so the rule is: the column of a file
 field holds **file names**, resolved in a folder given with
 ``couvee import --files DIR`` (the folder you unzipped the export into). Each
-file goes through :func:`core.files.store_upload` exactly like an upload from
+file goes through :func:`core.store_upload` exactly like an upload from
 the contact page: its type and size are checked, and it is stored in the
 instance's ``uploads/`` folder (never under static) under a random name.
 
@@ -19,12 +19,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..extension import FieldValueError
-from ..files import DEFAULT_ALLOWED, clean_original_name, store_upload
-from ..models import StoredFile
+from core import DEFAULT_ALLOWED, FieldValueError, StoredFile, clean_original_name, store_upload
 
 _CHUNK = 64 * 1024
-#: suffix of the folders holding a zip's unpacked files (core/imports/archive.py)
+#: suffix of the folders holding a zip's unpacked files (archive.py)
 ZIP_FOLDER_SUFFIX = ".zip-files"
 
 
@@ -87,7 +85,7 @@ class FileFolder:
 
 
 class FileColumn:
-    """Stands for the file field type in :class:`core.imports.parse.RowParser`:
+    """Stands for the file field type in :class:`.parse.RowParser`:
     ``parse`` turns a file name into a stored file id."""
 
     is_file = True

@@ -2,7 +2,7 @@
 
 Per batch (see docs/imports.md):
 
-1. parse and validate every row (:mod:`core.imports.parse`); bad rows are
+1. parse and validate every row (:mod:`.parse`); bad rows are
    reported with their line number and left out, the others go on;
 2. merge rows with the same email: a first pass over the file (:func:`scan`)
    finds the repeated emails, whose rows are merged in memory and written
@@ -26,15 +26,15 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from ..contacts import normalize_email, normalize_tag, suppressed_emails
-from ..db import write_transaction
-from ..events import dispatch_events, dispatch_many  # noqa: F401  (dispatch_events re-exported)
-from ..event_kinds import opposition_kinds
-from ..extension import FieldValueError
-from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
+from core import (
+    Contact, ContactTag, ContactValue, CustomField, Event, FieldValueError, Tag, User, db_value, dispatch_many,
+    insert_rows, normalize_email, normalize_tag, opposition_kinds, select_in, suppressed_emails, utcnow,
+    write_transaction,
+)
+
 from . import segments
-from ..bulk import db_value, insert_rows, select_in
-from .consent import IMPORTED_CONSENT, ConsentPlan
+from .consent import ConsentPlan
+from .kinds import IMPORTED_CONSENT
 from .parse import Record, RowParser, RowProblem
 from .reader import Row
 
@@ -61,7 +61,7 @@ class Settings:
     suppressed: frozenset = frozenset()
     #: folder where file-field columns' file names are found (``--files``)
     files_dir: str | None = None
-    #: consent to record (a column and/or a whole-file declaration), see core/imports/consent.py
+    #: consent to record (a column and/or a whole-file declaration), see consent.py
     consent: ConsentPlan | None = None
     #: rows left out by a column's value (``STATUS=unsubscribed|cleaned``)
     drop_rules: list = field(default_factory=list)
@@ -170,7 +170,7 @@ def scan(rows, mapping: list[dict]) -> tuple[int, frozenset]:
 
 
 def _file_folder(folder: str | None):
-    """Where file-field columns find their files (see core/imports/attachments.py)."""
+    """Where file-field columns find their files (see attachments.py)."""
     if not folder:
         return None
     from .attachments import FileFolder

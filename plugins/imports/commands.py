@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from ..extension import FieldValueError
+from core import FieldValueError
 from .models import POLICIES
 from .sniff import DELIMITER_LABELS, ENCODINGS
 
@@ -41,8 +41,7 @@ def _target(value: str, fields_by_key: dict) -> str:
 
 
 def _apply_maps(job, maps, suggest: bool):
-    from ..contacts import field_types
-    from ..models import CustomField
+    from core import CustomField, field_types
     from .mapping import IGNORE, FieldConflict, field_for_column, reusable_field, validate_targets
 
     headers = job.headers
@@ -77,8 +76,7 @@ def _apply_maps(job, maps, suggest: bool):
 
 def _file_columns(mapping: list[dict]) -> list[str]:
     """Headers of the columns mapped to a file field."""
-    from ..contacts import field_types
-    from ..models import CustomField
+    from core import CustomField, field_types
     from .mapping import is_file_target
 
     fields_by_key, types = {f.key: f for f in CustomField.select()}, field_types()
@@ -138,7 +136,7 @@ def import_command() -> click.Command:
                 keep_suppressed, cold_column, cold_months, report, files_dir, consent_column, consent_purpose,
                 consent_proof, consent_source, consent_date, drops):
         """Import contacts from a CSV file."""
-        from ..contacts import normalize_tag
+        from core import normalize_tag
         from . import runner, segments
         from .export import csv_lines, report_rows
 

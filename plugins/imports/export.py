@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 
 from flask import current_app
 
-from ..models import Contact, ContactTag, ContactValue, CustomField, Tag, User
+from core import Contact, ContactTag, ContactValue, CustomField, Tag, User, search_contacts
 from .models import ImportJob, ImportRowError
 
 PAGE = 1000
@@ -43,8 +43,6 @@ def csv_lines(rows: Iterable[list]) -> Iterator[str]:
 def contacts_query(q: str = "", segment_id: int | None = None):
     """The contacts of the admin search ``q`` (same words as the contacts
     list), within a segment when ``segment_id`` is given."""
-    from ..admin.contacts import search_contacts
-
     query = search_contacts(q or "")
     if segment_id is not None:
         from .segments import member_ids

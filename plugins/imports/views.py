@@ -7,10 +7,7 @@ import datetime as dt
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, \
     stream_with_context, url_for
 
-from ..auth import current_user, roles_required
-from ..contacts import field_types, normalize_tag
-from ..extension import FieldValueError
-from ..models import CustomField
+from core import CustomField, FieldValueError, current_user, field_types, normalize_tag, roles_required
 from . import mapping as mapping_mod
 from . import archive, runner, segments
 from .export import contact_rows, contacts_query, csv_lines, report_rows
@@ -18,7 +15,8 @@ from .models import DRAFT, POLICIES, ImportJob
 from .reader import SourceError
 from .sniff import DELIMITER_LABELS, ENCODINGS
 
-imports_blueprint = Blueprint("imports", __name__, url_prefix="/admin")
+imports_blueprint = Blueprint("imports", __name__, url_prefix="/admin", static_folder="static",
+                              static_url_path="/imports/static")
 ROLES = ("admin", "marketer")
 PREVIEW_ROWS = 10
 SELECT_TYPES = ("select", "multiselect")
@@ -40,7 +38,7 @@ def _job(job_id: int) -> ImportJob:
 @roles_required(*ROLES)
 def index():
     jobs = ImportJob.select().order_by(ImportJob.id.desc()).limit(50)
-    return render_template("core/imports/index.html", jobs=list(jobs),
+    return render_template("imports/index.html", jobs=list(jobs),
                            max_bytes=current_app.extensions["couvee"].config.max_upload_bytes)
 
 
@@ -73,7 +71,7 @@ def _setup_page(job: ImportJob, errors=(), form=None, status=200):
         preview, errors = [], list(errors) + [str(error)]
     fields = list(CustomField.select().where(~CustomField.archived).order_by(CustomField.position, CustomField.id))
     return render_template(
-        "core/imports/setup.html", job=job, preview=preview, fields=fields, types=list(field_types()),
+        "imports/setup.html", job=job, preview=preview, fields=fields, types=list(field_types()),
         errors=errors, form=form or {}, encodings=ENCODINGS, delimiters=DELIMITER_LABELS,
         policies=POLICY_LABELS, segments=segments.static_segments() if segments.can_add() else None,
         natives=mapping_mod.NATIVE_TARGETS, specials=mapping_mod.SPECIAL_TARGETS,
@@ -226,7 +224,7 @@ def show(job_id):
     fields = {f.key: f for f in CustomField.select()}
     columns = [(c["header"], mapping_mod.target_label(c["target"], fields)) for c in job.mapping
                if c["target"] != mapping_mod.IGNORE]
-    return render_template("core/imports/show.html", job=job, progress=job.progress(), columns=columns,
+    return render_template("imports/show.html", job=job, progress=job.progress(), columns=columns,
                            policies=POLICY_LABELS)
 
 

@@ -4,6 +4,11 @@ when it is missing (or lacks a function), imports still work, the segment id
 is kept on the job and the summary says it was not applied (running the same
 import again applies it, since re-running is idempotent).
 
+This is the one place the plugin reads past core's public surface: segments
+were core's own package when imports moved out (issue 18). When segments
+become a plugin, lists will be reached through a core registry instead; until
+then the lazy, optional import keeps imports working with or without them.
+
 Functions used from ``core.segments``:
 
 - ``add_contacts_to_segment(segment, contact_ids, source="import")`` — add

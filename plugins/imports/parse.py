@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..contacts import normalize_email, normalize_tag
-from ..extension import FieldValueError
-from ..fields import DateFieldType
+from core import DateFieldType, FieldValueError, normalize_email, normalize_tag
 from .attachments import FileColumn
 from .reader import Row
 
@@ -116,7 +114,7 @@ class RowParser:
 
     def __init__(self, mapping: list[dict], fields_by_key: dict, types, users_by_email: dict[str, int],
                  cold_column: int | None = None, files=None):
-        """``files``: the :class:`core.imports.attachments.FileFolder` where
+        """``files``: the :class:`.attachments.FileFolder` where
         the file names of file-field columns are found (None: such a column
         is refused row by row, with how to give the folder)."""
         self.width = len(mapping)

@@ -1,0 +1,105 @@
+"""CSV import and export of contacts: the wizard (:mod:`.views`, upload →
+mapping → progress → report), the pipeline that writes a file in batches
+(:mod:`.sniff`, :mod:`.reader`, :mod:`.mapping`, :mod:`.parse`,
+:mod:`.pipeline`), the RQ job on the ``import`` queue and the job's life cycle
+(:mod:`.runner`), zips with files (:mod:`.archive`, :mod:`.attachments`),
+consent columns and declarations (:mod:`.consent`, which emits the
+``consent_imported`` kind of :mod:`.kinds`), the streamed CSV export
+(:mod:`.export`) and the ``couvee import`` / ``couvee export`` commands
+(:mod:`.commands`). See docs/imports.md.
+
+Driving it from Python (tests, benchmarks)::
+
+    from plugins.imports import runner
+    job = runner.new_job(open("contacts.csv", "rb"), "contacts.csv", user=user)  # stored, sniffed, mapped
+    job.policy = "fill"; job.save()
+    runner.start(job)               # RQ job on the "import" queue (runner.run_import)
+
+It was core's internal plugin ``core_imports`` until issue 18; its manifest
+says ``formerly = "core_imports"`` so existing installs keep their tables.
+Deactivated, its pages, menu entry, contacts-page buttons and commands
+disappear; its tables (import jobs and reports) are kept.
+"""
+from __future__ import annotations
+
+from flask import render_template
+from markupsafe import Markup
+
+from core import AdminMenuItem, Command, Migration, Setting, SettingsGroup, SetupStep, current_user, hookimpl
+
+from .models import DONE, IMPORT_MODELS, ImportJob
+from .views import ROLES, imports_blueprint
+
+
+@hookimpl
+def register_models():
+    return list(IMPORT_MODELS)
+
+
+@hookimpl
+def register_migrations():
+    return [Migration.create_tables(1, "import jobs and reports", IMPORT_MODELS)]
+
+
+@hookimpl
+def register_event_kinds():
+    from .kinds import imports_event_kinds
+
+    return imports_event_kinds()
+
+
+@hookimpl
+def register_blueprints():
+    return [imports_blueprint]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("imports", "Import", "imports.index", order=15, roles=ROLES)]
+
+
+@hookimpl
+def register_settings():
+    return [
+        SettingsGroup("imports", "Import", [
+            Setting("suppressed_addresses", "Suppressed addresses", kind="textarea",
+                    help="One address per line. With the cleaning option on, imports skip them, "
+                         "like addresses that bounced or unsubscribed."),
+        ])
+    ]
+
+
+@hookimpl
+def register_commands():
+    from .commands import export_command, import_command
+
+    # fresh command objects for each app: the CLI wraps their callbacks in
+    # the app context of the app that registered them
+    return [Command(import_command()), Command(export_command())]
+
+
+@hookimpl
+def tpl_slot(slot, context):
+    """The contacts list's Import and Export CSV buttons (for the search shown)."""
+    user = current_user()
+    if slot != "contacts_actions" or user is None or user.role not in ROLES:
+        return None
+    return Markup(render_template("imports/contacts_actions.html", q=context.get("q") or ""))
+
+
+@hookimpl
+def contact_erase(contact, mode):
+    """Erasure reaches import reports and kept CSV files (both hold raw lines)."""
+    from .erasure import erase_from_imports
+
+    erase_from_imports(contact.email)
+
+
+def _imported_once() -> bool:
+    return ImportJob.select().where(ImportJob.status == DONE).exists()
+
+
+@hookimpl
+def register_setup_steps():
+    return [SetupStep("imports.first", "Import your contacts", "imports.index", _imported_once,
+                      help="Bring a CSV file from your CRM or spreadsheet.", order=30)]
