@@ -4,49 +4,15 @@ working; switched on again, everything is back; an install from before the
 move (the tables created by core's ``core_tracking``) upgrades in place."""
 from __future__ import annotations
 
-from urllib.parse import urldefrag, urlsplit
-
 import pytest
 
-from core import contacts, create_app
+from core import contacts
 from core.models import Contact, MigrationRecord, PluginState
 
+from .bundled_plugins import assert_bundled_and_active, crawl, links_to, upgrade_from_before_the_move
 from .tracking_helpers import drain_now, hit_body, make_site, send_hit
 
 VISITOR = "upgradevisitor0001"
-
-
-def crawl(admin, start="/admin/", limit=400) -> dict[str, int]:
-    """Every admin page reachable by links from ``start`` (GET only; logging
-    out excepted): path -> status. Fails on the first 500 with its body."""
-    seen: dict[str, int] = {}
-    links: dict[str, set[str]] = {}
-    todo = [start]
-    while todo and len(seen) < limit:
-        path = todo.pop(0)
-        if path in seen:
-            continue
-        page = admin.get(path, expect_errors=True)
-        seen[path] = page.status_int
-        assert page.status_int < 500, f"{path} answered {page.status_int}:\n{page.text[:2000]}"
-        if page.status_int in (301, 302, 303):
-            todo.append(urlsplit(page.headers["Location"]).path)
-            continue
-        if page.status_int != 200 or "html" not in page.content_type:
-            continue
-        for anchor in page.html.find_all("a", href=True):
-            target = urldefrag(anchor["href"])[0]
-            parts = urlsplit(target)
-            if parts.netloc not in ("", "couvee.test") or not parts.path.startswith("/admin"):
-                continue
-            if "logout" in parts.path:
-                continue
-            href = parts.path + (f"?{parts.query}" if parts.query else "")
-            links.setdefault(href, set()).add(path)
-            if href not in seen:
-                todo.append(href)
-    crawl.links = links
-    return seen
 
 
 def arrange_a_tracked_contact(app, web):
@@ -63,11 +29,7 @@ def arrange_a_tracked_contact(app, web):
 
 def test_tracking_is_a_bundled_plugin_active_by_default(admin, ctx):
     state = ctx.extensions["couvee"]
-    assert state.host.discovered["tracking"].source == "bundled"
-    assert state.host.is_active("tracking") and "tracking" in state.host.active
-    assert PluginState.get(PluginState.name == "tracking").enabled
-    assert [(r.plugin, r.version) for r in MigrationRecord.select().where(MigrationRecord.plugin.contains("tracking"))] \
-        == [("tracking", 1)]
+    assert_bundled_and_active(state, "tracking", formerly="core_tracking")
     assert state.registries.event_kinds.owner("page_visited") == "tracking"
     assert 'data-menu="tracking"' in admin.get("/admin/").text
 
@@ -121,7 +83,7 @@ def test_the_admin_without_tracking_has_no_error_and_no_link_to_it(admin, wsgi, 
     seen = crawl(admin)
     assert len(seen) > 20, sorted(seen)  # the crawl reached the admin, not only a login page
     assert any(path.startswith("/admin/contacts/") for path in seen)
-    to_tracking = {href: pages for href, pages in crawl.links.items() if href.startswith("/admin/tracking")}
+    to_tracking = links_to("/admin/tracking")
     assert not to_tracking, f"links to the disabled plugin's pages: {to_tracking}"
 
 
@@ -130,23 +92,13 @@ def test_an_install_from_before_the_move_upgrades_in_place(config, wsgi, web):
     its migration records under that name, no plugin state for ``tracking``.
     After a start: the plugin is active, its tables and rows intact, its
     migration adopted rather than run again."""
-    app = wsgi.app
-    site = arrange_a_tracked_contact(app, web)
-    with app.app_context(), app.extensions["couvee"].database_connection():
-        applied = MigrationRecord.get(MigrationRecord.plugin == "tracking", MigrationRecord.version == 1)
-        MigrationRecord.update(plugin="core_tracking").where(MigrationRecord.plugin == "tracking").execute()
-        PluginState.delete().where(PluginState.name == "tracking").execute()
+    site = arrange_a_tracked_contact(wsgi.app, web)
 
-    upgraded = create_app(config)
+    upgraded = upgrade_from_before_the_move(config, wsgi.app, "tracking", "core_tracking")
 
     with upgraded.app_context(), upgraded.extensions["couvee"].database_connection():
         from plugins.tracking.models import Hit, Site, Visitor
 
-        records = [(r.plugin, r.version, r.applied_at) for r in MigrationRecord.select().where(
-            MigrationRecord.plugin.in_(["tracking", "core_tracking"]))]
-        assert records == [("tracking", 1, applied.applied_at)]  # adopted, not run again
-        assert PluginState.get(PluginState.name == "tracking").enabled
-        assert upgraded.extensions["couvee"].host.is_active("tracking")
         assert [s.key for s in Site.select()] == [site.key]
         assert Hit.select().count() == 1
         assert Visitor.get_by_id(VISITOR).contact.email == "ada@example.com"
