@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
-from core import TokenError, csrf_exempt, current_user, external_url, public, utcnow, write_or_defer
+from core import TokenError, csrf_exempt, current_user, external_url, public, use_language, utcnow, write_or_defer
 
 from . import definition, optin, protection
 from .models import Form, FormField
@@ -200,6 +200,7 @@ def stylesheet():
 
 
 def _confirm_page(words, status: int = 200, **context):
+    use_language(words["language"])
     return render_template("forms/confirm.html", words=words, **context), status
 
 
