@@ -176,3 +176,30 @@ def test_an_import_column_sets_the_contact_language(ctx):
     assert Contact.get(Contact.email == "old@example.com").language == "fr"
     assert [(line, reason) for line, _, reason in reported(job)] == [
         (4, "langue: unknown language 'klingon' (use fr or en)")]
+
+
+def test_the_reoptin_request_uses_the_contact_language_unless_the_admin_wrote_the_text(ctx, smtp_sink):
+    from plugins.gdpr.reoptin import REOPTIN_SUBJECT, REOPTIN_TEXT, request_reoptin
+
+    configure(smtp_sink)
+    french = create_contact({"email": "paul@example.com", "language": "fr"})
+    english = create_contact({"email": "paula@example.com", "language": "en"})
+    defaults = {"campaign": "2026", "subject": REOPTIN_SUBJECT, "body": REOPTIN_TEXT}  # as a new workflow stores them
+    assert request_reoptin(french, defaults) == "sent"
+    assert request_reoptin(english, defaults) == "sent"
+    own = {"campaign": "own", "subject": "Toujours partant ?", "body": "Dites-nous oui : {link}"}
+    assert request_reoptin(english, own) == "sent"
+    mails = {(mail["To"], mail["Subject"]): part(mail, "plain") for mail in smtp_sink.wait_for(3)}
+    french_text = mails[("paul@example.com", "Souhaitez-vous toujours avoir de nos nouvelles ?")]
+    assert french_text.startswith("Bonjour,") and "/privacy/preferences?" in french_text
+    assert mails[("paula@example.com", "Do you still want to hear from us?")].startswith("Hello,")
+    assert mails[("paula@example.com", "Toujours partant ?")].startswith("Dites-nous oui : http")
+
+
+def test_a_page_translated_by_the_browser_varies_on_accept_language(web, ctx):
+    from plugins.gdpr.public_views import preferences_url
+
+    assert "Accept-Language" in web.get("/privacy/request", headers=FRENCH).headers.get("Vary", "")
+    contact = create_contact({"email": "vary@example.com", "language": "fr"})
+    page = web.get(preferences_url(contact).replace("http://couvee.test", ""), headers=FRENCH)
+    assert "Accept-Language" not in page.headers.get("Vary", "")  # the contact's language, whoever asks

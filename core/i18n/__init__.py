@@ -248,6 +248,7 @@ def select_locale() -> str:
             language = valid_language(getattr(user, "language", None))
             if language:
                 return language
+        g.couvee_locale_from_browser = True  # the response varies with Accept-Language
         best = request.accept_languages.best_match(list(LANGUAGES))
         if best:
             return valid_language(best) or default_language()
@@ -302,8 +303,16 @@ def init_app(app) -> None:
             plugin_domain(name, info.path)
     @app.before_request
     def forget_previous_language():  # g outlives a request inside an outer app context
-        for key in ("_flask_babel", "couvee_locale", "couvee_timezone"):
+        for key in ("_flask_babel", "couvee_locale", "couvee_timezone", "couvee_locale_from_browser"):
             g.pop(key, None)
+
+    @app.after_request
+    def vary_on_language(response):
+        """A page translated by the browser's language must not be served from a
+        shared cache to a browser asking for another."""
+        if g.get("couvee_locale_from_browser") and not g.get("couvee_locale"):
+            response.vary.add("Accept-Language")
+        return response
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")

@@ -88,6 +88,7 @@ def _frame_headers(response, form: Form):
 def _hosted_page(form: Form, status: int = 200, **context):
     embed = request.values.get("embed") == "1"
     page_url = request.referrer if embed else request.url
+    use_language(form.language)  # the page around the form speaks the form's language (html lang)
     html = render_template(
         "forms/hosted.html", form=form, items=definition.inputs(form), boxes=definition.consent_boxes(form),
         words=strings(form.language), token=protection.render_token(form), embed=embed,
