@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup
 from .hookspecs import hookimpl
-from .i18n import core_domain, language_choices
+from .i18n import clean_timezone, core_domain, language_choices
 
 _l = core_domain().lazy_gettext
 
@@ -96,18 +96,19 @@ def register_settings():
     return [
         SettingsGroup(
             "general",
-            "General",
+            _l("General"),
             [
-                Setting("site_name", "Site name", default="Couvée", help="Shown in the admin and in emails."),
-                Setting("company_name", "Company name", help="Sender identity shown in emails."),
-                Setting("company_address", "Postal address", kind="textarea",
-                        help="Required in marketing emails in most countries."),
-                Setting("timezone", "Default timezone", default="Europe/Paris",
-                        help="Used for send windows when a contact has no timezone."),
-                Setting("language", "Default language", kind="choice", default="fr", env="COUVEE_LANGUAGE",
+                Setting("site_name", _l("Site name"), default="Couvée", help=_l("Shown in the admin and in emails.")),
+                Setting("company_name", _l("Company name"), help=_l("Sender identity shown in emails.")),
+                Setting("company_address", _l("Postal address"), kind="textarea",
+                        help=_l("Required in marketing emails in most countries.")),
+                Setting("timezone", _l("Default timezone"), default="Europe/Paris", clean=clean_timezone,
+                        help=_l("Times in the admin are shown in it (stored in UTC); send windows use it when a "
+                                "contact has no timezone. A name such as Europe/Paris or America/Montreal.")),
+                Setting("language", _l("Default language"), kind="choice", default="fr", env="COUVEE_LANGUAGE",
                         choices=language_choices(),
-                        help="For contacts without a language, and admins whose browser asks for neither "
-                             "French nor English."),
+                        help=_l("For contacts without a language, and admins whose browser asks for neither "
+                                "French nor English.")),
             ],
         )
     ]

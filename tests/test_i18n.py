@@ -203,3 +203,16 @@ def test_a_page_translated_by_the_browser_varies_on_accept_language(web, ctx):
     contact = create_contact({"email": "vary@example.com", "language": "fr"})
     page = web.get(preferences_url(contact).replace("http://couvee.test", ""), headers=FRENCH)
     assert "Accept-Language" not in page.headers.get("Vary", "")  # the contact's language, whoever asks
+
+
+def test_the_general_settings_speak_french_and_check_the_time_zone(admin):
+    page = admin.get("/admin/settings/general", headers=FRENCH)
+    assert "Langue par défaut" in page.text and "Fuseau horaire par défaut" in page.text
+    assert "Défini par la variable d’environnement COUVEE_LANGUAGE." in page.text  # the suite's English default
+    form = page.forms["settings-form"]
+    form["timezone"] = "Mars/Olympus"
+    refused = form.submit(headers=FRENCH, expect_errors=True)
+    assert refused.status_int == 400 and "unknown time zone &#39;Mars/Olympus&#39;" in refused.text
+    form["timezone"] = "America/Montreal"
+    saved = form.submit(headers=FRENCH).maybe_follow(headers=FRENCH)
+    assert "Réglages « Général » enregistrés." in saved.text

@@ -206,6 +206,16 @@ def instance_timezone() -> str:
         return DEFAULT_TIMEZONE
 
 
+def clean_timezone(text: str) -> str:
+    """The time zone setting's check: an IANA name (``Europe/Paris``)."""
+    name = text.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (e.g. Europe/Paris)") from None
+    return name
+
+
 def contact_language(contact) -> str:
     """The language to write to ``contact`` in: theirs, else the instance default."""
     return valid_language(getattr(contact, "language", None)) or default_language()
