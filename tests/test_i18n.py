@@ -216,3 +216,11 @@ def test_the_general_settings_speak_french_and_check_the_time_zone(admin):
     form["timezone"] = "America/Montreal"
     saved = form.submit(headers=FRENCH).maybe_follow(headers=FRENCH)
     assert "Réglages « Général » enregistrés." in saved.text
+
+
+def test_error_pages_speak_the_visitor_language(web):
+    missing = web.get("/privacy/nowhere", headers=FRENCH, status=404)
+    assert "404 · Page introuvable" in missing.text and "Vérifiez l’adresse." in missing.text
+    assert "Not Found" not in missing.text
+    english = web.get("/privacy/nowhere", headers=ENGLISH, status=404)
+    assert "404 · Page not found" in english.text

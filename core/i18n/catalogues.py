@@ -27,7 +27,7 @@ METHOD_MAP = [
 ]
 _JINJA = {"extensions": "jinja2.ext.do", "newstyle_gettext": "true", "trimmed": "true"}
 OPTIONS_MAP = {"**/templates/**.html": _JINJA, "**/templates/**.txt": _JINJA}
-KEYWORDS = {"N_": None, "_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "lazy_ngettext": (1, 2),
+KEYWORDS = {"N_": None, "_n": None, "_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "lazy_ngettext": (1, 2),
             "_l": None, "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
 #: translated languages (English is the language of the source)
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
