@@ -224,3 +224,9 @@ def test_error_pages_speak_the_visitor_language(web):
     assert "Not Found" not in missing.text
     english = web.get("/privacy/nowhere", headers=ENGLISH, status=404)
     assert "404 · Page not found" in english.text
+
+
+def test_a_broken_link_is_explained_in_the_visitor_language(web):
+    page = web.get("/privacy/preferences?t=abc", headers=FRENCH, status=403)
+    assert html_lang(page) == "fr" and "Ce lien n’est pas valide." in page.text and "Vos préférences" in page.text
+    assert "This link is not valid." in web.get("/privacy/preferences?t=abc", headers=ENGLISH, status=403).text

@@ -123,7 +123,9 @@ class CouveeDomain(Domain):
 
     def get_translations(self):
         locale = get_locale()
-        return self.translations_for(str(locale.language) if locale else DEFAULT_LANGUAGE)
+        if locale is None:  # no application at all: the source language
+            return NullTranslations()
+        return self.translations_for(str(locale.language))
 
     def pair(self):
         """``(gettext, lazy_gettext)`` bound to this domain: ``_, _l = ...pair()``."""
