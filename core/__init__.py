@@ -5,6 +5,7 @@ not listed here, and never another plugin)::
 
     from core import hookimpl, Action, Setting, emit, enqueue
     from core import api_operation, api_schema   # a REST endpoint, checked and documented
+    from core import translation_domain          # the plugin's gettext domain (docs/i18n.md)
 """
 from .app import create_app
 from .audience import AudienceCheck, check_audience, contacts_can_receive, skip_reason
@@ -55,6 +56,10 @@ from .extension import (
 from .fields import BooleanFieldType, DateFieldType
 from .files import DEFAULT_ALLOWED, UnsafePathError, clean_original_name, open_stored, store_upload
 from .hookspecs import hookimpl
+from .i18n import (
+    contact_language, default_language, for_contact, format_local, translation_domain, use_contact_language,
+    use_language, valid_language,
+)
 from .messages import Message, SendResult, channel_available, send_message, send_test_message
 from .models import (
     BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, StoredFile, Tag, User,

@@ -121,7 +121,9 @@ def create_app(
     app = CouveeFlask("core", static_folder=str(Path(__file__).parent / "static"), static_url_path="/static/core")
     app.extensions["couvee"] = state
     _configure_flask(app, config)
-    from . import web
+    from . import i18n, web
+
+    i18n.init_app(app)
 
     web.init_app(app)
     _trust_proxies(app, config.trusted_proxies)

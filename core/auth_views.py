@@ -4,6 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from . import auth
+from .i18n import core_domain
+
+_ = core_domain().gettext
 
 auth_blueprint = Blueprint("auth", __name__)
 
@@ -21,21 +24,21 @@ def login():
     email = auth.normalize_email(request.form.get("email"))
     if request.method == "POST":
         if auth.login_attempts_exceeded(email):
-            error = "Too many failed attempts. Wait a few minutes and try again."
+            error = _("Too many failed attempts. Wait a few minutes and try again.")
         else:
             user = auth.authenticate(email, request.form.get("password", ""))
             if user is not None:
                 auth.login_user(user)
                 return redirect(auth.safe_next(request.args.get("next")))
             auth.record_failed_login(email)
-            error = "Wrong email or password."
+            error = _("Wrong email or password.")
     return render_template("core/login.html", error=error, email=email), (401 if error else 200)
 
 
 @auth_blueprint.route("/admin/logout", methods=["POST"])
 def logout():
     auth.logout_user()
-    flash("You are logged out.")
+    flash(_("You are logged out."))
     return redirect(url_for("auth.login"))
 
 

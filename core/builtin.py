@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from .extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup
 from .hookspecs import hookimpl
+from .i18n import clean_timezone, core_domain, language_choices
+
+_l = core_domain().lazy_gettext
 
 
 def _add_event_outbox(database, migrator):
@@ -31,6 +34,13 @@ def _add_event_lanes(database, migrator):
         database.execute_sql(statement)
 
 
+def _add_languages(database, migrator):
+    """The language of each admin user and of each contact ("" = the default)."""
+    for table in ("couvee_user", "contact"):
+        if "language" not in {column.name for column in database.get_columns(table)}:
+            database.execute_sql(f"ALTER TABLE {table} ADD COLUMN language VARCHAR(16) NOT NULL DEFAULT ''")
+
+
 #: partial indexes of the undispatched events (core/dispatch/outbox.py)
 OUTBOX_INDEXES = (
     "CREATE INDEX IF NOT EXISTS event_outbox_lane ON event (interactive, id) WHERE dispatched_at IS NULL",
@@ -44,7 +54,8 @@ def register_migrations():
 
     return [Migration.create_tables(1, "core tables", CORE_MODELS),
             Migration(2, "event outbox claims and per-plugin deliveries", _add_event_outbox),
-            Migration(3, "event outbox partitions and priority lane", _add_event_lanes)]
+            Migration(3, "event outbox partitions and priority lane", _add_event_lanes),
+            Migration(4, "languages of users and contacts", _add_languages)]
 
 
 @hookimpl
@@ -71,12 +82,12 @@ def register_event_kinds():
 @hookimpl
 def register_admin_menu():
     return [
-        AdminMenuItem("dashboard", "Dashboard", "admin.dashboard", order=0),
-        AdminMenuItem("contacts", "Contacts", "admin.contacts", order=10),
-        AdminMenuItem("plugins", "Plugins", "admin.plugins", order=900, roles=("admin",)),
-        AdminMenuItem("users", "Users", "admin.users", order=910, roles=("admin",)),
-        AdminMenuItem("api_keys", "API keys", "admin.api_keys", order=920),
-        AdminMenuItem("settings", "Settings", "admin.settings_index", order=930, roles=("admin",)),
+        AdminMenuItem("dashboard", _l("Dashboard"), "admin.dashboard", order=0),
+        AdminMenuItem("contacts", _l("Contacts"), "admin.contacts", order=10),
+        AdminMenuItem("plugins", _l("Plugins"), "admin.plugins", order=900, roles=("admin",)),
+        AdminMenuItem("users", _l("Users"), "admin.users", order=910, roles=("admin",)),
+        AdminMenuItem("api_keys", _l("API keys"), "admin.api_keys", order=920),
+        AdminMenuItem("settings", _l("Settings"), "admin.settings_index", order=930, roles=("admin",)),
     ]
 
 
@@ -85,14 +96,19 @@ def register_settings():
     return [
         SettingsGroup(
             "general",
-            "General",
+            _l("General"),
             [
-                Setting("site_name", "Site name", default="Couvée", help="Shown in the admin and in emails."),
-                Setting("company_name", "Company name", help="Sender identity shown in emails."),
-                Setting("company_address", "Postal address", kind="textarea",
-                        help="Required in marketing emails in most countries."),
-                Setting("timezone", "Default timezone", default="Europe/Paris",
-                        help="Used for send windows when a contact has no timezone."),
+                Setting("site_name", _l("Site name"), default="Couvée", help=_l("Shown in the admin and in emails.")),
+                Setting("company_name", _l("Company name"), help=_l("Sender identity shown in emails.")),
+                Setting("company_address", _l("Postal address"), kind="textarea",
+                        help=_l("Required in marketing emails in most countries.")),
+                Setting("timezone", _l("Default timezone"), default="Europe/Paris", clean=clean_timezone,
+                        help=_l("Times in the admin are shown in it (stored in UTC); send windows use it when a "
+                                "contact has no timezone. A name such as Europe/Paris or America/Montreal.")),
+                Setting("language", _l("Default language"), kind="choice", default="fr", env="COUVEE_LANGUAGE",
+                        choices=language_choices(),
+                        help=_l("For contacts without a language, and admins whose browser asks for neither "
+                                "French nor English.")),
             ],
         )
     ]

@@ -150,6 +150,71 @@ def migrate():
 
 
 @main.group()
+def translations():
+    """Message catalogues: extract, update and compile (docs/i18n.md)."""
+
+
+def _domains(plugin, path, every):
+    from .i18n import catalogues
+
+    if every:
+        return catalogues.bundled_domains()
+    try:
+        return [catalogues.domain_named(plugin, path)]
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+
+
+_DOMAIN_OPTIONS = [
+    click.option("--plugin", help="A bundled plugin's catalogue (default: core's)"),
+    click.option("--path", type=click.Path(exists=True, file_okay=False),
+                 help="Another plugin's package folder (its catalogue goes in <folder>/translations)"),
+    click.option("--all", "every", is_flag=True, help="Core's and every bundled plugin's catalogue"),
+]
+
+
+def _domain_options(command):
+    for option in reversed(_DOMAIN_OPTIONS):
+        command = option(command)
+    return command
+
+
+@translations.command("extract")
+@_domain_options
+def translations_extract(plugin, path, every):
+    """Write translations/<domain>.pot from the wrapped messages."""
+    from .i18n import catalogues
+
+    for domain in _domains(plugin, path, every):
+        catalog = catalogues.write_template(domain)
+        click.echo(f"{domain.template}: {len(catalog)} messages")
+
+
+@translations.command("update")
+@_domain_options
+def translations_update(plugin, path, every):
+    """Extract, then merge the .pot into each language's .po."""
+    from .i18n import catalogues
+
+    for domain in _domains(plugin, path, every):
+        catalogues.write_template(domain)
+        for po in catalogues.update(domain):
+            left = catalogues.problems(domain, po.parent.parent.name)
+            click.echo(f"{po}: {len(left['untranslated'])} untranslated, {len(left['fuzzy'])} fuzzy")
+
+
+@translations.command("compile")
+@_domain_options
+def translations_compile(plugin, path, every):
+    """Write .mo files (optional: the .po is read when no newer .mo exists)."""
+    from .i18n import catalogues
+
+    for domain in _domains(plugin, path, every):
+        for mo in catalogues.compile_domain(domain):
+            click.echo(str(mo))
+
+
+@main.group()
 def plugins():
     """List, enable or disable plugins."""
 

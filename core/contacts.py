@@ -12,10 +12,11 @@ from .addresses import normalize_email
 from .db import write_transaction
 from .events import emit
 from .extension import FieldValueError
+from .i18n import LANGUAGES, valid_language
 from .models import Contact, ContactTag, ContactValue, CustomField, Tag, User, utcnow
 from .queue import enqueue
 
-NATIVE_FIELDS = ("email", "first_name", "last_name")
+NATIVE_FIELDS = ("email", "first_name", "last_name", "language")
 
 
 class ContactError(ValueError):
@@ -51,6 +52,11 @@ def parse_values(raw: dict, fields: list[CustomField] | None = None) -> tuple[di
     for key in ("first_name", "last_name"):
         if key in raw:
             parsed[key] = (raw[key] or "").strip()[:200]
+    if "language" in raw:
+        text = (raw["language"] or "").strip()
+        parsed["language"] = valid_language(text) or ""
+        if text and not parsed["language"]:
+            errors["language"] = f"unknown language {text!r}: use one of {', '.join(LANGUAGES)}"
     types = field_types()
     for custom in fields if fields is not None else custom_fields():
         if custom.key not in raw:
@@ -107,6 +113,7 @@ def create_contact(raw: dict, source: str = "", owner: User | None = None, tags=
             email=parsed.get("email"),
             first_name=parsed.get("first_name", ""),
             last_name=parsed.get("last_name", ""),
+            language=parsed.get("language", ""),
             owner=owner,
         )
         for key, value in parsed.items():

@@ -60,6 +60,8 @@ class User(BaseModel):
     is_active = peewee.BooleanField(default=True)
     #: sales reps marked unavailable are skipped by round robin
     is_available = peewee.BooleanField(default=True)
+    #: the admin's language ("fr", "en"); "" follows the browser, then the instance default
+    language = peewee.CharField(default="", max_length=16, constraints=[peewee.SQL("DEFAULT ''")])
     created_at = UTCDateTimeField(default=utcnow)
     last_login_at = UTCDateTimeField(null=True)
 
@@ -119,6 +121,8 @@ class Contact(BaseModel):
     email = peewee.CharField(null=True, unique=True)
     first_name = peewee.CharField(default="")
     last_name = peewee.CharField(default="")
+    #: the language written to this contact in ("fr", "en"); "" means the instance default
+    language = peewee.CharField(default="", max_length=16, constraints=[peewee.SQL("DEFAULT ''")])
     owner = peewee.ForeignKeyField(User, null=True, backref="contacts", on_delete="SET NULL")
     #: cached score, maintained by the scoring plugin as the sum of its ledger
     points = peewee.IntegerField(default=0, index=True)

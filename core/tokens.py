@@ -19,7 +19,10 @@ import datetime as dt
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from .i18n import core_domain
 from .models import Contact
+
+_ = core_domain().gettext  # the message is shown on the page the link opens
 
 
 class TokenError(ValueError):
@@ -56,13 +59,13 @@ def read_token(purpose: str, token: str, max_age: int | dt.timedelta):
     if isinstance(max_age, dt.timedelta):
         max_age = int(max_age.total_seconds())
     if not token or len(token) > 4096:
-        raise TokenError("This link is incomplete.")
+        raise TokenError(_("This link is incomplete."))
     try:
         return _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise TokenError("This link has expired.", expired=True) from None
+        raise TokenError(_("This link has expired."), expired=True) from None
     except BadSignature:
-        raise TokenError("This link is not valid.") from None
+        raise TokenError(_("This link is not valid.")) from None
 
 
 def contact_token(contact: Contact, purpose: str, **extra) -> str:
@@ -75,10 +78,10 @@ def read_contact_token(purpose: str, token: str, max_age: int | dt.timedelta) ->
     """``(contact, data)`` for a token made by :func:`contact_token`."""
     data = read_token(purpose, token, max_age)
     if not isinstance(data, dict) or "c" not in data:
-        raise TokenError("This link is not valid.")
+        raise TokenError(_("This link is not valid."))
     contact = Contact.get_or_none(Contact.id == data["c"])
     if contact is None or data.get("e") != _email_tag(contact.email):
-        raise TokenError("This link no longer matches a contact.")
+        raise TokenError(_("This link no longer matches a contact."))
     return contact, data
 
 

@@ -96,7 +96,8 @@ def init_app(app: Flask) -> None:
             response = jsonify(error=error.name.lower().replace(" ", "_"), message=error.description)
             response.status_code = error.code
             return response
-        return render_template("core/error.html", error=error), error.code
+        title, message = error_words(error)
+        return render_template("core/error.html", error=error, error_title=title, error_message=message), error.code
 
     @app.context_processor
     def template_globals():
@@ -126,6 +127,43 @@ def init_app(app: Flask) -> None:
                 app.register_blueprint(blueprint)
             except Exception as error:  # e.g. a name clash with another blueprint
                 state.record_plugin_error(plugin, "register_blueprints", f"{type(error).__name__}: {error}")
+
+
+def _n(message: str) -> str:
+    return message  # marks a message for extraction; translated when shown
+
+
+#: titles of the error pages a visitor or a contact may meet (werkzeug's names are English)
+ERROR_TITLES = {
+    400: _n("Bad request"), 401: _n("Please log in"), 403: _n("Access denied"), 404: _n("Page not found"),
+    405: _n("Not allowed"), 410: _n("This link has expired"), 413: _n("Too large"),
+    429: _n("Too many requests"), 500: _n("Something went wrong"),
+}
+#: said instead of werkzeug's (English) default description of the error
+ERROR_MESSAGES = {
+    400: _n("The request could not be understood."),
+    401: _n("Log in to see this page."),
+    403: _n("You may not see this page."),
+    404: _n("This page does not exist, or no longer does. Check the address."),
+    405: _n("This page cannot be used this way."),
+    410: _n("Ask for a new link."),
+    413: _n("What you sent is too large."),
+    429: _n("Wait a little, then try again."),
+    500: _n("The error is recorded. Try again in a moment."),
+}
+
+
+def error_words(error: HTTPException) -> tuple[str, str]:
+    """The error page's title and sentence in the page's language; a
+    description given by the code that raised the error is kept."""
+    from .i18n import core_domain
+
+    _ = core_domain().gettext
+    title = _(ERROR_TITLES[error.code]) if error.code in ERROR_TITLES else error.name
+    default = type(error).description
+    if error.description and error.description != default:
+        return title, error.description
+    return title, _(ERROR_MESSAGES[error.code]) if error.code in ERROR_MESSAGES else (error.description or "")
 
 
 def admin_menu():

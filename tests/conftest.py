@@ -82,6 +82,14 @@ def install_fixture_plugin(instance: Path, name: str = "couvee_fixture") -> Path
 
 
 @pytest.fixture(autouse=True)
+def english_by_default(monkeypatch):
+    """The suite asserts English wording: the instance default language is
+    English here (a French install's default is French). Tests of the French
+    interface set ``COUVEE_LANGUAGE`` or a browser/user/contact language."""
+    monkeypatch.setenv("COUVEE_LANGUAGE", "en")
+
+
+@pytest.fixture(autouse=True)
 def forget_uploaded_plugins():
     """Each test has its own instance folder: drop plugins imported from another's."""
     from core.plugins.host import forget_modules

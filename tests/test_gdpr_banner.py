@@ -18,8 +18,9 @@ def test_site_config_carries_the_cnil_wording_and_purposes(ctx):
     assert config["lang"] == "fr" and list(config["texts"]) == ["fr"]  # French by default, only French sent
     SettingValue.create(group="gdpr", key="banner_language", value="auto")
     config = site_config(None)["gdpr_banner"]
-    assert config["texts"]["fr"]["message"].startswith("En poursuivant votre navigation sur ce site, vous acceptez "
-                                                       "l’utilisation de cookies ou autres traceurs")
+    assert config["texts"]["fr"]["message"].startswith("Avec votre accord, ce site utilise des cookies")
+    assert "poursuivant" not in config["texts"]["fr"]["message"]  # browsing is not consent (CNIL, 2020)
+    assert "refuser est aussi simple qu’accepter" in config["texts"]["fr"]["message"]
     assert config["texts"]["fr"]["customise"] == "En savoir plus et paramétrer les cookies"
     assert config["texts"]["en"]["refuse"] == "Refuse all"
     assert [p["id"] for p in config["purposes"]] == ["analytics", "profiling"]
@@ -72,7 +73,7 @@ def test_browser_banner_blocks_tracking_until_accepted_and_refusal_stores_no_ide
     context, page, hits = open_page()
     banner = page.locator("#cv-consent")
     assert banner.get_attribute("role") == "dialog"
-    assert "En poursuivant votre navigation" in banner.inner_text()
+    assert "Avec votre accord" in banner.inner_text()
     assert _storage(page) == {}  # nothing stored before the visitor acts
     page.reload()
     page.wait_for_selector("#cv-consent")  # stays until the visitor acts
@@ -103,3 +104,16 @@ def test_browser_banner_blocks_tracking_until_accepted_and_refusal_stores_no_ide
     page.wait_for_function("() => !!window.localStorage.getItem('cv_vid')")
     assert json.loads(_storage(page)["cv_consent"])["p"] == {"analytics": True, "profiling": True}
     context.close()
+
+
+def test_old_default_banner_text_is_replaced_but_a_custom_one_kept(ctx):
+    from core.models import SettingValue
+    from plugins.gdpr.purposes import BANNER_TEXT_FR, OLD_BANNER_TEXTS, replace_old_banner_texts
+
+    database = ctx.extensions["couvee"].database
+    SettingValue.create(group="gdpr", key="banner_text_fr", value=OLD_BANNER_TEXTS["banner_text_fr"][0])
+    SettingValue.create(group="gdpr", key="banner_text_en", value="Our own words about cookies.")
+    replace_old_banner_texts(database, None)
+    stored = {row.key: row.value for row in SettingValue.select().where(SettingValue.group == "gdpr")}
+    assert stored["banner_text_fr"] == BANNER_TEXT_FR
+    assert stored["banner_text_en"] == "Our own words about cookies."

@@ -6,6 +6,7 @@ import os
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from ..auth import roles_required
+from ..i18n import core_domain
 from ..settings import REMOVE_SUFFIX, get_setting, save_settings
 from . import admin_blueprint
 
@@ -35,8 +36,10 @@ def settings_group(group_id):
                 and get_setting(group_id, s.key) not in (None, "")]
         errors = save_settings(group_id, request.form)
         if not errors:
-            flash(f"{group.label} settings saved."
-                  + "".join(f" {label}: left empty, the stored value is kept." for label in kept))
+            _ = core_domain().gettext
+            flash(_("%(group)s settings saved.", group=group.label)
+                  + "".join(" " + _("%(label)s: left empty, the stored value is kept.", label=label)
+                            for label in kept))
             return redirect(url_for("admin.settings_group", group_id=group_id))
     fields = [
         {

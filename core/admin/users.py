@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from .. import auth
+from ..i18n import LANGUAGES, core_domain, valid_language
 from ..models import ROLES, ApiKey, User, utcnow
 from . import admin_blueprint
 
@@ -45,6 +46,7 @@ def user_edit(user_id):
             user.role = role
             user.is_active = active
             user.is_available = request.form.get("is_available") == "1"
+            user.language = valid_language(request.form.get("language")) or ""
             if request.form.get("password"):
                 try:
                     auth.set_password(user, request.form["password"])
@@ -55,6 +57,24 @@ def user_edit(user_id):
                 flash("The user was saved.")
                 return redirect(url_for("admin.users"))
     return render_template("core/admin/user_edit.html", user=user, roles=ROLES, errors=errors), (400 if errors else 200)
+
+
+@admin_blueprint.route("/account", methods=["GET", "POST"])
+def account():
+    """Any user's own settings: their name and the language of their admin."""
+    _ = core_domain().gettext
+    user = auth.current_user()
+    if request.method == "POST":
+        user.name = request.form.get("name", user.name).strip()[:200]
+        user.language = valid_language(request.form.get("language")) or ""
+        user.save()
+        g.user = user
+        from flask_babel import refresh
+
+        refresh()  # the confirmation already speaks the chosen language
+        flash(_("Your settings were saved."))
+        return redirect(url_for("admin.account"))
+    return render_template("core/admin/account.html", user=user, languages=LANGUAGES)
 
 
 @admin_blueprint.route("/api-keys", methods=["GET", "POST"])

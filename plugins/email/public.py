@@ -18,7 +18,9 @@ import hmac
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 
-from core import Contact, TokenError, csrf_exempt, public, read_token, write_or_defer, write_transaction
+from core import (
+    Contact, TokenError, csrf_exempt, public, read_token, use_contact_language, write_or_defer, write_transaction,
+)
 
 from . import bounces, standing, tracking
 from .config import load_config
@@ -116,6 +118,7 @@ def unsubscribe(t):
     contact = Contact.get_or_none(Contact.id == row.contact_id) if row.contact_id else None
     if contact is None:
         return render_template("email/unsubscribe.html", state="no_contact")
+    use_contact_language(contact)
     if request.method == "POST":
         reason = (request.form.get("reason") or "").strip()[:1000]
         write_or_defer(record_unsubscribe, row.id, reason, "page")

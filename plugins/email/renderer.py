@@ -18,7 +18,9 @@ import css_inline
 from flask import render_template
 from markupsafe import Markup
 
-from core import Contact, external_url, make_token
+from flask_babel import force_locale
+
+from core import Contact, default_language, external_url, make_token, valid_language
 
 from . import personal, prerendered
 from .config import EmailConfig
@@ -59,7 +61,14 @@ class Renderer:
 
     def __init__(self, config: EmailConfig, *, subject: str, content: str, preheader: str = "",
                  scope: str = "", utm: dict | None = None, track: bool = True, marketing: bool = True,
-                 sender_name: str = "", is_template: bool = True, text: str = "", prerender: bool = False):
+                 sender_name: str = "", is_template: bool = True, text: str = "", prerender: bool = False,
+                 language: str = ""):
+        self.arguments = dict(subject=subject, content=content, preheader=preheader, scope=scope, utm=utm,
+                              track=track, marketing=marketing, sender_name=sender_name, is_template=is_template,
+                              text=text, prerender=prerender)
+        #: the layout and footer speak this language; a contact who speaks another gets a sibling renderer
+        self.language = valid_language(language) or default_language()
+        self.siblings = {self.language: self}
         self.config = config
         self.is_template = is_template
         self.track = track
@@ -75,17 +84,18 @@ class Renderer:
         else:
             self.subject, self.content = subject, content
         self.full_document = not is_template and bool(_FULL_DOCUMENT.search(content or ""))
-        self.layout = "" if self.full_document else render_template(
-            "email/layout.html", body=Markup(_BODY), subject=_SUBJECT, preheader=preheader,
-            view_url=_VIEW, unsubscribe_url=_UNSUB if marketing else "", pixel_url=_PIXEL if track else "",
-            from_name=sender_name or config.from_name, company=config.company,
-            postal_address=config.postal_address if marketing else "",
-        )
-        # a marketing message that brings its own document still gets the footer (the footer rule)
-        self.footer = render_template(
-            "email/footer.html", from_name=sender_name or config.from_name, company=config.company,
-            postal_address=config.postal_address, unsubscribe_url=_UNSUB,
-        ) if self.full_document and marketing else ""
+        with force_locale(self.language):
+            self.layout = "" if self.full_document else render_template(
+                "email/layout.html", body=Markup(_BODY), subject=_SUBJECT, preheader=preheader,
+                view_url=_VIEW, unsubscribe_url=_UNSUB if marketing else "", pixel_url=_PIXEL if track else "",
+                from_name=sender_name or config.from_name, company=config.company,
+                postal_address=config.postal_address if marketing else "", lang=self.language,
+            )
+            # a marketing message that brings its own document still gets the footer (the footer rule)
+            self.footer = render_template(
+                "email/footer.html", from_name=sender_name or config.from_name, company=config.company,
+                postal_address=config.postal_address, unsubscribe_url=_UNSUB,
+            ) if self.full_document and marketing else ""
         self.inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
         # the layout's text once, around placeholders: per recipient only the body is converted
         self.layout_text = html_to_text(self.layout) if self.layout else ""
@@ -118,7 +128,18 @@ class Renderer:
             return made[link_id]
         return click
 
+    def for_language(self, language: str) -> "Renderer":
+        """The renderer whose layout and footer speak ``language`` (built once,
+        sharing this one's recorded links)."""
+        if language not in self.siblings:
+            sibling = Renderer(self.config, language=language, **self.arguments)
+            sibling.book, sibling.links, sibling.siblings = self.book, self.links, self.siblings
+            self.siblings[language] = sibling
+        return self.siblings[language]
+
     def render(self, send_id: int, contact: Contact | None, urls: dict | None = None) -> Rendered:
+        if contact is not None and valid_language(contact.language) and contact.language != self.language:
+            return self.for_language(contact.language).render(send_id, contact, urls)
         urls = urls or self.urls(send_id)
         click = self.clicks(send_id)
         if self.fast is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
-from core import TokenError, csrf_exempt, current_user, external_url, public, utcnow, write_or_defer
+from core import TokenError, csrf_exempt, current_user, external_url, public, use_language, utcnow, write_or_defer
 
 from . import definition, optin, protection
 from .models import Form, FormField
@@ -88,6 +88,7 @@ def _frame_headers(response, form: Form):
 def _hosted_page(form: Form, status: int = 200, **context):
     embed = request.values.get("embed") == "1"
     page_url = request.referrer if embed else request.url
+    use_language(form.language)  # the page around the form speaks the form's language (html lang)
     html = render_template(
         "forms/hosted.html", form=form, items=definition.inputs(form), boxes=definition.consent_boxes(form),
         words=strings(form.language), token=protection.render_token(form), embed=embed,
@@ -200,6 +201,7 @@ def stylesheet():
 
 
 def _confirm_page(words, status: int = 200, **context):
+    use_language(words["language"])
     return render_template("forms/confirm.html", words=words, **context), status
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field as dc_field
 
 from core import (
     Contact, ContactError, Event, FieldValueError, StoredFile, create_contact, emit, enqueue, event_kind_registered,
-    get_values, normalize_email, open_stored, state, store_upload, update_contact, utcnow, write_or_defer,
+    get_values, normalize_email, open_stored, state, store_upload, update_contact, utcnow, valid_language,
+    write_or_defer,
     write_transaction,
 )
 
@@ -205,11 +206,15 @@ def discard_files(stored_files) -> None:
         StoredFile.delete().where(StoredFile.id == stored.id).execute()
 
 
-def _save_contact(parsed: _Parsed) -> Contact:
+def _save_contact(parsed: _Parsed, language: str = "") -> Contact:
+    """Create or update the contact; a new contact speaks the form's language
+    (what we write to them later: newsletters, privacy pages)."""
     email = parsed.contact["email"]
     contact = Contact.get_or_none(Contact.email == email)
     if contact is None:
-        return create_contact({**dict.fromkeys(parsed.unticked, "0"), **parsed.contact}, source="form")
+        return create_contact({**dict.fromkeys(parsed.unticked, "0"), "language": valid_language(language) or "",
+                               **parsed.contact},
+                              source="form")
     answered = get_values(contact) if parsed.unticked else {}
     unanswered = {key: "0" for key in parsed.unticked if answered.get(key) in (None, "")}
     update_contact(contact, {**unanswered, **{k: v for k, v in parsed.contact.items() if k != "email"}},
@@ -311,7 +316,7 @@ def record(form: Form, parsed: _Parsed, history: list, meta: Meta, now) -> tuple
     rows), the consents and the events (one transaction). Raises
     ContactError (nothing written) when the contact is refused."""
     with write_transaction(state().database):
-        contact = _save_contact(parsed)
+        contact = _save_contact(parsed, form.language)
         submission = Submission.create(
             form=form.id, form_name=form.name, form_version=form.version, contact=contact.id,
             page_url=meta.page_url[:2000], ip=meta.ip[:64], user_agent=meta.user_agent[:1000],

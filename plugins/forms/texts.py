@@ -8,6 +8,7 @@ from __future__ import annotations
 
 STRINGS = {
     "fr": {
+        "language": "fr",
         "submit": "Envoyer",
         "yes": "Oui",
         "no": "Non",
@@ -33,6 +34,7 @@ STRINGS = {
         "doi_wording": "Je confirme mon inscription ({purpose}) avec l'adresse {email}.",
     },
     "en": {
+        "language": "en",
         "submit": "Send",
         "yes": "Yes",
         "no": "No",

@@ -14,6 +14,7 @@ from core import AdminMenuItem, Migration, PeriodicJob, TriggerType, hookimpl
 
 from . import banner, ledger, reoptin, retention
 from .migrations import ledger_form_id_and_page_url
+from .purposes import replace_old_banner_texts
 from .models import GDPR_MODELS, ConsentRecord, ConsentState, Opposition, RetentionWarning
 from .purposes import settings_group
 
@@ -33,7 +34,8 @@ def register_event_kinds():
 @hookimpl
 def register_migrations():
     return [Migration.create_tables(1, "consent ledger, opposition, suppression, audit", GDPR_MODELS),
-            Migration(2, "ledger: form id as a number, page URL of the proof", ledger_form_id_and_page_url)]
+            Migration(2, "ledger: form id as a number, page URL of the proof", ledger_form_id_and_page_url),
+            Migration(3, "cookie banner: the CNIL-compliant default text", replace_old_banner_texts)]
 
 
 @hookimpl

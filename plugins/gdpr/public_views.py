@@ -24,10 +24,14 @@ from core import (
     public, read_contact_token, send_message, state, update_contact, write_or_defer, write_transaction,
 )
 
+from core import for_contact, translation_domain, use_contact_language
+
 from . import audit, export, ledger
 from .erasure import is_erased
 from .opposition import FLAGS, flags_of, set_flags
 from .purposes import FLAG_LABELS, PURPOSES, int_setting
+
+_ = translation_domain(__name__).gettext
 
 gdpr_public = Blueprint("gdpr_public", __name__, url_prefix="/privacy")
 PREFERENCES_MAX_AGE = dt.timedelta(days=60)
@@ -62,9 +66,9 @@ def request_copy():
         except ValueError:
             email = None
         if not email:
-            error = "Enter a valid email address."
+            error = _("Enter a valid email address.")
         elif _limited("client:" + (request.remote_addr or ""), PER_CLIENT_HOUR, 3600):
-            return render_template("gdpr/public_request.html", error="Too many requests from here; try again in an hour."), 429
+            return render_template("gdpr/public_request.html", error=_("Too many requests from here; try again in an hour.")), 429
         else:
             contact = Contact.get_or_none(Contact.email == email)
             if contact is not None and not is_erased(contact.id) and not _limited(f"contact:{contact.id}", PER_CONTACT_DAY, 86400):
@@ -80,12 +84,18 @@ def send_export_link(contact_id: int, nonce: str) -> str:
         return "gone"
     days = int_setting("export_link_days", 1)
     link = external_url("gdpr_public.export_page", t=contact_token(contact, "gdpr.export"))
-    text = (f"Hello,\n\nYou asked for a copy of the personal data we hold about you. "
-            f"Download it here (the link works for {days} days):\n\n{link}\n\n"
-            "If you did not ask for it, ignore this message: nobody else can use this link.\n")
-    html = render_template("gdpr/email_export_link.html", link=link, days=days)
+    with for_contact(contact):
+        text = "\n\n".join([
+            _("Hello,"),
+            _("You asked for a copy of the personal data we hold about you. Download it here (the link works for "
+              "%(days)s days):", days=days),
+            link,
+            _("If you did not ask for it, ignore this message: nobody else can use this link."),
+        ]) + "\n"
+        html = render_template("gdpr/email_export_link.html", link=link, days=days)
+        subject = _("Your personal data")
     result = send_message(Message(to=contact.email, contact=contact, kind="gdpr.export_link", purpose="transactional",
-                                  subject="Your personal data", text=text, html=html,
+                                  subject=subject, text=text, html=html,
                                   key=f"gdpr.export_link:{contact.id}:{nonce}"))
     return result.status
 
@@ -96,7 +106,8 @@ def _token_contact(purpose: str, max_age) -> tuple[Contact | None, str]:
     except TokenError as error:
         return None, str(error)
     if is_erased(contact.id):
-        return None, "This link no longer matches a contact."
+        return None, _("This link no longer matches a contact.")
+    use_contact_language(contact)
     return contact, ""
 
 
@@ -105,7 +116,7 @@ def _token_contact(purpose: str, max_age) -> tuple[Contact | None, str]:
 def export_page():
     contact, error = _token_contact("gdpr.export", _export_max_age())
     if contact is None:
-        return render_template("gdpr/public_message.html", title="Your data", message=error), 403
+        return render_template("gdpr/public_message.html", title=_("Your data"), message=error), 403
     return render_template("gdpr/public_export.html", contact=contact, token=request.args["t"],
                            preferences_token=contact_token(contact, "gdpr.preferences"))
 
@@ -117,7 +128,7 @@ def export_download(fmt):
         abort(404)
     contact, error = _token_contact("gdpr.export", _export_max_age())
     if contact is None:
-        return render_template("gdpr/public_message.html", title="Your data", message=error), 403
+        return render_template("gdpr/public_message.html", title=_("Your data"), message=error), 403
     from .views import _download
 
     write_or_defer(audit.log_action, f"export.self_service.{fmt}", contact.id)
@@ -129,7 +140,7 @@ def export_download(fmt):
 def preferences():
     contact, error = _token_contact("gdpr.preferences", PREFERENCES_MAX_AGE)
     if contact is None:
-        return render_template("gdpr/public_message.html", title="Your preferences", message=error), 403
+        return render_template("gdpr/public_message.html", title=_("Your preferences"), message=error), 403
     errors, saved = {}, False
     if request.method == "POST":
         written = write_or_defer(save_preferences, contact.id, request.form.to_dict(flat=False),
@@ -160,7 +171,7 @@ def save_preferences(contact_id: int, posted: dict, ip: str, agent: str) -> dict
     form = MultiDict(posted)
     for flag, purpose in (("email", "email_marketing"), ("sms", "sms_marketing"), ("phone", "phone_marketing")):
         if form.get(f"oppose_{flag}") == "1" and form.get(f"consent_{purpose}") == "1":
-            return {f"oppose_{flag}": "You cannot both agree to and oppose this kind of message: choose one."}
+            return {f"oppose_{flag}": _("You cannot both agree to and oppose this kind of message: choose one.")}
     contact = Contact.get_or_none(Contact.id == contact_id)
     if contact is None or is_erased(contact_id):
         return {}

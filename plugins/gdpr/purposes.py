@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from core import ERASE_MODES, Setting, SettingsGroup, get_setting  # noqa: F401 (ERASE_MODES: for the views)
+from core import translation_domain
+
+_l = translation_domain(__name__).lazy_gettext
 
 #: purpose id -> (English label, French label)
 PURPOSES = {
@@ -17,10 +20,10 @@ SOURCES = ("form", "double_opt_in", "preference_centre", "admin", "api", "import
 #: send channel id -> opposition flag
 CHANNEL_FLAGS = {"email": "email", "sms": "sms", "phone": "phone"}
 FLAG_LABELS = {
-    "email": "Opposes email prospecting",
-    "sms": "Opposes SMS prospecting (opt-out SMS)",
-    "phone": "Opposes phone prospecting (opt-out téléprospection)",
-    "all": "Opposes all prospecting (full opposition)",
+    "email": _l("Opposes email prospecting"),
+    "sms": _l("Opposes SMS prospecting (opt-out SMS)"),
+    "phone": _l("Opposes phone prospecting (opt-out téléprospection)"),
+    "all": _l("Opposes all prospecting (full opposition)"),
 }
 GROUP = "gdpr"
 
@@ -34,15 +37,44 @@ def marketing_purpose(channel: str) -> str:
     return f"{channel}_marketing"
 
 
+#: the banner's default message: consent is a click on "Accept" (or per purpose), refusing is as easy, the
+#: purposes are named, nothing is stored before the choice (CNIL guidelines on cookies, 2020)
 BANNER_TEXT_FR = (
-    "En poursuivant votre navigation sur ce site, vous acceptez l’utilisation de cookies ou autres traceurs "
-    "pour vous proposer des contenus adaptés à vos centres d’intérêt et réaliser des statistiques de visites. "
-    "Aucun traceur n’est déposé avant votre choix."
+    "Avec votre accord, ce site utilise des cookies et autres traceurs pour mesurer son audience "
+    "(statistiques de visites) et vous proposer des contenus adaptés à vos centres d’intérêt. "
+    "Vous pouvez tout accepter, tout refuser ou choisir finalité par finalité : refuser est aussi simple "
+    "qu’accepter, et vous pouvez changer d’avis à tout moment. Aucun traceur n’est déposé avant votre choix."
 )
 BANNER_TEXT_EN = (
-    "With your agreement, this site uses cookies or other trackers to offer you content suited to your "
-    "interests and to measure visits. Nothing is stored before you choose."
+    "With your agreement, this site uses cookies and other trackers to measure its audience (visit "
+    "statistics) and to offer you content suited to your interests. You can accept all, refuse all or choose "
+    "purpose by purpose: refusing is as easy as accepting, and you can change your mind at any time. "
+    "Nothing is stored before you choose."
 )
+#: the defaults of earlier versions (the French one took browsing as consent): replaced where still stored
+OLD_BANNER_TEXTS = {
+    "banner_text_fr": (
+        "En poursuivant votre navigation sur ce site, vous acceptez l’utilisation de cookies ou autres traceurs "
+        "pour vous proposer des contenus adaptés à vos centres d’intérêt et réaliser des statistiques de visites. "
+        "Aucun traceur n’est déposé avant votre choix.", BANNER_TEXT_FR),
+    "banner_text_en": (
+        "With your agreement, this site uses cookies or other trackers to offer you content suited to your "
+        "interests and to measure visits. Nothing is stored before you choose.", BANNER_TEXT_EN),
+}
+
+
+def replace_old_banner_texts(database, migrator):
+    """A banner text still equal to an old default becomes the new default;
+    a text the admin wrote is left alone."""
+    import json
+
+    for key, (old, new) in OLD_BANNER_TEXTS.items():
+        for (raw,) in database.execute_sql('SELECT value FROM setting_value WHERE "group" = %s AND key = %s'
+                                           .replace("%s", database.param), (GROUP, key)).fetchall():
+            if raw is not None and json.loads(raw) == old:
+                database.execute_sql('UPDATE setting_value SET value = %s WHERE "group" = %s AND key = %s'
+                                     .replace("%s", database.param),
+                                     (json.dumps(new, ensure_ascii=False, sort_keys=True), GROUP, key))
 BANNER_MORE_FR = (
     "Ce site utilise des cookies – de petits fichiers texte qui sont placés sur votre machine pour aider le site "
     "à fournir une meilleure expérience utilisateur. Vous pouvez accepter ou refuser chaque finalité ci-dessous "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core import (
     Action, Contact, Message, SegmentFilter, Segment, Setting, contact_token, external_url, rebuild_segment,
-    send_message, utcnow,
+    for_contact, send_message, translation_domain, utcnow,
 )
 
 from .models import ConsentState, ErasedContact
@@ -66,8 +66,16 @@ def ensure_segment() -> Segment:
     return Segment.get_by_id(segment.id)
 
 
-REOPTIN_SUBJECT = "Do you still want to hear from us?"
-REOPTIN_TEXT = (
+_ = translation_domain(__name__).gettext
+
+
+def N_(message: str) -> str:
+    """Marks a default for extraction; it is translated when sent, in the contact's language."""
+    return message
+
+
+REOPTIN_SUBJECT = N_("Do you still want to hear from us?")
+REOPTIN_TEXT = N_(
     "Hello,\n\nWe would like to keep sending you our news, but only if you agree. "
     "Please confirm your choice (it takes one click) here:\n\n{link}\n\n"
     "If you do nothing, you will not receive our marketing emails any more.\n"
@@ -85,14 +93,22 @@ def request_reoptin(contact: Contact, settings: dict, context: dict | None = Non
         return "opposes email prospecting"
     campaign = str((settings or {}).get("campaign") or utcnow().strftime("%Y"))
     link = external_url("gdpr_public.preferences", t=contact_token(contact, "gdpr.preferences"), reoptin=1)
-    subject = (settings or {}).get("subject") or REOPTIN_SUBJECT
-    text = ((settings or {}).get("body") or REOPTIN_TEXT).replace("{link}", link)
-    if "{link}" not in ((settings or {}).get("body") or REOPTIN_TEXT):
+    with for_contact(contact):  # the defaults in the contact's language; a text the admin wrote is kept as is
+        subject = _custom((settings or {}).get("subject"), REOPTIN_SUBJECT) or _(REOPTIN_SUBJECT)
+        body = _custom((settings or {}).get("body"), REOPTIN_TEXT) or _(REOPTIN_TEXT)
+    text = body.replace("{link}", link)
+    if "{link}" not in body:
         text += f"\n{link}\n"
     result = send_message(Message(
         to=contact.email, contact=contact, kind="gdpr.reoptin_request", purpose="transactional",
         subject=subject, text=text, key=f"gdpr.reoptin:{campaign}:{contact.id}"))
     return result.status
+
+
+def _custom(value, default: str) -> str:
+    """``value`` unless it is empty or the (English) default."""
+    value = (value or "").strip()
+    return "" if value == default.strip() else value
 
 
 def actions() -> list[Action]:

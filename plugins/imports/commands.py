@@ -36,7 +36,8 @@ def _target(value: str, fields_by_key: dict) -> str:
     if value in fields_by_key:
         return f"field:{value}"
     raise click.BadParameter(
-        f"unknown field {value!r}: use email, first_name, last_name, owner, tags, ignore, a custom field key "
+        f"unknown field {value!r}: use email, first_name, last_name, language, owner, tags, ignore, "
+        f"a custom field key "
         f"({', '.join(sorted(fields_by_key)) or 'none yet'}) or new:<type>", param_hint="--map")
 
 
@@ -103,7 +104,7 @@ def import_command() -> click.Command:
     @click.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
-                  help="Map a column (name or 1-based number) to email, first_name, last_name, owner, tags, "
+                  help="Map a column (name or 1-based number) to email, first_name, last_name, language, owner, tags, "
                        "ignore, a custom field key or new:<type>. Repeat for each column; the others keep "
                        "the suggested field.")
     @click.option("--only-mapped", is_flag=True, help="Ignore the columns not given with --map.")

@@ -2,7 +2,8 @@
 
 A column's *target* is one of:
 
-- ``email``, ``first_name``, ``last_name`` — the native fields;
+- ``email``, ``first_name``, ``last_name``, ``language`` — the native fields
+  (a language is ``fr`` or ``en``, or a name such as ``fr-FR``);
 - ``field:<key>`` — an existing custom field;
 - ``owner`` — a sales rep's email address, which becomes the contact's owner;
 - ``tags`` — tags separated by ``,`` ``;`` or ``|``;
@@ -22,11 +23,11 @@ import unicodedata
 
 from core import BooleanFieldType, CustomField, DateFieldType, FieldValueError
 
-NATIVE_TARGETS = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
+NATIVE_TARGETS = {"email": "Email", "first_name": "First name", "last_name": "Last name", "language": "Language"}
 SPECIAL_TARGETS = {"owner": "Owner (a sales rep's email)", "tags": "Tags"}
 IGNORE = "ignore"
 #: targets a single column at most may use
-UNIQUE_TARGETS = ("email", "first_name", "last_name", "owner")
+UNIQUE_TARGETS = ("email", "first_name", "last_name", "language", "owner")
 
 
 def normalize_header(text: str) -> str:
@@ -48,6 +49,7 @@ SYNONYMS = {
     ),
     "first_name": _names("first name", "firstname", "first", "given name", "prénom", "prenom", "forename"),
     "last_name": _names("last name", "lastname", "surname", "family name", "nom", "nom de famille"),
+    "language": _names("language", "lang", "langue", "locale", "preferred language", "langue préférée"),
     "owner": _names(
         "owner", "contact owner", "owner email", "lead owner", "account owner", "sales rep", "sales representative",
         "propriétaire", "propriétaire du contact", "commercial", "commercial attitré", "responsable",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core import DateFieldType, FieldValueError, normalize_email, normalize_tag
+from core import DateFieldType, FieldValueError, normalize_email, normalize_tag, valid_language
 from .attachments import FileColumn
 from .reader import Row
 
@@ -126,7 +126,7 @@ class RowParser:
             target, header = column["target"], column.get("header", f"Column {index + 1}")
             if target == "email":
                 self.email_column = _Column(index, header, target)
-            elif target in ("first_name", "last_name"):
+            elif target in ("first_name", "last_name", "language"):
                 self.natives.append(_Column(index, header, target))
             elif target == "owner":
                 self.owner_column = _Column(index, header, target)
@@ -141,7 +141,7 @@ class RowParser:
         if self.email_column is None:
             raise ValueError("the mapping has no email column")
         # plain tuples for the per-row loop (attribute lookups add up over 100 000 rows)
-        self._native_cells = [(column.index, column.target) for column in self.natives]
+        self._native_cells = [(column.index, column.target, column.header) for column in self.natives]
         self._custom_cells = [(column.index, column.field.id, column.memo, column._parse_new, column.header)
                               for column in self.customs]
         self.cold_column = None
@@ -176,9 +176,15 @@ class RowParser:
                 email = ""
         record = Record(row.line, row.cells, email)
         natives, values = record.natives, record.values
-        for index, target in self._native_cells:
+        for index, target, header in self._native_cells:
             text = cells[index].strip()
-            if text:
+            if text and target == "language":
+                code = valid_language(text)
+                if code:
+                    natives[target] = code
+                else:
+                    problems.append(f"{header}: unknown language {text[:20]!r} (use fr or en)")
+            elif text:
                 natives[target] = text[:NAME_MAX]
         for index, field_id, memo, parse_new, header in self._custom_cells:
             text = cells[index]

@@ -320,7 +320,8 @@ class Importer:
     def _existing(self, emails: list[str]) -> dict[str, tuple]:
         found = {}
         for chunk in _chunks(emails, _IN_CHUNK):
-            for row in select_in(Contact, ["id", "email", "first_name", "last_name", "owner"], {"email": chunk}):
+            for row in select_in(Contact, ["id", "email", "first_name", "last_name", "owner", "language"],
+                                 {"email": chunk}):
                 found[row[1]] = row
         return found
 
@@ -360,13 +361,16 @@ class Importer:
 
     # -- deciding and writing ----------------------------------------------------
 
+    #: where each native field is in the rows :meth:`_existing` reads
+    _NATIVE_COLUMN = {"first_name": 2, "last_name": 3, "language": 5}
+
     def _changes(self, record: Record, row: tuple, current: dict, mode: str):
         """What ``record`` changes on an existing contact: (native changes,
         value changes by field id, owner change) as ``{key: (old, new)}``."""
         contact_id = row[0]
         natives, values = {}, {}
         for key, new in record.natives.items():
-            old = row[2] if key == "first_name" else row[3]
+            old = row[self._NATIVE_COLUMN[key]]
             if new != old and (mode == "update" or not old):
                 natives[key] = (old, new)
         for field_id, new in record.values.items():
@@ -478,10 +482,11 @@ class Importer:
     def _create(self, records: list[Record], now_db, result: BatchResult) -> list[tuple[Record, int]]:
         if not records:
             return []
-        rows = [(r.email, r.natives.get("first_name", ""), r.natives.get("last_name", ""), r.owner_id, 0,
-                 now_db, now_db) for r in records]
-        inserted = insert_rows(Contact, ["email", "first_name", "last_name", "owner", "points", "created_at",
-                                         "updated_at"], rows, returning=("id", "email"), ignore_conflicts=True)
+        rows = [(r.email, r.natives.get("first_name", ""), r.natives.get("last_name", ""),
+                 r.natives.get("language", ""), r.owner_id, 0, now_db, now_db) for r in records]
+        inserted = insert_rows(Contact, ["email", "first_name", "last_name", "language", "owner", "points",
+                                         "created_at", "updated_at"], rows, returning=("id", "email"),
+                               ignore_conflicts=True)
         ids = {email: contact_id for contact_id, email in inserted}
         created = []
         for record in records:
