@@ -38,6 +38,17 @@ def test_a_french_browser_gets_the_french_admin(admin):
     assert html_lang(english) == "en" and "Dashboard" in menu(english) and "Log out" in english.text
 
 
+def test_a_plugins_slot_on_a_core_page_speaks_the_plugins_catalogue(admin):
+    """The contacts list is core's; its Import / Export buttons are the
+    imports plugin's, translated from that plugin's own catalogue."""
+    page = admin.get("/admin/contacts", headers=FRENCH)
+    buttons = [a.text.strip() for a in page.html.select(".page-head a.button")]
+    assert buttons == ["Importer", "Exporter en CSV", "Ajouter un contact"]
+    english = admin.get("/admin/contacts", headers=ENGLISH)
+    assert [a.text.strip() for a in english.html.select(".page-head a.button")] == \
+        ["Import", "Export CSV", "Add a contact"]
+
+
 def test_the_login_page_follows_the_browser(web, admin_user):
     page = web.get("/admin/login", headers=FRENCH)
     assert html_lang(page) == "fr" and "Mot de passe" in page.text and "Password" not in page.text
@@ -164,7 +175,7 @@ def test_the_privacy_request_page_follows_the_browser(web):
 
 
 def test_an_import_column_sets_the_contact_language(ctx):
-    from core.imports.models import ImportJob
+    from plugins.imports.models import ImportJob
 
     from .test_imports import reported, run, upload
 
