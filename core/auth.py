@@ -16,9 +16,11 @@ from pathlib import Path
 from flask import abort, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .i18n import core_domain
 from .models import ROLES, ApiKey, User, utcnow
 
 log = logging.getLogger("couvee.auth")
+_ = core_domain().gettext
 
 SESSION_USER = "uid"
 SESSION_CSRF = "csrf"
@@ -104,7 +106,7 @@ def _session_user() -> User | None:
 
 def validate_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise AuthError(f"Use a password of at least {MIN_PASSWORD} characters.")
+        raise AuthError(_("Use a password of at least %(count)d characters.", count=MIN_PASSWORD))
 
 
 def normalize_email(email: str | None) -> str:
@@ -117,12 +119,12 @@ def normalize_email(email: str | None) -> str:
 def create_user(email: str, password: str, role: str = "marketer", name: str = "") -> User:
     email = normalize_email(email)
     if "@" not in email or len(email) > 254:
-        raise AuthError("Enter a valid email address.")
+        raise AuthError(_("Enter a valid email address."))
     if role not in ROLES:
-        raise AuthError(f"Role must be one of {', '.join(ROLES)}.")
+        raise AuthError(_("Role must be one of %(roles)s.", roles=", ".join(ROLES)))
     validate_password(password)
     if User.select().where(User.email == email).exists():
-        raise AuthError(f"A user with the email {email} already exists.")
+        raise AuthError(_("A user with the email %(email)s already exists.", email=email))
     return User.create(email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password))
 
 

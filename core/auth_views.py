@@ -52,9 +52,9 @@ def setup():
     errors = []
     if request.method == "POST":
         if not auth.check_setup_token(_instance(), token):
-            errors.append("The setup token is wrong. Copy it from the console where Couvée is running.")
+            errors.append(_("The setup token is wrong. Copy it from the console where Couvée is running."))
         elif request.form.get("password") != request.form.get("password_confirm"):
-            errors.append("The two passwords differ.")
+            errors.append(_("The two passwords differ."))
         else:
             try:
                 user = auth.create_user(
@@ -66,7 +66,7 @@ def setup():
             else:
                 auth.consume_setup_token(_instance())
                 auth.login_user(user)
-                flash("Welcome! Your administrator account is ready.")
+                flash(_("Welcome! Your administrator account is ready."))
                 return redirect(url_for("admin.dashboard"))
     else:
         auth.ensure_setup_token(_instance())

@@ -83,7 +83,7 @@ def test_a_cli_command_leaves_no_redis_server(couvee_env):
     assert redis_servers_of(instance) == []
     # a second command starts a fresh server, finds the data, and stops it too
     again = createuser(env, "admin@example.com")
-    assert "already exists" in again.stderr
+    assert "existe déjà" in again.stderr  # a fresh install speaks French (General → Default language)
     assert redis_servers_of(instance) == []
 
 

@@ -57,6 +57,17 @@ def test_the_login_page_follows_the_browser(web, admin_user):
     assert "Email ou mot de passe incorrect." in refused.text
 
 
+def test_the_first_run_setup_speaks_the_browsers_language(web):
+    page = web.get("/admin/setup", headers=FRENCH)
+    assert html_lang(page) == "fr" and "Bienvenue dans Couvée" in page.text and "Jeton d’installation" in page.text
+    form = with_field(page, "token")
+    form["token"], form["email"] = "not the token", "owner@example.com"
+    form["password"] = form["password_confirm"] = "a long enough password"
+    refused = form.submit(headers=FRENCH, expect_errors=True)
+    assert refused.status_int == 400 and "Le jeton d’installation est incorrect." in refused.text
+    assert "Welcome to Couvée" in web.get("/admin/setup", headers=ENGLISH).text
+
+
 def test_without_a_browser_preference_the_instance_default_applies(web, admin_user, monkeypatch):
     monkeypatch.setenv("COUVEE_LANGUAGE", "fr")  # a French install (the suite's default is English)
     assert html_lang(web.get("/admin/login")) == "fr"
