@@ -22,11 +22,11 @@ from .contacts import (
     normalize_email,
     normalize_tag,
     remove_tag,
+    search_contacts,
     suppressed_emails,
     tags_of,
     update_contact,
 )
-from .admin.contacts import search_contacts
 from .contact_export import export_contact
 from .bulk import db_value, insert_rows, select_in
 from .db import db_proxy, is_sqlite, write_transaction

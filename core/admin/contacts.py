@@ -22,16 +22,6 @@ SORTS = {
 }
 
 
-def search_contacts(q: str):
-    query = Contact.select()
-    for word in q.split():
-        like = f"%{word}%"
-        query = query.where(
-            Contact.email.contains(word) | Contact.first_name ** like | Contact.last_name ** like
-        )
-    return query
-
-
 def contacts_shown(user, asked: str) -> str:
     """``"mine"`` or ``"all"``: what the user asked for; by default "My
     contacts" for users who are not administrators and own contacts (a sales
@@ -50,7 +40,7 @@ def contacts():
     page = max(request.args.get("page", 1, type=int), 1)
     user = current_user()
     show = contacts_shown(user, request.args.get("show", ""))
-    query = search_contacts(q)
+    query = service.search_contacts(q)
     if show == "mine":
         query = query.where(Contact.owner == user.id)
     total = query.count()

@@ -151,10 +151,8 @@ def openapi():
     **s.PAGINATION,
 }, responses={200: ("A page of contacts, by id", s.page_of(CONTACT))})
 def contacts_list(query):
-    from ..admin.contacts import search_contacts
-
     limit, offset = query.get("limit", 50), query.get("offset", 0)
-    found = search_contacts(query.get("q", ""))
+    found = service.search_contacts(query.get("q", ""))
     if query.get("email"):
         found = found.where(Contact.email == query["email"].strip().lower())
     total = found.count()
