@@ -99,3 +99,15 @@ def test_the_settings_and_the_workflow_labels_are_french(french_admin):
 def test_the_english_admin_is_unchanged(admin):
     page = admin.get("/admin/gdpr/")
     assert "Data protection" in menu(page) and "Consents by purpose" in page.text
+
+
+def test_the_suppression_check_answers_in_french(french_admin):
+    page = french_admin.get("/admin/gdpr/suppression")
+    form = next(f for f in page.forms.values() if "email" in f.fields)
+    form["email"] = "nobody@example.com"
+    answer = form.submit()
+    assert "nobody@example.com n’est pas sur la liste d’exclusion." in answer.text
+    form = next(f for f in answer.forms.values() if "email" in f.fields)
+    form["email"] = "not an address"
+    refused = form.submit().follow()
+    assert "« not an address » n’est pas une adresse email valide." in refused.text

@@ -198,8 +198,8 @@ def suppression():
         raw = request.form.get("email", "")
         try:
             email = normalize_email(raw) or ""
-        except ValueError as error:
-            flash(str(error), "error")
+        except ValueError:
+            flash(_("“%(address)s” is not a valid email address.", address=raw), "error")
             return redirect(url_for("gdpr.suppression"))
         if request.form.get("lift") == "1":
             removed = lift(email)
