@@ -154,7 +154,8 @@ def _trigger_rows(definition: dict) -> list[dict]:
     for number, trigger in enumerate(definition.get("triggers") or []):
         trigger_type = registry.get(trigger.get("type") or "")
         settings = trigger.get("settings") or {}
-        words = ", ".join(f"{s.label}: {settings.get(s.key)}" for s in (trigger_type.settings if trigger_type else [])
+        words = ", ".join(_("%(label)s: %(value)s", label=s.label, value=settings.get(s.key))
+                          for s in (trigger_type.settings if trigger_type else [])
                           if settings.get(s.key) not in (None, ""))
         rows.append({"number": number, "label": trigger_type.label if trigger_type else trigger.get("type"),
                      "available": trigger_type is not None, "words": words})
