@@ -106,3 +106,14 @@ def test_english_stays_english(admin, ctx):
     ]})
     page = admin.get("/admin/segments")
     assert "has the tag “a” or does not have the tag “b”" in text(page) and "New static list" in text(page)
+
+
+def test_a_segment_others_filter_on_explains_in_french_why_it_stays(french_admin):
+    listed = save_segment(None, name="Abonnés", kind="static")
+    save_segment(None, name="Abonnés actifs", kind="dynamic", definition={"match": "all", "groups": [
+        {"match": "all", "conditions": [cond("segment", operator="in_segment", value=str(listed.id))]},
+    ]})
+    page = french_admin.get(f"/admin/segments/{listed.id}/delete")
+    alert = page.html.select_one("[role=alert]")
+    assert alert.text == "Ce segment ne peut pas être supprimé : Abonnés actifs filtre sur lui. Modifiez-le d'abord."
+    assert alert.select_one("a").text == "Abonnés actifs"
