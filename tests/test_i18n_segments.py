@@ -32,7 +32,7 @@ def cond(filter_id: str, **params) -> dict:
 
 def test_the_segments_list_speaks_french(french_admin):
     page = french_admin.get("/admin/segments")
-    assert "Aucun segment pour l'instant" in text(page) and "Nouvelle liste statique" in text(page)
+    assert "Aucun segment pour l’instant" in text(page) and "Nouvelle liste statique" in text(page)
     assert "Nouveau segment dynamique" in text(page) and "<strong>liste statique</strong>" in text(page)
     assert "No segments yet" not in text(page) and "New static list" not in text(page)
 
@@ -45,7 +45,7 @@ def test_a_dynamic_segment_is_described_in_a_french_sentence(french_admin):
                                         cond("last_interaction_at", operator="within_last_days", value="30")]},
     ]})
     listed = french_admin.get("/admin/segments")
-    words = "Zone est « EMEA » et a l'étiquette « webinar » et la dernière activité est dans les 30 derniers jours"
+    words = "Zone est « EMEA » et a l’étiquette « webinar » et la dernière activité est dans les 30 derniers jours"
     assert words in text(listed) and "Dynamique" in text(listed) and "Dernier recalcul" in text(listed)
     page = french_admin.get(f"/admin/segments/{segment.id}")
     assert page.html.select_one(".filter-words").text == words
@@ -66,10 +66,10 @@ def test_the_builder_and_its_filter_labels_speak_french(french_admin):
     form = page.forms["segment-form"]
     form["g0-c0-subject"] = "tag"
     form = form.submit("action", value="refresh").forms["segment-form"]
-    assert [label for _, _, label in form["g0-c0-operator"].options] == ["a", "n'a pas"]
+    assert [label for _, _, label in form["g0-c0-operator"].options] == ["a", "n’a pas"]
     form["name"] = ""
     refused = form.submit("action", value="save", status=400)
-    assert "Le segment n'a pas été enregistré" in text(refused) and "Donnez un nom au segment." in text(refused)
+    assert "Le segment n’a pas été enregistré" in text(refused) and "Donnez un nom au segment." in text(refused)
     assert "Give the segment a name." not in text(refused)
     form = refused.forms["segment-form"]
     form["name"] = "Sans étiquette"
@@ -87,7 +87,7 @@ def test_static_list_flash_messages_speak_french(french_admin):
     form = saved.forms["add-member"]
     form["email"] = "nobody@example.com"
     missing = form.submit().maybe_follow()
-    assert "Aucun contact n'a l'e-mail « nobody@example.com »." in text(missing)
+    assert "Aucun contact n’a l’e-mail « nobody@example.com »." in text(missing)
 
 
 def test_deleting_a_segment_speaks_french(french_admin):
@@ -115,5 +115,5 @@ def test_a_segment_others_filter_on_explains_in_french_why_it_stays(french_admin
     ]})
     page = french_admin.get(f"/admin/segments/{listed.id}/delete")
     alert = page.html.select_one("[role=alert]")
-    assert alert.text == "Ce segment ne peut pas être supprimé : Abonnés actifs filtre sur lui. Modifiez-le d'abord."
+    assert alert.text == "Ce segment ne peut pas être supprimé : Abonnés actifs filtre sur lui. Modifiez-le d’abord."
     assert alert.select_one("a").text == "Abonnés actifs"

@@ -25,8 +25,10 @@ def segment_population(settings: dict):
 def segment_event_kinds() -> list[EventKind]:
     return [
         EventKind("segment_joined", _l("Joined a segment"), verb=_l("join a segment"), past=_l("joined a segment"),
+                  negative_past=_l("did not join a segment"),
                   properties=SEGMENT, can_trigger=True, trigger_settings=[SEGMENT_CHOICE],
                   trigger_population=segment_population),
         EventKind("segment_left", _l("Left a segment"), verb=_l("leave a segment"), past=_l("left a segment"),
+                  negative_past=_l("did not leave a segment"),
                   properties=SEGMENT),
     ]

@@ -104,7 +104,7 @@ def _describe_behaviour(filter_id: str, params: dict) -> str:
             else _("had an event “%(kind)s”", kind=kind_id)
     else:
         kind = event_kinds()[filter_id]
-        text = _("did not %(verb)s", verb=kind.verb) if negative else str(kind.past)
+        text = str(kind.negative if negative else kind.past)
     url = str(params.get("url") or "").strip()
     days = str(params.get("days") or "").strip()
     if url and days:
