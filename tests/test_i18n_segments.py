@@ -117,3 +117,15 @@ def test_a_segment_others_filter_on_explains_in_french_why_it_stays(french_admin
     alert = page.html.select_one("[role=alert]")
     assert alert.text == "Ce segment ne peut pas être supprimé : Abonnés actifs filtre sur lui. Modifiez-le d’abord."
     assert alert.select_one("a").text == "Abonnés actifs"
+
+
+def test_behaviour_filters_are_worded_by_the_event_kind_in_french(french_admin):
+    segment = save_segment(None, name="Inactifs", kind="dynamic", definition={"match": "all", "groups": [
+        {"match": "all", "conditions": [cond("custom_event", operator="had_not", days="30")]},
+    ]})
+    page = french_admin.get(f"/admin/segments/{segment.id}")
+    assert page.html.select_one(".filter-words").text == \
+        "n’a pas fait l’événement suivi au cours des 30 derniers jours"
+    builder = french_admin.get(f"/admin/segments/{segment.id}/edit")
+    behaviour = [option.text for option in builder.html.select("optgroup[label=Comportement] option")]
+    assert "A fait un événement suivi" in behaviour and "Did a tracked event" not in behaviour
