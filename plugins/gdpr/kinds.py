@@ -22,13 +22,15 @@ def purpose_setting() -> Setting:
 
 def gdpr_event_kinds() -> list[EventKind]:
     return [
-        EventKind("consent_given", _l("Consent given"), verb="give consent", past="gave consent", interaction=True,
+        EventKind("consent_given", _l("Consent given"), verb=_l("give consent"), past=_l("gave consent"),
+                  negative_past=_l("did not give consent"), interaction=True,
                   can_trigger=True, segment_condition=True, properties=CONSENT,
                   trigger_settings=[purpose_setting()], description=_l("e.g. a newsletter sign-up.")),
-        EventKind("consent_withdrawn", _l("Consent withdrawn"), verb="withdraw consent", past="withdrew consent",
+        EventKind("consent_withdrawn", _l("Consent withdrawn"), verb=_l("withdraw consent"),
+                  past=_l("withdrew consent"), negative_past=_l("did not withdraw consent"),
                   interaction=True, can_trigger=True, properties=CONSENT, trigger_settings=[purpose_setting()]),
-        EventKind("gdpr_retention_warning", _l("Retention deadline approaching"), verb="near the retention deadline",
-                  past="neared the retention deadline",
+        EventKind("gdpr_retention_warning", _l("Retention deadline approaching"), verb=_l("near the retention deadline"),
+                  past=_l("neared the retention deadline"), negative_past=_l("did not near the retention deadline"),
                   properties={"deadline": "the date of the erasure", "action": "delete or pseudonymise",
                               "days_left": "days until then"}),
     ]
