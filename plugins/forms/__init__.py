@@ -37,7 +37,8 @@ def register_event_kinds():
 def register_migrations():
     return [Migration.create_tables(1, "forms, fields, consent boxes, actions, submissions and opt-ins",
                                     FORMS_MODELS),
-            Migration(2, "yes/no questions asked with Yes/No buttons", migrations.add_yes_no_question)]
+            Migration(2, "yes/no questions asked with Yes/No buttons", migrations.add_yes_no_question),
+            Migration(3, "a placeholder per form field", migrations.add_placeholder)]
 
 
 @hookimpl

@@ -42,8 +42,8 @@ def create_form(name: str, language: str = "fr") -> Form:
     if not name:
         raise BuilderError({"name": _("Give the form a name.")})
     form = Form.create(name=name[:200], language=language if language in dict(LANGUAGES) else "fr")
-    FormField.create(form=form.id, name="email", target="email", label=definition.native_label("email", form.language),
-                     required=True, position=0)
+    FormField.create(form=form.id, name="email", target="email", required=True, position=0,
+                     label=definition.native_label("email", form.language))
     return form
 
 
@@ -75,6 +75,7 @@ def save_settings(form: Form, data) -> Form:
     form.success_message = (data.get("success_message") or "").strip()
     form.redirect_url = redirect_url
     form.submit_label = (data.get("submit_label") or "").strip()[:100]
+    _relabel_native_fields(form, language if language in dict(LANGUAGES) else "fr")
     form.language = language if language in dict(LANGUAGES) else "fr"
     form.double_opt_in = data.get("double_opt_in") in ("1", "on", "true")
     form.doi_purpose = purpose
@@ -84,6 +85,19 @@ def save_settings(form: Form, data) -> Form:
     form.save()
     form.bump()
     return form
+
+
+def _relabel_native_fields(form: Form, language: str) -> None:
+    """A form changing language: its email / first name / last name fields
+    still labelled with the old language's default get the new one's
+    (labels the admin wrote are kept)."""
+    if language == form.language:
+        return
+    for field in FormField.select().where((FormField.form == form.id)
+                                          & FormField.target.in_(list(definition.NATIVE_TARGETS))):
+        if field.label == definition.native_label(field.target, form.language):
+            field.label = definition.native_label(field.target, language)
+            field.save()
 
 
 def publish_problems(form: Form) -> list[str]:
@@ -185,6 +199,7 @@ def update_field(form: Form, field: FormField, data) -> FormField:
         raise BuilderError(errors)
     field.label = label[:200]
     field.help = (data.get("help") or "").strip()
+    field.placeholder = (data.get("placeholder") or "").strip()[:200]
     field.default = (data.get("default") or "").strip()
     # a yes/no question is asked with Yes/No buttons and must be answered: only
     # then may a "No" replace what the contact answered before

@@ -130,6 +130,7 @@ def as_json(form: Form, token: str, submit_url: str) -> dict:
             "name": field.name,
             "label": field.label,
             "help": field.help,
+            "placeholder": field.placeholder,
             "required": field.required,
             "widget": item.widget if item.widget != "custom" else "text",
             "hidden": field.hidden,

@@ -94,6 +94,8 @@ class FormField(BaseModel):
     target = peewee.CharField(default="")
     label = peewee.CharField(default="")
     help = peewee.TextField(default="")
+    #: shown inside an empty text or email input, in the form's language (plain text)
+    placeholder = peewee.CharField(default="", max_length=200)
     required = peewee.BooleanField(default=False)
     default = peewee.TextField(default="")
     hidden = peewee.BooleanField(default=False)
