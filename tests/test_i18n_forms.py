@@ -119,3 +119,16 @@ def test_the_english_admin_stays_english(admin, ctx):
     make_form("Newsletter")
     listing = admin.get("/admin/forms", headers={"Accept-Language": "en"})
     assert "New form" in listing.text and "Embed codes" in listing.text and "Nouveau formulaire" not in listing.text
+
+
+def test_a_field_gone_since_publication_is_refused_in_the_forms_language(web, ctx):
+    from core.models import CustomField
+
+    from .forms_helpers import custom
+
+    custom("company", "text")
+    form = make_form("Inscription", fields=["company"], language="fr")
+    CustomField.delete().where(CustomField.key == "company").execute()
+    refused = submit(web, form, {"email": "lea@example.com", "company": "ACME"})
+    shown = refused.html.get_text()
+    assert "Ce champ n'est plus disponible." in shown and "This field is no longer available." not in shown
