@@ -109,16 +109,23 @@ def test_the_event_kind_the_panel_and_the_settings_speak_french(admin, web, ctx)
     page = admin.get(f"/admin/contacts/{contact.id}")
     assert "Formulaire envoyé" in page.text and "Form submitted" not in page.text
     assert "Formulaires envoyés" in page.text  # the plugin's panel on core's contact page
+    history = " ".join(page.html.select_one("ol.timeline").text.split())
+    assert "Formulaire : Newsletter" in history and "form_name" not in history
     settings = admin.get("/admin/settings/forms")
     assert "Temps de remplissage minimum (secondes)" in settings.text
     assert "Validité du lien de double opt-in (jours)" in settings.text
     assert "Minimum fill time" not in settings.text
 
 
-def test_the_english_admin_stays_english(admin, ctx):
-    make_form("Newsletter")
+def test_the_english_admin_stays_english(admin, web, ctx):
+    form = make_form("Newsletter", language="fr")
     listing = admin.get("/admin/forms", headers={"Accept-Language": "en"})
     assert "New form" in listing.text and "Embed codes" in listing.text and "Nouveau formulaire" not in listing.text
+    submit(web, form, {"email": "lea@example.com"})
+    contact = Contact.get(Contact.email == "lea@example.com")
+    page = admin.get(f"/admin/contacts/{contact.id}", headers={"Accept-Language": "en"})
+    history = " ".join(page.html.select_one("ol.timeline").text.split())
+    assert "Form submitted" in history and "Form: Newsletter" in history  # a French form, an English reader
 
 
 def test_a_field_gone_since_publication_is_refused_in_the_forms_language(web, ctx):
