@@ -139,3 +139,17 @@ def test_a_field_gone_since_publication_is_refused_in_the_forms_language(web, ct
     refused = submit(web, form, {"email": "lea@example.com", "company": "ACME"})
     shown = refused.html.get_text()
     assert "Ce champ n'est plus disponible." in shown and "This field is no longer available." not in shown
+
+
+def test_a_wrong_value_is_refused_in_the_forms_language_whatever_the_browser(web, ctx):
+    from .forms_helpers import custom
+
+    custom("birthday", "date")
+    form = make_form("Inscription", fields=["birthday"], language="fr")
+    web.extra_environ["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.8"
+    try:
+        refused = submit(web, form, {"email": "lea@example.com", "birthday": "31/02/2024"}, status=422)
+    finally:
+        web.extra_environ.pop("HTTP_ACCEPT_LANGUAGE")
+    shown = refused.html.get_text()
+    assert "n’est pas une date valide" in shown and "is not a valid calendar date" not in shown

@@ -64,7 +64,7 @@ def save_settings(form: Form, data) -> Form:
     if redirect_url and not protection.redirect_allowed(form, redirect_url):
         errors["redirect_url"] = _("The redirect must go to one of the allowed sites (add its origin above), "
                                    "with an http(s) address.")
-    language = data.get("language", "fr")
+    language = data.get("language", "fr") if data.get("language", "fr") in dict(LANGUAGES) else "fr"
     purpose = data.get("doi_purpose", "email_marketing")
     if purpose not in PURPOSE_IDS:
         errors["doi_purpose"] = _("Choose a purpose.")
@@ -75,8 +75,8 @@ def save_settings(form: Form, data) -> Form:
     form.success_message = (data.get("success_message") or "").strip()
     form.redirect_url = redirect_url
     form.submit_label = (data.get("submit_label") or "").strip()[:100]
-    _relabel_native_fields(form, language if language in dict(LANGUAGES) else "fr")
-    form.language = language if language in dict(LANGUAGES) else "fr"
+    _relabel_native_fields(form, language)
+    form.language = language
     form.double_opt_in = data.get("double_opt_in") in ("1", "on", "true")
     form.doi_purpose = purpose
     form.doi_subject = (data.get("doi_subject") or "").strip()[:200]
