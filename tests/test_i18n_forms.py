@@ -29,8 +29,9 @@ def test_the_forms_list_and_the_builder_speak_the_admins_language(admin, ctx):
     assert "Aucun formulaire pour l’instant" in empty.text and "Créer votre premier formulaire" in empty.text
     assert "No forms yet" not in empty.text
 
-    form = make_form("Lettre d'information", fields=["first_name"],
+    form = make_form("Lettre d'information", fields=["first_name", ("utm_source", None)],
                      consents=[("email_marketing", "J'accepte de recevoir la lettre.")])
+    builder.save_action(form, builder.add_action(form, "points.change"), {"s_delta": "10"})
     listing = admin.get("/admin/forms")
     assert "Nouveau formulaire" in listing.text and "Codes d’intégration" in listing.text
     assert "Publié" in listing.text and "Double opt-in" in listing.text
@@ -41,6 +42,11 @@ def test_the_forms_list_and_the_builder_speak_the_admins_language(admin, ctx):
                    "Actions après chaque envoi", "Libellé du bouton d’envoi", "Demander une confirmation par email",
                    "Enregistrer les réglages", "Supprimer ce formulaire", "Emails marketing"):
         assert french in page.text, french
+    fields = [" ".join(row.text.split()) for row in page.html.select("#fields tbody tr")]
+    # an English form keeps its English label; its type is named in the admin's language (core's catalogue)
+    assert fields[1].startswith("First name") and "Texte" in fields[1]
+    assert "caché · paramètre d’URL" in fields[2]
+    assert "Points : 10" in " ".join(page.html.select_one("#actions").text.split())  # the action's setting label
     for english in ("Consent boxes", "Actions after each submission", "Save settings", "Delete this form",
                     "Add a contact field", "Email marketing"):
         assert english not in page.text, english

@@ -10,8 +10,8 @@ from . import builder, definition, protection
 from .builder import BuilderError
 from .exporting import submissions_csv
 from .models import (
-    HIDDEN_SOURCES, LANGUAGES, OPTIN_STATUSES, PURPOSES, RUN_STATUSES, ActionRun, ConsentBox, Form, FormAction,
-    FormField, OptIn, Submission, SubmittedValue,
+    CHANNELS, HIDDEN_SOURCE_WORDS, HIDDEN_SOURCES, LANGUAGES, OPTIN_STATUSES, PURPOSES, RUN_STATUSES, ActionRun,
+    ConsentBox, Form, FormAction, FormField, OptIn, Submission, SubmittedValue,
 )
 from .texts import DOI_BODY, DOI_SUBJECT, strings
 
@@ -71,12 +71,13 @@ def new():
 def _builder_page(form: Form, errors: dict | None = None, values=None, status: int = 200):
     actions = list(FormAction.select().where(FormAction.form == form.id).order_by(FormAction.position, FormAction.id))
     registry = {action.id: action for action in builder.available_actions()}
+    setting_labels_of = {action.id: {s.key: s.label for s in action.settings} for action in registry.values()}
     return render_template(
         "forms/admin/builder.html", form=form, items=definition.inputs(form), boxes=definition.consent_boxes(form),
-        actions=actions, registry=registry, available=builder.available_actions(),
+        actions=actions, registry=registry, setting_labels_of=setting_labels_of, available=builder.available_actions(),
         targets=[t for t in definition.target_choices()
                  if not any(i.field.target == t[0] for i in definition.inputs(form))],
-        purposes=PURPOSES, languages=LANGUAGES, errors=errors or {}, values=values,
+        purposes=PURPOSES, languages=LANGUAGES, errors=errors or {}, values=values, hidden_words=HIDDEN_SOURCE_WORDS,
         problems=builder.publish_problems(form), email_channel=channel_available("email"),
         words=strings(form.language), doi_subject=DOI_SUBJECT.get(form.language, DOI_SUBJECT["fr"]),
         doi_body=DOI_BODY.get(form.language, DOI_BODY["fr"]),
@@ -279,8 +280,8 @@ def submissions(form_id):
         runs.setdefault(run.submission_id, []).append(run)
     pending = {o.submission_id: o for o in OptIn.select().where(OptIn.submission.in_([r.id for r in rows]))}
     return render_template("forms/admin/submissions.html", form=form, rows=rows, values=values, runs=runs,
-                           pending=pending, optin_statuses=OPTIN_STATUSES, run_statuses=RUN_STATUSES, total=total,
-                           page=page, pages=max((total + PAGE - 1) // PAGE, 1))
+                           pending=pending, channels=CHANNELS, optin_statuses=OPTIN_STATUSES,
+                           run_statuses=RUN_STATUSES, total=total, page=page, pages=max((total + PAGE - 1) // PAGE, 1))
 
 
 @forms_admin.route("/<int:form_id>/submissions.csv")

@@ -13,6 +13,8 @@ from core import CustomField, state, translation_domain
 from .models import ConsentBox, Form, FormField
 from .texts import strings
 
+_ = translation_domain(__name__).gettext
+
 
 
 def N_(message: str) -> str:
@@ -47,6 +49,16 @@ class Input:
     @property
     def field_type(self):
         return state().registries.field_types.get(self.type_id)
+
+    @property
+    def type_label(self) -> str:
+        """The type as the builder names it ("Email", "Single select"...)."""
+        if self.type_id == "email":
+            return _("Email")
+        if self.type_id == "missing":
+            return _("missing contact field")
+        field_type = self.field_type
+        return str(field_type.label) if field_type is not None and field_type.label else self.type_id
 
     @property
     def widget(self) -> str:

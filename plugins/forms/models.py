@@ -44,6 +44,11 @@ HIDDEN_SOURCES = (
     ("page_url", _l("The page URL")),
     ("referrer", _l("The referring page")),
 )
+#: the same, in a few words (the builder's "hidden" badge)
+HIDDEN_SOURCE_WORDS = {"fixed": _l("fixed value"), "query": _l("URL parameter"), "page_url": _l("page URL"),
+                       "referrer": _l("referring page")}
+#: where a submission was sent from (``Submission.channel``)
+CHANNELS = {"hosted": _l("hosted page"), "iframe": _l("iframe"), "js": _l("JS snippet"), "html": _l("plain HTML")}
 #: a double opt-in request's status, as the submissions page shows it
 OPTIN_STATUSES = {"pending": _l("Opt-in pending"), "confirmed": _l("Opt-in confirmed"),
                   "superseded": _l("Opt-in superseded")}
