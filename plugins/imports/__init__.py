@@ -67,7 +67,7 @@ def register_admin_menu():
 @hookimpl
 def register_settings():
     return [
-        SettingsGroup("imports", _l("Import"), [
+        SettingsGroup("imports", _l("Imports"), [
             Setting("suppressed_addresses", _l("Suppressed addresses"), kind="textarea",
                     help=_l("One address per line. With the cleaning option on, imports skip them, "
                             "like addresses that bounced or unsubscribed.")),
