@@ -11,6 +11,8 @@ import io
 from core.models import Contact, User
 
 from .test_i18n import ENGLISH, FRENCH, menu
+from .test_import_archive import a_zip, crm_export
+from .test_imports import article_fields  # noqa: F401  (fixture)
 
 ROWS = ("email;prénom;langue\r\n"
         "ada@exemple.fr;Ada;fr\r\n"
@@ -103,3 +105,21 @@ def test_an_admin_whose_language_is_french_gets_the_plugins_labels(admin, ctx, r
     ada = Contact.get(Contact.email == "ada@exemple.fr")
     page = admin.get(f"/admin/contacts/{ada.id}")
     assert "Consentement importé" in page.text and "Consent imported" not in page.text  # the event kind's label
+
+
+def test_a_zip_refusal_and_a_missing_file_are_reported_in_french(article_fields, admin, run_jobs):  # noqa: F811
+    form = admin.get("/admin/imports", headers=FRENCH).forms["upload-form"]
+    form["file"] = ("vide.zip", a_zip({"notes.txt": b"rien"}))
+    refused = form.submit(headers=FRENCH, status=400).html.get_text()
+    assert "Le zip ne contient aucun fichier CSV" in refused and "holds no CSV" not in refused
+
+    form = admin.get("/admin/imports", headers=FRENCH).forms["upload-form"]
+    form["file"] = ("export.zip", crm_export())
+    setup = form.submit(headers=FRENCH).follow(headers=FRENCH)
+    assert "Ce CSV est arrivé dans un zip avec d’autres fichiers" in setup.text
+    mapping = setup.forms["mapping-form"]
+    mapping["test_only"] = False
+    queued = mapping.submit("action", value="run", headers=FRENCH).follow(headers=FRENCH)
+    run_jobs()
+    [line] = [row for row in report(admin, queued.request.path, FRENCH)[1:] if row[0] == "4"]
+    assert line[2] == "Cahier des charges : il n’y a pas de fichier « devis/missing.pdf » dans le zip."

@@ -108,7 +108,9 @@ class _Column:
         try:
             outcome = (self.field_type.parse(text, self.field), None)
         except FieldValueError as error:
-            outcome = (None, str(error))
+            # our own refusals (a file column's) carry their translatable reason;
+            # a field type's text comes from core and is shown as written
+            outcome = (None, getattr(error, "reason", None) or str(error))
         if len(self.memo) >= _MEMO_LIMIT:
             self.memo.clear()
         self.memo[text] = outcome

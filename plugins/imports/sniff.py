@@ -58,11 +58,11 @@ class Dialect:
 
 def _binary_hint(head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
-        return " It looks like an Excel workbook (.xlsx) or another zip archive: save it as CSV first."
+        return " " + _("It looks like an Excel workbook (.xlsx) or another zip archive: save it as CSV first.")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return " It looks like an old Excel workbook (.xls): save it as CSV first."
+        return " " + _("It looks like an old Excel workbook (.xls): save it as CSV first.")
     if head.startswith(b"%PDF"):
-        return " It is a PDF document."
+        return " " + _("It is a PDF document.")
     return ""
 
 
