@@ -115,7 +115,8 @@ class _Budget:
     def take(self, size: int) -> None:
         self.left -= size
         if self.left < 0:
-            raise ArchiveRefused(gettext("The zip unpacks to more than it declares (a zip bomb?): it was not imported."))
+            raise ArchiveRefused(gettext(
+                "The zip unpacks to more than it declares (a zip bomb?): it was not imported."))
 
 
 def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: _Budget, cap: int) -> None:

@@ -116,4 +116,5 @@ def report_rows(job: ImportJob) -> Iterator[list]:
             return
         last = (page[-1].line, page[-1].id)
         for entry in page:
-            yield [entry.line, str(REPORT_KINDS.get(entry.kind, entry.kind)), _shown_reason(entry)] + list(entry.row or [])
+            kind = str(REPORT_KINDS.get(entry.kind, entry.kind))
+            yield [entry.line, kind, _shown_reason(entry)] + list(entry.row or [])

@@ -13,7 +13,8 @@ IMPORTED_CONSENT = "consent_imported"
 
 def imports_event_kinds() -> list[EventKind]:
     return [
-        EventKind(IMPORTED_CONSENT, _l("Consent imported"), verb="have a consent imported", past="had a consent imported",
+        EventKind(IMPORTED_CONSENT, _l("Consent imported"), verb="have a consent imported",
+                  past="had a consent imported",
                   properties={"purpose": "e.g. email_marketing", "at": "when the person agreed (ISO 8601) or null",
                               "text": "the proof note and the source file", "file": "the imported file's name",
                               "collected_by": "where the consent was collected", "import_id": "the import"},

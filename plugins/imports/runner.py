@@ -91,7 +91,8 @@ def store_file(stream, max_bytes: int) -> tuple[str, int]:
     returns (file name, size). Nothing is left behind on refusal."""
     folder = imports_path()
     temp, size = copy_bounded(stream, folder, ".upload-", ".part", max_bytes,
-                              UploadRefused(_("The file is larger than the %(size)s limit.", size=_human_size(max_bytes))))
+                              UploadRefused(_("The file is larger than the %(size)s limit.",
+                                              size=_human_size(max_bytes))))
     name = f"{secrets.token_hex(16)}.csv"
     try:
         os.replace(temp, folder / name)

@@ -7,7 +7,8 @@ import datetime as dt
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, \
     stream_with_context, url_for
 
-from core import CustomField, FieldValueError, current_user, field_types, normalize_tag, roles_required, translation_domain
+from core import CustomField, FieldValueError, current_user, field_types, normalize_tag, roles_required
+from core import translation_domain
 from . import mapping as mapping_mod
 from . import archive, runner, segments
 from .export import contact_rows, contacts_query, csv_lines, report_rows
@@ -145,7 +146,8 @@ def _consent_options(form, headers: list[str], errors: list) -> dict:
     from .consent import ConsentPlan, ConsentSettingError, DropRule
 
     options = {"consent": None, "drop": []}
-    column = _int(form, "consent_column", _("Consent column"), errors, minimum=0) if form.get("consent_column") else None
+    column = _int(form, "consent_column", _("Consent column"), errors, minimum=0) \
+        if form.get("consent_column") else None
     declared = bool(form.get("consent_declared"))
     try:
         if column is not None or declared:
