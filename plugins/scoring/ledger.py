@@ -55,11 +55,15 @@ class Change:
         if self.delta == 0:
             raise ScoringError(_("The number of points cannot be 0."))
         if abs(self.delta) > MAX_DELTA:
-            raise ScoringError(_("The number of points must be between %(low)s and %(high)s.", low=-MAX_DELTA, high=MAX_DELTA))
+            raise ScoringError(_out_of_range())
         if self.source_type not in SOURCE_TYPES:
             raise ScoringError(f"Unknown source of points “{self.source_type}”.")
         self.reason = " ".join(str(self.reason or "").split())[:MAX_REASON]
         self.source_id = str(self.source_id or "")[:64]
+
+
+def _out_of_range() -> str:
+    return _("The number of points must be between %(low)s and %(high)s.", low=-MAX_DELTA, high=MAX_DELTA)
 
 
 class AlreadyDone(Exception):
@@ -86,7 +90,7 @@ def parse_delta(raw) -> int:
     if value == 0:
         raise ScoringError(_("The number of points cannot be 0."))
     if abs(value) > MAX_DELTA:
-        raise ScoringError(_("The number of points must be between %(low)s and %(high)s.", low=-MAX_DELTA, high=MAX_DELTA))
+        raise ScoringError(_out_of_range())
     return value
 
 
