@@ -84,3 +84,17 @@ def test_the_english_admin_is_unchanged(admin, ctx):
     User.update(language="en").where(User.email == "owner@example.com").execute()
     english = admin.get("/admin/points", headers=FRENCH)
     assert "Scoring is not set up yet" in english.text and "Vue d’ensemble" not in english.text
+
+
+def test_scorings_registry_labels_speak_french_in_core_editors(french_admin, ctx):
+    """The tier filter in the segment editor, the threshold event among the
+    workflow triggers and the points action among the workflow steps."""
+    from core.automation import lifecycle
+
+    segment = french_admin.get("/admin/segments/new")
+    assert "Niveau de score" in segment.text and "Score tier" not in segment.text
+    workflow = lifecycle.create_workflow("Leads")
+    trigger = french_admin.get(f"/admin/workflows/{workflow.id}/triggers/new")
+    assert "Seuil de points franchi" in trigger.text and "Points crossed a threshold" not in trigger.text
+    step = french_admin.get(f"/admin/workflows/{workflow.id}/steps/new")
+    assert "Modifier les points du contact" in step.text and "Change the contact's points" not in step.text

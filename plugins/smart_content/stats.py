@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import peewee
+from flask_babel import format_decimal
 from markupsafe import Markup, escape
 
 from core import translation_domain, utcnow
@@ -13,6 +14,7 @@ from .models import STAGES, Content, Pick
 
 WIDTH, HEIGHT, PAD = 640, 160, 24
 _ = translation_domain(__name__).gettext
+ngettext = translation_domain(__name__).ngettext
 
 
 def sends_per_day(days: int = 30, today: dt.date | None = None) -> list[tuple[dt.date, int, int]]:
@@ -38,7 +40,7 @@ def bar_chart(series: list[tuple[dt.date, int, int]]) -> Markup:
     for index, (day, sent, _no_content) in enumerate(series):
         height = (HEIGHT - 2 * PAD) * sent / peak
         x, y = PAD + index * step, HEIGHT - PAD - height
-        title = escape(_("%(day)s: %(count)s sent", day=day.isoformat(), count=sent))
+        title = escape(ngettext("%(day)s: %(num)s sent", "%(day)s: %(num)s sent", sent, day=day.isoformat()))
         bars.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{height:.1f}" '
                     f'fill="#2b6cb0"><title>{title}</title></rect>')
     labels = ""
@@ -101,7 +103,8 @@ def status_counts(days: int = 30) -> dict[str, int]:
 
 
 def percent(value: float) -> str:
-    return f"{value * 100:.1f} %"
+    """A rate as a percentage with one decimal, in the current language ("12.5 %", "12,5 %")."""
+    return f"{format_decimal(value * 100, format='0.0')} %"
 
 
 def matrix(segment_id: int | None = None) -> tuple[list, dict]:
