@@ -9,6 +9,7 @@ import pytest
 from core import contacts
 from core.models import User
 from plugins.scoring.ledger import Change, record_change
+from plugins.scoring.models import PointTrigger
 from plugins.scoring.reasons import REASON_PERCENT
 
 FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
@@ -52,6 +53,12 @@ def test_the_forms_flash_and_errors_speak_french(french_admin, ctx):
     saved = form.submit().follow()
     assert "L’action de points « Visited pricing » a été enregistrée." in saved.text
     assert "Modifier" in [a.text for a in saved.html.select("#point-actions a")]
+
+    PointTrigger.create(name="Lead chaud", threshold=50, actions=[
+        {"action": "points.change", "settings": {"delta": 5, "reason": "Bonus"}}])
+    triggers = french_admin.get("/admin/points/triggers")
+    assert "Modifier les points du contact (Points : 5, Motif : Bonus)" in triggers.text  # the step in words
+    assert "50 points" in triggers.text and "À partir de sa création" in triggers.text
 
     trigger_page = french_admin.get("/admin/points/triggers/new")
     assert "Nouveau déclencheur" in trigger_page.text

@@ -139,6 +139,7 @@ def describe(step: dict) -> str:
     """An action step in words (plain text; templates escape it)."""
     action = registry().get(step.get("action", ""))
     label = action.label if action else _("%(action)s (not available)", action=step.get("action"))
-    shown = ", ".join(f"{key}: {value}" for key, value in (step.get("settings") or {}).items()
-                      if value not in ("", None))
+    names = {setting.key: setting.label for setting in (action.settings if action else ())}
+    shown = ", ".join(_("%(setting)s: %(value)s", setting=names.get(key, key), value=value)
+                      for key, value in (step.get("settings") or {}).items() if value not in ("", None))
     return f"{label} ({shown})" if shown else label
