@@ -9,6 +9,7 @@ import pytest
 from core import contacts, emit
 from core.models import User
 from plugins.smart_content import library, programme as programme_settings
+from plugins.smart_content.models import Feed
 from plugins.smart_content.sender import run_programme
 
 from .test_smart_content_send import configure_email
@@ -40,6 +41,9 @@ def test_the_smart_content_pages_speak_french(french_admin):
     assert "Aucun contenu pour l’instant" in contents.text and "No content yet" not in contents.text
     feeds = french_admin.get("/admin/smart-content/feeds")
     assert "Aucun flux pour l’instant" in feeds.text and "Adresse du flux (RSS ou Atom)" in feeds.text
+    Feed.create(url="https://blog.example.fr/feed", last_status="ok: 3 items, 1 new")
+    feeds = french_admin.get("/admin/smart-content/feeds")
+    assert "OK : 3 articles, nouveaux : 1" in feeds.text and "Récupérer maintenant" in feeds.text
     matrix = french_admin.get("/admin/smart-content/matrix")
     assert "Matrice marketing" in matrix.text and "No tagged content yet" not in matrix.text
     programme = french_admin.get("/admin/smart-content/programme")

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from core import (Contact, FieldValueError, Segment, enqueue, for_contact, normalize_email, roles_required,
                   translation_domain)
 
-from . import library, programme as programme_settings, stats, targeting
+from . import feed_status, library, programme as programme_settings, stats, targeting
 from .audience import programme_audience
 from .feeds import fetch_feed
 from .library import ContentError
@@ -28,7 +28,8 @@ _ = translation_domain(__name__).gettext
 @pages.context_processor
 def _labels():
     return {"stages": STAGES, "stage_labels": STAGE_LABELS, "percent": stats.percent, "missing_labels": MISSING_LABELS,
-            "source_labels": SOURCE_LABELS, "status_labels": STATUS_LABELS, "pick_reason": sender.explain_reason}
+            "source_labels": SOURCE_LABELS, "status_labels": STATUS_LABELS, "pick_reason": sender.explain_reason,
+            "feed_status": feed_status.describe}
 
 
 def _content(content_id: int) -> Content:
