@@ -25,6 +25,9 @@ from typing import Any, Callable, Iterable, Optional
 from flask import current_app
 
 from .extension import Setting
+from .i18n import core_domain
+
+_ = core_domain().gettext
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -59,6 +62,14 @@ class EventKind:
     - ``opposition``: the contact asked not to be contacted or cannot be
       (unsubscribed, bounced): imports skip such addresses when asked.
 
+    ``negative_past`` is the negative phrase ("did not submit a form"),
+    worded whole because languages do not build it from ``verb`` alike; when
+    empty, an English-only fallback is derived from ``verb``.
+    ``details(data)`` is what the contact's history shows of an event: a list
+    of ``(label, text)`` pairs in the current language, e.g.
+    ``[("Form", "Newsletter sign-up")]``; without it, each key of the data is
+    shown with its value (see :func:`core.event_details.event_details`).
+
     ``owner`` is filled by core with the registering plugin's name.
     """
 
@@ -77,6 +88,8 @@ class EventKind:
     owner: str = ""
     #: the trigger's known population (see :attr:`core.TriggerType.population`)
     trigger_population: Optional[Callable[[dict], Any]] = None
+    negative_past: str = ""
+    details: Optional[Callable[[dict], list]] = None
 
     def __post_init__(self):
         if not ID_PATTERN.match(self.id or ""):
@@ -88,7 +101,9 @@ class EventKind:
     @property
     def negative(self) -> str:
         """``did not submit a form``."""
-        return f"did not {self.verb}"
+        if str(self.negative_past or "").strip():
+            return self.negative_past
+        return _("did not %(verb)s", verb=self.verb)
 
     def event_matches(self, event, settings: dict) -> bool:
         """Does ``event`` satisfy a trigger's ``settings`` for this kind?"""
