@@ -78,6 +78,9 @@ def test_the_contact_panel_explains_the_score_in_french(french_admin, ctx, run_j
     assert "Érosion : 10 % après 30 jours sans interaction" in panel and "Webinar" in panel  # as written
     assert "decay:" not in panel and "Adjust points" not in panel
     assert "Points modifiés" in [label.text for label in page.html.select(".timeline strong")]  # event kind label
+    history = " ".join(span.text for span in page.html.select(".timeline .data"))
+    assert "Points : -2 · Total : 18 · Motif : Érosion : 10 % après 30 jours sans interaction · Origine : Érosion" \
+        in history and "delta" not in history  # the event's data worded by the plugin
 
     form = page.forms["points-adjust"]
     form["delta"], form["reason"] = "5", "Salon"

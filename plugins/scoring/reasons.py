@@ -48,13 +48,18 @@ def _decay_reason(reason: str) -> str:
     return reason
 
 
+def explain_reason(reason: str, source_type: str) -> str:
+    """A stored reason, from a change of ``source_type``, as the reader should see it."""
+    reason = reason or ""
+    if source_type == "decay":
+        return _decay_reason(reason)
+    if source_type == "manual" and reason == SCRUBBED:
+        return _("(reason removed on erasure)")
+    if DEFAULT_REASONS.get(source_type) == reason:
+        return _default_reason(source_type)
+    return reason
+
+
 def explain(change: PointChange) -> str:
     """The reason of a ledger row as the reader should see it."""
-    reason = change.reason or ""
-    if change.source_type == "decay":
-        return _decay_reason(reason)
-    if change.source_type == "manual" and reason == SCRUBBED:
-        return _("(reason removed on erasure)")
-    if DEFAULT_REASONS.get(change.source_type) == reason:
-        return _default_reason(change.source_type)
-    return reason
+    return explain_reason(change.reason, change.source_type)
