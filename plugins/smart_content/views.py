@@ -9,13 +9,12 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from core import (Contact, FieldValueError, Segment, enqueue, for_contact, normalize_email, roles_required,
                   translation_domain)
 
-from . import feed_status, library, programme as programme_settings, stats, targeting
+from . import feed_status, library, programme as programme_settings, sender, stats, targeting
 from .audience import programme_audience
 from .feeds import fetch_feed
 from .library import ContentError
 from .models import MISSING_LABELS, SOURCE_LABELS, STAGE_LABELS, STAGES, STATUS_LABELS, Content, Feed, Pick
 from .picker import pick_for_contact
-from . import sender
 from .sender import context_for, send_test
 from .template import render
 
