@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import translation_domain, utcnow
+from core import instance_timezone, translation_domain, utcnow
 
 from .models import STAGES, ProgrammeRow
 from .template import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, TemplateError, check_template
@@ -36,7 +36,8 @@ class Programme:
     template: str = DEFAULT_TEMPLATE
     hour_start: int = 9
     hour_end: int = 17
-    timezone: str = "UTC"
+    #: an IANA name; empty = the instance time zone (Settings → General)
+    timezone: str = ""
     # -- stage rules ------------------------------------------------------
     customer_field: str = "crm_status"
     customer_values: list = dataclasses.field(default_factory=lambda: ["customer", "client"])
@@ -46,7 +47,12 @@ class Programme:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return ZoneInfo(self.zone_name)
+
+    @property
+    def zone_name(self) -> str:
+        """The programme's own time zone, else the instance's."""
+        return self.timezone or instance_timezone()
 
     def local_now(self, now: dt.datetime | None = None) -> dt.datetime:
         return (now or utcnow()).astimezone(self.zone)
@@ -66,7 +72,7 @@ class Programme:
             return _("%(date)s is an excluded date", date=local.date().isoformat())
         if not (self.hour_start <= local.hour < self.hour_end):
             return _("outside the sending hours (%(start)s:00–%(end)s:00 %(zone)s)", start=self.hour_start,
-                     end=self.hour_end, zone=self.timezone)
+                     end=self.hour_end, zone=self.zone_name)
         return ""
 
     def due_before(self, now: dt.datetime | None = None) -> dt.datetime:
@@ -176,12 +182,13 @@ def from_form(form, segment_ids: set[int]) -> Programme:
             errors["segment_ids"] = _("One of the chosen segments does not exist any more.")
         else:
             chosen.append(int(raw))
-    timezone = (form.get("timezone") or "UTC").strip()
+    timezone = (form.get("timezone") or "").strip()
     try:
-        ZoneInfo(timezone)
+        if timezone:
+            ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         errors["timezone"] = _("Unknown time zone “%(zone)s” (e.g. Europe/Paris).", zone=timezone)
-        timezone = "UTC"
+        timezone = ""
     programme = Programme(
         enabled=form.get("enabled") in ("1", "on", "true"),
         every_days=_int(form, "every_days", errors, 1, 365),
