@@ -114,6 +114,8 @@ def test_the_email_settings_and_deliverability_panel_in_french(admin, ctx):
     assert "A new 2048-bit key is stored." not in generated.text
     smtp = next(f for f in page.forms.values() if f.action.endswith("/smtp-check")).submit().follow()
     assert "Le transport est « Fichiers » (développement)" in flashes(smtp)
+    mailbox = next(f for f in page.forms.values() if f.action.endswith("/mailbox-check")).submit().follow()
+    assert "Boîte de rebonds : aucune boîte de rebonds n’est configurée" in flashes(mailbox)
 
 
 def test_the_event_kind_labels_and_contact_panel_in_french(admin, ctx):
