@@ -56,26 +56,29 @@ def describe_error(error: BaseException, config: EmailConfig) -> str:
     """One sentence for the admin about an SMTP failure."""
     where = _where(config)
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        return f"Authentication failed: {_reply(error.smtp_code, error.smtp_error)}"
+        return _("Authentication failed: %(reply)s", reply=_reply(error.smtp_code, error.smtp_error))
     if isinstance(error, smtplib.SMTPNotSupportedError):
-        return f"The server on {where} does not support this: {error}"
+        return _("The server on %(server)s does not support this: %(error)s", server=where, error=error)
     if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
         address, (code, text) = next(iter(error.recipients.items()))
-        return f"The server on {where} refused the recipient {address}: {_reply(code, text)}"
+        return _("The server on %(server)s refused the recipient %(address)s: %(reply)s", server=where,
+                 address=address, reply=_reply(code, text))
     if isinstance(error, smtplib.SMTPResponseException):
-        return f"The server on {where} refused: {_reply(error.smtp_code, error.smtp_error)}"
+        return _("The server on %(server)s refused: %(reply)s", server=where,
+                 reply=_reply(error.smtp_code, error.smtp_error))
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return f"The server on {where} closed the connection: {error or 'no reason given'}"
+        return _("The server on %(server)s closed the connection: %(error)s", server=where,
+                 error=error or _("no reason given"))
     if isinstance(error, ConnectionRefusedError):
-        return f"Connection refused on {where} (nothing listens there, or a firewall refuses)"
+        return _("Connection refused on %(server)s (nothing listens there, or a firewall refuses)", server=where)
     if isinstance(error, socket.gaierror):
-        return f"Unknown host {config.smtp_host!r}: {error.strerror or error}"
+        return _("Unknown host %(host)s: %(error)s", host=repr(config.smtp_host), error=error.strerror or error)
     if isinstance(error, (socket.timeout, TimeoutError)):
-        return f"No answer from {where} within {TEST_TIMEOUT:g} seconds"
+        return _("No answer from %(server)s within %(seconds)s seconds", server=where, seconds="%g" % TEST_TIMEOUT)
     if isinstance(error, ssl.SSLError):
-        return f"TLS with {where} failed: {error.reason or error}"
+        return _("TLS with %(server)s failed: %(error)s", server=where, error=error.reason or error)
     if isinstance(error, OSError):
-        return f"Could not reach {where}: {error.strerror or error}"
+        return _("Could not reach %(server)s: %(error)s", server=where, error=error.strerror or error)
     return f"{type(error).__name__}: {error}"
 
 
