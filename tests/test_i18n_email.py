@@ -48,6 +48,7 @@ def test_the_newsletters_list_and_menu_in_french(admin, ctx):
     listed = admin.get("/admin/email")
     assert "30 derniers jours" in listed.text and "Objet" in listed.text and "Destinataires" in listed.text
     assert listed.html.select_one("td .badge").text == "brouillon"
+    assert "<strong>0,0 %</strong> délivrés" in listed.text  # French decimals
     assert "Last 30 days" not in listed.text and "Recipients" not in listed.text
 
 
