@@ -13,6 +13,7 @@ from core.segments import Segment, add_to_segment
 from .conftest import ADMIN_EMAIL
 from .test_email_send import configure
 
+from plugins.email import standing
 from plugins.email.actions import check_send_settings, email_actions
 from plugins.email.models import Newsletter
 
@@ -120,6 +121,7 @@ def test_the_email_settings_and_deliverability_panel_in_french(admin, ctx):
 
 
 def test_the_event_kind_labels_and_contact_panel_in_french(admin, ctx):
+    configure()  # no consent needed: the panel's only reason is the email plugin's
     speaks_french(ctx)
     contact = create_contact({"email": "ada@example.com"})
     emit(contact, "email_sent", {"email_id": 1, "subject": "Soldes"})
@@ -128,6 +130,9 @@ def test_the_event_kind_labels_and_contact_panel_in_french(admin, ctx):
     assert "Email envoyé" in page.text and "Email ouvert" in page.text
     assert "Email sent" not in page.text and "Email opened" not in page.text
     assert "Aucun email envoyé pour l’instant." in page.text and "No email sent yet." not in page.text
+    standing.unsubscribe(contact, None)
+    panel = admin.get(f"/admin/contacts/{contact.id}").html.select_one(".panel .problem").text
+    assert "Aucun email marketing :" in panel and "désinscrit" in panel and "unsubscribed" not in panel
 
 
 def test_the_action_label_and_its_checks_in_french(ctx):

@@ -170,11 +170,13 @@ def tpl_slot(slot, context):
                  .order_by(Send.sent_at.desc()).limit(5))
     not_sent = list(Send.select().where((Send.contact == contact.id) & Send.status.in_(["skipped", "failed"]))
                     .order_by(Send.id.desc()).limit(5))
-    blocked = ", ".join(check_audience([contact.id], "email", "marketing").skipped)  # the whole consent gate
-    from .labels import bounce_label, status_label
+    from .labels import bounce_label, reason_label, status_label
 
+    skipped = check_audience([contact.id], "email", "marketing").skipped  # the whole consent gate
+    blocked = ", ".join(reason_label(reason) for reason in skipped)
     return Markup(render_template("email/contact_panel.html", contact=contact, sends=sends, not_sent=not_sent,
-                                  blocked=blocked, bounce_label=bounce_label, status_label=status_label))
+                                  blocked=blocked, bounce_label=bounce_label, status_label=status_label,
+                                  reason_label=reason_label))
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from core import Contact, Segment, roles_required, translation_domain
 
 from . import charts, editing, metrics, newsletters, sendlog
 from .config import load_config
-from .labels import status_label
+from .labels import reason_label, status_label
 from .models import DRAFT, FAILED, Newsletter, Send
 from .personal import ContentError
 from .renderer import Renderer
@@ -28,7 +28,7 @@ DAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Su
 @email_admin.context_processor
 def labels():
     """What the newsletter pages show for a stored state."""
-    return {"status_label": status_label}
+    return {"status_label": status_label, "reason_label": reason_label}
 
 
 def _newsletter(newsletter_id: int) -> Newsletter:
