@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from core import Setting, SettingsGroup, get_setting, translation_domain
+from core import Setting, SettingsGroup, get_setting, instance_timezone, translation_domain
 
 from .dkim import normalize_key
 from .ratelimit import clean_domain_limits
@@ -101,10 +101,16 @@ class EmailConfig:
     bounce_imap_move_to: str = _setting(_l("Bounce mailbox: move read messages to"), "Processed")
     soft_bounce_limit: int = _setting(_l("Soft bounces before stopping"), 3)
     machine_open_seconds: int = _setting(_l("Opens within N seconds of sending count as machine opens"), 5)
-    timezone: str = _setting(_l("Default timezone for send windows"), "UTC")
+    timezone: str = _setting(_l("Default timezone for send windows"), "",
+                             help=_l("Empty: the instance time zone (Settings → General)."))
     timezone_field: str = _setting(_l("Contact field holding a timezone"), "timezone")
     batch_size: int = _setting(_l("Messages per batch"), 100)
     workers: int = _setting(_l("Parallel send jobs per newsletter"), 2)
+
+    @property
+    def send_timezone(self) -> str:
+        """The time zone of send windows and scheduled sends: this setting, else the instance's."""
+        return self.timezone or instance_timezone()
 
     @property
     def sender_domain(self) -> str:

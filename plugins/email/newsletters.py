@@ -326,7 +326,7 @@ def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mai
     config = mailer.config
     contact = row.contact
     if window:
-        tz = windows.zone(get_values(contact).get(config.timezone_field), config.timezone)
+        tz = windows.zone(get_values(contact).get(config.timezone_field), config.send_timezone)
         opening = windows.next_opening(window, utcnow(), tz)
         if opening is not None:
             sendlog.release(row, not_before=opening, reason="outside the send window")

@@ -100,7 +100,7 @@ def show(newsletter_id):
         "email/newsletter.html", newsletter=newsletter, verdict=verdict, progress=progress, summary=summary,
         progress_bar=charts.progress_bar(progress["percent"]), window=describe(newsletter.window or {}),
         links_chart=charts.bar_chart([(l["url"], l["clicks"]) for l in links], title=_("Top links")) if links else None,
-        links=links, failures=failures, skips=skips, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.timezone,
+        links=links, failures=failures, skips=skips, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.send_timezone,
         rates_chart=charts.bar_chart([(_("Deliverability"), summary["deliverability"]),
                                       (_("Open rate"), summary["open_rate"]), (_("Click rate"), summary["click_rate"]),
                                       (_("Unsubscribe rate"), summary["unsubscribe_rate"])], unit="%",
@@ -130,13 +130,13 @@ def send(newsletter_id):
     newsletter = _newsletter(newsletter_id)
     config = load_config()
     try:
-        at = editing.parse_when(request.form.get("at", ""), config.timezone)
+        at = editing.parse_when(request.form.get("at", ""), config.send_timezone)
     except ValueError:
         flash(_("The date and time to send is not valid."), "error")
         return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
     if not _confirmed():
         return render_template("email/confirm.html", newsletter=newsletter, action="send",
-                               at=request.form.get("at", ""), when=at, timezone=config.timezone,
+                               at=request.form.get("at", ""), when=at, timezone=config.send_timezone,
                                audience=newsletters.audience_check(newsletter))
     try:
         verdict = newsletters.start(newsletter, at)
