@@ -26,9 +26,11 @@ from typing import Iterable
 
 from flask import current_app
 
+from .i18n import core_domain
 from .models import Contact
 
 log = logging.getLogger("couvee.audience")
+_ = core_domain().gettext
 
 #: contact ids per ``contact_receive_refusals`` call
 CHUNK = 500
@@ -59,19 +61,23 @@ class AudienceCheck:
         return ", ".join(f"{reason} ({count})" for reason, count in self.skipped.most_common())
 
     def summary(self) -> str:
-        text = f"{self.receiving} will receive it"
+        """``12 will receive it, 3 skipped: no consent (3)`` in the reader's language."""
         if self.skipped_count:
-            text += f", {self.skipped_count} skipped: {self.reasons()}"
+            text = _("%(receiving)s will receive it, %(skipped)s skipped: %(reasons)s",
+                     receiving=self.receiving, skipped=self.skipped_count, reasons=self.reasons())
+        else:
+            text = _("%(receiving)s will receive it", receiving=self.receiving)
         if self.unchecked:
-            text += f" (not checked in advance: {', '.join(self.unchecked)})"
+            text += " " + _("(not checked in advance: %(plugins)s)", plugins=", ".join(self.unchecked))
         return text
 
     def refusal(self) -> str:
         """Why a send to this audience is refused ("" when it may go)."""
         if self.total == 0:
-            return "The audience is empty: no contact with an address in the chosen recipients."
+            return _("The audience is empty: no contact with an address in the chosen recipients.")
         if self.nobody:
-            return f"Nobody would receive it: all {self.total} skipped ({self.reasons()})."
+            return _("Nobody would receive it: all %(total)s skipped (%(reasons)s).",
+                     total=self.total, reasons=self.reasons())
         return ""
 
 
