@@ -326,11 +326,13 @@ def contact_created(contact):
 
     Return value ignored.
 
-    Example::
+    Example (the owners plugin gives a new contact without owner one, by its
+    assignment rules then round robin)::
 
         @hookimpl
         def contact_created(contact):
-            assign_owner(contact)
+            if contact.owner_id is None:
+                assign_owner(contact)  # the plugin's own function
     """
 
 

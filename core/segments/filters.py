@@ -289,7 +289,8 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
                                                   _value("Tag")], changed_by=("tag_added", "tag_removed")),
         SegmentFilter("owner", "Owner", compile_owner,
                       [_choice("operator", "Operator", ("is", "is_not", "is_none", "is_set")),
-                       _value("User", kind="choice")], changed_by=("owner_assigned",)),
+                       _value("User", kind="choice")],
+                      changed_by=None),  # a plugin owns the kind that changes owners: any event may
         SegmentFilter("points", "Points", compile_points,
                       [_choice("operator", "Operator", ("gte", "lte", "eq", "gt", "lt")), _value("Points", "int")],
                       changed_by=None),  # plugins own the kinds that change points: any event may

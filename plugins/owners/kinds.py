@@ -1,7 +1,9 @@
-"""Event kinds of contact ownership (``core_owners``)."""
+"""The event kind of the owners plugin: ``owner_assigned``, emitted when a
+contact gets an owner (a rule, round robin, a workflow, or another plugin such
+as the Koban sync when the CRM names the owner)."""
 from __future__ import annotations
 
-from ..event_kinds import EventKind
+from core import EventKind
 
 
 def owner_event_kinds() -> list[EventKind]:

@@ -9,10 +9,7 @@ field type stores.
 """
 from __future__ import annotations
 
-from flask import current_app
-
-from ..extension import FieldValueError
-from ..models import Contact, ContactValue, CustomField, User
+from core import Contact, ContactValue, CustomField, FieldValueError, User, field_types
 from .models import OPERATORS, AssignmentRule
 
 NATIVE_FIELDS = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
@@ -27,15 +24,11 @@ class RuleError(ValueError):
         super().__init__("; ".join(errors.values()))
 
 
-def _field_types():
-    return current_app.extensions["couvee"].registries.field_types
-
-
 def rule_fields() -> list[tuple[str, str]]:
     """``(key, label)`` of the fields a rule may test: native fields, then the
     custom fields that are not archived and not files."""
     choices = list(NATIVE_FIELDS.items())
-    types = _field_types()
+    types = field_types()
     for field in CustomField.select().where(CustomField.archived == False).order_by(  # noqa: E712
         CustomField.position, CustomField.id
     ):
@@ -78,7 +71,7 @@ def _canonical(key: str, value: str) -> str:
     field = CustomField.get_or_none(CustomField.key == key)
     if field is None:
         return value
-    parsed = _field_types()[field.type_id].parse(value, field)
+    parsed = field_types()[field.type_id].parse(value, field)
     if isinstance(parsed, list):
         if len(parsed) != 1:
             raise FieldValueError("Give a single choice.")
@@ -97,7 +90,7 @@ def _owner(raw) -> User | None:
 def display_value(rule: AssignmentRule, field: CustomField | None = None) -> str:
     """The rule's value as a user reads it (``Yes`` rather than ``1``);
     ``field`` is the custom field the rule tests, if any."""
-    field_type = _field_types().get(field.type_id) if field is not None else None
+    field_type = field_types().get(field.type_id) if field is not None else None
     if field_type is None or rule.operator != "is":
         return rule.value
     return field_type.display(rule.value, field)

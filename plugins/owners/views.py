@@ -5,9 +5,8 @@ from __future__ import annotations
 import peewee
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from ..auth import roles_required
-from ..models import ROLES, Contact, CustomField, User
-from ..settings import get_setting, save_settings
+from core import ROLES, Contact, CustomField, User, get_setting, roles_required, store_setting
+
 from . import assignment, rules as rules_mod
 from .models import OPERATORS, AssignmentRule
 
@@ -33,7 +32,7 @@ def _render_index(form=None, errors=None, status=200):
     owned = dict(Contact.select(Contact.owner, peewee.fn.COUNT(Contact.id)).where(Contact.owner.is_null(False))
                  .group_by(Contact.owner).tuples())
     return render_template(
-        "core/owners/index.html", rules=rules, custom=custom, labels=dict(rules_mod.rule_fields()),
+        "owners/index.html", rules=rules, custom=custom, labels=dict(rules_mod.rule_fields()),
         display_value=rules_mod.display_value, pool=assignment.pool(), roles=ROLES,
         rep_roles=assignment.rep_roles(), assign_on_create=get_setting("owners", "assign_on_create"),
         owned=owned, unowned=Contact.select().where(Contact.owner.is_null()).count(),
@@ -80,7 +79,7 @@ def rule_edit(rule_id):
             AssignmentRule.update(**values).where(AssignmentRule.id == rule.id).execute()
             flash("The rule was saved.")
             return redirect(url_for("owners.index"))
-    return render_template("core/owners/rule_form.html", rule=rule, **_form_context(form, errors)), (
+    return render_template("owners/rule_form.html", rule=rule, **_form_context(form, errors)), (
         400 if errors else 200)
 
 
@@ -133,8 +132,8 @@ def pool_settings():
     if not roles:
         flash("Choose at least one role for round robin.", "error")
         return redirect(url_for("owners.index"))
-    save_settings("owners", {"rep_roles": ",".join(roles),
-                             "assign_on_create": request.form.get("assign_on_create") == "1"})
+    store_setting("owners", "rep_roles", ",".join(roles))
+    store_setting("owners", "assign_on_create", request.form.get("assign_on_create") == "1")
     flash("Round robin settings saved.")
     return redirect(url_for("owners.index"))
 
