@@ -24,11 +24,13 @@ fields and their admin stayed in core.
 """
 from __future__ import annotations
 
-from core import AdminMenuItem, Migration, Setting, SettingsGroup, hookimpl
+from core import AdminMenuItem, Migration, Setting, SettingsGroup, hookimpl, translation_domain
 
 from .assignment import Assignment, assign_owner, available_reps, queue_assign_unowned
 
 __all__ = ["Assignment", "assign_owner", "available_reps", "queue_assign_unowned"]
+
+_l = translation_domain(__name__).lazy_gettext
 
 
 def _start_round_robin(database, migrator):
@@ -69,17 +71,17 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("assignment", "Assignment", "owners.index", order=25, roles=("admin",))]
+    return [AdminMenuItem("assignment", _l("Assignment"), "owners.index", order=25, roles=("admin",))]
 
 
 @hookimpl
 def register_settings():
     return [
-        SettingsGroup("owners", "Owners", [
-            Setting("assign_on_create", "Assign an owner to new contacts", kind="bool", default=True,
-                    help="By the assignment rules, then round robin."),
-            Setting("rep_roles", "Round robin roles", default="sales",
-                    help="Comma-separated roles whose active, available users take turns."),
+        SettingsGroup("owners", _l("Owners"), [
+            Setting("assign_on_create", _l("Assign an owner to new contacts"), kind="bool", default=True,
+                    help=_l("By the assignment rules, then round robin.")),
+            Setting("rep_roles", _l("Round robin roles"), default="sales",
+                    help=_l("Comma-separated roles whose active, available users take turns.")),
         ])
     ]
 

@@ -3,12 +3,14 @@ contact gets an owner (a rule, round robin, a workflow, or another plugin such
 as the Koban sync when the CRM names the owner)."""
 from __future__ import annotations
 
-from core import EventKind
+from core import EventKind, translation_domain
+
+_l = translation_domain(__name__).lazy_gettext
 
 
 def owner_event_kinds() -> list[EventKind]:
     return [
-        EventKind("owner_assigned", "Owner assigned", verb="get an owner", past="got an owner",
+        EventKind("owner_assigned", _l("Owner assigned"), verb="get an owner", past="got an owner",
                   properties={"owner_id": "the user's id", "owner_email": "the user's email",
                               "rule": "why this owner (rule, round robin, CRM...)"}),
     ]
