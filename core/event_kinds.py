@@ -58,6 +58,10 @@ class EventKind:
       filter (with a URL pattern when the kind carries a ``url`` property).
     - ``opposition``: the contact asked not to be contacted or cannot be
       (unsubscribed, bounced): imports skip such addresses when asked.
+    - ``changes``: the contact columns an event of this kind comes with a
+      change of, e.g. ``changes=("owner_id",)`` for a kind that assigns owners: the
+      segment filters that read one of them (``SegmentFilter.reads``) are
+      re-evaluated after such an event, without naming the kind.
 
     ``owner`` is filled by core with the registering plugin's name.
     """
@@ -77,6 +81,8 @@ class EventKind:
     owner: str = ""
     #: the trigger's known population (see :attr:`core.TriggerType.population`)
     trigger_population: Optional[Callable[[dict], Any]] = None
+    #: contact columns events of this kind change (see ``SegmentFilter.reads``)
+    changes: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not ID_PATTERN.match(self.id or ""):
@@ -123,6 +129,13 @@ def event_kinds():
 def event_kind_registered(kind: str) -> bool:
     """Is ``kind`` registered by an active plugin (or core)?"""
     return kind in event_kinds()
+
+
+def columns_changed_by(kind: str) -> frozenset[str]:
+    """The contact columns events of ``kind`` change (``EventKind.changes``);
+    none for a kind that is not registered."""
+    found = event_kinds().get(kind)
+    return frozenset(found.changes) if found is not None else frozenset()
 
 
 def registered_kind(kind: str) -> EventKind:

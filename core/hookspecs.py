@@ -218,7 +218,10 @@ def register_segment_filters(event_kinds):
     last N days" filters from the kinds registered with ``segment_condition``).
     ``changed_by`` names the event kinds that can change a condition's result
     (after a contact's event only those segments are re-evaluated for it);
-    leave it out and the segment is re-evaluated after every event.
+    leave it out and the segment is re-evaluated after every event. A filter
+    on a contact column that other plugins' events change declares
+    ``changed_by=(), reads=("owner_id",)``: it follows the kinds registered
+    with ``changes=("owner_id",)`` without naming them.
 
     Example::
 

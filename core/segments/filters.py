@@ -290,7 +290,7 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
         SegmentFilter("owner", "Owner", compile_owner,
                       [_choice("operator", "Operator", ("is", "is_not", "is_none", "is_set")),
                        _value("User", kind="choice")],
-                      changed_by=None),  # a plugin owns the kind that changes owners: any event may
+                      changed_by=(), reads=("owner_id",)),  # the kinds that change owners say so
         SegmentFilter("points", "Points", compile_points,
                       [_choice("operator", "Operator", ("gte", "lte", "eq", "gt", "lt")), _value("Points", "int")],
                       changed_by=None),  # plugins own the kinds that change points: any event may

@@ -12,5 +12,6 @@ def owner_event_kinds() -> list[EventKind]:
     return [
         EventKind("owner_assigned", _l("Owner assigned"), verb="get an owner", past="got an owner",
                   properties={"owner_id": "the user's id", "owner_email": "the user's email",
-                              "rule": "why this owner (rule, round robin, CRM...)"}),
+                              "rule": "why this owner (rule, round robin, CRM...)"},
+                  changes=("owner_id",)),
     ]
