@@ -329,13 +329,15 @@ def contact_created(contact):
 
     Return value ignored.
 
-    Example (the owners plugin gives a new contact without owner one, by its
-    assignment rules then round robin)::
+    The owners plugin gives a new contact without owner one here (its
+    assignment rules, then round robin).
+
+    Example::
 
         @hookimpl
         def contact_created(contact):
             if contact.owner_id is None:
-                assign_owner(contact)  # the plugin's own function
+                assign_owner(contact)  # the owners plugin's own function
     """
 
 
