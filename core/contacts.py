@@ -12,11 +12,13 @@ from .addresses import normalize_email
 from .db import write_transaction
 from .events import emit
 from .extension import FieldValueError
-from .i18n import LANGUAGES, valid_language
+from .i18n import LANGUAGES, core_domain, valid_language
 from .models import Contact, ContactTag, ContactValue, CustomField, Tag, User, utcnow
 from .queue import enqueue
 
 NATIVE_FIELDS = ("email", "first_name", "last_name", "language")
+
+_ = core_domain().gettext
 
 
 class ContactError(ValueError):
@@ -56,14 +58,15 @@ def parse_values(raw: dict, fields: list[CustomField] | None = None) -> tuple[di
         text = (raw["language"] or "").strip()
         parsed["language"] = valid_language(text) or ""
         if text and not parsed["language"]:
-            errors["language"] = f"unknown language {text!r}: use one of {', '.join(LANGUAGES)}"
+            errors["language"] = _("unknown language “%(language)s”: use one of %(languages)s", language=text,
+                                   languages=", ".join(LANGUAGES))
     types = field_types()
     for custom in fields if fields is not None else custom_fields():
         if custom.key not in raw:
             continue
         field_type = types.get(custom.type_id)
         if field_type is None:
-            errors[custom.key] = f"field type {custom.type_id!r} is not available (is its plugin active?)"
+            errors[custom.key] = _("field type “%(type)s” is not available (is its plugin active?)", type=custom.type_id)
             continue
         try:
             parsed[custom.key] = field_type.parse(raw[custom.key], custom)
@@ -100,7 +103,7 @@ def _store_custom(contact: Contact, custom: CustomField, value) -> None:
 def create_contact(raw: dict, source: str = "", owner: User | None = None, tags=()) -> Contact:
     parsed, errors = parse_values(raw)
     if parsed.get("email") and Contact.select().where(Contact.email == parsed["email"]).exists():
-        errors["email"] = f"a contact with the email {parsed['email']} already exists"
+        errors["email"] = _("a contact with the email %(email)s already exists", email=parsed["email"])
     if parsed.get("email") and not errors:
         refused = suppressed_emails([parsed["email"]])
         if refused:
@@ -144,7 +147,7 @@ def update_contact(contact: Contact, raw: dict, source: str = "") -> dict:
     if new_email and new_email != contact.email and Contact.select().where(
         (Contact.email == new_email) & (Contact.id != contact.id)
     ).exists():
-        errors["email"] = f"a contact with the email {new_email} already exists"
+        errors["email"] = _("a contact with the email %(email)s already exists", email=new_email)
     if errors:
         raise ContactError(errors)
     fields = {f.key: f for f in custom_fields()}
@@ -184,7 +187,7 @@ def _dispatch_deleted(snapshot: dict) -> None:
 def normalize_tag(name: str) -> str:
     tag = " ".join((name or "").split())[:100]
     if not tag:
-        raise FieldValueError("a tag cannot be empty")
+        raise FieldValueError(_("a tag cannot be empty"))
     return tag
 
 

@@ -25,6 +25,9 @@ from typing import Any, Callable, Iterable, Optional
 from flask import current_app
 
 from .extension import Setting
+from .i18n import core_domain
+
+_ = core_domain().gettext
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -63,6 +66,14 @@ class EventKind:
       segment filters that read one of them (``SegmentFilter.reads``) are
       re-evaluated after such an event, without naming the kind.
 
+    ``negative_past`` is the negative phrase ("did not submit a form"),
+    worded whole because languages do not build it from ``verb`` alike; when
+    empty, an English-only fallback is derived from ``verb``.
+    ``details(data)`` is what the contact's history shows of an event: a list
+    of ``(label, text)`` pairs in the current language, e.g.
+    ``[("Form", "Newsletter sign-up")]``; without it, each key of the data is
+    shown with its value (see :func:`core.event_details.event_details`).
+
     ``owner`` is filled by core with the registering plugin's name.
     """
 
@@ -81,6 +92,8 @@ class EventKind:
     owner: str = ""
     #: the trigger's known population (see :attr:`core.TriggerType.population`)
     trigger_population: Optional[Callable[[dict], Any]] = None
+    negative_past: str = ""
+    details: Optional[Callable[[dict], list]] = None
     #: contact columns events of this kind change (see ``SegmentFilter.reads``)
     changes: tuple[str, ...] = ()
 
@@ -94,7 +107,9 @@ class EventKind:
     @property
     def negative(self) -> str:
         """``did not submit a form``."""
-        return f"did not {self.verb}"
+        if str(self.negative_past or "").strip():
+            return self.negative_past
+        return _("did not %(verb)s", verb=self.verb)
 
     def event_matches(self, event, settings: dict) -> bool:
         """Does ``event`` satisfy a trigger's ``settings`` for this kind?"""

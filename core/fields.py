@@ -26,6 +26,9 @@ import re
 from markupsafe import Markup
 
 from .extension import FieldType, FieldValueError
+from .i18n import core_domain
+
+_, _l = core_domain().pair()
 
 TEXT_MAX_LENGTH = 5000
 
@@ -59,7 +62,8 @@ def _single_text(value) -> str | None:
             return None
         if len(items) > 1:
             shown = ", ".join(_quote(item) for item in items)
-            raise FieldValueError(f"This field takes a single value, got {len(items)}: {shown}.")
+            raise FieldValueError(_("This field takes a single value, got %(count)d: %(values)s.", count=len(items),
+                                     values=shown))
         value = items[0]
     if value is None:
         return None
@@ -93,7 +97,7 @@ class TextFieldType(FieldType):
     """Free text, stripped, at most 5000 characters."""
 
     id = "text"
-    label = "Text"
+    label = _l("Text")
     operators = (
         "equals",
         "not_equals",
@@ -111,8 +115,8 @@ class TextFieldType(FieldType):
         value = _single_text(text)
         if value is not None and len(value) > TEXT_MAX_LENGTH:
             raise FieldValueError(
-                f"The text is {len(value)} characters long; the maximum is {TEXT_MAX_LENGTH} "
-                f"(it starts with {_quote(value)})."
+                _("The text is %(length)d characters long; the maximum is %(maximum)d (it starts with %(start)s).",
+                  length=len(value), maximum=TEXT_MAX_LENGTH, start=_quote(value))
             )
         return value
 
@@ -140,7 +144,7 @@ class BooleanFieldType(FieldType):
     """
 
     id = "boolean"
-    label = "Yes/No"
+    label = _l("Yes/No")
     operators = ("equals", "empty", "not_empty")
 
     def parse(self, text, field=None):
@@ -162,15 +166,15 @@ class BooleanFieldType(FieldType):
         if word in NO_WORDS:
             return "0"
         raise FieldValueError(
-            f"{_quote(value)} is not a yes/no answer; use yes or no "
-            "(oui/non, true/false, 1/0, y/n, o/n, vrai/faux, or x for checked)."
+            _("%(value)s is not a yes/no answer; use yes or no (oui/non, true/false, 1/0, y/n, o/n, vrai/faux, "
+              "or x for checked).", value=_quote(value))
         )
 
     def display(self, value, field=None) -> str:
         """``Yes``, ``No`` or an empty text."""
         if value is None or value == "":
             return ""
-        return "Yes" if str(value) == "1" else "No"
+        return _("Yes") if str(value) == "1" else _("No")
 
     def render_widget(self, name, value, field=None) -> Markup:
         """A checkbox (value ``1``) and a hidden ``0`` so unchecked submits no."""
@@ -188,7 +192,7 @@ class SelectFieldType(FieldType):
     """One of the field's configured ``options`` (a drop-down list)."""
 
     id = "select"
-    label = "Single select"
+    label = _l("Single select")
     operators = ("equals", "not_equals", "in", "not_in", "empty", "not_empty")
 
     def parse(self, text, field=None):
@@ -199,7 +203,8 @@ class SelectFieldType(FieldType):
         options = _options(field)
         option = _match_option(value, options)
         if option is None:
-            raise FieldValueError(f"{_quote(value)} is not one of the choices: {_choices_list(options)}")
+            raise FieldValueError(_("%(value)s is not one of the choices: %(choices)s", value=_quote(value),
+                                    choices=_choices_list(options)))
         return option
 
     def render_widget(self, name, value, field=None) -> Markup:
@@ -226,7 +231,7 @@ class MultiSelectFieldType(FieldType):
     """Any number of the field's ``options``; one stored row per option."""
 
     id = "multiselect"
-    label = "Multiple select"
+    label = _l("Multiple select")
     multi_valued = True
     operators = ("contains", "not_contains", "contains_all", "empty", "not_empty")
 
@@ -248,10 +253,12 @@ class MultiSelectFieldType(FieldType):
             else:
                 chosen.add(option)
         if len(unknown) == 1:
-            raise FieldValueError(f"{_quote(unknown[0])} is not one of the choices: {_choices_list(options)}")
+            raise FieldValueError(_("%(value)s is not one of the choices: %(choices)s", value=_quote(unknown[0]),
+                                    choices=_choices_list(options)))
         if unknown:
             shown = ", ".join(_quote(item) for item in unknown)
-            raise FieldValueError(f"{shown} are not among the choices: {_choices_list(options)}")
+            raise FieldValueError(_("%(values)s are not among the choices: %(choices)s", values=shown,
+                                    choices=_choices_list(options)))
         return sorted(chosen)
 
     @staticmethod
@@ -293,14 +300,14 @@ class MultiSelectFieldType(FieldType):
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}\S*)?$")
 _DAY_FIRST_DATE = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})$")
-DATE_FORMATS_HELP = "2024-03-31 (year-month-day), 31/03/2024, 31-03-2024 or 31.03.2024 (day first)"
+DATE_FORMATS_HELP = _l("2024-03-31 (year-month-day), 31/03/2024, 31-03-2024 or 31.03.2024 (day first)")
 
 
 class DateFieldType(FieldType):
     """A calendar date (no time), stored as ISO ``YYYY-MM-DD``."""
 
     id = "date"
-    label = "Date"
+    label = _l("Date")
     operators = (
         "equals",
         "before",
@@ -329,13 +336,14 @@ class DateFieldType(FieldType):
         elif day_first:
             day, month, year = day_first.group(1), day_first.group(3), day_first.group(4)
         else:
-            raise FieldValueError(f"{_quote(value)} is not a date; use {DATE_FORMATS_HELP}.")
+            raise FieldValueError(_("%(value)s is not a date; use %(formats)s.", value=_quote(value),
+                                    formats=DATE_FORMATS_HELP))
         try:
             return dt.date(int(year), int(month), int(day)).isoformat()
         except ValueError:
             raise FieldValueError(
-                f"{_quote(value)} is not a valid calendar date (day {int(day)}, month {int(month)}, "
-                f"year {int(year)})."
+                _("%(value)s is not a valid calendar date (day %(day)d, month %(month)d, year %(year)d).",
+                  value=_quote(value), day=int(day), month=int(month), year=int(year))
             ) from None
 
     def render_widget(self, name, value, field=None) -> Markup:
@@ -355,7 +363,7 @@ class FileFieldType(FieldType):
     """
 
     id = "file"
-    label = "File"
+    label = _l("File")
     is_file = True
     operators = ("empty", "not_empty")
 
@@ -365,7 +373,7 @@ class FileFieldType(FieldType):
         if hasattr(text, "id") and not isinstance(text, (str, int, list, tuple)):
             text = text.id
         if isinstance(text, bool):
-            raise FieldValueError(f"{_quote(text)} is not a stored file id.")
+            raise FieldValueError(_("%(value)s is not a stored file id.", value=_quote(text)))
         if isinstance(text, int):
             value = str(text)
         else:
@@ -373,7 +381,7 @@ class FileFieldType(FieldType):
             if value is None:
                 return None
         if not value.isascii() or not value.isdigit() or int(value) <= 0:
-            raise FieldValueError(f"{_quote(value)} is not a stored file id.")
+            raise FieldValueError(_("%(value)s is not a stored file id.", value=_quote(value)))
         return str(int(value))
 
     def _stored_file(self, value):

@@ -3,8 +3,12 @@ what happens to a contact record, and the generic named event that the
 tracking script and the inbound-event API both carry."""
 from __future__ import annotations
 
+from .event_details import contact_creation_details, contact_update_details, tag_details, tracked_event_details
 from .event_kinds import EventKind
 from .extension import Setting
+from .i18n import core_domain
+
+_l = core_domain().lazy_gettext
 
 TAG = {"tag": "the tag's name"}
 
@@ -23,20 +27,29 @@ def tag_population(settings: dict):
 
 def core_event_kinds() -> list[EventKind]:
     return [
-        EventKind("contact_created", "Contact created", verb="be created", past="was created",
+        EventKind("contact_created", _l("Contact created"), verb=_l("be created"), past=_l("was created"),
+                  negative_past=_l("was not created"),
                   properties={"source": "admin, api, import, form..."}, can_trigger=True,
-                  description="Every new contact: form, import, API or by hand."),
-        EventKind("contact_updated", "Contact updated", verb="be updated", past="was updated",
-                  properties={"changes": "field key -> [old, new]", "source": "who changed it"}),
-        EventKind("tag_added", "Tag added", verb="get a tag", past="got a tag", properties=TAG,
-                  can_trigger=True, trigger_settings=[Setting("tag", "Tag (empty: any tag)")],
-                  trigger_population=tag_population),
-        EventKind("tag_removed", "Tag removed", verb="lose a tag", past="lost a tag", properties=TAG,
-                  can_trigger=True, trigger_settings=[Setting("tag", "Tag (empty: any tag)")]),
-        EventKind("custom_event", "Tracked event", verb="do the tracked event", past="did a tracked event",
+                  description=_l("Every new contact: form, import, API or by hand."),
+                  details=contact_creation_details),
+        EventKind("contact_updated", _l("Contact updated"), verb=_l("be updated"), past=_l("was updated"),
+                  negative_past=_l("was not updated"),
+                  properties={"changes": "field key -> [old, new]", "source": "who changed it"},
+                  details=contact_update_details),
+        EventKind("tag_added", _l("Tag added"), verb=_l("get a tag"), past=_l("got a tag"),
+                  negative_past=_l("did not get a tag"), properties=TAG,
+                  can_trigger=True, trigger_settings=[Setting("tag", _l("Tag (empty: any tag)"))],
+                  trigger_population=tag_population, details=tag_details),
+        EventKind("tag_removed", _l("Tag removed"), verb=_l("lose a tag"), past=_l("lost a tag"),
+                  negative_past=_l("did not lose a tag"), properties=TAG,
+                  can_trigger=True, trigger_settings=[Setting("tag", _l("Tag (empty: any tag)"))],
+                  details=tag_details),
+        EventKind("custom_event", _l("Tracked event"), verb=_l("do the tracked event"),
+                  past=_l("did a tracked event"), negative_past=_l("did not do the tracked event"),
                   interaction=True, can_trigger=True, segment_condition=True,
                   properties={"name": "the event's name, e.g. cart_abandoned", "properties": "its details",
                               "url": "the page it happened on (tracking)"},
-                  trigger_settings=[Setting("name", "Event name", required=True, help="e.g. cart_abandoned")],
-                  description="Sent by the tracking script: couvee('track', name)."),
+                  trigger_settings=[Setting("name", _l("Event name"), required=True, help=_l("e.g. cart_abandoned"))],
+                  description=_l("Sent by the tracking script: couvee('track', name)."),
+                  details=tracked_event_details),
     ]

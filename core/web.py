@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.local import LocalProxy
 
 from . import auth, db as dbmod
+from .event_details import event_details
 from .event_kinds import event_label
 from .version import __version__
 
@@ -107,6 +108,7 @@ def init_app(app: Flask) -> None:
             "admin_menu": admin_menu,
             "slot": slot,
             "event_label": event_label,
+            "event_details": event_details,
             "couvee_version": __version__,
             "site_name": site_name,
         }

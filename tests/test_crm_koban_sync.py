@@ -90,7 +90,7 @@ def test_settings_page_and_test_connection_button_say_clearly_what_happened(admi
     form.submit().follow()
     koban.api.add_contact(EMail="someone@example.com")
     answer = admin.get("/admin/crm").forms["test-connection"].submit().follow()
-    assert f"Connected to Koban at {koban.url}: the account holds 1 contact(s)." in answer.text
+    assert f"Connected to Koban at {koban.url}: the account holds 1 contact." in answer.text
     assert koban.api.requests[-1].headers == {"X-ncApi": API_KEY, "X-ncUser": USER_KEY}
 
 

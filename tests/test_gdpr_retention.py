@@ -78,7 +78,7 @@ def test_processing_register_lists_purposes_per_form(ctx, admin, run_jobs):
     run_jobs()
     page = admin.get("/admin/gdpr/register")
     assert "<td>Form</td><td>12</td>" in page.text
-    assert "<strong>Marketing emails (newsletters, offers)</strong> — versions 5 · 1 decisions" in page.text
+    assert "<strong>Marketing emails (newsletters, offers)</strong> — versions 5 · 1 decision" in page.text
     assert "<td>Preference centre</td><td>—</td>" in page.text
     assert "3 years after the last interaction, then pseudonymised" in page.text
 
@@ -86,6 +86,6 @@ def test_processing_register_lists_purposes_per_form(ctx, admin, run_jobs):
 def test_overview_and_audit_pages(ctx, admin, run_jobs):
     ada = contacts.create_contact({"email": "ada@example.com"})
     admin.get(f"/admin/gdpr/contacts/{ada.id}/export.json")
-    assert "contacts with an address" in admin.get("/admin/gdpr/").text
+    assert "<span class=\"n\">1</span>contact with an address" in admin.get("/admin/gdpr/").text
     audit = admin.get("/admin/gdpr/audit")
     assert "export.json" in audit.text and f"#{ada.id}" in audit.text

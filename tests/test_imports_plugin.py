@@ -28,7 +28,7 @@ def import_jobs(app) -> list[tuple[str, str]]:
 
 def test_imports_is_a_bundled_plugin_active_by_default(admin, ctx):
     state = ctx.extensions["couvee"]
-    assert_bundled_and_active(state, "imports", formerly="core_imports")
+    assert_bundled_and_active(state, "imports", formerly="core_imports", migrations=2)
     assert state.registries.event_kinds.owner("consent_imported") == "imports"
     assert 'data-menu="imports"' in admin.get("/admin/").text
     contacts = admin.get("/admin/contacts")

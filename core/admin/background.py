@@ -8,16 +8,20 @@ from dataclasses import dataclass
 
 from rq import Worker
 
+from ..i18n import core_domain
 from ..models import utcnow
 from ..queue import QUEUES, get_queue
 
+_, _l = core_domain().pair()
+ngettext = core_domain().ngettext
+
 #: what each queue carries, in a user's words
 QUEUE_WORK = {
-    "events": "reactions to contact activity",
-    "default": "automations and routine work",
-    "email": "emails to send",
-    "import": "imports",
-    "low": "maintenance",
+    "events": _l("Reactions to contact activity"),
+    "default": _l("Automations and routine work"),
+    "email": _l("Emails to send"),
+    "import": _l("Imports"),
+    "low": _l("Maintenance"),
 }
 
 
@@ -34,12 +38,15 @@ class QueueLine:
     def sentence(self) -> str:
         parts = []
         if self.waiting:
-            parts.append(f"{count(self.waiting, 'job')} waiting, the oldest for {duration(self.oldest_seconds)}")
+            parts.append(ngettext("%(num)d job waiting, the oldest for %(duration)s",
+                                  "%(num)d jobs waiting, the oldest for %(duration)s", self.waiting,
+                                  duration=duration(self.oldest_seconds)))
         if self.scheduled:
-            parts.append(f"{count(self.scheduled, 'job')} scheduled for later")
+            parts.append(ngettext("%(num)d job scheduled for later", "%(num)d jobs scheduled for later",
+                                  self.scheduled))
         if self.failed:
-            parts.append(f"{count(self.failed, 'job')} failed")
-        return f"{self.work.capitalize()}: " + "; ".join(parts) + "."
+            parts.append(ngettext("%(num)d job failed", "%(num)d jobs failed", self.failed))
+        return _("%(work)s: %(details)s.", work=self.work, details="; ".join(parts))
 
 
 @dataclass
@@ -78,15 +85,12 @@ def _oldest_wait(queue, now) -> float | None:
     return max((now - enqueued).total_seconds(), 0.0)
 
 
-def count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def duration(seconds: float | None) -> str:
     """``"less than a minute"``, ``"3 minutes"``, ``"2 hours"``, ``"4 days"``."""
     if seconds is None or seconds < 60:
-        return "less than a minute"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            return count(int(seconds // size), unit)
-    return "less than a minute"
+        return _("less than a minute")
+    if seconds >= 86400:
+        return ngettext("%(num)d day", "%(num)d days", int(seconds // 86400))
+    if seconds >= 3600:
+        return ngettext("%(num)d hour", "%(num)d hours", int(seconds // 3600))
+    return ngettext("%(num)d minute", "%(num)d minutes", int(seconds // 60))

@@ -10,7 +10,10 @@ from ..erasure import ErasureError, erase_contact
 from ..extension import FieldValueError
 from ..files import open_stored, store_upload
 from ..models import Contact, Event, StoredFile, User
+from ..i18n import core_domain
 from . import admin_blueprint
+
+_ = core_domain().gettext
 
 PAGE_SIZE = 50
 SORTS = {
@@ -119,7 +122,7 @@ def contact_new():
             lambda raw: service.create_contact(raw, source="admin", owner=_owner_from_form(request.form)),
             values, fields)
         if not errors:
-            flash("The contact was created.")
+            flash(_("The contact was created."))
             return redirect(url_for("admin.contact", contact_id=contact.id))
     return render_template("core/admin/contact_form.html", contact=None, fields=fields, values=values,
                            errors=errors, users=User.select().where(User.is_active), types=service.field_types()), (400 if errors else 200)
@@ -157,7 +160,7 @@ def contact_edit(contact_id):
             if (owner.id if owner else None) != contact.owner_id:
                 contact.owner = owner
                 contact.save()
-            flash("The contact was saved.")
+            flash(_("The contact was saved."))
             return redirect(url_for("admin.contact", contact_id=contact.id))
     return render_template("core/admin/contact_form.html", contact=contact, fields=fields, values=values,
                            errors=errors, users=User.select().where(User.is_active), types=service.field_types()), (400 if errors else 200)
@@ -169,9 +172,9 @@ def contact_delete(contact_id):
     try:
         erase_contact(contact, "delete")
     except ErasureError as error:
-        flash(f"The contact was not deleted: {error}", "error")
+        flash(_("The contact was not deleted: %(error)s", error=error), "error")
         return redirect(url_for("admin.contact", contact_id=contact_id))
-    flash("The contact was deleted, with what every plugin held about them.")
+    flash(_("The contact was deleted, with what every plugin held about them."))
     return redirect(url_for("admin.contacts"))
 
 

@@ -7,10 +7,13 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 
 from ..auth import current_user, roles_required
 from ..dispatch import deliveries
+from ..i18n import core_domain
 from ..models import Contact, Event, utcnow
 from . import admin_blueprint
 from .background import background_summary
 from .checklist import checklist
+
+_ = core_domain().gettext
 
 
 @admin_blueprint.route("/")
@@ -37,5 +40,5 @@ def delivery_retry(delivery_id):
     """The dashboard's "Retry now" on a plugin's failed reaction to an event."""
     if not deliveries.retry_now(delivery_id):
         abort(404)
-    flash("The delivery will be retried in a moment.")
+    flash(_("The delivery will be retried in a moment."))
     return redirect(url_for("admin.dashboard"))

@@ -9,7 +9,10 @@ from ..models import PluginState
 from ..plugins import dependencies, lifecycle
 from ..plugins.discovery import discover
 from ..plugins.host import CORE_PLUGIN_MODULES
+from ..i18n import core_domain
 from . import admin_blueprint
+
+_ = core_domain().gettext
 
 
 def _state():
@@ -90,7 +93,8 @@ def plugin_activate(name):
     except Exception as error:  # a plugin's import or migration error is shown, not a 500
         flash(str(error), "error")
     else:
-        flash(f"{lifecycle.titles(_state(), done)} active." if len(done) > 1 else f"{info.title} is active.")
+        flash(_("%(names)s are active.", names=lifecycle.titles(_state(), done)) if len(done) > 1
+              else _("%(name)s is active.", name=info.title))
     return redirect(url_for("admin.plugins"))
 
 
@@ -105,9 +109,9 @@ def plugin_deactivate(name):
     except lifecycle.NeedsOthers as error:
         return _confirm_others(info, "deactivate", error)
     if len(done) > 1:
-        flash(f"{lifecycle.titles(_state(), done)} deactivated. Their data is kept.")
+        flash(_("%(names)s are deactivated. Their data is kept.", names=lifecycle.titles(_state(), done)))
     else:
-        flash(f"{info.title} is deactivated. Its data is kept.")
+        flash(_("%(name)s is deactivated. Its data is kept.", name=info.title))
     return redirect(url_for("admin.plugins"))
 
 
@@ -118,14 +122,14 @@ def plugin_uninstall(name):
     needing = dependencies.dependents(name, _state().host.discovered, lifecycle.enabled_names())
     if request.method == "POST":
         if request.form.get("confirm") != name:
-            flash(f"Type {name} to confirm.", "error")
+            flash(_("Type %(name)s to confirm.", name=name), "error")
             return render_template("core/admin/plugin_uninstall.html", info=info, needing=needing), 400
         try:
             lifecycle.uninstall(_state(), name, actor=actor_of(current_user()))
         except lifecycle.PluginError as error:
             flash(str(error), "error")
             return redirect(url_for("admin.plugins"))
-        flash(f"{info.title} was uninstalled and its data removed.")
+        flash(_("%(name)s was uninstalled and its data removed.", name=info.title))
         return redirect(url_for("admin.plugins"))
     return render_template("core/admin/plugin_uninstall.html", info=info, needing=needing)
 
@@ -137,10 +141,10 @@ def plugin_upload():
 
     state = _state()
     if not state.config.plugin_uploads:
-        abort(403, description="Plugin uploads are turned off on this site (COUVEE_PLUGIN_UPLOADS=0).")
+        abort(403, description=_("Plugin uploads are turned off on this site (COUVEE_PLUGIN_UPLOADS=0)."))
     upload = request.files.get("plugin")
     if upload is None or not upload.filename:
-        flash("Choose a .zip file to upload.", "error")
+        flash(_("Choose a .zip file to upload."), "error")
         return redirect(url_for("admin.plugins"))
     taken = {name for name, info in state.host.discovered.items() if info.source != "instance"}
     replace = request.form.get("replace") == "1"
@@ -150,7 +154,7 @@ def plugin_upload():
             upload.stream, state.config.plugins_path, taken, state.config.max_plugin_upload_bytes, replace=replace
         )
     except UploadError as error:
-        flash(f"The plugin was not installed: {error}", "error")
+        flash(_("The plugin was not installed: %(error)s", error=error), "error")
         return redirect(url_for("admin.plugins"))
     upgraded_from = previous.get(info.name) if replace else None
     record("plugin.upgraded" if upgraded_from else "plugin.installed", info.name, actor=actor_of(current_user()),
@@ -160,8 +164,10 @@ def plugin_upload():
     state.stale = True  # rediscover plugins on the next request
     lifecycle.bump_revision(state)
     if broken:
-        flash(f"{info.title} {info.version} was uploaded, but active plugins require another version and will "
-              f"not load until it is replaced: {'; '.join(broken)}.", "error")
+        flash(_("%(name)s %(version)s was uploaded, but active plugins require another version and will not load "
+                "until it is replaced: %(problems)s.", name=info.title, version=info.version,
+                problems="; ".join(broken)), "error")
     else:
-        flash(f"{info.title} {info.version} was uploaded. Activate it when you are ready.")
+        flash(_("%(name)s %(version)s was uploaded. Activate it when you are ready.", name=info.title,
+                version=info.version))
     return redirect(url_for("admin.plugins"))

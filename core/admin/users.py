@@ -8,6 +8,8 @@ from ..i18n import LANGUAGES, core_domain, valid_language
 from ..models import ROLES, ApiKey, User, utcnow
 from . import admin_blueprint
 
+_ = core_domain().gettext
+
 
 @admin_blueprint.route("/users", methods=["GET", "POST"])
 @auth.roles_required("admin")
@@ -22,7 +24,7 @@ def users():
         except auth.AuthError as error:
             errors.append(str(error))
         else:
-            flash("The user was created.")
+            flash(_("The user was created."))
             return redirect(url_for("admin.users"))
     return render_template("core/admin/users.html", users=User.select().order_by(User.email), roles=ROLES,
                            errors=errors, form=request.form), (400 if errors else 200)
@@ -54,7 +56,7 @@ def user_edit(user_id):
                     errors.append(str(error))
             if not errors:
                 user.save()
-                flash("The user was saved.")
+                flash(_("The user was saved."))
                 return redirect(url_for("admin.users"))
     return render_template("core/admin/user_edit.html", user=user, roles=ROLES, errors=errors), (400 if errors else 200)
 
@@ -62,7 +64,6 @@ def user_edit(user_id):
 @admin_blueprint.route("/account", methods=["GET", "POST"])
 def account():
     """Any user's own settings: their name and the language of their admin."""
-    _ = core_domain().gettext
     user = auth.current_user()
     if request.method == "POST":
         user.name = request.form.get("name", user.name).strip()[:200]
@@ -91,5 +92,5 @@ def api_key_revoke(key_id):
     key = ApiKey.get_or_none((ApiKey.id == key_id) & (ApiKey.user == g.user.id)) or abort(404)
     key.revoked_at = utcnow()
     key.save()
-    flash(f"The key {key.name} was revoked.")
+    flash(_("The key %(name)s was revoked.", name=key.name))
     return redirect(url_for("admin.api_keys"))

@@ -15,6 +15,7 @@ import urllib.request
 
 from ..contacts import add_tag, get_values, remove_tag, update_contact, ContactError
 from ..extension import Action, Setting
+from ..i18n import core_domain
 from ..messages import Message, send_message
 from ..models import User, utcnow
 from ..web import external_url
@@ -22,6 +23,7 @@ from .forms import FIELDS, USERS, WORKFLOWS
 
 WEBHOOK_TIMEOUT = 10
 SIGNATURE_HEADER = "X-Couvee-Signature"
+_l = core_domain().lazy_gettext
 
 
 def _tag(settings: dict) -> str:
@@ -159,25 +161,25 @@ def run_workflow_stop(contact, settings, context=None):
 
 def core_actions() -> list[Action]:
     return [
-        Action("tag.add", "Add a tag", run=run_tag_add, settings=[Setting("tag", "Tag", required=True)],
-               description="Tags the contact (nothing happens if it already has the tag)."),
-        Action("tag.remove", "Remove a tag", run=run_tag_remove, settings=[Setting("tag", "Tag", required=True)]),
-        Action("field.set", "Set a field", run=run_field_set,
-               settings=[Setting("field", "Field", kind="choice", required=True, choices=FIELDS),
-                         Setting("value", "Value", help="Empty clears the field.")]),
-        Action("notify.user", "Notify a user by email", run=run_notify_user,
-               description="Emails the contact's owner or a chosen user, with a link to the contact.",
-               settings=[Setting("user", "Who", kind="choice", default="owner",
-                                 choices=[("owner", "The contact's owner"), *USERS]),
-                         Setting("subject", "Subject", default="Contact to follow up: {name}",
-                                 help="{name}, {email}, {first_name}, {points} are replaced."),
-                         Setting("message", "Message", kind="textarea", default="{name} needs your attention.")]),
-        Action("webhook.call", "Call a webhook", run=run_webhook, validate=check_webhook_settings,
-               description="POSTs the contact as JSON; signed with HMAC-SHA256 in X-Couvee-Signature; "
-                           "retried with exponential backoff.",
-               settings=[Setting("url", "URL", required=True), Setting("secret", "Signing secret", secret=True)]),
-        Action("workflow.start", "Start another workflow", run=run_workflow_start,
-               settings=[Setting("workflow_id", "Workflow", kind="choice", required=True, choices=WORKFLOWS)]),
-        Action("workflow.stop", "Stop another workflow", run=run_workflow_stop,
-               settings=[Setting("workflow_id", "Workflow", kind="choice", required=True, choices=WORKFLOWS)]),
+        Action("tag.add", _l("Add a tag"), run=run_tag_add, settings=[Setting("tag", _l("Tag"), required=True)],
+               description=_l("Tags the contact (nothing happens if it already has the tag).")),
+        Action("tag.remove", _l("Remove a tag"), run=run_tag_remove, settings=[Setting("tag", _l("Tag"), required=True)]),
+        Action("field.set", _l("Set a field"), run=run_field_set,
+               settings=[Setting("field", _l("Field"), kind="choice", required=True, choices=FIELDS),
+                         Setting("value", _l("Value"), help=_l("Empty clears the field."))]),
+        Action("notify.user", _l("Notify a user by email"), run=run_notify_user,
+               description=_l("Emails the contact's owner or a chosen user, with a link to the contact."),
+               settings=[Setting("user", _l("Who"), kind="choice", default="owner",
+                                 choices=[("owner", _l("The contact's owner")), *USERS]),
+                         Setting("subject", _l("Subject"), default="Contact to follow up: {name}",
+                                 help=_l("{name}, {email}, {first_name}, {points} are replaced.")),
+                         Setting("message", _l("Message"), kind="textarea", default="{name} needs your attention.")]),
+        Action("webhook.call", _l("Call a webhook"), run=run_webhook, validate=check_webhook_settings,
+               description=_l("POSTs the contact as JSON; signed with HMAC-SHA256 in X-Couvee-Signature; "
+                              "retried with exponential backoff."),
+               settings=[Setting("url", _l("URL"), required=True), Setting("secret", _l("Signing secret"), secret=True)]),
+        Action("workflow.start", _l("Start another workflow"), run=run_workflow_start,
+               settings=[Setting("workflow_id", _l("Workflow"), kind="choice", required=True, choices=WORKFLOWS)]),
+        Action("workflow.stop", _l("Stop another workflow"), run=run_workflow_stop,
+               settings=[Setting("workflow_id", _l("Workflow"), kind="choice", required=True, choices=WORKFLOWS)]),
     ]

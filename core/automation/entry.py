@@ -17,6 +17,7 @@ from flask import current_app
 from ..event_kinds import counts_as_interaction, event_kinds
 from ..dispatch.memo import batch_memo
 from ..events import emit
+from ..i18n import core_domain
 from ..models import Contact, Event, utcnow
 from . import engine
 from .definition import StepMap, entry_rules
@@ -24,6 +25,7 @@ from .models import RUN_ACTIVE, StepExecution, Workflow, WorkflowRun, WorkflowVe
 from .steps import ANY_INTERACTION, event_matches_pattern
 
 log = logging.getLogger("couvee.automation")
+_ = core_domain().gettext
 
 
 class EntryRefused(Exception):
@@ -70,7 +72,7 @@ def start_workflow(contact, workflow, reason: str = "added by hand", key: str | 
     """
     workflow, contact = _workflow(workflow), _contact(contact)
     if workflow.status != "active" or not workflow.version:
-        raise EntryRefused(f"the workflow “{workflow.name}” is not active")
+        raise EntryRefused(_("the workflow “%(name)s” is not active", name=workflow.name))
     if definition is None:
         definition = WorkflowVersion.get((WorkflowVersion.workflow == workflow.id)
                                          & (WorkflowVersion.number == workflow.version)).definition
@@ -85,7 +87,8 @@ def start_workflow(contact, workflow, reason: str = "added by hand", key: str | 
                  entry_key=entry_key, reason=reason[:250], status="running", token=0, started_at=utcnow())
     inserted = list(WorkflowRun.insert(**fresh).on_conflict_ignore().returning(WorkflowRun.id).execute())
     if not inserted:
-        raise EntryRefused(f"{contact.display_name} already entered “{workflow.name}” for this reason")
+        raise EntryRefused(_("%(contact)s already entered “%(name)s” for this reason", contact=contact.display_name,
+                             name=workflow.name))
     run = WorkflowRun(id=inserted[0].id, error="", waiting_for=None, wake_at=None, finished_at=None,
                       updated_at=fresh["started_at"], **fresh)
     with engine.run_logs():
@@ -104,16 +107,17 @@ def _check_entry_rules(workflow: Workflow, contact: Contact, rules: dict, manual
     earlier = list(WorkflowRun.select(WorkflowRun.status, WorkflowRun.started_at).where(
         (WorkflowRun.workflow == workflow.id) & (WorkflowRun.contact == contact.id)))
     if any(run.status in RUN_ACTIVE for run in earlier):
-        raise EntryRefused(f"{contact.display_name} is already in “{workflow.name}”")
+        raise EntryRefused(_("%(contact)s is already in “%(name)s”", contact=contact.display_name, name=workflow.name))
     if manual or not earlier:
         return
     if rules["mode"] == "once":
-        raise EntryRefused(f"{contact.display_name} already went through “{workflow.name}” (once per contact)")
+        raise EntryRefused(_("%(contact)s already went through “%(name)s” (once per contact)",
+                             contact=contact.display_name, name=workflow.name))
     if rules["mode"] == "reentry":
         since = utcnow() - dt.timedelta(days=int(rules.get("reentry_days") or 0))
         if any(run.started_at > since for run in earlier):
-            raise EntryRefused(f"{contact.display_name} entered “{workflow.name}” less than "
-                               f"{rules.get('reentry_days')} days ago")
+            raise EntryRefused(_("%(contact)s entered “%(name)s” less than %(days)s days ago",
+                                 contact=contact.display_name, name=workflow.name, days=rules.get("reentry_days")))
 
 
 def try_start(contact, workflow, reason: str, key: str, run_now: bool = False,

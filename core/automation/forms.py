@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..extension import Setting
+from ..i18n import core_domain
 
 FIELDS = [("@fields", "")]
 DATE_FIELDS = [("@date_fields", "")]
 SEGMENTS = [("@segments", "")]
 USERS = [("@users", "")]
 WORKFLOWS = [("@workflows", "")]
+_ = core_domain().gettext
 
 
 def workflow_choices() -> list[tuple[str, str]]:
@@ -66,17 +68,17 @@ def coerce_value(setting: Setting, raw) -> object:
     text = "" if raw is None else str(raw).strip()
     if not text:
         if setting.required:
-            raise ValueError(f"{setting.label} is required.")
+            raise ValueError(_("%(label)s is required.", label=setting.label))
         return None if setting.kind == "int" else ""
     if setting.kind == "int":
         try:
             return int(text)
         except ValueError:
-            raise ValueError(f"{setting.label} must be a whole number.") from None
+            raise ValueError(_("%(label)s must be a whole number.", label=setting.label)) from None
     if setting.kind == "choice":
         allowed = {str(value) for value, _ in expand_choices(setting)}
         if allowed and text not in allowed:
-            raise ValueError(f"{setting.label}: choose one of the options.")
+            raise ValueError(_("%(label)s: choose one of the options.", label=setting.label))
     return text
 
 

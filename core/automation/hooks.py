@@ -8,7 +8,10 @@ from markupsafe import Markup
 
 from ..extension import AdminMenuItem, Migration, PeriodicJob
 from ..hookspecs import hookimpl
+from ..i18n import core_domain
 from .models import AUTOMATION_MODELS
+
+_l = core_domain().lazy_gettext
 
 
 @hookimpl
@@ -52,7 +55,7 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("workflows", "Workflows", "automation.index", order=30, roles=("admin", "marketer"))]
+    return [AdminMenuItem("workflows", _l("Workflows"), "automation.index", order=30, roles=("admin", "marketer"))]
 
 
 @hookimpl

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 from ..event_kinds import EventKind
+from ..i18n import core_domain
 
-WORKFLOW = {"workflow_id": "the workflow's id"}
+_l = core_domain().lazy_gettext
+
+WORKFLOW = {"workflow_id": _l("the workflow's id")}
 
 
 def workflow_event_kinds() -> list[EventKind]:
     return [
-        EventKind("workflow_entered", "Entered a workflow", verb="enter a workflow", past="entered a workflow",
+        EventKind("workflow_entered", _l("Entered a workflow"), verb=_l("enter a workflow"), past=_l("entered a workflow"),
+                  negative_past=_l("did not enter a workflow"),
                   properties=WORKFLOW),
-        EventKind("workflow_completed", "Completed a workflow", verb="complete a workflow",
-                  past="completed a workflow", properties=WORKFLOW),
+        EventKind("workflow_completed", _l("Completed a workflow"), verb=_l("complete a workflow"),
+                  past=_l("completed a workflow"), negative_past=_l("did not complete a workflow"), properties=WORKFLOW),
     ]

@@ -11,7 +11,10 @@ from typing import Callable
 
 from flask import current_app
 
+from ..i18n import core_domain
 from .lifecycle import plugin_hint
+
+_, _l = core_domain().pair()
 
 
 def trigger(kind: str, **settings) -> dict:
@@ -82,71 +85,71 @@ def _entry(mode="once", days=0, exit_segment_id=None):
 
 
 TEMPLATES = [
-    Template("birthday", "Birthday greeting", "On the contact's birthday, a greeting email in the morning (their time).",
-             "the birthday date field and the email",
+    Template("birthday", _l("Birthday greeting"), _l("On the contact's birthday, a greeting email in the morning (their time)."),
+             _l("the birthday date field and the email"),
              lambda: {"triggers": [trigger("date_anniversary", field="birthday")], "entry": _entry("reentry", 300),
-                      "steps": [window("Morning, contact's time"), email("Birthday email")]},
+                      "steps": [window(_("Morning, contact's time")), email(_("Birthday email"))]},
              ("email.send",)),
-    Template("customer_anniversary", "1-year customer thank-you", "One year after the first purchase, a thank-you email.",
-             "the first-purchase date field and the email",
+    Template("customer_anniversary", _l("1-year customer thank-you"), _l("One year after the first purchase, a thank-you email."),
+             _l("the first-purchase date field and the email"),
              lambda: {"triggers": [trigger("days_after_date", field="first_purchase", days=365)],
-                      "steps": [email("Thank-you email")]}, ("email.send",)),
-    Template("drip", "Drip: day 1, 7 and 14", "Three emails a week apart after joining a list.",
-             "the list and the three emails",
+                      "steps": [email(_("Thank-you email"))]}, ("email.send",)),
+    Template("drip", _l("Drip: day 1, 7 and 14"), _l("Three emails a week apart after joining a list."),
+             _l("the list and the three emails"),
              lambda: {"triggers": [trigger("segment_joined", segment_id="")],
-                      "steps": [email("Day 1 email"), wait(6), email("Day 7 email"), wait(7), email("Day 14 email")]},
+                      "steps": [email(_("Day 1 email")), wait(6), email(_("Day 7 email")), wait(7), email(_("Day 14 email"))]},
              ("email.send",)),
-    Template("welcome", "Welcome after newsletter sign-up", "A welcome email when someone gives consent to "
-             "email marketing (newsletter form).", "the welcome email",
+    Template("welcome", _l("Welcome after newsletter sign-up"), _l("A welcome email when someone gives consent to "
+             "email marketing (newsletter form)."), _l("the welcome email"),
              lambda: {"triggers": [trigger("consent_given", purpose="email_marketing")],
-                      "steps": [email("Welcome email: your promise, frequency, best articles")]}, ("email.send",)),
-    Template("onboarding", "Onboarding when a lead becomes a customer", "Three emails presenting the product after "
-             "the status becomes “customer”.", "the status field and the three emails",
+                      "steps": [email(_("Welcome email: your promise, frequency, best articles"))]}, ("email.send",)),
+    Template("onboarding", _l("Onboarding when a lead becomes a customer"), _l("Three emails presenting the product after "
+             "the status becomes “customer”."), _l("the status field and the three emails"),
              lambda: {"triggers": [trigger("status_changed", field="", to_value="customer")],
-                      "steps": [email("Onboarding 1: getting started"), wait(3), email("Onboarding 2: key features"),
-                                wait(4), email("Onboarding 3: tips and help")]}, ("email.send",)),
-    Template("repermission", "Re-permission", "No email opened for 6 months → ask to confirm; no confirmation "
-             "(click) within 30 days → removed from the mailing list.", "the email and the mailing list",
+                      "steps": [email(_("Onboarding 1: getting started")), wait(3), email(_("Onboarding 2: key features")),
+                                wait(4), email(_("Onboarding 3: tips and help"))]}, ("email.send",)),
+    Template("repermission", _l("Re-permission"), _l("No email opened for 6 months → ask to confirm; no confirmation "
+             "(click) within 30 days → removed from the mailing list."), _l("the email and the mailing list"),
              lambda: {"triggers": [trigger("no_event", event="email_opened", days=180)], "entry": _entry("reentry", 180),
-                      "steps": [email("Do you still want our emails? (confirmation link)"),
+                      "steps": [email(_("Do you still want our emails? (confirmation link)")),
                                 wait_for("email_clicked", 30, [action("tag.add", tag="re-confirmed")],
-                                         [action("segment.remove", "Remove from the mailing list", segment_id=""),
+                                         [action("segment.remove", _("Remove from the mailing list"), segment_id=""),
                                           action("tag.add", tag="unsubscribed (re-permission)")])]},
              ("email.send", "tag.add", "segment.remove")),
-    Template("engagement", "Engagement status", "No interaction for 30 days → “disengaged”; still none after 60 → "
-             "“inactive” and, for customers, a “what's new” email; any interaction → back to “engaged”.",
-             "the customer tag and the “what's new” email",
+    Template("engagement", _l("Engagement status"), _l("No interaction for 30 days → “disengaged”; still none after 60 "
+             "→ “inactive” and, for customers, a “what's new” email; any interaction → back to “engaged”."),
+             _l("the customer tag and the “what's new” email"),
              lambda: {"triggers": [trigger("no_interaction", days=30)], "entry": _entry("reentry", 30),
                       "steps": [action("tag.remove", tag="engaged"), action("tag.add", tag="disengaged"),
                                 wait_for("any_interaction", 30,
                                          [action("tag.remove", tag="disengaged"), action("tag.add", tag="engaged")],
                                          [action("tag.remove", tag="disengaged"), action("tag.add", tag="inactive"),
-                                          condition("tag", [email("What's new email")], [], tag="customer")])]},
+                                          condition("tag", [email(_("What's new email"))], [], tag="customer")])]},
              ("email.send", "tag.add", "tag.remove")),
-    Template("hot_lead", "Hot lead → assign a rep and notify", "When points cross the hot-lead threshold, a rep is "
-             "assigned (rules, then round robin) and notified by email.", "the threshold",
+    Template("hot_lead", _l("Hot lead → assign a rep and notify"), _l("When points cross the hot-lead threshold, a rep is "
+             "assigned (rules, then round robin) and notified by email."), _l("the threshold"),
              lambda: {"triggers": [trigger("points_threshold_crossed", threshold=None)],
                       "steps": [action("owner.assign", mode="rules"),
-                                action("notify.user", user="owner", subject="Hot lead: {name}",
-                                       message="{name} just became a hot lead ({points} points). Contact them soon.")]},
+                                action("notify.user", user="owner", subject=_("Hot lead: {name}"),
+                                       message=_("{name} just became a hot lead ({points} points). Contact them soon."))]},
              ("owner.assign", "notify.user")),
-    Template("pricing_alert", "Pricing page visit → alert sales", "A visit of the pricing page sends an email to the "
-             "contact's owner (at most once a week per contact).", "the page pattern",
+    Template("pricing_alert", _l("Pricing page visit → alert sales"), _l("A visit of the pricing page sends an email to the "
+             "contact's owner (at most once a week per contact)."), _l("the page pattern"),
              lambda: {"triggers": [trigger("page_visited", url="*/pricing*")], "entry": _entry("reentry", 7),
-                      "steps": [action("notify.user", user="owner", subject="{name} is looking at the pricing page",
-                                       message="{name} visited the pricing page.")]}, ("notify.user",)),
-    Template("lost_opportunity", "Lost opportunity → nurture series", "When a rep marks an opportunity lost in the "
-             "CRM, a series of nurturing emails to convert later.", "the three emails",
+                      "steps": [action("notify.user", user="owner", subject=_("{name} is looking at the pricing page"),
+                                       message=_("{name} visited the pricing page."))]}, ("notify.user",)),
+    Template("lost_opportunity", _l("Lost opportunity → nurture series"), _l("When a rep marks an opportunity lost in the "
+             "CRM, a series of nurturing emails to convert later."), _l("the three emails"),
              lambda: {"triggers": [trigger("crm_opportunity_lost")], "entry": _entry("reentry", 90),
-                      "steps": [wait(7), email("Nurture 1: useful content"), wait(14), email("Nurture 2: case study"),
-                                wait(14), email("Nurture 3: come back offer")]}, ("email.send",)),
-    Template("nps", "NPS: review request or re-engagement", "When the NPS answer arrives: 7 or more → review request "
-             "with an exclusive offer; below 7 → a re-engagement series.", "the NPS field and the emails",
+                      "steps": [wait(7), email(_("Nurture 1: useful content")), wait(14), email(_("Nurture 2: case study")),
+                                wait(14), email(_("Nurture 3: come back offer"))]}, ("email.send",)),
+    Template("nps", _l("NPS: review request or re-engagement"), _l("When the NPS answer arrives: 7 or more → review request "
+             "with an exclusive offer; below 7 → a re-engagement series."), _l("the NPS field and the emails"),
              lambda: {"triggers": [trigger("field_changed", field="nps", from_value="", to_value="")],
                       "entry": _entry("reentry", 90),
-                      "steps": [condition("field", [email("Review request + exclusive offer")],
-                                          [email("Re-engagement 1: tutorials"), wait(7),
-                                           email("Re-engagement 2: coaching session")],
+                      "steps": [condition("field", [email(_("Review request + exclusive offer"))],
+                                          [email(_("Re-engagement 1: tutorials")), wait(7),
+                                           email(_("Re-engagement 2: coaching session"))],
                                           field="nps", operator="gte", value="7")]}, ("email.send",)),
 ]
 

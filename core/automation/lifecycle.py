@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from ..i18n import core_domain
 from ..models import Contact, CustomField, utcnow
 from . import engine
 from .definition import entry_rules, walk
@@ -18,12 +19,14 @@ from .forms import check_values
 from .models import RUN_ACTIVE, Workflow, WorkflowRun, WorkflowVersion, empty_definition
 from .steps import kind_of, step_kinds
 
+_ = core_domain().gettext
+
 
 def create_workflow(name: str, definition: dict | None = None, description: str = "",
                     template_id: str = "") -> Workflow:
     name = (name or "").strip()
     if not name:
-        raise ValueError("A workflow needs a name.")
+        raise ValueError(_("A workflow needs a name."))
     return Workflow.create(name=name[:200], description=description, definition=definition or empty_definition(),
                            template_id=template_id)
 
@@ -42,38 +45,44 @@ def problems(definition: dict) -> list[str]:
     found = []
     triggers = definition.get("triggers") or []
     if not triggers:
-        found.append("Add a trigger: what makes a contact enter this workflow?")
+        found.append(_("Add a trigger: what makes a contact enter this workflow?"))
     for number, trigger in enumerate(triggers, 1):
         trigger_type = registries.trigger_types.get(trigger.get("type") or "")
         if trigger_type is None:
-            found.append(f"Trigger {number}: “{trigger.get('type')}” is not available (is its plugin active?).")
+            found.append(_("Trigger %(number)s: “%(type)s” is not available (is its plugin active?).", number=number,
+                           type=trigger.get("type")))
             continue
-        found += [f"Trigger “{trigger_type.label}”: {p}" for p in check_values(trigger_type.settings,
-                                                                              trigger.get("settings") or {})]
-        found += _field_problems(f"Trigger “{trigger_type.label}”", trigger.get("settings") or {})
+        where = _("Trigger “%(label)s”", label=trigger_type.label)
+        found += [_("%(where)s: %(problem)s", where=where, problem=p)
+                  for p in check_values(trigger_type.settings, trigger.get("settings") or {})]
+        found += _field_problems(where, trigger.get("settings") or {})
     if not definition.get("steps"):
-        found.append("Add at least one step.")
+        found.append(_("Add at least one step."))
     kinds = step_kinds()
-    for step, _ in walk(definition.get("steps") or []):
+    for step, _branch in walk(definition.get("steps") or []):
         label = step.get("note") or step["id"]
         if step.get("type") == "action":
             action = registries.actions.get(step.get("action") or "")
             if action is None:
-                found.append(f"Step “{label}”: the action “{step.get('action')}” is not available — "
-                             f"enable the plugin that provides it ({plugin_hint(step.get('action'))}).")
+                found.append(_("Step “%(label)s”: the action “%(action)s” is not available — enable the plugin "
+                               "that provides it (%(plugin)s).", label=label, action=step.get("action"),
+                               plugin=plugin_hint(step.get("action"))))
                 continue
             settings = step.get("settings") or {}
-            named = f"Step “{step.get('note') or action.label}”"
-            found += [f"{named}: {p}" for p in check_values(action.settings, settings) + action.problems(settings)]
+            named = _("Step “%(label)s”", label=step.get("note") or action.label)
+            found += [_("%(where)s: %(problem)s", where=named, problem=p)
+                      for p in check_values(action.settings, settings) + action.problems(settings)]
             continue
         kind = kinds.get(kind_of(step))
         if kind is None:
-            found.append(f"Step {step['id']}: unknown kind of step {kind_of(step)!r}.")
+            found.append(_("Step %(id)s: unknown kind of step “%(kind)s”.", id=step["id"], kind=kind_of(step)))
             continue
-        found += [f"Step “{kind.label}”: {p}" for p in check_values(kind.settings(), step.get("settings") or {})]
+        named = _("Step “%(label)s”", label=kind.label)
+        found += [_("%(where)s: %(problem)s", where=named, problem=p)
+                  for p in check_values(kind.settings(), step.get("settings") or {})]
     rules = entry_rules(definition)
     if rules["mode"] == "reentry" and int(rules.get("reentry_days") or 0) < 0:
-        found.append("Re-entry needs a number of days (0 or more).")
+        found.append(_("Re-entry needs a number of days (0 or more)."))
     return found
 
 
@@ -81,7 +90,7 @@ def _field_problems(where: str, settings: dict) -> list[str]:
     key = settings.get("field")
     if key and key not in ("email", "first_name", "last_name") and not CustomField.select().where(
             CustomField.key == key).exists():
-        return [f"{where}: the field “{key}” does not exist (create it under Fields)."]
+        return [_("%(where)s: the field “%(key)s” does not exist (create it under Fields).", where=where, key=key)]
     return []
 
 
@@ -101,8 +110,8 @@ def plugin_hint(action_id: str | None) -> str:
     if namespace in inactive:
         return inactive[namespace]
     if len(inactive) > 1:
-        return "one of: " + ", ".join(inactive.values())
-    return next(iter(inactive.values()), "no installed plugin provides it")
+        return _("one of: %(plugins)s", plugins=", ".join(inactive.values()))
+    return next(iter(inactive.values()), None) or _("no installed plugin provides it")
 
 
 def publish(workflow: Workflow) -> WorkflowVersion:
@@ -143,9 +152,12 @@ class WorkflowAudience:
         population yet, is shown as a warning, not refused)."""
         if not self.known or not self.population:
             return ""
-        blocked = [f"step “{label}”: {check.refusal()}" for label, check in self.steps if check.nobody]
-        return ("The email steps would reach nobody of the contacts this workflow is for — " + "; ".join(blocked)
-                if blocked else "")
+        blocked = [_("step “%(label)s”: %(refusal)s", label=label, refusal=check.refusal())
+                   for label, check in self.steps if check.nobody]
+        if not blocked:
+            return ""
+        return _("The email steps would reach nobody of the contacts this workflow is for — %(steps)s",
+                 steps="; ".join(blocked))
 
 
 def _population(definition: dict):
@@ -154,7 +166,7 @@ def _population(definition: dict):
     queries, labels = [], []
     for trigger in definition.get("triggers") or []:
         trigger_type = registry.get(trigger.get("type") or "")
-        labels.append(trigger_type.label if trigger_type else str(trigger.get("type")))
+        labels.append(str(trigger_type.label) if trigger_type else str(trigger.get("type")))
         query = trigger_type.population(trigger.get("settings") or {}) if trigger_type and trigger_type.population \
             else None
         if query is None:
@@ -174,7 +186,7 @@ def audience(workflow: Workflow, definition: dict | None = None) -> WorkflowAudi
     went through a "once" workflow, or inside it now) are left out."""
     definition = definition if definition is not None else workflow.definition
     actions = current_app.extensions["couvee"].registries.actions
-    sending = [(step, actions.get(step.get("action") or "")) for step, _ in walk(definition.get("steps") or [])
+    sending = [(step, actions.get(step.get("action") or "")) for step, _branch in walk(definition.get("steps") or [])
                if step.get("type") == "action"]
     sending = [(step, action) for step, action in sending if action is not None and action.audience is not None]
     if not sending:
@@ -186,18 +198,32 @@ def audience(workflow: Workflow, definition: dict | None = None) -> WorkflowAudi
     candidates = query.where(Contact.id.not_in(runs)) if workflow.id else query
     total = candidates.count()
     inside = query.count() - total if workflow.id else 0
-    left_out = f" ({inside} already went through this workflow and cannot enter again)" if inside else ""
-    if known:
-        basis = (f"Counted over the {total} contact(s) the trigger selects now "
-                 f"({' or '.join(labels)}){left_out}.")
-    else:
-        cause = f"“{labels[0]}” is an event" if labels else "there is no trigger yet"
-        basis = (f"No population is known in advance ({cause}): counted over all {total} contacts who could "
-                 f"enter now{left_out}; who really enters depends on who triggers it.")
+    basis = _audience_basis(known, total, inside, labels)
     found = WorkflowAudience(known, total, basis)
     for step, action in sending:
         found.steps.append((step.get("note") or action.label, action.audience(step.get("settings") or {}, candidates)))
     return found
+
+
+def _audience_basis(known: bool, total: int, inside: int, labels: list[str]) -> str:
+    """What the audience figures are counted over, in one sentence."""
+    if known:
+        triggers = labels[0] if labels else ""
+        for label in labels[1:]:
+            triggers = _("%(left)s or %(right)s", left=triggers, right=label)
+        if inside:
+            return _("Counted over the %(total)s contact(s) the trigger selects now (%(triggers)s) (%(inside)s already "
+                     "went through this workflow and cannot enter again).", total=total, triggers=triggers,
+                     inside=inside)
+        return _("Counted over the %(total)s contact(s) the trigger selects now (%(triggers)s).", total=total,
+                 triggers=triggers)
+    cause = _("“%(trigger)s” is an event", trigger=labels[0]) if labels else _("there is no trigger yet")
+    if inside:
+        return _("No population is known in advance (%(cause)s): counted over all %(total)s contacts who could enter "
+                 "now (%(inside)s already went through this workflow and cannot enter again); who really enters "
+                 "depends on who triggers it.", cause=cause, total=total, inside=inside)
+    return _("No population is known in advance (%(cause)s): counted over all %(total)s contacts who could enter "
+             "now; who really enters depends on who triggers it.", cause=cause, total=total)
 
 
 def activate(workflow: Workflow, anyway: bool = False) -> list[str]:
@@ -220,7 +246,7 @@ def activate(workflow: Workflow, anyway: bool = False) -> list[str]:
 def _audience_problems(workflow: Workflow, anyway: bool) -> list[str]:
     check = None if anyway else audience(workflow)
     refusal = check.refusal() if check else ""
-    return [refusal + ". Fix the audience, or tick “activate anyway”."] if refusal else []
+    return [_("%(refusal)s. Fix the audience, or tick “activate anyway”.", refusal=refusal)] if refusal else []
 
 
 def publish_changes(workflow: Workflow, anyway: bool = False) -> list[str]:

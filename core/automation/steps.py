@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..contacts import custom_fields, get_values, tags_of
 from ..event_kinds import event_kinds, interaction_kinds, trigger_kinds
 from ..extension import Setting
+from ..i18n import core_domain
 from ..models import Contact, CustomField, Event, User, utcnow
 from ..settings import get_setting
 
@@ -24,9 +25,24 @@ UNITS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ANY_INTERACTION = "any_interaction"
 NATIVE = ("email", "first_name", "last_name")
-OPERATORS = [("equals", "is"), ("not_equals", "is not"), ("contains", "contains"),
-             ("gte", "is at least (number)"), ("lte", "is at most (number)"),
-             ("empty", "is empty"), ("not_empty", "is not empty")]
+_, _l = core_domain().pair()
+pgettext = core_domain().pgettext
+OPERATORS = [("equals", _l("is")), ("not_equals", _l("is not")), ("contains", _l("contains")),
+             ("gte", _l("is at least (number)")), ("lte", _l("is at most (number)")),
+             ("empty", _l("is empty")), ("not_empty", _l("is not empty"))]
+#: a field condition on the diagram, a whole question per operator
+FIELD_QUESTIONS = {
+    "equals": _l("%(field)s is “%(value)s”?"),
+    "not_equals": _l("%(field)s is not “%(value)s”?"),
+    "contains": _l("%(field)s contains “%(value)s”?"),
+    "gte": _l("%(field)s is at least (number) “%(value)s”?"),
+    "lte": _l("%(field)s is at most (number) “%(value)s”?"),
+    "empty": _l("%(field)s is empty?"),
+    "not_empty": _l("%(field)s is not empty?"),
+}
+UNIT_LABELS = {"minutes": _l("minutes"), "hours": _l("hours"), "days": _l("days"), "weeks": _l("weeks")}
+WAIT_DURATIONS = {"minutes": _l("Wait %(amount)s minutes"), "hours": _l("Wait %(amount)s hours"),
+                  "days": _l("Wait %(amount)s days"), "weeks": _l("Wait %(amount)s weeks")}
 
 
 @dataclass
@@ -44,7 +60,8 @@ class StepKind:
 
 
 def field_choices(kinds: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
-    choices = [] if kinds else [(key, key.replace("_", " ").capitalize()) for key in NATIVE]
+    native = {"email": _("Email"), "first_name": _("First name"), "last_name": _("Last name")}
+    choices = [] if kinds else [(key, native[key]) for key in NATIVE]
     return choices + [(f.key, f.label) for f in custom_fields() if not kinds or f.type_id in kinds]
 
 
@@ -65,16 +82,18 @@ def _segment_name(raw) -> str:
         segment = Segment.get_or_none(Segment.id == int(raw))
     except (TypeError, ValueError):
         segment = None
-    return f"“{segment.name}”" if segment else "(choose a segment)"
+    return _("“%(name)s”", name=segment.name) if segment else _("(choose a segment)")
 
 
 def _field_label(key) -> str:
     if not key:
-        return "(choose a field)"
+        return _("(choose a field)")
     if key in NATIVE:
-        return key.replace("_", " ")
+        return {"email": pgettext("workflow sentence", "email"),
+                "first_name": pgettext("workflow sentence", "first name"),
+                "last_name": pgettext("workflow sentence", "last name")}[key]
     row = CustomField.get_or_none(CustomField.key == key)
-    return row.label if row else f"{key} (missing field)"
+    return row.label if row else _("%(key)s (missing field)", key=key)
 
 
 # --- delays --------------------------------------------------------------------------
@@ -268,9 +287,9 @@ def event_matches_pattern(data: dict, pattern: str) -> bool:
 def event_words(kind: str) -> str:
     """``submit a form``: the registered kind's verb phrase."""
     if kind == ANY_INTERACTION:
-        return "interact with you"
+        return _("interact with you")
     registered = event_kinds().get(kind)
-    return registered.verb if registered else f"get “{kind}” (unavailable: is its plugin active?)"
+    return str(registered.verb) if registered else _("get “%(kind)s” (unavailable: is its plugin active?)", kind=kind)
 
 
 # --- the menu of step kinds -------------------------------------------------------------
@@ -279,124 +298,141 @@ def event_words(kind: str) -> str:
 def _event_choices() -> list[tuple[str, str]]:
     """What a wait step or an "event" condition can look for: any interaction,
     or one of the kinds registered with ``can_trigger`` by the active plugins."""
-    return [(ANY_INTERACTION, "Any interaction (visit, open, click, form…)"),
-            *sorted(((kind.id, kind.label) for kind in trigger_kinds()), key=lambda choice: choice[1])]
+    return [(ANY_INTERACTION, _("Any interaction (visit, open, click, form…)")),
+            *sorted(((kind.id, str(kind.label)) for kind in trigger_kinds()), key=lambda choice: choice[1])]
 
 
 def _delay_duration():
-    return [Setting("amount", "Wait", kind="int", default=1, required=True),
-            Setting("unit", "Unit", kind="choice", default="days", choices=[(u, u) for u in UNITS])]
+    return [Setting("amount", _("Wait"), kind="int", default=1, required=True),
+            Setting("unit", _("Unit"), kind="choice", default="days", choices=[(u, UNIT_LABELS[u]) for u in UNITS])]
 
 
 def _delay_date():
-    return [Setting("field", "Date field", kind="choice", required=True, choices=field_choices(("date",))),
-            Setting("offset_days", "Days after (negative: before)", kind="int", default=0),
-            Setting("at_time", "At (local time)", default="09:00"),
-            Setting("timezone", "Timezone", kind="choice", default="contact",
-                    choices=[("contact", "The contact's (field “timezone”)"), ("site", "The site's")])]
+    return [Setting("field", _("Date field"), kind="choice", required=True, choices=field_choices(("date",))),
+            Setting("offset_days", _("Days after (negative: before)"), kind="int", default=0),
+            Setting("at_time", _("At (local time)"), default="09:00"), _timezone_setting()]
+
+
+def _timezone_setting() -> Setting:
+    return Setting("timezone", _("Timezone"), kind="choice", default="contact",
+                   choices=[("contact", _("The contact's (field “timezone”)")), ("site", _("The site's"))])
 
 
 def _delay_window():
-    return [Setting("weekdays", "Days", default="mon-fri", help="e.g. mon-fri or tue,thu"),
-            Setting("from_time", "From", default="09:00"), Setting("to_time", "To", default="18:00"),
-            Setting("timezone", "Timezone", kind="choice", default="contact",
-                    choices=[("contact", "The contact's (field “timezone”)"), ("site", "The site's")])]
+    return [Setting("weekdays", _("Days"), default="mon-fri", help=_("e.g. mon-fri or tue,thu")),
+            Setting("from_time", _("From"), default="09:00"), Setting("to_time", _("To"), default="18:00"),
+            _timezone_setting()]
 
 
 def _cond_field():
-    return [Setting("field", "Field", kind="choice", required=True, choices=field_choices()),
-            Setting("operator", "Test", kind="choice", default="equals", choices=OPERATORS),
-            Setting("value", "Value")]
+    return [Setting("field", _("Field"), kind="choice", required=True, choices=field_choices()),
+            Setting("operator", _("Test"), kind="choice", default="equals", choices=OPERATORS),
+            Setting("value", _("Value"))]
 
 
 def _cond_tag():
-    return [Setting("tag", "Tag", required=True)]
+    return [Setting("tag", _("Tag"), required=True)]
 
 
 def _cond_segment():
-    return [Setting("segment_id", "Segment", kind="choice", required=True, choices=segment_choices())]
+    return [Setting("segment_id", _("Segment"), kind="choice", required=True, choices=segment_choices())]
 
 
 def _cond_points():
-    return [Setting("min_points", "At least (points)", kind="int", required=True, default=50)]
+    return [Setting("min_points", _("At least (points)"), kind="int", required=True, default=50)]
 
 
 def _cond_owner():
-    return [Setting("owner", "Owner", kind="choice", default="any",
-                    choices=[("any", "Has an owner"), ("none", "Has no owner")] + user_choices())]
+    return [Setting("owner", _("Owner"), kind="choice", default="any",
+                    choices=[("any", _("Has an owner")), ("none", _("Has no owner"))] + user_choices())]
 
 
 def _cond_event():
-    return [Setting("event", "Did", kind="choice", required=True, choices=_event_choices()),
-            Setting("match", "Matching (optional)", help="e.g. */pricing* for a URL, or an event name"),
-            Setting("days", "In the last (days)", kind="int", default=30, required=True)]
+    return [Setting("event", _("Did"), kind="choice", required=True, choices=_event_choices()),
+            Setting("match", _("Matching (optional)"), help=_("e.g. */pricing* for a URL, or an event name")),
+            Setting("days", _("In the last (days)"), kind="int", default=30, required=True)]
 
 
 def _wait_event():
-    return [Setting("event", "Wait for", kind="choice", required=True, choices=_event_choices()),
-            Setting("match", "Matching (optional)", help="e.g. */confirm* for a click, or an event name"),
-            Setting("days", "At most (days)", kind="int", default=30, required=True)]
+    return [Setting("event", _("Wait for"), kind="choice", required=True, choices=_event_choices()),
+            Setting("match", _("Matching (optional)"), help=_("e.g. */confirm* for a click, or an event name")),
+            Setting("days", _("At most (days)"), kind="int", default=30, required=True)]
 
 
 def _describe_condition(step: dict) -> str:
     s = step.get("settings") or {}
     check = step.get("variant")
     if check == "field":
-        words = dict(OPERATORS).get(s.get("operator") or "equals", "is")
-        value = "" if s.get("operator") in ("empty", "not_empty") else f" “{s.get('value') or ''}”"
-        return f"{_field_label(s.get('field'))} {words}{value}?"
+        question = FIELD_QUESTIONS.get(s.get("operator") or "equals", FIELD_QUESTIONS["equals"])
+        return str(question) % {"field": _field_label(s.get("field")), "value": s.get("value") or ""}
     if check == "tag":
-        return f"Has the tag “{s.get('tag') or '?'}”?"
+        return _("Has the tag “%(tag)s”?", tag=s.get("tag") or "?")
     if check == "segment":
-        return f"In {_segment_name(s.get('segment_id'))}?"
+        return _("In %(segment)s?", segment=_segment_name(s.get("segment_id")))
     if check == "points":
-        return f"At least {s.get('min_points')} points?"
+        return _("At least %(points)s points?", points=s.get("min_points"))
     if check == "owner":
         owner = s.get("owner") or "any"
         if owner in ("any", "none"):
-            return "Has an owner?" if owner == "any" else "Has no owner?"
+            return _("Has an owner?") if owner == "any" else _("Has no owner?")
         user = User.get_or_none(User.id == int(owner)) if str(owner).isdigit() else None
-        return f"Owner is {user.display_name if user else '?'}?"
-    match = f" matching “{s['match']}”" if s.get("match") else ""
-    return f"Did {event_words(s.get('event') or '')}{match} in the last {s.get('days') or 30} days?"
+        return _("Owner is %(user)s?", user=user.display_name if user else "?")
+    action, days = event_words(s.get("event") or ""), s.get("days") or 30
+    if s.get("match"):
+        return _("Did %(action)s matching “%(match)s” in the last %(days)s days?", action=action, match=s["match"],
+                 days=days)
+    return _("Did %(action)s in the last %(days)s days?", action=action, days=days)
 
 
 def _describe_delay(step: dict) -> str:
     s = step.get("settings") or {}
     mode = step.get("variant")
     if mode == "duration":
-        return f"Wait {s.get('amount')} {s.get('unit') or 'days'}"
+        sentence = WAIT_DURATIONS.get(s.get("unit") or "days")
+        if sentence is None:
+            return f"{_('Wait')} {s.get('amount')} {s.get('unit')}"
+        return str(sentence) % {"amount": s.get("amount")}
     if mode == "date_field":
         offset = int(s.get("offset_days") or 0)
-        shift = f"{abs(offset)} days {'after' if offset >= 0 else 'before'} " if offset else ""
-        return f"Wait until {shift}{_field_label(s.get('field'))} at {s.get('at_time') or '09:00'}"
-    return f"Wait for {s.get('weekdays') or 'mon-fri'} {s.get('from_time') or '09:00'}–{s.get('to_time') or '18:00'}" \
-           f" ({'contact' if (s.get('timezone') or 'contact') == 'contact' else 'site'} time)"
+        field, time = _field_label(s.get("field")), s.get("at_time") or "09:00"
+        if offset > 0:
+            return _("Wait until %(days)s days after %(field)s at %(time)s", days=offset, field=field, time=time)
+        if offset < 0:
+            return _("Wait until %(days)s days before %(field)s at %(time)s", days=-offset, field=field, time=time)
+        return _("Wait until %(field)s at %(time)s", field=field, time=time)
+    window = {"days": s.get("weekdays") or "mon-fri", "start": s.get("from_time") or "09:00",
+              "end": s.get("to_time") or "18:00"}
+    if (s.get("timezone") or "contact") == "contact":
+        return _("Wait for %(days)s %(start)s–%(end)s (contact time)", **window)
+    return _("Wait for %(days)s %(start)s–%(end)s (site time)", **window)
 
 
 def _describe_wait(step: dict) -> str:
     s = step.get("settings") or {}
-    match = f" matching “{s['match']}”" if s.get("match") else ""
-    return f"Wait up to {s.get('days') or 30} days: did they {event_words(s.get('event') or '')}{match}?"
+    action, days = event_words(s.get("event") or ""), s.get("days") or 30
+    if s.get("match"):
+        return _("Wait up to %(days)s days: did they %(action)s matching “%(match)s”?", days=days, action=action,
+                 match=s["match"])
+    return _("Wait up to %(days)s days: did they %(action)s?", days=days, action=action)
 
 
 STEP_KINDS = [
-    StepKind("delay:duration", "delay", "Wait a duration", _delay_duration, _describe_delay, "duration"),
-    StepKind("delay:date_field", "delay", "Wait until a date field", _delay_date, _describe_delay, "date_field",
-             "e.g. the day before a renewal date, at 9:00 in the contact's timezone"),
-    StepKind("delay:window", "delay", "Wait for a day/time window", _delay_window, _describe_delay, "window",
-             "e.g. send only Monday to Friday between 9:00 and 18:00 in the contact's timezone"),
-    StepKind("condition:field", "condition", "If a field has a value", _cond_field, _describe_condition, "field"),
-    StepKind("condition:tag", "condition", "If the contact has a tag", _cond_tag, _describe_condition, "tag"),
-    StepKind("condition:segment", "condition", "If the contact is in a segment", _cond_segment,
+    StepKind("delay:duration", "delay", _l("Wait a duration"), _delay_duration, _describe_delay, "duration"),
+    StepKind("delay:date_field", "delay", _l("Wait until a date field"), _delay_date, _describe_delay, "date_field",
+             _l("e.g. the day before a renewal date, at 9:00 in the contact's timezone")),
+    StepKind("delay:window", "delay", _l("Wait for a day/time window"), _delay_window, _describe_delay, "window",
+             _l("e.g. send only Monday to Friday between 9:00 and 18:00 in the contact's timezone")),
+    StepKind("condition:field", "condition", _l("If a field has a value"), _cond_field, _describe_condition, "field"),
+    StepKind("condition:tag", "condition", _l("If the contact has a tag"), _cond_tag, _describe_condition, "tag"),
+    StepKind("condition:segment", "condition", _l("If the contact is in a segment"), _cond_segment,
              _describe_condition, "segment"),
-    StepKind("condition:points", "condition", "If the contact has enough points", _cond_points,
+    StepKind("condition:points", "condition", _l("If the contact has enough points"), _cond_points,
              _describe_condition, "points"),
-    StepKind("condition:owner", "condition", "If the contact's owner is…", _cond_owner, _describe_condition, "owner"),
-    StepKind("condition:event", "condition", "If the contact did something recently", _cond_event,
+    StepKind("condition:owner", "condition", _l("If the contact's owner is…"), _cond_owner, _describe_condition, "owner"),
+    StepKind("condition:event", "condition", _l("If the contact did something recently"), _cond_event,
              _describe_condition, "event"),
-    StepKind("wait:event", "wait", "Wait for something, with a time limit", _wait_event, _describe_wait, "event",
-             "e.g. did they click the confirmation link within 30 days? Two branches: yes, and time ran out"),
+    StepKind("wait:event", "wait", _l("Wait for something, with a time limit"), _wait_event, _describe_wait, "event",
+             _l("e.g. did they click the confirmation link within 30 days? Two branches: yes, and time ran out")),
 ]
 
 

@@ -12,8 +12,11 @@ import fnmatch
 
 from ..event_kinds import EventKind
 from ..extension import Setting, TriggerType
+from ..i18n import core_domain
 from ..segments.kinds import segment_population
 from .forms import DATE_FIELDS, FIELDS, SEGMENTS
+
+_l = core_domain().lazy_gettext
 
 
 def _text(value) -> str:
@@ -70,50 +73,50 @@ def core_trigger_types(event_kinds) -> list[TriggerType]:
     """The triggers core provides: one per event kind registered with
     ``can_trigger`` (by any active plugin), then those that are not one kind
     (inbound events, field changes, schedules). Plugins add theirs with the same hook."""
-    field = lambda required=True: Setting("field", "Field", kind="choice", required=required,  # noqa: E731
+    field = lambda required=True: Setting("field", _l("Field"), kind="choice", required=required,  # noqa: E731
                                            choices=FIELDS)
     return [event_trigger(kind) for kind in event_kinds if kind.can_trigger] + [
-        TriggerType("inbound_event", "An event arrives from another tool", "behaviour",
+        TriggerType("inbound_event", _l("An event arrives from another tool"), "behaviour",
                     event_kinds=("custom_event",),
-                    settings=[Setting("name", "Event name", required=True, help="e.g. project_finished")],
+                    settings=[Setting("name", _l("Event name"), required=True, help=_l("e.g. project_finished"))],
                     matches=match_inbound,
-                    description="POST /api/v1/automation/events with an API key (webhook of another tool)."),
-        TriggerType("field_changed", "A field value changes", "behaviour", event_kinds=("contact_updated",),
-                    settings=[field(), Setting("from_value", "From (empty: any value)"),
-                              Setting("to_value", "To (empty: any value)")], matches=match_field_changed),
-        TriggerType("status_changed", "A status or stage is changed", "action",
+                    description=_l("POST /api/v1/automation/events with an API key (webhook of another tool).")),
+        TriggerType("field_changed", _l("A field value changes"), "behaviour", event_kinds=("contact_updated",),
+                    settings=[field(), Setting("from_value", _l("From (empty: any value)")),
+                              Setting("to_value", _l("To (empty: any value)"))], matches=match_field_changed),
+        TriggerType("status_changed", _l("A status or stage is changed"), "action",
                     event_kinds=("contact_updated",),
-                    settings=[Setting("field", "Status field", kind="choice", required=True, choices=FIELDS),
-                              Setting("to_value", "New status", required=True, help="e.g. customer")],
+                    settings=[Setting("field", _l("Status field"), kind="choice", required=True, choices=FIELDS),
+                              Setting("to_value", _l("New status"), required=True, help=_l("e.g. customer"))],
                     matches=match_status),
-        TriggerType("date_anniversary", "Anniversary of a date field", "time",
-                    settings=[Setting("field", "Date field", kind="choice", required=True,
+        TriggerType("date_anniversary", _l("Anniversary of a date field"), "time",
+                    settings=[Setting("field", _l("Date field"), kind="choice", required=True,
                                       choices=DATE_FIELDS)],
-                    description="Every year on the day (birthday, first purchase). 29 February: 28 February "
-                                "in other years."),
-        TriggerType("days_after_date", "N days after a date field", "time",
-                    settings=[Setting("field", "Date field", kind="choice", required=True,
+                    description=_l("Every year on the day (birthday, first purchase). 29 February: 28 February "
+                                   "in other years.")),
+        TriggerType("days_after_date", _l("N days after a date field"), "time",
+                    settings=[Setting("field", _l("Date field"), kind="choice", required=True,
                                       choices=DATE_FIELDS),
-                              Setting("days", "Days after", kind="int", required=True, default=365)],
-                    description="e.g. one year after the first purchase."),
-        TriggerType("recurring_segment", "On a schedule, everyone in a segment", "time",
-                    settings=[Setting("segment_id", "Segment", kind="choice", required=True,
+                              Setting("days", _l("Days after"), kind="int", required=True, default=365)],
+                    description=_l("e.g. one year after the first purchase.")),
+        TriggerType("recurring_segment", _l("On a schedule, everyone in a segment"), "time",
+                    settings=[Setting("segment_id", _l("Segment"), kind="choice", required=True,
                                       choices=SEGMENTS),
-                              Setting("every", "Every", kind="choice", default="week",
-                                      choices=[("day", "day"), ("week", "week"), ("month", "month")]),
-                              Setting("weekday", "On (weekly)", kind="choice", default="mon",
+                              Setting("every", _l("Every"), kind="choice", default="week",
+                                      choices=[("day", _l("day")), ("week", _l("week")), ("month", _l("month"))]),
+                              Setting("weekday", _l("On (weekly)"), kind="choice", default="mon",
                                       choices=[(d, d) for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]),
-                              Setting("day", "Day of the month (monthly)", kind="int", default=1)],
+                              Setting("day", _l("Day of the month (monthly)"), kind="int", default=1)],
                     population=segment_population),
-        TriggerType("no_interaction", "No interaction for N days", "time",
-                    settings=[Setting("days", "Days without interaction", kind="int", required=True, default=30)],
-                    description="No visit, open, click, form or tracked event for that many days."),
-        TriggerType("no_event", "Something has not happened for N days", "time",
-                    settings=[Setting("event", "Event", kind="choice", required=True,
+        TriggerType("no_interaction", _l("No interaction for N days"), "time",
+                    settings=[Setting("days", _l("Days without interaction"), kind="int", required=True, default=30)],
+                    description=_l("No visit, open, click, form or tracked event for that many days.")),
+        TriggerType("no_event", _l("Something has not happened for N days"), "time",
+                    settings=[Setting("event", _l("Event"), kind="choice", required=True,
                                       choices=sorted(((kind.id, kind.label) for kind in event_kinds
                                                       if kind.segment_condition), key=lambda c: c[1])),
-                              Setting("days", "Days", kind="int", required=True, default=180)],
-                    description="e.g. no email opened for 6 months (contacts who did it at least once)."),
+                              Setting("days", _l("Days"), kind="int", required=True, default=180)],
+                    description=_l("e.g. no email opened for 6 months (contacts who did it at least once).")),
     ]
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from peewee import fn
 
 from ..auth import current_user, roles_required
+from ..i18n import core_domain
 from ..models import Contact
 from . import lifecycle, versions
 from .definition import BRANCHING, DefinitionError, entry_rules, find, insert_step, remove_step, update_step
@@ -20,6 +21,7 @@ from .steps import kind_of, step_kinds
 automation_admin = Blueprint("automation", __name__, url_prefix="/admin/workflows")
 EDITORS = ("admin", "marketer")
 LOG_PAGE = 100
+_ = core_domain().gettext
 
 
 def _workflow(workflow_id: int) -> Workflow:
@@ -57,8 +59,14 @@ def trigger_words(definition: dict) -> str:
     labels = []
     for trigger in definition.get("triggers") or []:
         trigger_type = registry.get(trigger.get("type") or "")
-        labels.append(trigger_type.label if trigger_type else f"{trigger.get('type')} (unavailable)")
-    return " or ".join(labels) or "no trigger yet"
+        labels.append(str(trigger_type.label) if trigger_type
+                      else _("%(trigger)s (unavailable)", trigger=trigger.get("type")))
+    if not labels:
+        return _("no trigger yet")
+    text = labels[0]
+    for label in labels[1:]:
+        text = _("%(left)s or %(right)s", left=text, right=label)
+    return text
 
 
 @automation_admin.route("/new", methods=["POST"])
@@ -81,9 +89,10 @@ def library():
 @roles_required(*EDITORS)
 def use_template(template_id):
     template = templates().get(template_id) or abort(404)
-    workflow = lifecycle.create_workflow(request.form.get("name") or template.name, template.definition(),
-                                         description=template.description, template_id=template.id)
-    flash(f"“{workflow.name}” created from the template. Choose {template.choose}, then activate it.", "success")
+    workflow = lifecycle.create_workflow(request.form.get("name") or str(template.name), template.definition(),
+                                         description=str(template.description), template_id=template.id)
+    flash(_("“%(name)s” created from the template. Choose %(choose)s, then activate it.", name=workflow.name,
+            choose=template.choose), "success")
     return redirect(url_for("automation.show", workflow_id=workflow.id))
 
 
@@ -108,7 +117,7 @@ def step_counters(workflow_id: int) -> dict[str, dict[str, int]]:
 def describe_step(step: dict) -> str:
     if step.get("type") == "action":
         action = _registries().actions.get(step.get("action") or "")
-        return action.label if action else f"{step.get('action')} (unavailable: enable its plugin)"
+        return str(action.label) if action else _("%(action)s (unavailable: enable its plugin)", action=step.get("action"))
     kind = step_kinds().get(kind_of(step))
     return kind.describe(step) if kind else kind_of(step)
 
@@ -145,7 +154,8 @@ def _trigger_rows(definition: dict) -> list[dict]:
     for number, trigger in enumerate(definition.get("triggers") or []):
         trigger_type = registry.get(trigger.get("type") or "")
         settings = trigger.get("settings") or {}
-        words = ", ".join(f"{s.label}: {settings.get(s.key)}" for s in (trigger_type.settings if trigger_type else [])
+        words = ", ".join(_("%(label)s: %(value)s", label=s.label, value=settings.get(s.key))
+                          for s in (trigger_type.settings if trigger_type else [])
                           if settings.get(s.key) not in (None, ""))
         rows.append({"number": number, "label": trigger_type.label if trigger_type else trigger.get("type"),
                      "available": trigger_type is not None, "words": words})
@@ -161,7 +171,7 @@ def _editable(workflow_id: int) -> Workflow:
 def _save(workflow: Workflow, definition: dict, message: str):
     lifecycle.save_draft(workflow, definition)
     if workflow.status == "active":
-        message += " Live runs are unchanged until you publish the changes."
+        message = _("%(message)s Live runs are unchanged until you publish the changes.", message=message)
     flash(message, "success")
     return redirect(url_for("automation.show", workflow_id=workflow.id))
 
@@ -175,14 +185,14 @@ def change_status(workflow_id):
         found = (lifecycle.activate(workflow, anyway) if what == "activate"
                  else lifecycle.publish_changes(workflow, anyway))
         if found:
-            flash("Not activated — fix these first: " + " ".join(found), "error")
+            flash(_("Not activated — fix these first: %(problems)s", problems=" ".join(found)), "error")
         else:
-            flash(f"“{workflow.name}” is live (version {workflow.version}).", "success")
+            flash(_("“%(name)s” is live (version %(version)s).", name=workflow.name, version=workflow.version), "success")
             if request.form.get("move_runs"):
                 _flash_moved(workflow, versions.move_runs(workflow, by=current_user().display_name))
     elif what == "pause":
         lifecycle.pause(workflow)
-        flash("Paused: no new entries; contacts inside wait until you activate it again.", "success")
+        flash(_("Paused: no new entries; contacts inside wait until you activate it again."), "success")
     return redirect(url_for("automation.show", workflow_id=workflow.id))
 
 
@@ -192,7 +202,7 @@ def move_runs(workflow_id):
     their step still exists); each run's log says who moved it."""
     workflow = _editable(workflow_id)
     if not workflow.version:
-        flash("Activate the workflow first: it has no published version.", "error")
+        flash(_("Activate the workflow first: it has no published version."), "error")
     else:
         _flash_moved(workflow, versions.move_runs(workflow, by=current_user().display_name))
     return redirect(url_for("automation.show", workflow_id=workflow.id))
@@ -200,12 +210,14 @@ def move_runs(workflow_id):
 
 def _flash_moved(workflow: Workflow, moved: versions.MoveCount) -> None:
     if not moved.total:
-        flash("No contact was inside an older version.", "success")
+        flash(_("No contact was inside an older version."), "success")
         return
-    words = f"{moved.moving} contact(s) moved to version {workflow.version}."
     if moved.staying:
-        words += (f" {moved.staying} stay on their version: the step they are at is not in version "
-                  f"{workflow.version}.")
+        words = _("%(moving)s contact(s) moved to version %(version)s. %(staying)s stay on their version: the step "
+                  "they are at is not in version %(version)s.", moving=moved.moving, staying=moved.staying,
+                  version=workflow.version)
+    else:
+        words = _("%(moving)s contact(s) moved to version %(version)s.", moving=moved.moving, version=workflow.version)
     flash(words, "success")
 
 
@@ -215,29 +227,29 @@ def save_entry(workflow_id):
     definition = dict(workflow.definition)
     name = request.form.get("name", "").strip()
     if not name:
-        flash("A workflow needs a name.", "error")
+        flash(_("A workflow needs a name."), "error")
         return redirect(url_for("automation.show", workflow_id=workflow.id))
     try:
         days = int(request.form.get("reentry_days") or 0)
         exit_segment = int(request.form["exit_segment_id"]) if request.form.get("exit_segment_id") else None
     except ValueError:
-        flash("Re-entry days must be a whole number.", "error")
+        flash(_("Re-entry days must be a whole number."), "error")
         return redirect(url_for("automation.show", workflow_id=workflow.id))
     mode = "reentry" if request.form.get("mode") == "reentry" else "once"
     definition["entry"] = {"mode": mode, "reentry_days": max(days, 0), "exit_segment_id": exit_segment}
     workflow.name = name[:200]
-    return _save(workflow, definition, "Entry rules saved.")
+    return _save(workflow, definition, _("Entry rules saved."))
 
 
 @automation_admin.route("/<int:workflow_id>/delete", methods=["POST"])
 def delete(workflow_id):
     workflow = _editable(workflow_id)
     if workflow.status == "active":
-        flash("Pause the workflow before deleting it.", "error")
+        flash(_("Pause the workflow before deleting it."), "error")
         return redirect(url_for("automation.show", workflow_id=workflow.id))
     name = workflow.name
     workflow.delete_instance()
-    flash(f"“{name}” deleted with its history.", "success")
+    flash(_("“%(name)s” deleted with its history.", name=name), "success")
     return redirect(url_for("automation.index"))
 
 
@@ -269,7 +281,7 @@ def trigger_form(workflow_id, number=None):
                 triggers.append(entry)
             else:
                 triggers[number] = entry
-            return _save(workflow, dict(workflow.definition, triggers=triggers), f"Trigger “{trigger_type.label}” saved.")
+            return _save(workflow, dict(workflow.definition, triggers=triggers), _("Trigger “%(label)s” saved.", label=trigger_type.label))
     return render_template("core/automation/trigger_form.html", workflow=workflow, trigger_type=trigger_type,
                            fields=form_fields(trigger_type.settings, values, errors), number=number,
                            choosing=False), (422 if errors else 200)
@@ -282,19 +294,19 @@ def remove_trigger(workflow_id, number):
     if number >= len(triggers):
         abort(404)
     triggers.pop(number)
-    return _save(workflow, dict(workflow.definition, triggers=triggers), "Trigger removed.")
+    return _save(workflow, dict(workflow.definition, triggers=triggers), _("Trigger removed."))
 
 
 # --- steps --------------------------------------------------------------------------------
 
 
 def _kind_choices() -> dict[str, list[tuple[str, str, str]]]:
-    groups = {"Delays": [], "Conditions": [], "Waits": [], "Actions": []}
+    names = {"delay": _("Delays"), "condition": _("Conditions"), "wait": _("Waits"), "action": _("Actions")}
+    groups = {name: [] for name in names.values()}
     for kind in step_kinds().values():
-        group = {"delay": "Delays", "condition": "Conditions", "wait": "Waits"}[kind.type]
-        groups[group].append((kind.key, kind.label, kind.help))
-    for action in sorted(_registries().actions, key=lambda a: a.label):
-        groups["Actions"].append((f"action:{action.id}", action.label, action.description))
+        groups[names[kind.type]].append((kind.key, kind.label, kind.help))
+    for action in sorted(_registries().actions, key=lambda a: str(a.label)):
+        groups[names["action"]].append((f"action:{action.id}", action.label, action.description))
     return groups
 
 
@@ -326,7 +338,7 @@ def new_step(workflow_id):
                 definition = insert_step(workflow.definition, at, index, step)
             except DefinitionError as error:
                 abort(400, description=str(error))
-            return _save(workflow, definition, f"Step “{label}” added.")
+            return _save(workflow, definition, _("Step “%(label)s” added.", label=label))
     return render_template("core/automation/step_form.html", workflow=workflow, label=label, kind=kind_key,
                            fields=form_fields(declared, values, errors), at=at, index=index, note="",
                            choosing=False, step=None), (422 if errors else 200)
@@ -336,7 +348,7 @@ def new_step(workflow_id):
 def edit_step(workflow_id, step_id):
     workflow = _editable(workflow_id)
     step = find(workflow.definition, step_id) or abort(404)
-    label, declared, _ = _declared(kind_of(step))
+    label, declared, _base = _declared(kind_of(step))
     values, errors = step.get("settings") or {}, {}
     note = step.get("note", "")
     if request.method == "POST":
@@ -344,7 +356,7 @@ def edit_step(workflow_id, step_id):
         note = request.form.get("note", "").strip()[:120]
         if not errors:
             return _save(workflow, update_step(workflow.definition, step_id, settings=values, note=note),
-                         f"Step “{label}” saved.")
+                         _("Step “%(label)s” saved.", label=label))
     return render_template("core/automation/step_form.html", workflow=workflow, label=label, kind=kind_of(step),
                            fields=form_fields(declared, values, errors), note=note, choosing=False,
                            step=step), (422 if errors else 200)
@@ -357,7 +369,7 @@ def delete_step(workflow_id, step_id):
         definition = remove_step(workflow.definition, step_id)
     except DefinitionError:
         abort(404)
-    return _save(workflow, definition, "Step removed.")
+    return _save(workflow, definition, _("Step removed."))
 
 
 # --- runs and logs ------------------------------------------------------------------------
@@ -404,9 +416,9 @@ def add_contact(contact_id):
     try:
         start_workflow(contact, request.form.get("workflow_id", type=int) or 0,
                        reason=f"added by {current_user().display_name}", manual=True)
-        flash(f"{contact.display_name} added to the workflow.", "success")
+        flash(_("%(name)s added to the workflow.", name=contact.display_name), "success")
     except EntryRefused as refusal:
-        flash(f"Not added: {refusal}.", "error")
+        flash(_("Not added: %(reason)s.", reason=refusal), "error")
     return redirect(url_for("admin.contact", contact_id=contact.id))
 
 
@@ -414,5 +426,6 @@ def add_contact(contact_id):
 def remove_contact(contact_id, workflow_id):
     contact = Contact.get_or_none(Contact.id == contact_id) or abort(404)
     count = stop_workflow(contact, _workflow(workflow_id), reason=f"removed by {current_user().display_name}")
-    flash(f"{contact.display_name} removed from the workflow." if count else "Nothing to remove.", "success")
+    flash(_("%(name)s removed from the workflow.", name=contact.display_name) if count else _("Nothing to remove."),
+          "success")
     return redirect(url_for("admin.contact", contact_id=contact.id))

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 
+from ..i18n import core_domain
 from ..models import CustomField, Tag, User
 from .filters import field_types, is_event_filter, segment_filters
 from .operators import label_of
 from .models import Segment
+
+_ = core_domain().gettext
 
 _GROUP = re.compile(r"^g(\d+)-match$")
 _SUBJECT = re.compile(r"^g(\d+)-c(\d+)-subject$")
@@ -110,14 +113,14 @@ def subjects() -> list[tuple[str, list[tuple[str, str]]]]:
     contact = [(fid, registered[fid].label) for fid in
                ("email", "first_name", "last_name", "created_at", "last_interaction_at", "owner", "points")
                if fid in registered]
-    fields = [(f"field:{f.key}", f"{f.label} (archived)" if f.archived else f.label) for f in
+    fields = [(f"field:{f.key}", _("%(label)s (archived)", label=f.label) if f.archived else f.label) for f in
               CustomField.select().order_by(CustomField.archived, CustomField.position, CustomField.id)]
     lists = [(fid, registered[fid].label) for fid in ("tag", "segment") if fid in registered]
     behaviour = [(item.id, item.label) for item in registered if is_event_filter(item.id)]
-    core = {value for value, _ in contact + lists + behaviour} | {"field"}
+    core = {value for value, _label in contact + lists + behaviour} | {"field"}
     plugins = [(item.id, item.label) for item in registered if item.id not in core]
-    found = [("Contact", contact), ("Custom fields", fields), ("Tags and segments", lists),
-             ("Behaviour", behaviour), ("From plugins", plugins)]
+    found = [(_("Contact"), contact), (_("Custom fields"), fields), (_("Tags and segments"), lists),
+             (_("Behaviour"), behaviour), (_("From plugins"), plugins)]
     return [(label, options) for label, options in found if options]
 
 
@@ -149,7 +152,7 @@ def _dynamic_choices(filter_id: str, widget: dict, params: dict, current_segment
             widget["choices"] = [(op, label_of(op)) for op in operators]
         elif key == "value" and custom is not None and custom.options:
             widget["datalist"] = [str(option) for option in custom.options]
-            widget["help"] = "Choices: " + ", ".join(str(o) for o in custom.options) + "."
+            widget["help"] = _("Choices: %(choices)s.", choices=", ".join(str(o) for o in custom.options))
     elif filter_id == "owner" and key == "value":
         widget["choices"] = [("", "—")] + [(str(u.id), u.display_name) for u in
                                           User.select().where(User.is_active == True).order_by(User.email)]  # noqa: E712

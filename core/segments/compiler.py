@@ -12,6 +12,7 @@ Nothing is evaluated in Python: the result is a peewee expression.
 from __future__ import annotations
 
 from ..db import is_sqlite
+from ..i18n import core_domain
 from ..models import Contact
 from .dependencies import conditions_of, cycle_through
 from .filters import cost_of, segment_filters
@@ -21,6 +22,7 @@ from .planning import correlate, plan_with_driver
 
 MATCHES = ("all", "any")
 MAX_CONDITIONS = 100
+_ = core_domain().gettext
 
 
 class DefinitionError(ValueError):
@@ -44,19 +46,19 @@ def normalize_definition(raw) -> dict:
     clean copy; conditions without a filter are dropped."""
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
-        raise _bad_shape("The filter must be an object with “match” and “groups”.")
+        raise _bad_shape(_("The filter must be an object with “match” and “groups”."))
     match, groups = raw.get("match") or "all", raw.get("groups") or []
     if match not in MATCHES or not isinstance(groups, list):
-        raise _bad_shape("“match” must be “all” or “any” and “groups” a list.")
+        raise _bad_shape(_("“match” must be “all” or “any” and “groups” a list."))
     clean, count = {"match": match, "groups": []}, 0
     for group in groups:
         if not isinstance(group, dict) or group.get("match", "all") not in MATCHES \
                 or not isinstance(group.get("conditions") or [], list):
-            raise _bad_shape("Each group needs “match” (all/any) and a list of “conditions”.")
+            raise _bad_shape(_("Each group needs “match” (all/any) and a list of “conditions”."))
         conditions = []
         for condition in group.get("conditions") or []:
             if not isinstance(condition, dict) or not isinstance(condition.get("params") or {}, dict):
-                raise _bad_shape("Each condition needs a “filter” and an object of “params”.")
+                raise _bad_shape(_("Each condition needs a “filter” and an object of “params”."))
             if condition.get("filter"):
                 params = {str(k): v for k, v in (condition.get("params") or {}).items()}
                 conditions.append({"filter": str(condition["filter"]), "params": params})
@@ -64,7 +66,7 @@ def normalize_definition(raw) -> dict:
         if conditions:
             clean["groups"].append({"match": group.get("match", "all"), "conditions": conditions})
     if count > MAX_CONDITIONS:
-        raise _bad_shape(f"A segment can have at most {MAX_CONDITIONS} conditions.")
+        raise _bad_shape(_("A segment can have at most %(maximum)s conditions.", maximum=MAX_CONDITIONS))
     return clean
 
 
@@ -85,7 +87,7 @@ def compile_condition(condition: dict, correlated: bool = True):
     except SegmentFilterError:
         raise
     except (ValueError, TypeError, LookupError) as error:
-        raise SegmentFilterError(str(error) or f"Invalid parameters for “{segment_filter.label}”.") from None
+        raise SegmentFilterError(str(error) or _("Invalid parameters for “%(filter)s”.", filter=segment_filter.label)) from None
     return correlate(expression) if correlated else expression
 
 
@@ -112,7 +114,7 @@ def _compiled_groups(definition: dict) -> list[tuple[str, list]]:
     if errors:
         raise DefinitionError(errors)
     if not groups:
-        raise DefinitionError({"definition": "Add at least one condition."})
+        raise DefinitionError({"definition": _("Add at least one condition.")})
     return groups
 
 
@@ -184,13 +186,15 @@ def validate_definition(definition: dict, segment_id: int | None = None) -> dict
         errors = {}
     except DefinitionError as error:
         errors = dict(error.errors)
+    filters_on_itself = False
     for key, condition in conditions_of(definition):
         if condition["filter"] == "segment" and key not in errors:
             if str(condition["params"].get("value")).strip() == str(segment_id):
-                errors[key] = "A segment cannot filter on itself."
+                errors[key] = _("A segment cannot filter on itself.")
+                filters_on_itself = True
     cycle = cycle_through(segment_id, definition)
-    if cycle and not any("itself" in message for message in errors.values()):
+    if cycle and not filters_on_itself:
         names = {s.id: s.name for s in Segment.select(Segment.id, Segment.name).where(Segment.id.in_(cycle))}
-        errors["definition"] = "These conditions would make segments depend on each other in a loop: " \
-            + " → ".join(names.get(sid, f"#{sid}") for sid in cycle) + "."
+        errors["definition"] = _("These conditions would make segments depend on each other in a loop: %(loop)s.",
+                                 loop=" → ".join(names.get(sid, f"#{sid}") for sid in cycle))
     return errors

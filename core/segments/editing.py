@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from ..db import write_transaction
+from ..i18n import core_domain
 from ..models import utcnow
 from .compiler import DefinitionError, normalize_definition, validate_definition
 from .dependencies import referenced_segments
@@ -16,6 +17,7 @@ MAX_NAME = 200
 MAX_DESCRIPTION = 2000
 MAX_TAGS = 20
 MAX_TAG = 50
+_, ngettext = core_domain().gettext, core_domain().ngettext
 
 
 class SegmentFormError(ValueError):
@@ -41,15 +43,17 @@ def clean_tags(raw) -> list[str]:
 def _check(name: str, kind: str, description: str, tags: list[str]) -> dict[str, str]:
     errors = {}
     if not name:
-        errors["name"] = "Give the segment a name."
+        errors["name"] = _("Give the segment a name.")
     elif len(name) > MAX_NAME:
-        errors["name"] = f"The name is {len(name)} characters long; the maximum is {MAX_NAME}."
+        errors["name"] = _("The name is %(length)s characters long; the maximum is %(maximum)s.",
+                           length=len(name), maximum=MAX_NAME)
     if kind not in KINDS:
-        errors["kind"] = "Choose static (a list you fill) or dynamic (a filter)."
+        errors["kind"] = _("Choose static (a list you fill) or dynamic (a filter).")
     if len(description) > MAX_DESCRIPTION:
-        errors["description"] = f"The description is too long (maximum {MAX_DESCRIPTION} characters)."
+        errors["description"] = _("The description is too long (maximum %(maximum)s characters).",
+                                  maximum=MAX_DESCRIPTION)
     if len(tags) > MAX_TAGS or any(len(tag) > MAX_TAG for tag in tags):
-        errors["tags"] = f"Use at most {MAX_TAGS} tags of at most {MAX_TAG} characters."
+        errors["tags"] = _("Use at most %(tags)s tags of at most %(length)s characters.", tags=MAX_TAGS, length=MAX_TAG)
     return errors
 
 
@@ -98,6 +102,8 @@ def delete_segment(segment: Segment) -> None:
     """Delete a segment and its memberships (no ``segment_left`` events)."""
     blocking = dependents_blocking_delete(segment)
     if blocking:
-        names = ", ".join(f"“{other.name}”" for other in blocking)
-        raise SegmentFormError({"segment": f"{names} filter on this segment; change them first."})
+        names = ", ".join(_("“%(text)s”", text=other.name) for other in blocking)
+        raise SegmentFormError({"segment": ngettext("%(names)s filters on this segment; change it first.",
+                                                    "%(names)s filter on this segment; change them first.",
+                                                    len(blocking), names=names)})
     segment.delete_instance()

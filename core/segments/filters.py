@@ -16,10 +16,12 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
+from flask_babel import LazyString
 from peewee import fn
 
 from ..event_kinds import EventKind, event_kind_registered, event_kinds
 from ..extension import FieldValueError, SegmentFilter, Setting
+from ..i18n import core_domain
 from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
 from .models import Segment, SegmentMember
 from .operators import (
@@ -28,11 +30,13 @@ from .operators import (
     text_predicate, utc_today, wildcard_like,
 )
 
+_, _l = core_domain().pair()
+
 
 # --- native fields ----------------------------------------------------------------
 
-NATIVE_TEXT = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
-NATIVE_DATES = {"created_at": "Created", "last_interaction_at": "Last activity"}
+NATIVE_TEXT = {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name")}
+NATIVE_DATES = {"created_at": _l("Created"), "last_interaction_at": _l("Last activity")}
 #: creation never changes; the last activity moves with every interaction event (any kind may count)
 NATIVE_DATES_CHANGED_BY = {"created_at": (), "last_interaction_at": None}
 DATETIME_OPERATORS = {
@@ -102,13 +106,12 @@ def custom_field(key: str) -> tuple[CustomField, object]:
     """The custom field ``key`` and its field type, or a SegmentFilterError."""
     custom = CustomField.get_or_none(CustomField.key == key)
     if custom is None:
-        raise SegmentFilterError(f"There is no custom field “{key}”.")
+        raise SegmentFilterError(_("There is no custom field “%(key)s”.", key=key))
     field_type = field_types().get(custom.type_id)
     if field_type is None:
         raise SegmentFilterError(
-            f"The field “{custom.label}” has the type “{custom.type_id}”, which is not available "
-            "(is its plugin active?)."
-        )
+            _("The field “%(label)s” has the type “%(type)s”, which is not available (is its plugin active?).",
+              label=custom.label, type=custom.type_id))
     return custom, field_type
 
 
@@ -117,11 +120,11 @@ def _canonical(field_type, custom, text: str) -> str:
     try:
         value = field_type.parse(text, custom)
     except FieldValueError as error:
-        raise SegmentFilterError(f"{custom.label}: {error}") from None
+        raise SegmentFilterError(_("%(label)s: %(error)s", label=custom.label, error=error)) from None
     if isinstance(value, list):
         value = value[0] if value else None
     if value is None:
-        raise SegmentFilterError(f"{custom.label}: enter a value.")
+        raise SegmentFilterError(_("%(label)s: enter a value.", label=custom.label))
     return str(value)
 
 
@@ -132,7 +135,7 @@ def _values_of(custom: CustomField, predicate=None):
 
 def compile_custom_field(params: dict):
     """``{"field": key, "operator": op, "value": ...}`` over stored values."""
-    custom, field_type = custom_field(read_text(params, "field", "a custom field"))
+    custom, field_type = custom_field(read_text(params, "field", _l("a custom field")))
     operator = read_operator(params, field_type.operators)
     positive = NEGATIONS.get(operator, operator)
     column = ContactValue.value
@@ -163,7 +166,7 @@ def compile_custom_field(params: dict):
     elif positive == "anniversary_in_days":
         predicate = fn.SUBSTR(column, 6, 5).in_(month_days(read_days(params)))
     else:
-        raise SegmentFilterError(f"Segments cannot evaluate the operator “{operator}”.")
+        raise SegmentFilterError(_("Segments cannot evaluate the operator “%(operator)s”.", operator=operator))
     return contact_in(_values_of(custom, predicate), negate=operator in NEGATIONS)
 
 
@@ -172,7 +175,7 @@ def compile_custom_field(params: dict):
 
 def compile_tag(params: dict):
     operator = read_operator(params, ("has", "has_not"), default="has")
-    name = " ".join(read_text(params, what="a tag").split())
+    name = " ".join(read_text(params, what=_l("a tag")).split())
     tagged = ContactTag.select(ContactTag.contact).where(
         ContactTag.tag.in_(Tag.select(Tag.id).where(Tag.name == name))
     )
@@ -185,7 +188,8 @@ def _owner_expression(raw: str):
         return Contact.owner == int(text)
     if "@" in text:
         return Contact.owner.in_(User.select(User.id).where(User.email == text.lower()))
-    raise SegmentFilterError(f"“{text}” is not a user; choose one in the list (or give a user id or email).")
+    raise SegmentFilterError(_("“%(text)s” is not a user; choose one in the list (or give a user id or email).",
+                               text=text))
 
 
 def compile_owner(params: dict):
@@ -194,13 +198,13 @@ def compile_owner(params: dict):
         return Contact.owner.is_null()
     if operator == "is_set":
         return Contact.owner.is_null(False)
-    expression = _owner_expression(read_text(params, what="a user"))
+    expression = _owner_expression(read_text(params, what=_l("a user")))
     return expression if operator == "is" else (Contact.owner.is_null() | ~expression)
 
 
 def compile_points(params: dict):
     operator = read_operator(params, ("gte", "lte", "eq", "gt", "lt"))
-    points = read_whole_number(params, "value", "a number of points", -10**9, 10**9)
+    points = read_whole_number(params, "value", _l("a number of points"), -10**9, 10**9)
     column = Contact.points
     return {"gte": column >= points, "lte": column <= points, "eq": column == points,
             "gt": column > points, "lt": column < points}[operator]
@@ -210,9 +214,9 @@ def compile_segment_membership(params: dict):
     aliases = {"in": "in_segment", "not_in": "not_in_segment"}
     operator = read_operator({**params, "operator": aliases.get(params.get("operator"), params.get("operator"))},
                          ("in_segment", "not_in_segment"))
-    segment_id = read_whole_number(params, "value", "a segment", 1, 2**62)
+    segment_id = read_whole_number(params, "value", _l("a segment"), 1, 2**62)
     if not Segment.select().where(Segment.id == segment_id).exists():
-        raise SegmentFilterError(f"Segment #{segment_id} does not exist (it may have been deleted).")
+        raise SegmentFilterError(_("Segment #%(id)s does not exist (it may have been deleted).", id=segment_id))
     members = SegmentMember.select(SegmentMember.contact).where(SegmentMember.segment == segment_id)
     return contact_in(members, negate=operator == "not_in_segment")
 
@@ -222,10 +226,11 @@ def compile_segment_membership(params: dict):
 
 def _event_filter(kind: str | None, with_url: bool):
     def compile(params: dict):
-        event_kind = kind or read_text(params, "kind", "an event kind")
+        event_kind = kind or read_text(params, "kind", _l("an event kind"))
         if not EVENT_KIND.match(event_kind) or not event_kind_registered(event_kind):
             known = ", ".join(sorted(event_kinds().ids()))
-            raise SegmentFilterError(f"“{event_kind}” is not an event kind of an active plugin (one of: {known}).")
+            raise SegmentFilterError(_("“%(kind)s” is not an event kind of an active plugin (one of: %(known)s).",
+                                       kind=event_kind, known=known))
         operator = read_operator(params, ("had", "had_not"), default="had")
         days = read_days(params, key="days", required=False)
         events = Event.select(Event.contact).where(Event.kind == event_kind)
@@ -242,17 +247,21 @@ def _event_filter(kind: str | None, with_url: bool):
 # --- registry -----------------------------------------------------------------------
 
 
-def _choice(key: str, label: str, operators) -> Setting:
+def _choice(key: str, label, operators) -> Setting:
     return Setting(key, label, kind="choice", choices=operator_choices(operators), required=True)
 
 
-def _value(label: str = "Value", kind: str = "text", help: str = "") -> Setting:
+def _value(label=_l("Value"), kind: str = "text", help="") -> Setting:
     return Setting("value", label, kind=kind, help=help)
 
 
-_DAYS = Setting("days", "In the last (days)", kind="int", help="Leave empty for “ever”.")
-_URL = Setting("url", "URL pattern", help="* matches anything, e.g. */pricing*")
+_DAYS = Setting("days", _l("In the last (days)"), kind="int", help=_l("Leave empty for “ever”."))
+_URL = Setting("url", _l("URL pattern"), help=_l("* matches anything, e.g. */pricing*"))
 _HAD = ("had", "had_not")
+
+
+def capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def event_filter(kind: EventKind) -> SegmentFilter:
@@ -260,7 +269,8 @@ def event_filter(kind: EventKind) -> SegmentFilter:
     ``segment_condition`` (with a URL pattern when its events carry a URL)."""
     with_url = "url" in kind.properties
     params = [_choice("operator", "", _HAD), *([_URL] if with_url else []), _DAYS]
-    return SegmentFilter(kind.id, kind.past[:1].upper() + kind.past[1:], _event_filter(kind.id, with_url), params,
+    label = LazyString(lambda: capitalized(str(kind.past)))  # in the language of the page showing it
+    return SegmentFilter(kind.id, label, _event_filter(kind.id, with_url), params,
                          changed_by=(kind.id,))
 
 
@@ -269,38 +279,38 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
     behaviour ones are derived from the registered ``event_kinds``."""
     filters = [
         SegmentFilter(name, label, _native_text(name),
-                      [_choice("operator", "Operator", TEXT_OPERATORS),
-                       _value(help="Several values: separate them with commas.")], changed_by=())
+                      [_choice("operator", _l("Operator"), TEXT_OPERATORS),
+                       _value(help=_l("Several values: separate them with commas."))], changed_by=())
         for name, label in NATIVE_TEXT.items()
     ]
     filters += [
         SegmentFilter(name, label, _native_datetime(name),
-                      [_choice("operator", "Operator", DATETIME_OPERATORS[name]),
-                       _value("Date or days", help="A date (2024-03-31) or a number of days.")],
+                      [_choice("operator", _l("Operator"), DATETIME_OPERATORS[name]),
+                       _value(_l("Date or days"), help=_l("A date (2024-03-31) or a number of days."))],
                       changed_by=NATIVE_DATES_CHANGED_BY[name])
         for name, label in NATIVE_DATES.items()
     ]
     filters += [
-        SegmentFilter("field", "Custom field", compile_custom_field,
-                      [Setting("field", "Field", kind="choice", required=True),
-                       Setting("operator", "Operator", kind="choice", required=True),
-                       _value(help="Several values: comma-separated; “N days”: a number.")], changed_by=()),
-        SegmentFilter("tag", "Tag", compile_tag, [_choice("operator", "Operator", ("has", "has_not")),
-                                                  _value("Tag")], changed_by=("tag_added", "tag_removed")),
-        SegmentFilter("owner", "Owner", compile_owner,
-                      [_choice("operator", "Operator", ("is", "is_not", "is_none", "is_set")),
-                       _value("User", kind="choice")],
+        SegmentFilter("field", _l("Custom field"), compile_custom_field,
+                      [Setting("field", _l("Field"), kind="choice", required=True),
+                       Setting("operator", _l("Operator"), kind="choice", required=True),
+                       _value(help=_l("Several values: comma-separated; “N days”: a number."))], changed_by=()),
+        SegmentFilter("tag", _l("Tag"), compile_tag, [_choice("operator", _l("Operator"), ("has", "has_not")),
+                                                  _value(_l("Tag"))], changed_by=("tag_added", "tag_removed")),
+        SegmentFilter("owner", _l("Owner"), compile_owner,
+                      [_choice("operator", _l("Operator"), ("is", "is_not", "is_none", "is_set")),
+                       _value(_l("User"), kind="choice")],
                       changed_by=(), reads=("owner_id",)),  # the kinds that change owners say so
-        SegmentFilter("points", "Points", compile_points,
-                      [_choice("operator", "Operator", ("gte", "lte", "eq", "gt", "lt")), _value("Points", "int")],
+        SegmentFilter("points", _l("Points"), compile_points,
+                      [_choice("operator", _l("Operator"), ("gte", "lte", "eq", "gt", "lt")), _value(_l("Points"), "int")],
                       changed_by=None),  # plugins own the kinds that change points: any event may
-        SegmentFilter("segment", "Segment membership", compile_segment_membership,
-                      [_choice("operator", "Operator", ("in_segment", "not_in_segment")),
-                       _value("Segment", kind="choice")], changed_by=("segment_joined", "segment_left")),
+        SegmentFilter("segment", _l("Segment membership"), compile_segment_membership,
+                      [_choice("operator", _l("Operator"), ("in_segment", "not_in_segment")),
+                       _value(_l("Segment"), kind="choice")], changed_by=("segment_joined", "segment_left")),
     ]
     filters += [event_filter(kind) for kind in event_kinds if kind.segment_condition]
-    filters.append(SegmentFilter("event", "Had an event", _event_filter(None, True),
-                                 [Setting("kind", "Event kind", required=True, help="e.g. tag_added"),
+    filters.append(SegmentFilter("event", _l("Had an event"), _event_filter(None, True),
+                                 [Setting("kind", _l("Event kind"), required=True, help=_l("e.g. tag_added")),
                                   _choice("operator", "", _HAD), _URL, _DAYS],
                                  changed_by=lambda params: (str(params.get("kind") or "").strip(),)))
     return filters

@@ -9,6 +9,7 @@ from markupsafe import Markup
 from ..extension import Action, AdminMenuItem, Migration, PeriodicJob, Setting
 from ..dispatch.memo import batch_memo
 from ..hookspecs import hookimpl
+from ..i18n import core_domain
 from . import membership
 from .dependencies import dependents_of
 from .filters import core_filters
@@ -16,6 +17,7 @@ from .models import SEGMENT_MODELS
 
 #: changes found by the segments themselves: their dependents were handled then
 _SELF_MADE = ("filter", "rebuild")
+_l = core_domain().lazy_gettext
 
 
 @hookimpl
@@ -50,7 +52,7 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("segments", "Segments", "segments.index", order=20)]
+    return [AdminMenuItem("segments", _l("Segments"), "segments.index", order=20)]
 
 
 @hookimpl
@@ -75,17 +77,17 @@ def run_remove(contact, settings, context=None):
     return membership.remove_from_segment(contact, _action_segment(settings), source="action")
 
 
-_SEGMENT_SETTING = [Setting("segment_id", "Static list", kind="int", required=True,
-                            help="The id of a static list (see Segments).")]
+_SEGMENT_SETTING = [Setting("segment_id", _l("Static list"), kind="int", required=True,
+                            help=_l("The id of a static list (see Segments)."))]
 
 
 @hookimpl
 def register_actions():
     return [
-        Action("segment.add", "Add to a static list", run=run_add, settings=list(_SEGMENT_SETTING),
-               description="Adds the contact to a static list; does nothing if it is already in."),
-        Action("segment.remove", "Remove from a static list", run=run_remove, settings=list(_SEGMENT_SETTING),
-               description="Removes the contact from a static list."),
+        Action("segment.add", _l("Add to a static list"), run=run_add, settings=list(_SEGMENT_SETTING),
+               description=_l("Adds the contact to a static list; does nothing if it is already in.")),
+        Action("segment.remove", _l("Remove from a static list"), run=run_remove, settings=list(_SEGMENT_SETTING),
+               description=_l("Removes the contact from a static list.")),
     ]
 
 

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from ..event_kinds import EventKind
 from ..extension import Setting
+from ..i18n import core_domain
 
-SEGMENT = {"segment_id": "the segment's id", "segment_name": "its name", "via": "what moved the contact"}
+_l = core_domain().lazy_gettext
+
+SEGMENT = {"segment_id": _l("the segment's id"), "segment_name": _l("its name"), "via": _l("what moved the contact")}
 #: "@segments" is expanded by the settings forms into the list of segments
-SEGMENT_CHOICE = Setting("segment_id", "Segment", kind="choice", required=True, choices=[("@segments", "")])
+SEGMENT_CHOICE = Setting("segment_id", _l("Segment"), kind="choice", required=True, choices=[("@segments", "")])
 
 
 def segment_population(settings: dict):
@@ -21,9 +24,11 @@ def segment_population(settings: dict):
 
 def segment_event_kinds() -> list[EventKind]:
     return [
-        EventKind("segment_joined", "Joined a segment", verb="join a segment", past="joined a segment",
+        EventKind("segment_joined", _l("Joined a segment"), verb=_l("join a segment"), past=_l("joined a segment"),
+                  negative_past=_l("did not join a segment"),
                   properties=SEGMENT, can_trigger=True, trigger_settings=[SEGMENT_CHOICE],
                   trigger_population=segment_population),
-        EventKind("segment_left", "Left a segment", verb="leave a segment", past="left a segment",
+        EventKind("segment_left", _l("Left a segment"), verb=_l("leave a segment"), past=_l("left a segment"),
+                  negative_past=_l("did not leave a segment"),
                   properties=SEGMENT),
     ]

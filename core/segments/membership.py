@@ -24,6 +24,7 @@ from peewee import SQL, Value, fn
 from ..db import db_proxy, write_transaction
 from ..event_kinds import columns_changed_by
 from ..events import dispatch_many, emit
+from ..i18n import core_domain
 from ..models import Contact, Event, utcnow
 from ..queue import enqueue
 from .compiler import DefinitionError, compile_segment, segment_condition
@@ -36,6 +37,7 @@ log = logging.getLogger("couvee.segments")
 JOINED, LEFT = "segment_joined", "segment_left"
 EVENT_SOURCE = "segments"
 BATCH = 500
+_ = core_domain().gettext
 
 
 class SegmentError(ValueError):
@@ -51,7 +53,7 @@ def get_segment(segment) -> Segment:
         return segment
     found = Segment.get_or_none(Segment.id == int(segment))
     if found is None:
-        raise SegmentError(f"There is no segment #{segment}.")
+        raise SegmentError(_("There is no segment #%(id)s.", id=segment))
     return found
 
 
@@ -60,7 +62,7 @@ def _contact(contact) -> Contact:
         return contact
     found = Contact.get_or_none(Contact.id == int(contact))
     if found is None:
-        raise SegmentError(f"There is no contact #{contact}.")
+        raise SegmentError(_("There is no contact #%(id)s.", id=contact))
     return found
 
 
@@ -121,7 +123,8 @@ def _static(segment) -> Segment:
     segment = get_segment(segment)
     if segment.is_dynamic:
         raise SegmentError(
-            f"“{segment.name}” is a dynamic segment: its members come from its filter, not from manual changes."
+            _("“%(name)s” is a dynamic segment: its members come from its filter, not from manual changes.",
+              name=segment.name)
         )
     return segment
 

@@ -14,7 +14,10 @@ from peewee import OP, SQL, Cast, Expression, NodeList, Value, fn
 from ..db import is_sqlite
 from ..extension import FieldValueError
 from ..fields import DateFieldType
+from ..i18n import core_domain
 from ..models import Contact, utcnow
+
+_, _l = core_domain().pair()
 
 
 class SegmentFilterError(ValueError):
@@ -22,38 +25,38 @@ class SegmentFilterError(ValueError):
 
 
 OPERATOR_LABELS = {
-    "equals": "is",
-    "not_equals": "is not",
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "contains_all": "contains all of",
-    "starts_with": "starts with",
-    "ends_with": "ends with",
-    "in": "is one of",
-    "not_in": "is none of",
-    "empty": "is empty",
-    "not_empty": "is not empty",
-    "before": "is before",
-    "after": "is after",
-    "within_last_days": "is within the last N days",
-    "within_next_days": "is within the next N days",
-    "anniversary_in_days": "has its anniversary within N days",
-    "more_than_days_ago": "is more than N days ago",
-    "has": "has",
-    "has_not": "has not",
-    "is": "is",
-    "is_not": "is not",
-    "is_none": "is nobody",
-    "is_set": "is somebody",
+    "equals": _l("is"),
+    "not_equals": _l("is not"),
+    "contains": _l("contains"),
+    "not_contains": _l("does not contain"),
+    "contains_all": _l("contains all of"),
+    "starts_with": _l("starts with"),
+    "ends_with": _l("ends with"),
+    "in": _l("is one of"),
+    "not_in": _l("is none of"),
+    "empty": _l("is empty"),
+    "not_empty": _l("is not empty"),
+    "before": _l("is before"),
+    "after": _l("is after"),
+    "within_last_days": _l("is within the last N days"),
+    "within_next_days": _l("is within the next N days"),
+    "anniversary_in_days": _l("has its anniversary within N days"),
+    "more_than_days_ago": _l("is more than N days ago"),
+    "has": _l("has"),
+    "has_not": _l("has not"),
+    "is": _l("is"),
+    "is_not": _l("is not"),
+    "is_none": _l("is nobody"),
+    "is_set": _l("is somebody"),
     "gte": "≥",
     "lte": "≤",
     "eq": "=",
     "gt": ">",
     "lt": "<",
-    "in_segment": "is in",
-    "not_in_segment": "is not in",
-    "had": "did",
-    "had_not": "did not",
+    "in_segment": _l("is in"),
+    "not_in_segment": _l("is not in"),
+    "had": _l("did"),
+    "had_not": _l("did not"),
 }
 #: operators whose meaning moves with the clock (segments using them are rebuilt hourly)
 RELATIVE_OPERATORS = frozenset({"within_last_days", "within_next_days", "anniversary_in_days", "more_than_days_ago"})
@@ -81,24 +84,25 @@ def operator_choices(operators) -> list[tuple[str, str]]:
 def read_operator(params: dict, allowed, default: str | None = None) -> str:
     operator = str(params.get("operator") or default or "").strip()
     if not operator:
-        raise SegmentFilterError("Choose an operator.")
+        raise SegmentFilterError(_("Choose an operator."))
     if operator not in allowed:
-        choices = ", ".join(f"“{label_of(op)}”" for op in allowed)
-        raise SegmentFilterError(f"“{operator}” is not an operator here; use one of {choices}.")
+        choices = ", ".join(_("“%(text)s”", text=label_of(op)) for op in allowed)
+        raise SegmentFilterError(_("“%(operator)s” is not an operator here; use one of %(choices)s.",
+                                   operator=operator, choices=choices))
     return operator
 
 
-def read_text(params: dict, key: str = "value", what: str = "a value") -> str:
+def read_text(params: dict, key: str = "value", what=_l("a value")) -> str:
     value = params.get(key)
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(item) for item in value if item not in (None, ""))
     text = "" if value is None else str(value).strip()
     if not text:
-        raise SegmentFilterError(f"Enter {what}.")
+        raise SegmentFilterError(_("Enter %(what)s.", what=what))
     return text
 
 
-def read_items(params: dict, key: str = "value", what: str = "at least one value") -> list[str]:
+def read_items(params: dict, key: str = "value", what=_l("at least one value")) -> list[str]:
     """A list given as a JSON list or as comma-separated text."""
     value = params.get(key)
     if isinstance(value, (list, tuple)):
@@ -107,31 +111,32 @@ def read_items(params: dict, key: str = "value", what: str = "at least one value
         items = [part.strip() for part in str(value or "").split(",")]
     items = [item for item in items if item]
     if not items:
-        raise SegmentFilterError(f"Enter {what} (separate several values with commas).")
+        raise SegmentFilterError(_("Enter %(what)s (separate several values with commas).", what=what))
     return list(dict.fromkeys(items))
 
 
-def read_whole_number(params: dict, key: str, what: str, minimum: int, maximum: int, required: bool = True):
+def read_whole_number(params: dict, key: str, what, minimum: int, maximum: int, required: bool = True):
     raw = params.get(key)
     if raw is None or str(raw).strip() == "":
         if required:
-            raise SegmentFilterError(f"Enter {what}.")
+            raise SegmentFilterError(_("Enter %(what)s.", what=what))
         return None
     try:
         number = int(str(raw).strip())
     except ValueError:
-        raise SegmentFilterError(f"“{raw}” is not a whole number; enter {what}.") from None
+        raise SegmentFilterError(_("“%(raw)s” is not a whole number; enter %(what)s.", raw=raw, what=what)) from None
     if not minimum <= number <= maximum:
-        raise SegmentFilterError(f"Enter {what} between {minimum} and {maximum}, not {number}.")
+        raise SegmentFilterError(_("Enter %(what)s between %(minimum)s and %(maximum)s, not %(number)s.",
+                                   what=what, minimum=minimum, maximum=maximum, number=number))
     return number
 
 
 def read_days(params: dict, key: str = "value", required: bool = True):
-    return read_whole_number(params, key, "a number of days", 0 if key == "value" else 1, MAX_DAYS, required)
+    return read_whole_number(params, key, _l("a number of days"), 0 if key == "value" else 1, MAX_DAYS, required)
 
 
 def read_date(params: dict) -> dt.date:
-    text = read_text(params, what="a date")
+    text = read_text(params, what=_l("a date"))
     try:
         return dt.date.fromisoformat(DateFieldType().parse(text))
     except FieldValueError as error:
@@ -184,7 +189,7 @@ def text_predicate(column, operator: str, value):
         return column.endswith(value)
     if operator == "not_empty":
         return column.is_null(False) & (column != "")
-    raise SegmentFilterError(f"Segments cannot evaluate the operator “{operator}”.")
+    raise SegmentFilterError(_("Segments cannot evaluate the operator “%(operator)s”.", operator=operator))
 
 
 def utc_today() -> dt.date:

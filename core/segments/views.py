@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from ..auth import current_user, roles_required
 from ..contacts import normalize_email
 from ..extension import FieldValueError
+from ..i18n import core_domain
 from ..models import Contact
 from . import builder, editing, membership
 from .words import describe_definition
@@ -15,6 +16,7 @@ from .models import Segment, SegmentMember
 segments_admin = Blueprint("segments", __name__, url_prefix="/admin/segments")
 PREVIEW = 50
 EDITORS = ("admin", "marketer")
+_ = core_domain().gettext
 
 
 def _segment(segment_id: int) -> Segment:
@@ -88,9 +90,9 @@ def _edit(segment: Segment | None):
         shown = cleaned if cleaned["groups"] else builder.apply_action(cleaned, "")
         return _render_form(segment, values, shown, error.errors, status=400)
     if saved.is_dynamic:
-        flash(f"The segment “{saved.name}” was saved; its members are being computed.")
+        flash(_("The segment “%(name)s” was saved; its members are being computed.", name=saved.name))
     else:
-        flash(f"The list “{saved.name}” was saved.")
+        flash(_("The list “%(name)s” was saved.", name=saved.name))
     return redirect(url_for("segments.show", segment_id=saved.id))
 
 
@@ -113,7 +115,7 @@ def delete(segment_id):
     blocking = editing.dependents_blocking_delete(segment)
     if request.method == "POST" and not blocking:
         editing.delete_segment(segment)
-        flash(f"The segment “{segment.name}” was deleted.")
+        flash(_("The segment “%(name)s” was deleted.", name=segment.name))
         return redirect(url_for("segments.index"))
     return render_template("core/segments/delete.html", segment=segment, blocking=blocking), \
         (409 if request.method == "POST" else 200)
@@ -124,9 +126,9 @@ def delete(segment_id):
 def rebuild(segment_id):
     segment = _segment(segment_id)
     if membership.request_rebuild(segment):
-        flash("The rebuild was queued; the count updates when it is done.")
+        flash(_("The rebuild was queued; the count updates when it is done."))
     else:
-        flash("A rebuild of this segment is already waiting to run.")
+        flash(_("A rebuild of this segment is already waiting to run."))
     return redirect(url_for("segments.show", segment_id=segment.id))
 
 
@@ -144,14 +146,15 @@ def add_member(segment_id):
         return redirect(url_for("segments.show", segment_id=segment.id))
     contact = Contact.get_or_none(Contact.email == email) if email else None
     if contact is None:
-        flash(f"No contact has the email “{raw.strip()}”.", "error")
+        flash(_("No contact has the email “%(email)s”.", email=raw.strip()), "error")
     else:
         try:
             added = membership.add_to_segment(contact, segment, source="manual")
         except membership.SegmentError as error:
             flash(str(error), "error")
         else:
-            flash(f"{contact.display_name} was added." if added else f"{contact.display_name} was already in the list.")
+            flash(_("%(name)s was added.", name=contact.display_name) if added
+                  else _("%(name)s was already in the list.", name=contact.display_name))
     return redirect(url_for("segments.show", segment_id=segment.id))
 
 
@@ -164,7 +167,7 @@ def remove_member(segment_id, contact_id):
     except membership.SegmentError as error:
         flash(str(error), "error")
     else:
-        flash(f"{contact.display_name} was removed from the list.")
+        flash(_("%(name)s was removed from the list.", name=contact.display_name))
     if request.form.get("back") == "contact":
         return redirect(url_for("admin.contact", contact_id=contact.id))
     return redirect(url_for("segments.show", segment_id=segment.id))
@@ -181,7 +184,7 @@ def add_contact(contact_id):
         flash(str(error), "error")
     else:
         if added is None:
-            flash("Choose a list.", "error")
+            flash(_("Choose a list."), "error")
         else:
-            flash("Added to the list." if added else "Already in that list.")
+            flash(_("Added to the list.") if added else _("Already in that list."))
     return redirect(url_for("admin.contact", contact_id=contact.id))

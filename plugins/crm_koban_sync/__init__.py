@@ -10,10 +10,12 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import Action, AdminMenuItem, Migration, PeriodicJob, batch_memo, enqueue, hookimpl
+from core import Action, AdminMenuItem, Migration, PeriodicJob, batch_memo, enqueue, hookimpl, translation_domain
 
 from . import config, erasure, mapping, push
 from .models import MODELS, FieldMapping, KobanLink, SyncConflict
+
+_l = translation_domain(__name__).lazy_gettext
 
 #: events whose data changes should reach Koban (when not made by the sync itself)
 CHANGE_KINDS = ("contact_created", "contact_updated", "tag_added", "tag_removed")
@@ -63,7 +65,7 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("crm_koban", "Koban CRM", "crm_koban.index", order=70, roles=("admin", "marketer"))]
+    return [AdminMenuItem("crm_koban", _l("Koban CRM"), "crm_koban.index", order=70, roles=("admin", "marketer"))]
 
 
 @hookimpl
@@ -83,8 +85,8 @@ def run_push_action(contact, settings, context=None):
 
 @hookimpl
 def register_actions():
-    return [Action("crm.push", "Push to CRM (Koban)", run=run_push_action,
-                   description="Creates or updates the contact in Koban now, with the mapped fields.")]
+    return [Action("crm.push", _l("Push to CRM (Koban)"), run=run_push_action,
+                   description=_l("Creates or updates the contact in Koban now, with the mapped fields."))]
 
 
 def _touches_push_fields(event) -> bool:

@@ -266,11 +266,15 @@ class KobanClient:
         errors = _indexed_errors(_errors_of(payload), items)
         return PostResult(guids=guids[: len(items)], errors=errors, message=_message_of(payload))
 
-    def check(self) -> str:
-        """Test the connection: a one-item ``GetUpdated``. Returns a sentence
-        for the settings page; raises :class:`KobanError` otherwise."""
+    def count_contacts(self) -> int:
+        """Test the connection: a one-item ``GetUpdated``. Returns how many
+        contacts the account holds; raises :class:`KobanError` otherwise."""
         total, _ = self.contacts_updated(since=0, start=0, length=1)
-        return f"Connected to Koban at {self.base_url}: the account holds {total} contact(s)."
+        return total
+
+    def check(self) -> str:
+        """:meth:`count_contacts` said in a sentence (English, for logs and the CLI)."""
+        return f"Connected to Koban at {self.base_url}: the account holds {self.count_contacts()} contact(s)."
 
 
 def _page(payload: Any, path: str) -> tuple[int, list[dict]]:

@@ -6,9 +6,11 @@ shows them read-only and never stores them.
 """
 from __future__ import annotations
 
-from core import Setting, SettingsGroup, get_setting
+from core import Setting, SettingsGroup, get_setting, translation_domain
 
 from .client import DEFAULT_BASE_URL, KobanClient
+
+_l = translation_domain(__name__).lazy_gettext
 
 GROUP = "crm_koban"
 #: the ``source`` written on every change this plugin makes (loop prevention)
@@ -16,26 +18,29 @@ SOURCE = "crm_koban"
 
 
 def settings_group() -> SettingsGroup:
-    return SettingsGroup(GROUP, "Koban CRM", [
-        Setting("enabled", "Sync with Koban", kind="bool", default=False,
-                help="Off: nothing is sent to or read from Koban (changes made meanwhile are not queued)."),
-        Setting("base_url", "API base URL", default=DEFAULT_BASE_URL, env="COUVEE_KOBAN_BASE_URL",
-                help="Koban's production API is https://app-koban.com/api/v1."),
-        Setting("api_key", "API key (X-ncApi)", kind="password", secret=True, env="COUVEE_KOBAN_API_KEY",
-                help="Koban: Parameters > API."),
-        Setting("user_key", "User key (X-ncUser)", kind="password", secret=True, env="COUVEE_KOBAN_USER_KEY",
-                help="The key of the Koban user the sync acts as."),
-        Setting("timeout", "Timeout (seconds)", kind="int", default=20),
-        Setting("page_size", "Pull page size", kind="int", default=100,
-                help="Contacts asked per GetUpdated page (1–100)."),
-        Setting("status_source", "Customer status comes from", kind="choice", default="contact",
-                choices=[("contact", "The contact's Status"), ("account", "The account's status (ncThird/GetStatus)")]),
-        Setting("account_statuses", "Account statuses to follow", default="PROS,CLI,PERDU",
-                help="Comma-separated status codes asked with ncThird/GetStatus when the status comes from the account."),
-        Setting("lost_statuses", "Statuses meaning “opportunity lost”", default="PERDU,LOST",
-                help="Comma-separated; reaching one emits crm_opportunity_lost (e.g. to start a nurture series)."),
-        Setting("contact_url", "Link to a Koban contact", default="",
-                help="Optional URL with {guid}, shown on the contact page, e.g. https://app-koban.com/…/{guid}"),
+    return SettingsGroup(GROUP, _l("Koban CRM"), [
+        Setting("enabled", _l("Sync with Koban"), kind="bool", default=False,
+                help=_l("Off: nothing is sent to or read from Koban (changes made meanwhile are not queued).")),
+        Setting("base_url", _l("API base URL"), default=DEFAULT_BASE_URL, env="COUVEE_KOBAN_BASE_URL",
+                help=_l("Koban's production API is https://app-koban.com/api/v1.")),
+        Setting("api_key", _l("API key (X-ncApi)"), kind="password", secret=True, env="COUVEE_KOBAN_API_KEY",
+                help=_l("Koban: Parameters > API.")),
+        Setting("user_key", _l("User key (X-ncUser)"), kind="password", secret=True, env="COUVEE_KOBAN_USER_KEY",
+                help=_l("The key of the Koban user the sync acts as.")),
+        Setting("timeout", _l("Timeout (seconds)"), kind="int", default=20),
+        Setting("page_size", _l("Pull page size"), kind="int", default=100,
+                help=_l("Contacts asked per GetUpdated page (1–100).")),
+        Setting("status_source", _l("Customer status comes from"), kind="choice", default="contact",
+                choices=[("contact", _l("The contact's Status")),
+                         ("account", _l("The account's status (ncThird/GetStatus)"))]),
+        Setting("account_statuses", _l("Account statuses to follow"), default="PROS,CLI,PERDU",
+                help=_l("Comma-separated status codes asked with ncThird/GetStatus when the status comes from the "
+                        "account.")),
+        Setting("lost_statuses", _l("Statuses meaning “opportunity lost”"), default="PERDU,LOST",
+                help=_l("Comma-separated; reaching one emits crm_opportunity_lost (e.g. to start a nurture "
+                        "series).")),
+        Setting("contact_url", _l("Link to a Koban contact"), default="",
+                help=_l("Optional URL with {guid}, shown on the contact page, e.g. https://app-koban.com/…/{guid}")),
     ])
 
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import CustomField, FieldValueError, get_values, normalize_email, state, tags_of
+from core import CustomField, FieldValueError, get_values, normalize_email, state, tags_of, translation_domain
 
 from .models import FieldMapping
 
-NATIVE = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
+_, _l = translation_domain(__name__).pair()
+
+NATIVE = {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name")}
 TAGS = "tags"
 #: the default mapping created by the migration
 DEFAULT_MAPPING = [("email", "EMail", "both"), ("first_name", "FirstName", "both"), ("last_name", "Name", "both")]
@@ -47,7 +49,7 @@ def couvee_choices() -> list[tuple[str, str]]:
     choices = list(NATIVE.items())
     choices += [(f.key, f.label) for f in CustomField.select().where(CustomField.archived == False)  # noqa: E712
                 .order_by(CustomField.position, CustomField.id)]
-    choices.append((TAGS, "Tags"))
+    choices.append((TAGS, _l("Tags")))
     return choices
 
 
@@ -55,22 +57,25 @@ def validate(couvee_field: str, koban_field: str, direction: str) -> tuple[str, 
     """Clean one mapping row or raise :class:`MappingError`."""
     couvee_field, koban_field = (couvee_field or "").strip(), (koban_field or "").strip()
     if direction not in ("both", "push", "pull"):
-        raise MappingError("Choose a direction: both ways, Couvée → Koban or Koban → Couvée.")
+        raise MappingError(_("Choose a direction: both ways, Couvée → Koban or Koban → Couvée."))
     if couvee_field not in dict(couvee_choices()):
-        raise MappingError(f"{couvee_field!r} is not a Couvée field (email, first_name, last_name, a custom field or tags).")
+        raise MappingError(_("“%(field)s” is not a Couvée field (email, first_name, last_name, a custom field or "
+                             "tags).", field=couvee_field))
     if not koban_field:
-        raise MappingError("Give the Koban field (e.g. Phone, MoreFields:5583bc220dc3610a94746d3b or Tags:INTEREST).")
-    kind, _, ref = koban_field.partition(":")
+        raise MappingError(_("Give the Koban field (e.g. Phone, MoreFields:5583bc220dc3610a94746d3b or "
+                             "Tags:INTEREST)."))
+    kind, _colon, ref = koban_field.partition(":")
     if kind in ("MoreFields", "Tags"):
         if not ref.strip():
-            raise MappingError(f"{kind}: needs the Koban id after the colon, e.g. {kind}:5583bc22…")
+            raise MappingError(_("%(kind)s: needs the Koban id after the colon, e.g. %(kind)s:5583bc22…", kind=kind))
         koban_field = f"{kind}:{ref.strip()}"
     elif ":" in koban_field or not koban_field.replace("_", "").isalnum():
-        raise MappingError(f"{koban_field!r} is not a Koban contact property name.")
+        raise MappingError(_("“%(field)s” is not a Koban contact property name.", field=koban_field))
     elif koban_field in RESERVED:
-        raise MappingError(f"{koban_field} is handled by the sync itself and cannot be mapped.")
+        raise MappingError(_("%(field)s is handled by the sync itself and cannot be mapped.", field=koban_field))
     if (couvee_field == TAGS) != koban_field.startswith("Tags:"):
-        raise MappingError("Couvée tags map to Koban tags only (Tags:<TagCategoryCode>), and the other way round.")
+        raise MappingError(_("Couvée tags map to Koban tags only (Tags:<TagCategoryCode>), and the other way "
+                             "round."))
     return couvee_field, koban_field, direction
 
 
@@ -119,7 +124,7 @@ def local_values(contact, rows: list[FieldMapping]) -> dict[str, object]:
 
 def remote_value(remote: dict, koban_field: str):
     """The raw value of a Koban field in a contact object."""
-    kind, _, ref = koban_field.partition(":")
+    kind, _colon, ref = koban_field.partition(":")
     if kind == "MoreFields" and ref:
         for item in remote.get("MoreFields") or []:
             if str(item.get("FieldId")) == ref:
@@ -170,7 +175,7 @@ def koban_payload(contact, rows: list[FieldMapping]) -> dict:
     payload: dict = {"Extcode": str(contact.id)}
     for row in rows:
         value = _koban_text(values[row.couvee_field], customs.get(row.couvee_field), row.koban_field)
-        kind, _, ref = row.koban_field.partition(":")
+        kind, _colon, ref = row.koban_field.partition(":")
         if kind == "MoreFields":
             payload.setdefault("MoreFields", []).append({"FieldId": ref, "Value": value})
         elif kind == "Tags":

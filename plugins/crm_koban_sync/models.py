@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import peewee
 
-from core import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
+from core import BaseModel, Contact, JSONField, UTCDateTimeField, translation_domain, utcnow
 
-DIRECTIONS = (("both", "Both ways"), ("push", "Couvée → Koban"), ("pull", "Koban → Couvée"))
+_l = translation_domain(__name__).lazy_gettext
+
+#: mapping directions: (stored value, label)
+DIRECTIONS = (("both", _l("Both ways")), ("push", "Couvée → Koban"), ("pull", "Koban → Couvée"))
 
 
 class KobanLink(BaseModel):

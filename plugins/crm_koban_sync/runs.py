@@ -2,9 +2,17 @@
 and conflicts, close the run with a status a user understands."""
 from __future__ import annotations
 
-from core import utcnow
+from core import translation_domain, utcnow
 
 from .models import SyncConflict, SyncError, SyncRun
+
+_l = translation_domain(__name__).lazy_gettext
+
+#: what the sync log shows for a run's stored ``kind`` and ``status``
+KIND_LABELS = {"push": _l("push"), "pull": _l("pull"), "unsubscribe": _l("unsubscribe"), "erase": _l("erase"),
+               "test": _l("test")}
+STATUS_LABELS = {"running": _l("running"), "ok": _l("ok"), "partial": _l("partial"), "failed": _l("failed"),
+                 "retrying": _l("retrying")}
 
 
 def start_run(kind: str) -> SyncRun:

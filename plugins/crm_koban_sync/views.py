@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from core import Contact, enqueue, roles_required
+from core import Contact, enqueue, roles_required, translation_domain
 
 from . import config, mapping, push
 from .charts import runs_chart
 from .client import KobanError
 from .models import DIRECTIONS, FieldMapping, SyncConflict, SyncError, SyncRun
 from .pull import pull_updates
+from .runs import KIND_LABELS, STATUS_LABELS
+
+_ = translation_domain(__name__).gettext
+ngettext = translation_domain(__name__).ngettext
 
 crm_admin = Blueprint("crm_koban", __name__, url_prefix="/admin/crm")
 RUNS_SHOWN = 50
@@ -29,7 +33,7 @@ def index():
         "crm_koban_sync/index.html", runs=runs, chart=runs_chart(list(reversed(runs[:30]))),
         enabled=config.is_enabled(), configured=config.is_configured(), base_url=config.setting("base_url"),
         pending=push.pending_count(), last_push=_last("push"), last_pull=_last("pull"),
-        mapping_rows=mapping.mappings(),
+        mapping_rows=mapping.mappings(), kind_labels=KIND_LABELS, status_labels=STATUS_LABELS,
     )
 
 
@@ -38,9 +42,14 @@ def index():
 def test_connection():
     """Call Koban now with the saved keys and say plainly what happened."""
     try:
-        flash(config.make_client(attempts=1).check(), "ok")
+        client = config.make_client(attempts=1)
+        total = client.count_contacts()
     except KobanError as error:
-        flash(f"Connection failed: {error}", "error")
+        flash(_("Connection failed: %(error)s", error=error), "error")
+    else:
+        flash(ngettext("Connected to Koban at %(url)s: the account holds %(num)s contact.",
+                       "Connected to Koban at %(url)s: the account holds %(num)s contacts.", total,
+                       url=client.base_url), "ok")
     return redirect(url_for("crm_koban.index"))
 
 
@@ -48,10 +57,10 @@ def test_connection():
 @roles_required("admin", "marketer")
 def pull_now():
     if not (config.is_enabled() and config.is_configured()):
-        flash("Turn the sync on and enter both keys first (Settings → Koban CRM).", "error")
+        flash(_("Turn the sync on and enter both keys first (Settings → Koban CRM)."), "error")
     else:
         enqueue(pull_updates, queue="low")
-        flash("A pull from Koban is queued; its run appears below when it is done.")
+        flash(_("A pull from Koban is queued; its run appears below when it is done."))
     return redirect(url_for("crm_koban.index"))
 
 
@@ -59,10 +68,12 @@ def pull_now():
 @roles_required("admin", "marketer")
 def flush_now():
     if not config.is_enabled():
-        flash("The sync is off: nothing is sent.", "error")
+        flash(_("The sync is off: nothing is sent."), "error")
     else:
         enqueue(push.flush_pending, queue="low")
-        flash(f"Sending the {push.pending_count()} pending contact(s) to Koban.")
+        pending = push.pending_count()
+        flash(ngettext("Sending the %(num)s pending contact to Koban.",
+                       "Sending the %(num)s pending contacts to Koban.", pending))
     return redirect(url_for("crm_koban.index"))
 
 
@@ -72,7 +83,8 @@ def run(run_id):
     sync_run = SyncRun.get_or_none(SyncRun.id == run_id) or abort(404)
     errors = list(SyncError.select().where(SyncError.run == sync_run.id).order_by(SyncError.id))
     conflicts = list(SyncConflict.select().where(SyncConflict.run == sync_run.id).order_by(SyncConflict.id))
-    return render_template("crm_koban_sync/run.html", run=sync_run, errors=errors, conflicts=conflicts)
+    return render_template("crm_koban_sync/run.html", run=sync_run, errors=errors, conflicts=conflicts,
+                           kind_labels=KIND_LABELS, status_labels=STATUS_LABELS)
 
 
 # --- mapping ----------------------------------------------------------------------------
@@ -88,11 +100,11 @@ def mapping_page():
             couvee_field, koban_field, direction = mapping.validate(**values)
             if FieldMapping.select().where((FieldMapping.couvee_field == couvee_field)
                                            & (FieldMapping.koban_field == koban_field)).exists():
-                raise mapping.MappingError("This pair is already mapped.")
+                raise mapping.MappingError(_("This pair is already mapped."))
             last = FieldMapping.select().order_by(FieldMapping.position.desc()).first()
             FieldMapping.create(couvee_field=couvee_field, koban_field=koban_field, direction=direction,
                                 position=(last.position + 1) if last else 0)
-            flash(f"{couvee_field} ↔ {koban_field} added.")
+            flash(_("%(couvee)s ↔ %(koban)s added.", couvee=couvee_field, koban=koban_field))
             return redirect(url_for("crm_koban.mapping_page"))
         except mapping.MappingError as problem:
             error = str(problem)
@@ -108,11 +120,12 @@ def mapping_direction(row_id):
     row = FieldMapping.get_or_none(FieldMapping.id == row_id) or abort(404)
     direction = request.form.get("direction", "")
     if direction not in dict(DIRECTIONS):
-        flash("Choose a direction from the list.", "error")
+        flash(_("Choose a direction from the list."), "error")
     else:
         row.direction = direction
         row.save()
-        flash(f"{row.couvee_field} ↔ {row.koban_field}: {dict(DIRECTIONS)[direction]}.")
+        flash(_("%(couvee)s ↔ %(koban)s: %(direction)s.", couvee=row.couvee_field, koban=row.koban_field,
+                direction=dict(DIRECTIONS)[direction]))
     return redirect(url_for("crm_koban.mapping_page"))
 
 
@@ -121,7 +134,7 @@ def mapping_direction(row_id):
 def mapping_delete(row_id):
     row = FieldMapping.get_or_none(FieldMapping.id == row_id) or abort(404)
     row.delete_instance()
-    flash(f"{row.couvee_field} ↔ {row.koban_field} removed.")
+    flash(_("%(couvee)s ↔ %(koban)s removed.", couvee=row.couvee_field, koban=row.koban_field))
     return redirect(url_for("crm_koban.mapping_page"))
 
 
@@ -133,8 +146,8 @@ def mapping_delete(row_id):
 def push_contact(contact_id):
     contact = Contact.get_or_none(Contact.id == contact_id) or abort(404)
     if not config.is_enabled():
-        flash("The Koban sync is off.", "error")
+        flash(_("The Koban sync is off."), "error")
     else:
         enqueue(push.push_batch, [contact.id], queue="low")
-        flash("The contact will be sent to Koban in a moment.")
+        flash(_("The contact will be sent to Koban in a moment."))
     return redirect(url_for("admin.contact", contact_id=contact.id))

@@ -13,10 +13,12 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, Setting, SettingsGroup, SetupStep, hookimpl
+from core import AdminMenuItem, Migration, Setting, SettingsGroup, SetupStep, hookimpl, translation_domain
 
 from . import migrations
 from .models import FORMS_MODELS
+
+_l = translation_domain(__name__).lazy_gettext
 
 
 @hookimpl
@@ -35,7 +37,8 @@ def register_event_kinds():
 def register_migrations():
     return [Migration.create_tables(1, "forms, fields, consent boxes, actions, submissions and opt-ins",
                                     FORMS_MODELS),
-            Migration(2, "yes/no questions asked with Yes/No buttons", migrations.add_yes_no_question)]
+            Migration(2, "yes/no questions asked with Yes/No buttons", migrations.add_yes_no_question),
+            Migration(3, "a placeholder per form field", migrations.add_placeholder)]
 
 
 @hookimpl
@@ -48,18 +51,18 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("forms", "Forms", "forms_admin.index", order=30, roles=("admin", "marketer"))]
+    return [AdminMenuItem("forms", _l("Forms"), "forms_admin.index", order=30, roles=("admin", "marketer"))]
 
 
 @hookimpl
 def register_settings():
-    return [SettingsGroup("forms", "Forms", [
-        Setting("min_fill_seconds", "Minimum fill time (seconds)", kind="int", default=3,
-                help="Submissions sent faster than this after the form was drawn are refused (bots)."),
-        Setting("rate_limit", "Submissions per IP address", kind="int", default=20,
-                help="Per window below, all forms together; 0 turns the limit off."),
-        Setting("rate_window", "Rate limit window (seconds)", kind="int", default=600),
-        Setting("doi_expiry_days", "Double opt-in link validity (days)", kind="int", default=7),
+    return [SettingsGroup("forms", _l("Forms"), [
+        Setting("min_fill_seconds", _l("Minimum fill time (seconds)"), kind="int", default=3,
+                help=_l("Submissions sent faster than this after the form was drawn are refused (bots).")),
+        Setting("rate_limit", _l("Submissions per IP address"), kind="int", default=20,
+                help=_l("Per window below, all forms together; 0 turns the limit off.")),
+        Setting("rate_window", _l("Rate limit window (seconds)"), kind="int", default=600),
+        Setting("doi_expiry_days", _l("Double opt-in link validity (days)"), kind="int", default=7),
     ])]
 
 
@@ -122,6 +125,6 @@ def tpl_slot(slot, context):
 def register_setup_steps():
     from .models import Form
 
-    return [SetupStep("forms.first", "Publish your first form", "forms_admin.index",
+    return [SetupStep("forms.first", _l("Publish your first form"), "forms_admin.index",
                       lambda: Form.select().where(Form.status == "published").exists(),
-                      help="Collect sign-ups on your website, embedded or on a hosted page.", order=50)]
+                      help=_l("Collect sign-ups on your website, embedded or on a hosted page."), order=50)]

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from core import channel_available, external_url, roles_required
+from core import channel_available, external_url, roles_required, translation_domain
 
 from . import builder, definition, protection
 from .builder import BuilderError
 from .exporting import submissions_csv
 from .models import (
-    HIDDEN_SOURCES, LANGUAGES, PURPOSES, ActionRun, ConsentBox, Form, FormAction, FormField, OptIn, Submission,
-    SubmittedValue,
+    CHANNELS, HIDDEN_SOURCE_WORDS, HIDDEN_SOURCES, LANGUAGES, OPTIN_STATUSES, PURPOSES, RUN_STATUSES, ActionRun,
+    ConsentBox, Form, FormAction, FormField, OptIn, Submission, SubmittedValue,
 )
-from .texts import strings
+from .texts import DOI_BODY, DOI_SUBJECT, strings
 
 forms_admin = Blueprint("forms_admin", __name__, url_prefix="/admin/forms")
 EDITORS = ("admin", "marketer")
 PAGE = 100
+
+_ = translation_domain(__name__).gettext
 
 
 def _form(form_id: int) -> Form:
@@ -57,7 +59,7 @@ def new():
         except BuilderError as error:
             errors = error.errors
         else:
-            flash(f"The form “{form.name}” was created as a draft. Add fields, then publish it.")
+            flash(_("The form “%(name)s” was created as a draft. Add fields, then publish it.", name=form.name))
             return _back(form)
     return render_template("forms/admin/new.html", errors=errors, languages=LANGUAGES,
                            values=request.form), 400 if errors else 200
@@ -69,13 +71,16 @@ def new():
 def _builder_page(form: Form, errors: dict | None = None, values=None, status: int = 200):
     actions = list(FormAction.select().where(FormAction.form == form.id).order_by(FormAction.position, FormAction.id))
     registry = {action.id: action for action in builder.available_actions()}
+    setting_labels_of = {action.id: {s.key: s.label for s in action.settings} for action in registry.values()}
     return render_template(
         "forms/admin/builder.html", form=form, items=definition.inputs(form), boxes=definition.consent_boxes(form),
-        actions=actions, registry=registry, available=builder.available_actions(),
+        actions=actions, registry=registry, setting_labels_of=setting_labels_of, available=builder.available_actions(),
         targets=[t for t in definition.target_choices()
                  if not any(i.field.target == t[0] for i in definition.inputs(form))],
-        purposes=PURPOSES, languages=LANGUAGES, errors=errors or {}, values=values,
+        purposes=PURPOSES, languages=LANGUAGES, errors=errors or {}, values=values, hidden_words=HIDDEN_SOURCE_WORDS,
         problems=builder.publish_problems(form), email_channel=channel_available("email"),
+        words=strings(form.language), doi_subject=DOI_SUBJECT.get(form.language, DOI_SUBJECT["fr"]),
+        doi_body=DOI_BODY.get(form.language, DOI_BODY["fr"]),
     ), status
 
 
@@ -93,7 +98,7 @@ def save_settings(form_id):
         builder.save_settings(form, request.form)
     except BuilderError as error:
         return _builder_page(_form(form_id), error.errors, request.form, 400)
-    flash("The form settings were saved.")
+    flash(_("The form settings were saved."))
     return _back(form)
 
 
@@ -103,13 +108,13 @@ def publish(form_id):
     form = _form(form_id)
     if request.form.get("action") == "unpublish":
         builder.unpublish(form)
-        flash("The form is a draft again: its embeds stop accepting submissions.")
+        flash(_("The form is a draft again: its embeds stop accepting submissions."))
         return _back(form)
     try:
         builder.publish(form)
     except BuilderError as error:
         return _builder_page(form, error.errors, None, 400)
-    flash("The form is published.")
+    flash(_("The form is published."))
     return _back(form)
 
 
@@ -118,10 +123,10 @@ def publish(form_id):
 def delete(form_id):
     form = _form(form_id)
     if request.form.get("confirm") != form.name:
-        flash("Type the form's name to delete it.", "error")
+        flash(_("Type the form's name to delete it."), "error")
         return _back(form)
     form.delete_instance()
-    flash(f"The form “{form.name}” was deleted; its submissions stay in the contacts' history.")
+    flash(_("The form “%(name)s” was deleted; its submissions stay in the contacts' history.", name=form.name))
     return redirect(url_for("forms_admin.index"))
 
 
@@ -151,7 +156,7 @@ def edit_field(form_id, field_id):
         except BuilderError as error:
             errors = error.errors
         else:
-            flash(f"The field “{field.label}” was saved.")
+            flash(_("The field “%(label)s” was saved.", label=field.label))
             return _back(form, "fields")
     return render_template("forms/admin/field.html", form=form, field=field, item=definition.resolve(field),
                            errors=errors, sources=HIDDEN_SOURCES), 400 if errors else 200
@@ -198,7 +203,7 @@ def consent(form_id, box_id=None):
             if box is None:
                 return _builder_page(form, errors, request.form, 400)
         else:
-            flash("The consent box was saved.")
+            flash(_("The consent box was saved."))
             return _back(form, "consents")
     return render_template("forms/admin/consent.html", form=form, box=box, errors=errors, purposes=PURPOSES,
                            values=request.form if errors else None), 400 if errors else 200
@@ -231,7 +236,7 @@ def edit_action(form_id, action_row):
         except BuilderError as error:
             errors = error.errors
         else:
-            flash(f"The action “{action.label}” was saved.")
+            flash(_("The action “%(label)s” was saved.", label=action.label))
             return _back(form, "actions")
     return render_template("forms/admin/action.html", form=form, row=row, action=action, errors=errors,
                            values=request.form if errors else None), 400 if errors else 200
@@ -275,7 +280,8 @@ def submissions(form_id):
         runs.setdefault(run.submission_id, []).append(run)
     pending = {o.submission_id: o for o in OptIn.select().where(OptIn.submission.in_([r.id for r in rows]))}
     return render_template("forms/admin/submissions.html", form=form, rows=rows, values=values, runs=runs,
-                           pending=pending, total=total, page=page, pages=max((total + PAGE - 1) // PAGE, 1))
+                           pending=pending, channels=CHANNELS, optin_statuses=OPTIN_STATUSES,
+                           run_statuses=RUN_STATUSES, total=total, page=page, pages=max((total + PAGE - 1) // PAGE, 1))
 
 
 @forms_admin.route("/<int:form_id>/submissions.csv")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from core import CustomField, Setting, state, utcnow, write_transaction
+from core import CustomField, Setting, state, translation_domain, utcnow, write_transaction
 
 from . import definition, protection
 from .models import HIDDEN_SOURCES, LANGUAGES, PURPOSE_IDS, ConsentBox, ConsentText, Form, FormAction, FormField
@@ -18,6 +18,8 @@ from .models import HIDDEN_SOURCES, LANGUAGES, PURPOSE_IDS, ConsentBox, ConsentT
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RESERVED_NAMES = {definition.HONEYPOT, definition.TOKEN, definition.VISITOR, definition.PAGE_URL, "cv_channel"}
 MAX_FILE_MB = 25
+
+_ = translation_domain(__name__).gettext
 
 
 class BuilderError(ValueError):
@@ -38,9 +40,10 @@ def _lines(text: str) -> list[str]:
 def create_form(name: str, language: str = "fr") -> Form:
     name = (name or "").strip()
     if not name:
-        raise BuilderError({"name": "Give the form a name."})
+        raise BuilderError({"name": _("Give the form a name.")})
     form = Form.create(name=name[:200], language=language if language in dict(LANGUAGES) else "fr")
-    FormField.create(form=form.id, name="email", target="email", label="Email", required=True, position=0)
+    FormField.create(form=form.id, name="email", target="email", required=True, position=0,
+                     label=definition.native_label("email", form.language))
     return form
 
 
@@ -48,22 +51,23 @@ def save_settings(form: Form, data) -> Form:
     errors = {}
     name = (data.get("name") or "").strip()
     if not name:
-        errors["name"] = "Give the form a name."
+        errors["name"] = _("Give the form a name.")
     origins, bad = [], []
     for line in _lines(data.get("allowed_origins", "")):
         origin = protection.origin_of(line if "://" in line else "https://" + line)
         (origins if origin else bad).append(origin or line)
     if bad:
-        errors["allowed_origins"] = "Not a site address (https://www.example.com): " + ", ".join(bad)
+        errors["allowed_origins"] = _("Not a site address (https://www.example.com): %(addresses)s",
+                                      addresses=", ".join(bad))
     form.allowed_origins = sorted(set(origins))
     redirect_url = (data.get("redirect_url") or "").strip()
     if redirect_url and not protection.redirect_allowed(form, redirect_url):
-        errors["redirect_url"] = ("The redirect must go to one of the allowed sites (add its origin above), "
-                                  "with an http(s) address.")
-    language = data.get("language", "fr")
+        errors["redirect_url"] = _("The redirect must go to one of the allowed sites (add its origin above), "
+                                   "with an http(s) address.")
+    language = data.get("language", "fr") if data.get("language", "fr") in dict(LANGUAGES) else "fr"
     purpose = data.get("doi_purpose", "email_marketing")
     if purpose not in PURPOSE_IDS:
-        errors["doi_purpose"] = "Choose a purpose."
+        errors["doi_purpose"] = _("Choose a purpose.")
     if errors:
         raise BuilderError(errors)
     form.name = name[:200]
@@ -71,7 +75,8 @@ def save_settings(form: Form, data) -> Form:
     form.success_message = (data.get("success_message") or "").strip()
     form.redirect_url = redirect_url
     form.submit_label = (data.get("submit_label") or "").strip()[:100]
-    form.language = language if language in dict(LANGUAGES) else "fr"
+    _relabel_native_fields(form, language)
+    form.language = language
     form.double_opt_in = data.get("double_opt_in") in ("1", "on", "true")
     form.doi_purpose = purpose
     form.doi_subject = (data.get("doi_subject") or "").strip()[:200]
@@ -82,23 +87,38 @@ def save_settings(form: Form, data) -> Form:
     return form
 
 
+def _relabel_native_fields(form: Form, language: str) -> None:
+    """A form changing language: its email / first name / last name fields
+    still labelled with the old language's default get the new one's
+    (labels the admin wrote are kept)."""
+    if language == form.language:
+        return
+    for field in FormField.select().where((FormField.form == form.id)
+                                          & FormField.target.in_(list(definition.NATIVE_TARGETS))):
+        if field.label == definition.native_label(field.target, form.language):
+            field.label = definition.native_label(field.target, language)
+            field.save()
+
+
 def publish_problems(form: Form) -> list[str]:
     """Why the form cannot be published (empty when it can)."""
     problems = []
     items = definition.inputs(form)
     if not any(item.field.target == "email" for item in items):
-        problems.append("Add an email field: submissions create or update the contact by email.")
+        problems.append(_("Add an email field: submissions create or update the contact by email."))
     for item in items:
         if item.type_id == "missing":
-            problems.append(f"The field “{item.field.label}” is mapped to a contact field that no longer exists.")
+            problems.append(_("The field “%(label)s” is mapped to a contact field that no longer exists.",
+                              label=item.field.label))
         elif item.widget == "custom" and item.field_type is None:
-            problems.append(f"The field “{item.field.label}” has a type whose plugin is not active.")
+            problems.append(_("The field “%(label)s” has a type whose plugin is not active.",
+                              label=item.field.label))
     for box in definition.consent_boxes(form):
         if box.checked_by_default:
-            problems.append(f"The consent box “{box.text[:60]}” is pre-checked: consent must be given by ticking "
-                            "the box. Untick “checked by default”.")
+            problems.append(_("The consent box “%(text)s” is pre-checked: consent must be given by ticking "
+                              "the box. Untick “checked by default”.", text=box.text[:60]))
     if form.redirect_url and not protection.redirect_allowed(form, form.redirect_url):
-        problems.append("The redirect address is not on one of the allowed sites.")
+        problems.append(_("The redirect address is not on one of the allowed sites."))
     return problems
 
 
@@ -131,18 +151,19 @@ def add_field(form: Form, target: str, name: str = "") -> FormField:
     targets = dict(definition.target_choices())
     if target:
         if target not in targets:
-            raise BuilderError({"target": "Choose a contact field."})
+            raise BuilderError({"target": _("Choose a contact field.")})
         if FormField.select().where((FormField.form == form.id) & (FormField.target == target)).exists():
-            raise BuilderError({"target": "This contact field is already in the form."})
+            raise BuilderError({"target": _("This contact field is already in the form.")})
         name = target
-        label = definition.NATIVE_TARGETS.get(target) or CustomField.get(CustomField.key == target).label
+        label = (definition.native_label(target, form.language) if target in definition.NATIVE_TARGETS
+                 else CustomField.get(CustomField.key == target).label)
         hidden = False
     else:
         name = (name or "").strip().lower()
         if not NAME.match(name) or name in RESERVED_NAMES or name.startswith("consent_"):
-            raise BuilderError({"name": "Use lowercase letters, digits and _ (e.g. utm_source)."})
+            raise BuilderError({"name": _("Use lowercase letters, digits and _ (e.g. utm_source).")})
         if FormField.select().where((FormField.form == form.id) & (FormField.name == name)).exists():
-            raise BuilderError({"name": "Another field already has this name."})
+            raise BuilderError({"name": _("Another field already has this name.")})
         label, hidden = name.replace("_", " ").capitalize(), True
     field = FormField.create(form=form.id, name=name, target=target, label=label, hidden=hidden,
                              required=target == "email", position=_next_position(FormField, form),
@@ -155,10 +176,10 @@ def update_field(form: Form, field: FormField, data) -> FormField:
     errors = {}
     label = (data.get("label") or "").strip()
     if not label:
-        errors["label"] = "Give the field a label."
+        errors["label"] = _("Give the field a label.")
     source = data.get("hidden_source", "fixed")
     if source not in dict(HIDDEN_SOURCES):
-        errors["hidden_source"] = "Choose where the hidden value comes from."
+        errors["hidden_source"] = _("Choose where the hidden value comes from.")
     item = definition.resolve(field)
     if item.is_file:
         try:
@@ -166,18 +187,19 @@ def update_field(form: Form, field: FormField, data) -> FormField:
         except ValueError:
             megabytes = -1
         if not 0 < megabytes <= MAX_FILE_MB:
-            errors["max_mb"] = f"Give a size between 0.1 and {MAX_FILE_MB} MB."
+            errors["max_mb"] = _("Give a size between 0.1 and %(largest)s MB.", largest=MAX_FILE_MB)
         types = [t.lower().lstrip(".") for t in _lines(data.get("allowed_types", ""))]
         unknown = [t for t in types if not re.match(r"^[a-z0-9]{1,10}$", t)]
         if unknown:
-            errors["allowed_types"] = "Not file extensions: " + ", ".join(unknown)
+            errors["allowed_types"] = _("Not file extensions: %(values)s", values=", ".join(unknown))
     hidden = data.get("hidden") in ("1", "on", "true")
     if field.target == "email" and hidden:
-        errors["hidden"] = "The email cannot be hidden."
+        errors["hidden"] = _("The email cannot be hidden.")
     if errors:
         raise BuilderError(errors)
     field.label = label[:200]
     field.help = (data.get("help") or "").strip()
+    field.placeholder = (data.get("placeholder") or "").strip()[:200]
     field.default = (data.get("default") or "").strip()
     # a yes/no question is asked with Yes/No buttons and must be answered: only
     # then may a "No" replace what the contact answered before
@@ -209,7 +231,7 @@ def move(model, form: Form, row, direction: str) -> None:
 
 def remove(model, form: Form, row) -> None:
     if model is FormField and row.target == "email":
-        raise BuilderError({"fields": "The email field cannot be removed: contacts are found by email."})
+        raise BuilderError({"fields": _("The email field cannot be removed: contacts are found by email.")})
     row.delete_instance()
     form.bump()
 
@@ -224,12 +246,12 @@ def save_consent(form: Form, box: ConsentBox | None, data) -> ConsentBox:
     text = (data.get("text") or "").strip()
     checked = data.get("checked_by_default") in ("1", "on", "true")
     if purpose not in PURPOSE_IDS:
-        errors["purpose"] = "Choose a purpose."
+        errors["purpose"] = _("Choose a purpose.")
     if not text:
-        errors["text"] = "Write the text shown next to the box."
+        errors["text"] = _("Write the text shown next to the box.")
     if checked and form.is_published:
-        errors["checked_by_default"] = ("A published form cannot have a pre-checked consent box: consent is "
-                                        "given by ticking it.")
+        errors["checked_by_default"] = _("A published form cannot have a pre-checked consent box: consent is "
+                                         "given by ticking it.")
     if errors:
         raise BuilderError(errors)
     required = data.get("required") in ("1", "on", "true")
@@ -266,16 +288,16 @@ def read_settings(declared: list[Setting], data) -> tuple[dict, dict]:
             continue
         text = (raw or "").strip()
         if setting.required and not text:
-            errors[setting.key] = f"{setting.label} is required."
+            errors[setting.key] = _("%(setting)s is required.", setting=setting.label)
             continue
         if setting.kind == "int" and text:
             try:
                 values[setting.key] = int(text)
             except ValueError:
-                errors[setting.key] = f"{setting.label} must be a whole number."
+                errors[setting.key] = _("%(setting)s must be a whole number.", setting=setting.label)
             continue
-        if setting.kind == "choice" and text and setting.choices and text not in {v for v, _ in setting.choices}:
-            errors[setting.key] = f"{setting.label}: choose one of the listed values."
+        if setting.kind == "choice" and text and setting.choices and text not in {v for v, _label in setting.choices}:
+            errors[setting.key] = _("%(setting)s: choose one of the listed values.", setting=setting.label)
             continue
         values[setting.key] = text if text else setting.default
     return values, errors
@@ -283,7 +305,7 @@ def read_settings(declared: list[Setting], data) -> tuple[dict, dict]:
 
 def add_action(form: Form, action_id: str) -> FormAction:
     if action_id not in state().registries.actions:
-        raise BuilderError({"action_id": "Choose an action."})
+        raise BuilderError({"action_id": _("Choose an action.")})
     action = state().registries.actions[action_id]
     defaults = {s.key: s.default for s in action.settings if s.default is not None}
     row = FormAction.create(form=form.id, action_id=action_id, settings=defaults,
@@ -295,7 +317,7 @@ def add_action(form: Form, action_id: str) -> FormAction:
 def save_action(form: Form, row: FormAction, data) -> FormAction:
     action = state().registries.actions.get(row.action_id)
     if action is None:
-        raise BuilderError({"action_id": "This action's plugin is not active."})
+        raise BuilderError({"action_id": _("This action's plugin is not active.")})
     values, errors = read_settings(action.settings, data)
     if errors:
         raise BuilderError(errors)

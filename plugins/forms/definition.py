@@ -8,12 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core import CustomField, state
+from core import CustomField, state, translation_domain
 
 from .models import ConsentBox, Form, FormField
 from .texts import strings
 
-NATIVE_TARGETS = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
+_ = translation_domain(__name__).gettext
+
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue; it is translated where it is shown."""
+    return message
+
+
+#: the contact's own fields a form field can fill (English msgids of the forms catalogue)
+NATIVE_TARGETS = {"email": N_("Email"), "first_name": N_("First name"), "last_name": N_("Last name")}
 #: widgets the hosted page and the JS embed know how to draw; other field
 #: types (from plugins) use their own ``render_widget`` or a text input
 #: (``boolean`` is a checkbox, ``yes_no`` the same field asked as a required Yes/No question)
@@ -39,6 +49,16 @@ class Input:
     @property
     def field_type(self):
         return state().registries.field_types.get(self.type_id)
+
+    @property
+    def type_label(self) -> str:
+        """The type as the builder names it ("Email", "Single select"...)."""
+        if self.type_id == "email":
+            return _("Email")
+        if self.type_id == "missing":
+            return _("missing contact field")
+        field_type = self.field_type
+        return str(field_type.label) if field_type is not None and field_type.label else self.type_id
 
     @property
     def widget(self) -> str:
@@ -70,12 +90,19 @@ class Input:
 def target_choices() -> list[tuple[str, str]]:
     """Contact fields a form field can be mapped to: the native ones, then the
     custom fields (of every type) by position."""
-    choices = list(NATIVE_TARGETS.items())
+    gettext = translation_domain(__name__).gettext
+    choices = [(key, gettext(label)) for key, label in NATIVE_TARGETS.items()]
     for custom in CustomField.select().where(CustomField.archived == False).order_by(  # noqa: E712
         CustomField.position, CustomField.id
     ):
         choices.append((custom.key, f"{custom.label} ({custom.type_id})"))
     return choices
+
+
+def native_label(target: str, language: str) -> str:
+    """The label a new field mapped to a native contact field gets, in the
+    form's ``language`` (what the people filling the form read)."""
+    return translation_domain(__name__).translations_for(language).gettext(NATIVE_TARGETS[target])
 
 
 def resolve(field: FormField, customs: dict[str, CustomField] | None = None) -> Input:
@@ -115,6 +142,7 @@ def as_json(form: Form, token: str, submit_url: str) -> dict:
             "name": field.name,
             "label": field.label,
             "help": field.help,
+            "placeholder": field.placeholder,
             "required": field.required,
             "widget": item.widget if item.widget != "custom" else "text",
             "hidden": field.hidden,

@@ -18,3 +18,11 @@ def add_yes_no_question(database, migrator) -> None:
     if "yes_no_question" in {column.name for column in database.get_columns(table)}:
         return
     migrate(migrator.add_column(table, "yes_no_question", peewee.BooleanField(default=False)))
+
+
+def add_placeholder(database, migrator) -> None:
+    """``FormField.placeholder``: the text shown inside an empty input."""
+    table = FormField._meta.table_name
+    if "placeholder" in {column.name for column in database.get_columns(table)}:
+        return
+    migrate(migrator.add_column(table, "placeholder", peewee.CharField(default="", max_length=200)))

@@ -21,27 +21,39 @@ import secrets
 
 import peewee
 
-from core import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
+from core import BaseModel, Contact, JSONField, UTCDateTimeField, translation_domain, utcnow
+
+_l = translation_domain(__name__).lazy_gettext
 
 STATUSES = ("draft", "published")
 LANGUAGES = (("fr", "Français"), ("en", "English"))
 #: consent purposes (ids shared with the GDPR plugin and senders)
 PURPOSES = (
-    ("email_marketing", "Email marketing"),
-    ("sms_marketing", "SMS marketing"),
-    ("phone_marketing", "Phone marketing"),
-    ("profiling", "Profiling"),
-    ("partners", "Sharing with partners"),
-    ("analytics", "Analytics"),
+    ("email_marketing", _l("Email marketing")),
+    ("sms_marketing", _l("SMS marketing")),
+    ("phone_marketing", _l("Phone marketing")),
+    ("profiling", _l("Profiling")),
+    ("partners", _l("Sharing with partners")),
+    ("analytics", _l("Analytics")),
 )
 PURPOSE_IDS = tuple(p for p, _ in PURPOSES)
 #: where a hidden field takes its value from
 HIDDEN_SOURCES = (
-    ("fixed", "A fixed value (the default value)"),
-    ("query", "A parameter of the page URL (name in the default value, e.g. utm_source)"),
-    ("page_url", "The page URL"),
-    ("referrer", "The referring page"),
+    ("fixed", _l("A fixed value (the default value)")),
+    ("query", _l("A parameter of the page URL (name in the default value, e.g. utm_source)")),
+    ("page_url", _l("The page URL")),
+    ("referrer", _l("The referring page")),
 )
+#: the same, in a few words (the builder's "hidden" badge)
+HIDDEN_SOURCE_WORDS = {"fixed": _l("fixed value"), "query": _l("URL parameter"), "page_url": _l("page URL"),
+                       "referrer": _l("referring page")}
+#: where a submission was sent from (``Submission.channel``)
+CHANNELS = {"hosted": _l("hosted page"), "iframe": _l("iframe"), "js": _l("JS snippet"), "html": _l("plain HTML")}
+#: a double opt-in request's status, as the submissions page shows it
+OPTIN_STATUSES = {"pending": _l("Opt-in pending"), "confirmed": _l("Opt-in confirmed"),
+                  "superseded": _l("Opt-in superseded")}
+#: an action run's status, as the submissions page shows it
+RUN_STATUSES = {"done": _l("done"), "failed": _l("failed"), "missing": _l("plugin not active")}
 
 
 def new_key() -> str:
@@ -87,6 +99,8 @@ class FormField(BaseModel):
     target = peewee.CharField(default="")
     label = peewee.CharField(default="")
     help = peewee.TextField(default="")
+    #: shown inside an empty text or email input, in the form's language (plain text)
+    placeholder = peewee.CharField(default="", max_length=200)
     required = peewee.BooleanField(default=False)
     default = peewee.TextField(default="")
     hidden = peewee.BooleanField(default=False)

@@ -52,7 +52,9 @@ def _body_limit(form: Form) -> int:
 
 def _guarded_submit(form: Form, channel: str | None = None) -> Outcome:
     """Rate limit and size checks (before the body is parsed), then
-    :func:`submit`; raises Refused. ``channel`` None: the one the form says."""
+    :func:`submit`; raises Refused. ``channel`` None: the one the form says.
+    The errors it finds (core's field types' included) speak the form's language."""
+    use_language(form.language)
     protection.check_rate(request.remote_addr or "")
     protection.check_size(request.content_length, _body_limit(form))
     protection.check_inputs(request.form)

@@ -120,6 +120,12 @@ def _hidden_value(item: definition.Input, form_data):
     return form_data.get(item.name, "")[:2000]
 
 
+def _unavailable(item: definition.Input) -> bool:
+    """The field's contact field or its type's plugin is gone (the form was
+    published before): the people filling it are told in the form's language."""
+    return item.type_id == "missing" or (item.custom is not None and item.field_type is None)
+
+
 def parse_submission(form: Form, items, boxes, form_data, files, words) -> tuple[_Parsed, dict, dict]:
     """``(parsed, errors, values kept for a re-render)``; stores no file."""
     parsed, errors, kept = _Parsed(), {}, {}
@@ -134,7 +140,7 @@ def parse_submission(form: Form, items, boxes, form_data, files, words) -> tuple
         try:
             value = _parse_one(item, raw)
         except FieldValueError as error:
-            errors[item.name] = str(error)
+            errors[item.name] = words["unavailable"] if _unavailable(item) else str(error)
             continue
         if item.field.required and value is None and not item.field.hidden:
             errors[item.name] = words["required"]
@@ -164,7 +170,7 @@ def parse_submission(form: Form, items, boxes, form_data, files, words) -> tuple
         parsed.consents.append((box, text))
     email_input = next((item for item in items if item.field.target == "email"), None)
     if email_input is None:
-        errors["_form"] = "This form has no email field."
+        errors["_form"] = words["no_email_field"]
     elif "email" not in parsed.contact and email_input.name not in errors:
         errors[email_input.name] = words["required"]
     return parsed, errors, kept

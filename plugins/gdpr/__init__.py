@@ -10,13 +10,15 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, PeriodicJob, TriggerType, hookimpl
+from core import AdminMenuItem, Migration, PeriodicJob, TriggerType, hookimpl, translation_domain
 
 from . import banner, ledger, reoptin, retention
 from .migrations import ledger_form_id_and_page_url
 from .purposes import replace_old_banner_texts
 from .models import GDPR_MODELS, ConsentRecord, ConsentState, Opposition, RetentionWarning
 from .purposes import settings_group
+
+_l = translation_domain(__name__).lazy_gettext
 
 
 @hookimpl
@@ -54,7 +56,7 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("gdpr", "Data protection", "gdpr.index", order=80, roles=("admin", "marketer"))]
+    return [AdminMenuItem("gdpr", _l("Data protection"), "gdpr.index", order=80, roles=("admin", "marketer"))]
 
 
 @hookimpl
@@ -74,10 +76,10 @@ def register_actions():
 
 @hookimpl
 def register_trigger_types():
-    return [TriggerType("gdpr.retention_warning", "Retention deadline approaching (GDPR)", kind="behaviour",
+    return [TriggerType("gdpr.retention_warning", _l("Retention deadline approaching (GDPR)"), kind="behaviour",
                         event_kinds=(retention.WARNING_KIND,),
-                        description="The contact has been inactive for almost the retention period: "
-                                    "a reactivation scenario can run before they are pseudonymised or deleted.")]
+                        description=_l("The contact has been inactive for almost the retention period: "
+                                       "a reactivation scenario can run before they are pseudonymised or deleted."))]
 
 
 @hookimpl

@@ -40,7 +40,7 @@ def site_config(site=None) -> dict:
     for lang in languages:
         texts[lang] = {**BUTTONS[lang], "message": setting(f"banner_text_{lang}") or "",
                        "more": setting(f"banner_more_{lang}") or ""}
-    labels = {"en": lambda p: PURPOSES[p][0], "fr": lambda p: PURPOSE_LABELS_FR.get(p, PURPOSES[p][1])}
+    labels = {"en": lambda p: PURPOSES[p], "fr": lambda p: PURPOSE_LABELS_FR.get(p, PURPOSES[p])}
     purposes = [{"id": p, "label": {lang: labels[lang](p) for lang in languages}} for p in BANNER_PURPOSES]
     return {"gdpr_banner": {"lang": choice, "texts": texts, "purposes": purposes,
                             "privacy_url": setting("privacy_url") or "", "max_age_days": MAX_AGE_DAYS}}

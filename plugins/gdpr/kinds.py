@@ -4,9 +4,11 @@ Consents are recorded from these events whoever emits them (the forms plugin
 emits ``consent_given`` with its proofs while this plugin is active)."""
 from __future__ import annotations
 
-from core import EventKind, Setting
+from core import EventKind, Setting, translation_domain
 
-from .purposes import PURPOSES
+from .purposes import purpose_choices
+
+_l = translation_domain(__name__).lazy_gettext
 
 CONSENT = {"purpose": "email_marketing, profiling...", "text": "the exact wording accepted",
            "text_version": "its version", "source": "form, double_opt_in, preference_centre, admin, api...",
@@ -15,19 +17,20 @@ CONSENT = {"purpose": "email_marketing, profiling...", "text": "the exact wordin
 
 
 def purpose_setting() -> Setting:
-    return Setting("purpose", "Purpose (empty: any)", kind="choice",
-                   choices=[("", "Any"), *((key, labels[0]) for key, labels in PURPOSES.items())])
+    return Setting("purpose", _l("Purpose (empty: any)"), kind="choice", choices=[("", _l("Any")), *purpose_choices()])
 
 
 def gdpr_event_kinds() -> list[EventKind]:
     return [
-        EventKind("consent_given", "Consent given", verb="give consent", past="gave consent", interaction=True,
+        EventKind("consent_given", _l("Consent given"), verb=_l("give consent"), past=_l("gave consent"),
+                  negative_past=_l("did not give consent"), interaction=True,
                   can_trigger=True, segment_condition=True, properties=CONSENT,
-                  trigger_settings=[purpose_setting()], description="e.g. a newsletter sign-up."),
-        EventKind("consent_withdrawn", "Consent withdrawn", verb="withdraw consent", past="withdrew consent",
+                  trigger_settings=[purpose_setting()], description=_l("e.g. a newsletter sign-up.")),
+        EventKind("consent_withdrawn", _l("Consent withdrawn"), verb=_l("withdraw consent"),
+                  past=_l("withdrew consent"), negative_past=_l("did not withdraw consent"),
                   interaction=True, can_trigger=True, properties=CONSENT, trigger_settings=[purpose_setting()]),
-        EventKind("gdpr_retention_warning", "Retention deadline approaching", verb="near the retention deadline",
-                  past="neared the retention deadline",
+        EventKind("gdpr_retention_warning", _l("Retention deadline approaching"), verb=_l("near the retention deadline"),
+                  past=_l("neared the retention deadline"), negative_past=_l("did not near the retention deadline"),
                   properties={"deadline": "the date of the erasure", "action": "delete or pseudonymise",
                               "days_left": "days until then"}),
     ]

@@ -30,4 +30,5 @@ def panel_context(contact: Contact) -> dict:
         if purpose not in PURPOSES:
             consents.append({"purpose": purpose, "label": purpose, "state": row, "record": records.get(row.record_id)})
     return {"contact": contact, "consents": consents, "flags": flags_of(contact.id), "flag_labels": FLAG_LABELS,
-            "provenance": provenance(contact), "erased": is_erased(contact.id), "purposes": PURPOSES}
+            "provenance": provenance(contact), "erased": is_erased(contact.id),
+            "purposes": {key: purpose_label(key) for key in PURPOSES}}

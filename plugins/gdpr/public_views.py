@@ -29,7 +29,7 @@ from core import for_contact, translation_domain, use_contact_language
 from . import audit, export, ledger
 from .erasure import is_erased
 from .opposition import FLAGS, flags_of, set_flags
-from .purposes import FLAG_LABELS, PURPOSES, int_setting
+from .purposes import FLAG_LABELS, PURPOSES, int_setting, purpose_label
 
 _ = translation_domain(__name__).gettext
 
@@ -151,7 +151,7 @@ def preferences():
     return render_template(
         "gdpr/public_preferences.html", contact=contact, token=request.values["t"], errors=errors, saved=saved,
         values=get_values(contact), consents={p: ledger.has_consent(contact.id, p) for p in CENTRE_PURPOSES},
-        purposes={p: PURPOSES[p] for p in CENTRE_PURPOSES}, flags=flags_of(contact.id), flag_labels=FLAG_LABELS,
+        purposes={p: purpose_label(p) for p in CENTRE_PURPOSES}, flags=flags_of(contact.id), flag_labels=FLAG_LABELS,
         reoptin=request.values.get("reoptin") == "1", fields=editable_fields(),
         types=state().registries.field_types,
     ), (400 if errors else 200)
@@ -192,7 +192,7 @@ def _apply_preferences(contact: Contact, form: MultiDict, ip: str, agent: str) -
     for purpose in CENTRE_PURPOSES:
         wanted = form.get(f"consent_{purpose}") == "1"
         if wanted != ledger.has_consent(contact.id, purpose):
-            label = PURPOSES[purpose][0]
+            label = PURPOSES[purpose]  # the proof keeps the English source wording
             text = f"I agree: {label}" if wanted else f"I withdraw my consent: {label}"
             ledger.change(contact, purpose, wanted, source="preference_centre", text=text,
                           text_version=CONSENT_TEXT_VERSION, ip=ip, user_agent=agent)

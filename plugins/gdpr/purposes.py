@@ -4,16 +4,22 @@ from __future__ import annotations
 from core import ERASE_MODES, Setting, SettingsGroup, get_setting  # noqa: F401 (ERASE_MODES: for the views)
 from core import translation_domain
 
-_l = translation_domain(__name__).lazy_gettext
+_, _l = translation_domain(__name__).pair()
 
-#: purpose id -> (English label, French label)
+
+def N_(message: str) -> str:
+    """Marks a label for extraction; it is translated where it is shown."""
+    return message
+
+
+#: purpose id -> English label (the French one is in the catalogue; the English one goes in consent proofs)
 PURPOSES = {
-    "email_marketing": ("Marketing emails (newsletters, offers)", "Emails marketing (newsletters, offres)"),
-    "sms_marketing": ("Marketing text messages", "SMS marketing"),
-    "phone_marketing": ("Phone prospecting", "Prospection téléphonique"),
-    "profiling": ("Profiling (content tailored to your interests)", "Profilage (contenus adaptés à vos centres d’intérêt)"),
-    "partners": ("Sharing with partners", "Transmission à des partenaires"),
-    "analytics": ("Visit statistics", "Statistiques de visite"),
+    "email_marketing": N_("Marketing emails (newsletters, offers)"),
+    "sms_marketing": N_("Marketing text messages"),
+    "phone_marketing": N_("Phone prospecting"),
+    "profiling": N_("Profiling (content tailored to your interests)"),
+    "partners": N_("Sharing with partners"),
+    "analytics": N_("Visit statistics"),
 }
 SOURCES = ("form", "double_opt_in", "preference_centre", "admin", "api", "import")
 
@@ -29,7 +35,13 @@ GROUP = "gdpr"
 
 
 def purpose_label(purpose: str) -> str:
-    return PURPOSES.get(purpose, (purpose, purpose))[0]
+    """The purpose's label in the current language (an unknown purpose: its id)."""
+    return _(PURPOSES[purpose]) if purpose in PURPOSES else purpose
+
+
+def purpose_choices() -> list[tuple]:
+    """``(id, label)`` choices for a setting, translated when shown."""
+    return [(key, _l(label)) for key, label in PURPOSES.items()]
 
 
 def marketing_purpose(channel: str) -> str:
@@ -88,25 +100,28 @@ BANNER_MORE_EN = (
 
 
 def settings_group() -> SettingsGroup:
-    return SettingsGroup(GROUP, "GDPR / RGPD", [
-        Setting("require_consent", "Require consent for marketing (opt-in)", kind="bool", default=True,
-                help="Marketing on a channel needs the contact's latest consent for <channel>_marketing to be a grant."),
-        Setting("retention_years", "Retention: inactive for more than (years)", kind="int", default=3),
-        Setting("retention_warning_days", "Reactivation warning: days before the deadline", kind="int", default=30,
-                help="Emits gdpr_retention_warning, which a workflow can trigger on."),
-        Setting("retention_mode", "After the deadline", kind="choice", default="pseudonymise",
-                choices=[("pseudonymise", "Pseudonymise (keep statistics)"), ("delete", "Delete")]),
-        Setting("retention_auto", "Apply the retention policy automatically", kind="bool", default=False,
-                help="Off: the daily job only warns and the report lists who is due. Check the dry-run report first."),
-        Setting("export_link_days", "Self-service export link valid for (days)", kind="int", default=7),
-        Setting("privacy_url", "Privacy policy URL (banner's “learn more” link)", default=""),
-        Setting("banner_language", "Cookie banner language", kind="choice", default="fr",
-                choices=[("fr", "Français"), ("en", "English"), ("auto", "Visitor's browser (French or English)")],
-                help="One language keeps the tracking script under 5 KB gzipped; the visitor's browser choice sends both."),
-        Setting("banner_text_fr", "Banner text (French)", kind="textarea", default=BANNER_TEXT_FR),
-        Setting("banner_text_en", "Banner text (English)", kind="textarea", default=BANNER_TEXT_EN),
-        Setting("banner_more_fr", "“Personnaliser” details (French)", kind="textarea", default=BANNER_MORE_FR),
-        Setting("banner_more_en", "“Customise” details (English)", kind="textarea", default=BANNER_MORE_EN),
+    return SettingsGroup(GROUP, _l("GDPR / RGPD"), [
+        Setting("require_consent", _l("Require consent for marketing (opt-in)"), kind="bool", default=True,
+                help=_l("Marketing on a channel needs the contact's latest consent for <channel>_marketing to be "
+                        "a grant.")),
+        Setting("retention_years", _l("Retention: inactive for more than (years)"), kind="int", default=3),
+        Setting("retention_warning_days", _l("Reactivation warning: days before the deadline"), kind="int", default=30,
+                help=_l("Emits gdpr_retention_warning, which a workflow can trigger on.")),
+        Setting("retention_mode", _l("After the deadline"), kind="choice", default="pseudonymise",
+                choices=[("pseudonymise", _l("Pseudonymise (keep statistics)")), ("delete", _l("Delete"))]),
+        Setting("retention_auto", _l("Apply the retention policy automatically"), kind="bool", default=False,
+                help=_l("Off: the daily job only warns and the report lists who is due. Check the dry-run report "
+                        "first.")),
+        Setting("export_link_days", _l("Self-service export link valid for (days)"), kind="int", default=7),
+        Setting("privacy_url", _l("Privacy policy URL (banner's “learn more” link)"), default=""),
+        Setting("banner_language", _l("Cookie banner language"), kind="choice", default="fr",
+                choices=[("fr", "Français"), ("en", "English"), ("auto", _l("Visitor's browser (French or English)"))],
+                help=_l("One language keeps the tracking script under 5 KB gzipped; the visitor's browser choice "
+                        "sends both.")),
+        Setting("banner_text_fr", _l("Banner text (French)"), kind="textarea", default=BANNER_TEXT_FR),
+        Setting("banner_text_en", _l("Banner text (English)"), kind="textarea", default=BANNER_TEXT_EN),
+        Setting("banner_more_fr", _l("“Personnaliser” details (French)"), kind="textarea", default=BANNER_MORE_FR),
+        Setting("banner_more_en", _l("“Customise” details (English)"), kind="textarea", default=BANNER_MORE_EN),
     ])
 
 

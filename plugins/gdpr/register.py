@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from peewee import fn
 
+from core import translation_domain
+
 from .models import ConsentRecord
 from .purposes import PURPOSES, purpose_label
 from .retention import Policy
 
-SOURCE_LABELS = {"form": "Form", "double_opt_in": "Double opt-in", "preference_centre": "Preference centre",
-                 "admin": "Admin", "api": "API", "import": "Import (declared proof)"}
+_, _l = translation_domain(__name__).pair()
+ngettext = translation_domain(__name__).ngettext
+
+SOURCE_LABELS = {"form": _l("Form"), "double_opt_in": _l("Double opt-in"), "preference_centre": _l("Preference centre"),
+                 "admin": _l("Admin"), "api": _l("API"), "import": _l("Import (declared proof)")}
 
 
 def processing_register() -> dict:
@@ -31,11 +36,16 @@ def processing_register() -> dict:
                                                                 "versions": [], "count": 0})
         purpose["versions"].append(row["text_version"] or "—")
         purpose["count"] += row["n"]
-    retention = [{"purpose": p, "label": purpose_label(p),
-                  "retention": f"{policy.years} years after the last interaction, then "
-                               f"{'pseudonymised' if policy.mode == 'pseudonymise' else 'deleted'}"}
-                 for p in PURPOSES]
+    retention = [{"purpose": p, "label": purpose_label(p), "retention": retention_sentence(policy)} for p in PURPOSES]
     return {"collections": list(collections.values()), "retention": retention, "policy": policy}
+
+
+def retention_sentence(policy: Policy) -> str:
+    if policy.mode == "pseudonymise":
+        return ngettext("%(num)s year after the last interaction, then pseudonymised",
+                        "%(num)s years after the last interaction, then pseudonymised", policy.years)
+    return ngettext("%(num)s year after the last interaction, then deleted",
+                    "%(num)s years after the last interaction, then deleted", policy.years)
 
 
 def consent_texts(form_id: int | None, purpose: str) -> list[ConsentRecord]:

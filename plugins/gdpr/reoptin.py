@@ -14,10 +14,12 @@ from core import (
 
 from .models import ConsentState, ErasedContact
 from .opposition import flags_of
-from .purposes import PURPOSES
+from .purposes import PURPOSES, purpose_choices
 
-STATES = (("granted", "has given consent"), ("not_granted", "has no provable consent"),
-          ("withdrawn", "has withdrawn consent"))
+_, _l = translation_domain(__name__).pair()
+
+STATES = (("granted", _l("has given consent")), ("not_granted", _l("has no provable consent")),
+          ("withdrawn", _l("has withdrawn consent")))
 SEGMENT_NAME = "Re-opt-in: no provable email consent"
 
 
@@ -42,10 +44,9 @@ def compile_consent(params: dict):
 
 
 def segment_filters() -> list[SegmentFilter]:
-    return [SegmentFilter("gdpr.consent", "Consent (GDPR)", compile=compile_consent, params=[
-        Setting("purpose", "Purpose", kind="choice", default="email_marketing",
-                choices=[(key, labels[0]) for key, labels in PURPOSES.items()]),
-        Setting("state", "State", kind="choice", default="not_granted", choices=list(STATES)),
+    return [SegmentFilter("gdpr.consent", _l("Consent (GDPR)"), compile=compile_consent, params=[
+        Setting("purpose", _l("Purpose"), kind="choice", default="email_marketing", choices=purpose_choices()),
+        Setting("state", _l("State"), kind="choice", default="not_granted", choices=list(STATES)),
     ])]
 
 
@@ -64,9 +65,6 @@ def ensure_segment() -> Segment:
                         "(none given, or withdrawn). Send them one re-opt-in request.")
     rebuild_segment(segment)
     return Segment.get_by_id(segment.id)
-
-
-_ = translation_domain(__name__).gettext
 
 
 def N_(message: str) -> str:
@@ -112,11 +110,11 @@ def _custom(value, default: str) -> str:
 
 
 def actions() -> list[Action]:
-    return [Action("gdpr.request_reoptin", "Ask for consent again (re-opt-in)", run=request_reoptin,
-                   description="Emails one link to the preference centre where the contact confirms or refuses "
-                               "marketing emails. At most once per campaign; never to someone who opposes email.",
-                   settings=[Setting("campaign", "Campaign name", default="reoptin",
-                                     help="A contact gets at most one request per campaign name."),
-                             Setting("subject", "Subject", default=REOPTIN_SUBJECT),
-                             Setting("body", "Text ({link} is replaced by the confirmation link)",
+    return [Action("gdpr.request_reoptin", _l("Ask for consent again (re-opt-in)"), run=request_reoptin,
+                   description=_l("Emails one link to the preference centre where the contact confirms or refuses "
+                                  "marketing emails. At most once per campaign; never to someone who opposes email."),
+                   settings=[Setting("campaign", _l("Campaign name"), default="reoptin",
+                                     help=_l("A contact gets at most one request per campaign name.")),
+                             Setting("subject", _l("Subject"), default=REOPTIN_SUBJECT),
+                             Setting("body", _l("Text ({link} is replaced by the confirmation link)"),
                                      kind="textarea", default=REOPTIN_TEXT)])]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from peewee import fn
 
-from core import Contact, current_user, enqueue, normalize_email, roles_required
+from core import Contact, current_user, enqueue, normalize_email, roles_required, translation_domain
 
 from . import audit, export, ledger, reoptin, retention
 from .erasure import ErasureError, erase, is_erased
@@ -15,6 +15,9 @@ from .opposition import FLAGS, set_flags
 from .purposes import ERASE_MODES, PURPOSES, purpose_label
 from .register import processing_register
 from .suppression import lift, suppressed
+
+_ = translation_domain(__name__).gettext
+ngettext = translation_domain(__name__).ngettext
 
 gdpr_admin = Blueprint("gdpr", __name__, url_prefix="/admin/gdpr")
 ADMINS = ("admin",)
@@ -76,16 +79,20 @@ def contact_consent(contact_id):
     decision = request.form.get("decision", "")
     proof = (request.form.get("text") or "").strip()
     if purpose not in PURPOSES or decision not in ("granted", "withdrawn"):
-        flash("Choose a purpose and whether consent was given or withdrawn.", "error")
+        flash(_("Choose a purpose and whether consent was given or withdrawn."), "error")
         return _back(contact)
     if decision == "granted" and not proof:
-        flash("Say how the person consented (the proof: date, channel, wording) before recording a consent.", "error")
+        flash(_("Say how the person consented (the proof: date, channel, wording) before recording a consent."),
+              "error")
         return _back(contact)
     user = current_user()
     ledger.change(contact, purpose, decision == "granted", source="admin",
                   text=proof or f"Withdrawn by {user.email}", text_version="admin", user_id=user.id)
     audit.log_action(f"consent.{decision}", contact.id, purpose=purpose)
-    flash(f"{purpose_label(purpose)}: consent {decision}.")
+    if decision == "granted":
+        flash(_("%(purpose)s: consent given.", purpose=purpose_label(purpose)))
+    else:
+        flash(_("%(purpose)s: consent withdrawn.", purpose=purpose_label(purpose)))
     return _back(contact)
 
 
@@ -96,9 +103,9 @@ def contact_opposition(contact_id):
     changes = set_flags(contact, "admin", **{flag: request.form.get(flag) == "1" for flag in FLAGS})
     if changes:
         audit.log_action("opposition.changed", contact.id, **{f: new for f, (_, new) in changes.items()})
-        flash("Opposition flags saved.")
+        flash(_("Opposition flags saved."))
     else:
-        flash("Nothing changed.")
+        flash(_("Nothing changed."))
     return _back(contact)
 
 
@@ -112,19 +119,23 @@ def contact_erase(contact_id):
         typed = (request.form.get("confirm") or "").strip().lower()
         expected = (contact.email or str(contact.id)).lower()
         if mode not in ERASE_MODES:
-            error = "Choose delete or pseudonymise."
+            error = _("Choose delete or pseudonymise.")
         elif typed != expected:
-            error = "Type the contact’s address exactly to confirm."
+            error = _("Type the contact’s address exactly to confirm.")
         elif is_erased(contact.id):
-            error = "This contact was already pseudonymised."
+            error = _("This contact was already pseudonymised.")
         else:
             try:
                 summary = erase(contact, mode, reason="request")
             except ErasureError as failure:
                 error = str(failure)
             else:
-                flash(f"Contact #{summary['contact_id']} was {'deleted' if mode == 'delete' else 'pseudonymised'}; "
-                      "its address is on the suppression list.")
+                if mode == "delete":
+                    flash(_("Contact #%(id)s was deleted; its address is on the suppression list.",
+                            id=summary["contact_id"]))
+                else:
+                    flash(_("Contact #%(id)s was pseudonymised; its address is on the suppression list.",
+                            id=summary["contact_id"]))
                 if mode == "delete":
                     return redirect(url_for("admin.contacts"))
                 return _back(contact)
@@ -145,7 +156,7 @@ def retention_report():
 def retention_run():
     enqueue(retention.run_retention, queue="low")
     audit.log_action("retention.run")
-    flash("The retention job was queued; refresh this report in a moment.")
+    flash(_("The retention job was queued; refresh this report in a moment."))
     return redirect(url_for("gdpr.retention_report"))
 
 
@@ -169,7 +180,9 @@ def audit_log():
 def reoptin_page():
     if request.method == "POST":
         segment = reoptin.ensure_segment()
-        flash(f"The segment “{segment.name}” is up to date: {segment.member_count} contacts.")
+        flash(ngettext("The segment “%(name)s” is up to date: %(num)s contact.",
+                       "The segment “%(name)s” is up to date: %(num)s contacts.", segment.member_count,
+                       name=segment.name))
         return redirect(url_for("segments.show", segment_id=segment.id))
     missing = Contact.select().where(reoptin.compile_consent({"purpose": "email_marketing",
                                                               "state": "not_granted"})).count()
@@ -185,14 +198,14 @@ def suppression():
         raw = request.form.get("email", "")
         try:
             email = normalize_email(raw) or ""
-        except ValueError as error:
-            flash(str(error), "error")
+        except ValueError:
+            flash(_("“%(address)s” is not a valid email address.", address=raw), "error")
             return redirect(url_for("gdpr.suppression"))
         if request.form.get("lift") == "1":
             removed = lift(email)
             audit.log_action("suppression.lifted" if removed else "suppression.lift_missing")
-            flash("The address was removed from the suppression list." if removed
-                  else "This address is not on the suppression list.")
+            flash(_("The address was removed from the suppression list.") if removed
+                  else _("This address is not on the suppression list."))
             return redirect(url_for("gdpr.suppression"))
         result = bool(suppressed([email]))
     return render_template("gdpr/suppression.html", result=result, email=email,

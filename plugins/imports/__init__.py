@@ -26,9 +26,12 @@ from flask import render_template
 from markupsafe import Markup
 
 from core import AdminMenuItem, Command, Migration, Setting, SettingsGroup, SetupStep, current_user, hookimpl
+from core import translation_domain
 
 from .models import DONE, IMPORT_MODELS, ImportJob
 from .views import ROLES, imports_blueprint
+
+_l = translation_domain(__name__).lazy_gettext
 
 
 @hookimpl
@@ -38,7 +41,10 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration.create_tables(1, "import jobs and reports", IMPORT_MODELS)]
+    from .migrations import add_report_detail
+
+    return [Migration.create_tables(1, "import jobs and reports", IMPORT_MODELS),
+            Migration(2, "reported lines keep their reason as messages to translate", add_report_detail)]
 
 
 @hookimpl
@@ -55,16 +61,16 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("imports", "Import", "imports.index", order=15, roles=ROLES)]
+    return [AdminMenuItem("imports", _l("Import"), "imports.index", order=15, roles=ROLES)]
 
 
 @hookimpl
 def register_settings():
     return [
-        SettingsGroup("imports", "Import", [
-            Setting("suppressed_addresses", "Suppressed addresses", kind="textarea",
-                    help="One address per line. With the cleaning option on, imports skip them, "
-                         "like addresses that bounced or unsubscribed."),
+        SettingsGroup("imports", _l("Imports"), [
+            Setting("suppressed_addresses", _l("Suppressed addresses"), kind="textarea",
+                    help=_l("One address per line. With the cleaning option on, imports skip them, "
+                            "like addresses that bounced or unsubscribed.")),
         ])
     ]
 
@@ -101,5 +107,5 @@ def _imported_once() -> bool:
 
 @hookimpl
 def register_setup_steps():
-    return [SetupStep("imports.first", "Import your contacts", "imports.index", _imported_once,
-                      help="Bring a CSV file from your CRM or spreadsheet.", order=30)]
+    return [SetupStep("imports.first", _l("Import your contacts"), "imports.index", _imported_once,
+                      help=_l("Bring a CSV file from your CRM or spreadsheet."), order=30)]

@@ -35,9 +35,13 @@ from pathlib import Path, PurePosixPath
 
 from flask import current_app
 
+from core import translation_domain
+
 from . import runner
 from .attachments import ZIP_FOLDER_SUFFIX
 from .models import ImportJob
+
+gettext = translation_domain(__name__).gettext  # not "_": this module uses _ for ignored values
 
 #: the entries that can be the zip's CSV
 CSV_SUFFIXES = (".csv", ".tsv")
@@ -66,11 +70,12 @@ def _safe_name(info: zipfile.ZipInfo) -> str:
     parts = PurePosixPath(name.replace("\\", "/")).parts
     if (not name or name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0])
             or "\x00" in name):
-        raise ArchiveRefused(f'The zip holds "{name}", a path leading out of the zip: it was not imported.')
+        raise ArchiveRefused(gettext('The zip holds "%(name)s", a path leading out of the zip: it was not imported.',
+                                     name=name))
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise ArchiveRefused(f'The zip holds "{name}", a symbolic link: it was not imported.')
+        raise ArchiveRefused(gettext('The zip holds "%(name)s", a symbolic link: it was not imported.', name=name))
     if info.flag_bits & 0x1:
-        raise ArchiveRefused(f'"{name}" is encrypted in the zip: make the zip without a password.')
+        raise ArchiveRefused(gettext('"%(name)s" is encrypted in the zip: make the zip without a password.', name=name))
     return "/".join(parts)
 
 
@@ -80,10 +85,11 @@ def _entries(archive: zipfile.ZipFile) -> list[tuple[str, zipfile.ZipInfo]]:
     max_files, max_bytes, _ = _limits()
     infos = archive.infolist()
     if len(infos) > max_files:
-        raise ArchiveRefused(f"The zip holds {len(infos)} entries; at most {max_files} are accepted.")
+        raise ArchiveRefused(gettext("The zip holds %(count)s entries; at most %(most)s are accepted.",
+                                     count=len(infos), most=max_files))
     if sum(info.file_size for info in infos) > max_bytes:
-        raise ArchiveRefused(f"The zip unpacks to more than {runner._human_size(max_bytes)}; "
-                             "split it or leave out what the import does not need.")
+        raise ArchiveRefused(gettext("The zip unpacks to more than %(size)s; split it or leave out what the import "
+                                     "does not need.", size=runner._human_size(max_bytes)))
     return [(_safe_name(info), info) for info in infos if not info.is_dir()]
 
 
@@ -91,10 +97,12 @@ def _the_csv(entries) -> tuple[str, zipfile.ZipInfo]:
     found = [(name, info) for name, info in entries if name.lower().endswith(CSV_SUFFIXES)
              and not name.startswith("__MACOSX/")]
     if not found:
-        raise ArchiveRefused("The zip holds no CSV file: put the contacts file (.csv) in it with the files it names.")
+        raise ArchiveRefused(gettext("The zip holds no CSV file: put the contacts file (.csv) in it with the files "
+                                     "it names."))
     if len(found) > 1:
         names = ", ".join(name for name, _ in found[:5])
-        raise ArchiveRefused(f"The zip holds {len(found)} CSV files ({names}): put exactly one in it.")
+        raise ArchiveRefused(gettext("The zip holds %(count)s CSV files (%(names)s): put exactly one in it.",
+                                     count=len(found), names=names))
     return found[0]
 
 
@@ -107,7 +115,8 @@ class _Budget:
     def take(self, size: int) -> None:
         self.left -= size
         if self.left < 0:
-            raise ArchiveRefused("The zip unpacks to more than it declares (a zip bomb?): it was not imported.")
+            raise ArchiveRefused(gettext(
+                "The zip unpacks to more than it declares (a zip bomb?): it was not imported."))
 
 
 def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: _Budget, cap: int) -> None:
@@ -124,7 +133,7 @@ def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budge
 
 def _save_zip(stream, folder: Path, max_bytes: int) -> Path:
     temp, _ = runner.copy_bounded(stream, folder, ".import-", ".zip", max_bytes, ArchiveRefused(
-        f"The zip is larger than the {runner._human_size(max_bytes)} limit."))
+        gettext("The zip is larger than the %(size)s limit.", size=runner._human_size(max_bytes))))
     return temp
 
 
@@ -141,7 +150,7 @@ def new_job_from_zip(stream, original_name: str, user=None) -> ImportJob:
         try:
             archive = zipfile.ZipFile(zip_path)
         except (zipfile.BadZipFile, OSError):
-            raise ArchiveRefused("The file is not a readable zip.") from None
+            raise ArchiveRefused(gettext("The file is not a readable zip.")) from None
         with archive:
             entries = _entries(archive)
             csv_name, csv_info = _the_csv(entries)
@@ -152,8 +161,8 @@ def new_job_from_zip(stream, original_name: str, user=None) -> ImportJob:
                     try:
                         _unpack(archive, info, files / name, budget, max_file)
                     except OSError as error:  # e.g. a file and a folder of the same name
-                        raise ArchiveRefused(f'"{name}" cannot be unpacked from the zip: {error.strerror}.') \
-                            from None
+                        raise ArchiveRefused(gettext('"%(name)s" cannot be unpacked from the zip: %(error)s.',
+                                                     name=name, error=error.strerror)) from None
             with archive.open(csv_info) as csv_stream:
                 job = runner.new_job(_Counted(csv_stream, budget), PurePosixPath(csv_name).name, user=user)
         job.options = {**(job.options or {}), "files_dir": str(files), "files_from_zip": True}
@@ -162,7 +171,7 @@ def new_job_from_zip(stream, original_name: str, user=None) -> ImportJob:
         return job
     except zipfile.BadZipFile as error:
         shutil.rmtree(files, ignore_errors=True)
-        raise ArchiveRefused(f"The zip is damaged: {error}") from None
+        raise ArchiveRefused(gettext("The zip is damaged: %(error)s", error=str(error))) from None
     except BaseException:
         shutil.rmtree(files, ignore_errors=True)
         raise

@@ -21,15 +21,26 @@ from pathlib import Path
 
 from core import DEFAULT_ALLOWED, FieldValueError, StoredFile, clean_original_name, store_upload
 
+from .reasons import N_, Reason
+
 _CHUNK = 64 * 1024
 #: suffix of the folders holding a zip's unpacked files (archive.py)
 ZIP_FOLDER_SUFFIX = ".zip-files"
 
 
-def folder_label(folder) -> str:
-    """How report lines name a files folder: "the zip" for a zip uploaded to
-    the wizard (its unpacked folder's path means nothing to the user)."""
-    return "the zip" if str(folder).endswith(ZIP_FOLDER_SUFFIX) else str(folder)
+def _from_zip(folder) -> bool:
+    """Whether ``folder`` is a zip uploaded to the wizard, unpacked (its path
+    means nothing to the user: report lines say "the zip")."""
+    return str(folder).endswith(ZIP_FOLDER_SUFFIX)
+
+
+class FileRefused(FieldValueError):
+    """A file name the import cannot use; ``reason`` is the
+    :class:`.reasons.Reason` shown in the report (``str()`` its English)."""
+
+    def __init__(self, reason: Reason):
+        super().__init__(reason.english())
+        self.reason = reason
 
 
 def _sha256(path: Path) -> str:
@@ -57,9 +68,15 @@ class FileFolder:
         except (OSError, ValueError):
             path = None
         if path is None or path == self.root or not path.is_relative_to(self.root):
-            raise FieldValueError(f'"{name}" is not inside the files folder {folder_label(self.folder)}.')
+            if _from_zip(self.folder):
+                raise FileRefused(Reason.of(N_('"%(name)s" is not inside the zip.'), name=name))
+            raise FileRefused(Reason.of(N_('"%(name)s" is not inside the files folder %(folder)s.'),
+                                        name=name, folder=str(self.folder)))
         if not path.is_file():
-            raise FieldValueError(f'there is no file "{name}" in {folder_label(self.folder)}.')
+            if _from_zip(self.folder):
+                raise FileRefused(Reason.of(N_('there is no file "%(name)s" in the zip.'), name=name))
+            raise FileRefused(Reason.of(N_('there is no file "%(name)s" in %(folder)s.'),
+                                        name=name, folder=str(self.folder)))
         return path
 
     def store(self, text: str) -> str | None:
@@ -98,6 +115,6 @@ class FileColumn:
         if self.folder is None:
             if not (text or "").strip():
                 return None
-            raise FieldValueError("a file field is filled from files named in the column: give the folder "
-                                  "holding them (couvee import --files DIR).")
+            raise FileRefused(Reason.of(N_("a file field is filled from files named in the column: give the "
+                                           "folder holding them (couvee import --files DIR).")))
         return self.folder.store(text)

@@ -24,6 +24,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from core import translation_domain
+
+from .reasons import N_, Reason
+
+_ = translation_domain(__name__).gettext
 
 DEFAULT_PURPOSE = "email_marketing"
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -77,13 +82,14 @@ class ConsentPlan:
 
     def check(self) -> "ConsentPlan":
         if not _PURPOSE.match(self.purpose):
-            raise ConsentSettingError(f"“{self.purpose}” is not a consent purpose (e.g. email_marketing).")
+            raise ConsentSettingError(_("“%(purpose)s” is not a consent purpose (e.g. email_marketing).",
+                                        purpose=self.purpose))
         if self.declared:
             if not self.proof.strip():
-                raise ConsentSettingError("Say how the consent was collected (the proof note): it is what you "
-                                          "will show if asked.")
+                raise ConsentSettingError(_("Say how the consent was collected (the proof note): it is what "
+                                            "you will show if asked."))
             if self.date and parse_date(self.date) is None:
-                raise ConsentSettingError(f"“{self.date}” is not a date (YYYY-MM-DD).")
+                raise ConsentSettingError(_("“%(date)s” is not a date (YYYY-MM-DD).", date=self.date))
         return self
 
     def as_options(self) -> dict:
@@ -122,7 +128,7 @@ class DropRule:
         name, sep, values = (text or "").partition("=")
         wanted = frozenset(v.strip().casefold() for v in values.split("|") if v.strip())
         if not sep or not name.strip() or not wanted:
-            raise ConsentSettingError(f"“{text}”: write COLUMN=value|other value")
+            raise ConsentSettingError(_("“%(text)s”: write COLUMN=value|other value", text=text))
         index = column_index(name.strip(), headers)
         return cls(index, wanted, headers[index] if index < len(headers) else name.strip())
 
@@ -133,8 +139,12 @@ class DropRule:
     def as_options(self) -> dict:
         return {"column": self.column, "values": sorted(self.values), "header": self.header}
 
-    def drops(self, cells: list[str]) -> str:
-        """Why this row is left out, or ""."""
+    def drops(self, cells: list[str]) -> Reason | None:
+        """Why this row is left out, or None."""
         if self.column < len(cells) and cells[self.column].strip().casefold() in self.values:
-            return f"Left out: {self.header or 'column ' + str(self.column + 1)} is “{cells[self.column].strip()}”."
-        return ""
+            if self.header:
+                return Reason.of(N_("Left out: %(column)s is “%(value)s”."), column=self.header,
+                                 value=cells[self.column].strip())
+            return Reason.of(N_("Left out: column %(number)s is “%(value)s”."), number=self.column + 1,
+                             value=cells[self.column].strip())
+        return None

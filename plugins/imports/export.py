@@ -13,13 +13,18 @@ from typing import Iterable, Iterator
 
 from flask import current_app
 
-from core import Contact, ContactTag, ContactValue, CustomField, Tag, User, search_contacts
+from core import Contact, ContactTag, ContactValue, CustomField, Tag, User, search_contacts, translation_domain
 from .models import ImportJob, ImportRowError
+from .reasons import Reason
+
+_, _l = translation_domain(__name__).pair()
 
 PAGE = 1000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NATIVE_HEADERS = ["Email", "First name", "Last name", "Owner", "Tags"]
-TRAILING_HEADERS = ["Points", "Created at"]
+NATIVE_HEADERS = [_l("Email"), _l("First name"), _l("Last name"), _l("Owner"), _l("Tags")]
+TRAILING_HEADERS = [_l("Points"), _l("Created at")]
+#: what a reported line of an import is, in the report
+REPORT_KINDS = {"error": _l("error"), "warning": _l("warning"), "skipped": _l("skipped")}
 
 
 def neutralise(cell) -> str:
@@ -65,7 +70,7 @@ def contact_rows(query) -> Iterator[list]:
     types = current_app.extensions["couvee"].registries.field_types
     fields = list(CustomField.select().where(~CustomField.archived).order_by(CustomField.position, CustomField.id))
     owners = dict(User.select(User.id, User.email).tuples())
-    yield NATIVE_HEADERS + [f.label for f in fields] + TRAILING_HEADERS
+    yield [str(h) for h in NATIVE_HEADERS] + [f.label for f in fields] + [str(h) for h in TRAILING_HEADERS]
     last_id = 0
     while True:
         page = list(query.where(Contact.id > last_id).order_by(Contact.id).limit(PAGE))
@@ -91,9 +96,16 @@ def contact_rows(query) -> Iterator[list]:
             yield row
 
 
+def _shown_reason(entry: ImportRowError) -> str:
+    """The reason in the reader's language (reports older than the
+    ``detail`` column keep their English text)."""
+    reason = Reason.from_data(entry.detail)
+    return reason.translated() if reason is not None else entry.reason
+
+
 def report_rows(job: ImportJob) -> Iterator[list]:
     """The import's report: line, kind, reason, then the row as it was read."""
-    yield ["line", "kind", "reason"] + job.headers
+    yield [_("line"), _("kind"), _("reason")] + job.headers
     last = (0, 0)
     while True:
         page = list(ImportRowError.select().where(
@@ -104,4 +116,5 @@ def report_rows(job: ImportJob) -> Iterator[list]:
             return
         last = (page[-1].line, page[-1].id)
         for entry in page:
-            yield [entry.line, entry.kind, entry.reason] + list(entry.row or [])
+            kind = str(REPORT_KINDS.get(entry.kind, entry.kind))
+            yield [entry.line, kind, _shown_reason(entry)] + list(entry.row or [])

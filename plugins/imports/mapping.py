@@ -21,10 +21,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from core import BooleanFieldType, CustomField, DateFieldType, FieldValueError
+from core import BooleanFieldType, CustomField, DateFieldType, FieldValueError, translation_domain
 
-NATIVE_TARGETS = {"email": "Email", "first_name": "First name", "last_name": "Last name", "language": "Language"}
-SPECIAL_TARGETS = {"owner": "Owner (a sales rep's email)", "tags": "Tags"}
+_, _l = translation_domain(__name__).pair()
+
+NATIVE_TARGETS = {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name"),
+                  "language": _l("Language")}
+SPECIAL_TARGETS = {"owner": _l("Owner (a sales rep's email)"), "tags": _l("Tags")}
 IGNORE = "ignore"
 #: targets a single column at most may use
 UNIQUE_TARGETS = ("email", "first_name", "last_name", "language", "owner")
@@ -85,8 +88,8 @@ def target_label(target: str, fields_by_key: dict[str, CustomField]) -> str:
         field = fields_by_key.get(target[6:])
         return field.label if field else target[6:]
     if target.startswith("new:"):
-        return f"New field ({target[4:]})"
-    return "Ignore"
+        return _("New field (%(type)s)", type=target[4:])
+    return _("Ignore")
 
 
 def _match_field(name: str, fields: list[CustomField]) -> CustomField | None:
@@ -166,19 +169,20 @@ def validate_targets(targets: list[str], fields_by_key: dict[str, CustomField], 
     """Error messages for an impossible mapping (empty when it is fine)."""
     errors = []
     if targets.count("email") != 1:
-        errors.append("Map exactly one column to Email: it identifies the contacts "
-                      f"({targets.count('email')} mapped).")
+        errors.append(_("Map exactly one column to Email: it identifies the contacts (%(count)s mapped).",
+                        count=targets.count("email")))
     for target in set(targets):
         count = targets.count(target)
         if count > 1 and (target in UNIQUE_TARGETS[1:] or target.startswith("field:")):
-            errors.append(f"{target_label(target, fields_by_key)} is mapped to {count} columns; keep one.")
+            errors.append(_("%(target)s is mapped to %(count)s columns; keep one.",
+                            target=target_label(target, fields_by_key), count=count))
         if target.startswith("field:") and target[6:] not in fields_by_key:
-            errors.append(f"The custom field {target[6:]!r} does not exist (any more).")
+            errors.append(_("The custom field %(key)s does not exist (any more).", key=repr(target[6:])))
         if target.startswith("new:") and target[4:] not in types:
-            errors.append(f"There is no field type {target[4:]!r}.")
+            errors.append(_("There is no field type %(type)s.", type=repr(target[4:])))
         known = target in NATIVE_TARGETS or target in SPECIAL_TARGETS or target == IGNORE
         if not known and not target.startswith(("field:", "new:")):
-            errors.append(f"Unknown target {target!r}.")
+            errors.append(_("Unknown target %(target)s.", target=repr(target)))
     return errors
 
 
@@ -224,9 +228,10 @@ def reusable_field(label: str, type_id: str) -> CustomField | None:
         if normalize_header(field.label) != wanted:
             continue
         if field.type_id != type_id:
-            raise FieldConflict(
-                f"a field “{field.label}” already exists with the type {field.type_id!r}, not {type_id!r}: "
-                f"map the column to it (field:{field.key}) or rename the column.")
+            raise FieldConflict(_(
+                "a field “%(label)s” already exists with the type %(existing)s, not %(wanted)s: "
+                "map the column to it (field:%(key)s) or rename the column.",
+                label=field.label, existing=repr(field.type_id), wanted=repr(type_id), key=field.key))
         return field
     return None
 

@@ -108,7 +108,10 @@ class ImportRowError(BaseModel):
     job = peewee.ForeignKeyField(ImportJob, backref="row_errors", on_delete="CASCADE")
     line = peewee.IntegerField()
     kind = peewee.CharField(default="error")
+    #: the reason in English (all that lines reported before ``detail`` existed have)
     reason = peewee.TextField()
+    #: the reason as messages to translate when shown (see :mod:`.reasons`)
+    detail = JSONField(null=True)
     row = JSONField(default=list)
 
     class Meta:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from core import DateFieldType, FieldValueError, normalize_email, normalize_tag, valid_language
 from .attachments import FileColumn
 from .reader import Row
+from .reasons import N_, Reason
 
 _TAG_SEPARATORS = frozenset(",;|")
 _MEMO_LIMIT = 50_000
-_NO_WARNINGS: tuple[str, ...] = ()
+_NO_WARNINGS: tuple[Reason, ...] = ()
 #: same limit as core.contacts.parse_values
 NAME_MAX = 200
 
@@ -55,7 +56,12 @@ def split_tags(text: str) -> list[str]:
 
 
 class RowProblem(Exception):
-    """The row cannot be imported; ``str(error)`` is the reason shown to the user."""
+    """The row cannot be imported; ``error.reason`` is the :class:`.reasons.Reason`
+    shown to the user (``str(error)`` its English text)."""
+
+    def __init__(self, reason: Reason):
+        super().__init__(reason.english())
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -102,7 +108,9 @@ class _Column:
         try:
             outcome = (self.field_type.parse(text, self.field), None)
         except FieldValueError as error:
-            outcome = (None, str(error))
+            # our own refusals (a file column's) carry their translatable reason;
+            # a field type's text comes from core and is shown as written
+            outcome = (None, getattr(error, "reason", None) or str(error))
         if len(self.memo) >= _MEMO_LIMIT:
             self.memo.clear()
         self.memo[text] = outcome
@@ -152,27 +160,26 @@ class RowParser:
         #: whether rows have anything besides the email, names and custom values to read
         self._extras = bool(self.owner_column is not None or self.tag_columns or self.cold_column is not None)
 
-    def parse(self, row: Row) -> tuple[Record, list[str] | tuple[()]]:
+    def parse(self, row: Row) -> tuple[Record, list[Reason] | tuple[()]]:
         """The row's record and its warnings; :class:`RowProblem` when it
         cannot be imported (all its problems in one reason)."""
         cells = row.cells
         width, count = self.width, len(cells)
         if count > width and any(cell.strip() for cell in cells[width:]):
-            raise RowProblem(
-                f"This line has {count} values but the file has {width} columns "
-                "(a separator inside an unquoted value?)."
-            )
+            raise RowProblem(Reason.of(
+                N_("This line has %(count)s values but the file has %(width)s columns "
+                   "(a separator inside an unquoted value?)."), count=count, width=width))
         if count < width:
             cells = cells + [""] * (width - count)
         problems = []
         try:
             email = normalize_email(cells[self._email_index])
         except FieldValueError as error:
-            problems.append(f"{self.email_column.header}: {error}")
+            problems.append(Reason.of(N_("%(column)s: %(error)s"), column=self.email_column.header, error=str(error)))
             email = ""
         else:
             if email is None:
-                problems.append(f"{self.email_column.header}: no email address")
+                problems.append(Reason.of(N_("%(column)s: no email address"), column=self.email_column.header))
                 email = ""
         record = Record(row.line, row.cells, email)
         natives, values = record.natives, record.values
@@ -183,7 +190,8 @@ class RowParser:
                 if code:
                     natives[target] = code
                 else:
-                    problems.append(f"{header}: unknown language {text[:20]!r} (use fr or en)")
+                    problems.append(Reason.of(N_("%(column)s: unknown language %(value)s (use fr or en)"),
+                                              column=header, value=repr(text[:20])))
             elif text:
                 natives[target] = text[:NAME_MAX]
         for index, field_id, memo, parse_new, header in self._custom_cells:
@@ -191,11 +199,11 @@ class RowParser:
             if text:
                 value, error = memo.get(text) or parse_new(text)
                 if error:
-                    problems.append(f"{header}: {error}")
+                    problems.append(Reason.of(N_("%(column)s: %(error)s"), column=header, error=error))
                 elif value is not None and value != []:
                     values[field_id] = value
         if problems:
-            raise RowProblem("; ".join(problems))
+            raise RowProblem(Reason.joined(problems))
         if not self._extras:
             return record, _NO_WARNINGS
         warnings = []
@@ -211,17 +219,19 @@ class RowParser:
             if text.strip():
                 value, error = self.cold_column.parse_value(text)
                 if error:
-                    warnings.append(f"{self.cold_column.header}: last activity not checked: {error}")
+                    warnings.append(Reason.of(N_("%(column)s: last activity not checked: %(error)s"),
+                                              column=self.cold_column.header, error=error))
                 record.last_activity = value
         return record, warnings
 
-    def _owner(self, record: Record, text: str) -> str | None:
+    def _owner(self, record: Record, text: str) -> Reason | None:
         wanted = (text or "").strip().lower()
         if not wanted:
             return None
         owner_id = self.users_by_email.get(wanted)
         if owner_id is None:
-            return (f"{self.owner_column.header}: no active user has the email {text.strip()!r}; "
-                    "the contact was imported without an owner.")
+            return Reason.of(N_("%(column)s: no active user has the email %(email)s; "
+                                "the contact was imported without an owner."),
+                             column=self.owner_column.header, email=repr(text.strip()))
         record.owner_id = owner_id
         return None

@@ -37,6 +37,7 @@ from .consent import ConsentPlan
 from .kinds import IMPORTED_CONSENT
 from .parse import Record, RowParser, RowProblem
 from .reader import Row
+from .reasons import N_, Reason
 
 log = logging.getLogger("couvee.imports")
 
@@ -94,7 +95,7 @@ class Report:
 
     line: int
     kind: str
-    reason: str
+    reason: Reason
     cells: list[str]
 
 
@@ -244,7 +245,7 @@ class Importer:
                 self.segment_missing = True
         return result
 
-    def _report(self, result: BatchResult, record_or_row, kind: str, reason: str) -> None:
+    def _report(self, result: BatchResult, record_or_row, kind: str, reason: Reason) -> None:
         result.reports.append(Report(record_or_row.line, kind, reason, list(record_or_row.cells)))
         if kind == "error":
             result.counts.errors += 1
@@ -260,21 +261,21 @@ class Importer:
         parse, repeated, pending = self.parser.parse, self.repeated, self.pending
         for row in rows:
             if drop_rules:
-                dropped = next((reason for rule in drop_rules if (reason := rule.drops(row.cells))), "")
+                dropped = next((reason for rule in drop_rules if (reason := rule.drops(row.cells))), None)
                 if dropped:
                     self._report(result, row, "skipped", dropped)
                     continue
             try:
                 record, warnings = parse(row)
             except RowProblem as problem:
-                self._report(result, row, "error", str(problem))
+                self._report(result, row, "error", problem.reason)
                 continue
             for warning in warnings:
                 self._report(result, record, "warning", warning)
             if cutoff and record.last_activity and record.last_activity < cutoff:
-                self._report(result, record, "skipped",
-                             f"Cold lead: last activity on {record.last_activity} is more than "
-                             f"{self.settings.cold_months} months old.")
+                self._report(result, record, "skipped", Reason.of(
+                    N_("Cold lead: last activity on %(date)s is more than %(months)s months old."),
+                    date=record.last_activity, months=self.settings.cold_months))
                 continue
             if consent is not None:
                 granted, day = consent.decision(row.cells)
@@ -298,10 +299,10 @@ class Importer:
             return records
         new_emails = [email for email in records if email not in existing]
         for email, reason in suppressed_emails(new_emails).items():
-            self._report(result, records.pop(email), "skipped", reason)
+            self._report(result, records.pop(email), "skipped", Reason.verbatim(str(reason)))
         if not self.settings.skip_suppressed or not records:
             return records
-        reasons = {email: "This address is on the suppression list." for email in records
+        reasons = {email: Reason.of(N_("This address is on the suppression list.")) for email in records
                    if email in self.settings.suppressed}
         emails_by_id = {row[0]: email for email, row in existing.items()}
         opposition = {kind.id: kind for kind in opposition_kinds()}
@@ -309,8 +310,8 @@ class Importer:
             rows = select_in(Event, ["contact", "kind"], {"contact": chunk, "kind": sorted(opposition)},
                              distinct=True)
             for contact_id, kind in sorted(rows, key=lambda r: r[1]):
-                reasons.setdefault(emails_by_id[contact_id],
-                                   f"This address {opposition[kind].past} before: not imported again.")
+                reasons.setdefault(emails_by_id[contact_id], Reason.of(
+                    N_("This address %(what)s before: not imported again."), what=str(opposition[kind].past)))
         for email, reason in reasons.items():
             self._report(result, records.pop(email), "skipped", reason)
         return records

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from core import translation_domain
+
+_ = translation_domain(__name__).gettext
+
 # a long text cell (notes pasted from a CRM) must not stop the import
 csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, 64 * 1024 * 1024)))
 
@@ -63,12 +67,11 @@ class CsvSource:
                         yield Row(start, cells)
                     start = reader.line_num + 1
         except UnicodeDecodeError as error:
-            raise SourceError(
-                f"The file is not valid {self.encoding} text (byte {error.start} of a chunk); "
-                "choose another encoding."
-            ) from None
+            raise SourceError(_(
+                "The file is not valid %(encoding)s text (byte %(byte)s of a chunk); choose another encoding.",
+                encoding=self.encoding, byte=error.start)) from None
         except csv.Error as error:
-            raise SourceError(f"The file cannot be read as CSV: {error}") from None
+            raise SourceError(_("The file cannot be read as CSV: %(error)s", error=str(error))) from None
 
     def rows(self, limit: int | None = None) -> Iterator[Row]:
         """Data rows (blank lines skipped), at most ``limit`` of them."""

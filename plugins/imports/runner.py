@@ -17,14 +17,16 @@ from pathlib import Path
 
 from flask import current_app
 
-from core import CustomField, enqueue, utcnow
+from core import CustomField, enqueue, translation_domain, utcnow
 from . import mapping as mapping_mod
 from .models import CANCELLED, DONE, DRAFT, FAILED, QUEUED, RUNNING, ImportJob, ImportRowError
 from .pipeline import BATCH_SIZE, Counts, Importer, Settings, parse_suppression_list, scan
 from .reader import CsvSource, SourceError
+from .reasons import N_
 from .sniff import NotTextError, decodes_as, detect_dialect
 
 log = logging.getLogger("couvee.imports")
+_ = translation_domain(__name__).gettext
 
 #: seconds an import may run in a worker
 JOB_TIMEOUT = 4 * 3600
@@ -60,7 +62,7 @@ def job_file(job: ImportJob) -> Path:
     root = imports_path().resolve()
     candidate = (root / job.path).resolve()
     if candidate.parent != root:
-        raise UploadRefused("The import's file path is not valid.")
+        raise UploadRefused(_("The import's file path is not valid."))
     return candidate
 
 
@@ -89,7 +91,8 @@ def store_file(stream, max_bytes: int) -> tuple[str, int]:
     returns (file name, size). Nothing is left behind on refusal."""
     folder = imports_path()
     temp, size = copy_bounded(stream, folder, ".upload-", ".part", max_bytes,
-                              UploadRefused(f"The file is larger than the {_human_size(max_bytes)} limit."))
+                              UploadRefused(_("The file is larger than the %(size)s limit.",
+                                              size=_human_size(max_bytes))))
     name = f"{secrets.token_hex(16)}.csv"
     try:
         os.replace(temp, folder / name)
@@ -110,7 +113,7 @@ def new_job(stream, original_name: str, user=None, max_bytes: int | None = None)
     path = imports_path() / name
     try:
         if size == 0:
-            raise UploadRefused("The file is empty.")
+            raise UploadRefused(_("The file is empty."))
         try:
             dialect = detect_dialect(path)
         except NotTextError as error:
@@ -154,7 +157,8 @@ def source_of(job: ImportJob) -> CsvSource:
 def check_encoding(job: ImportJob, encoding: str) -> None:
     """:class:`UploadRefused` unless the whole file decodes with ``encoding``."""
     if not decodes_as(job_file(job), encoding):
-        raise UploadRefused(f"The file is not valid {encoding} text; keep the detected encoding ({job.encoding}).")
+        raise UploadRefused(_("The file is not valid %(encoding)s text; keep the detected encoding (%(detected)s).",
+                              encoding=encoding, detected=job.encoding))
 
 
 def settings_of(job: ImportJob) -> Settings:
@@ -314,7 +318,8 @@ def _execute(job: ImportJob, on_batch, on_start) -> Counts:
         _done(result, counts, on_batch)
     message = ""
     if importer.segment_missing:
-        message = "The contacts were not added to the segment: segments are not available on this site."
+        # stored in English, translated on the progress page
+        message = N_("The contacts were not added to the segment: segments are not available on this site.")
     ImportJob.update(status=DONE, finished_at=utcnow(), message=message).where(
         (ImportJob.id == job.id) & (ImportJob.status == RUNNING)).execute()
     return counts
@@ -338,7 +343,8 @@ def _progress_writer(job: ImportJob):
             errors=ImportJob.errors + c.errors, warnings=ImportJob.warnings + c.warnings,
             progress_at=utcnow(),
         ).where(ImportJob.id == job.id).execute()
-        reports = [{"job": job.id, "line": r.line, "kind": r.kind, "reason": r.reason, "row": r.cells}
+        reports = [{"job": job.id, "line": r.line, "kind": r.kind, "reason": r.reason.english(),
+                    "detail": r.reason.as_data(), "row": r.cells}
                    for r in result.reports]
         for start in range(0, len(reports), 1000):
             ImportRowError.insert_many(reports[start:start + 1000]).execute()

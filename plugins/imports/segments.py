@@ -22,6 +22,10 @@ from __future__ import annotations
 
 import importlib
 
+from core import translation_domain
+
+_ = translation_domain(__name__).gettext
+
 
 class SegmentsUnavailable(RuntimeError):
     """``core.segments`` (or the function needed) is not there."""
@@ -48,14 +52,14 @@ def static_segments() -> list[tuple[int, str]]:
 def check(segment_id: int) -> str | None:
     """Why contacts cannot be added to this segment, or None when they can."""
     if not can_add():
-        return "Segments are not available on this site."
+        return _("Segments are not available on this site.")
     get_segment = _function("get_segment")
     try:
         segment = get_segment(segment_id) if get_segment else None
     except Exception as error:  # core.segments.SegmentError: unknown id
         return str(error)
     if segment is not None and getattr(segment, "is_dynamic", False):
-        return f"“{segment.name}” is a dynamic segment: its members come from its filter."
+        return _("“%(name)s” is a dynamic segment: its members come from its filter.", name=segment.name)
     return None
 
 
@@ -73,7 +77,7 @@ def member_ids(segment_id: int):
     when segments are not installed or the segment does not exist."""
     function = _function("segment_members")
     if function is None:
-        raise SegmentsUnavailable("Segments are not available on this site.")
+        raise SegmentsUnavailable(_("Segments are not available on this site."))
     get_segment = _function("get_segment")
     if get_segment is not None:
         try:

@@ -23,17 +23,21 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import translation_domain
+
+_, _l = translation_domain(__name__).pair()
+
 DELIMITERS = (";", ",", "\t", "|")
 #: encodings offered in the wizard, with their labels
 ENCODINGS = {
     "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8 with BOM",
-    "utf-16": "UTF-16 (Excel Unicode text)",
-    "cp1252": "Windows-1252 (Western Europe)",
+    "utf-8-sig": _l("UTF-8 with BOM"),
+    "utf-16": _l("UTF-16 (Excel Unicode text)"),
+    "cp1252": _l("Windows-1252 (Western Europe)"),
     "iso-8859-1": "ISO-8859-1 (Latin-1)",
     "iso-8859-15": "ISO-8859-15 (Latin-9)",
 }
-DELIMITER_LABELS = {";": "Semicolon ;", ",": "Comma ,", "\t": "Tab", "|": "Vertical bar |"}
+DELIMITER_LABELS = {";": _l("Semicolon ;"), ",": _l("Comma ,"), "\t": _l("Tab"), "|": _l("Vertical bar |")}
 
 SAMPLE_CHARS = 64 * 1024
 SAMPLE_RECORDS = 50
@@ -54,11 +58,11 @@ class Dialect:
 
 def _binary_hint(head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
-        return " It looks like an Excel workbook (.xlsx) or another zip archive: save it as CSV first."
+        return " " + _("It looks like an Excel workbook (.xlsx) or another zip archive: save it as CSV first.")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return " It looks like an old Excel workbook (.xls): save it as CSV first."
+        return " " + _("It looks like an old Excel workbook (.xls): save it as CSV first.")
     if head.startswith(b"%PDF"):
-        return " It is a PDF document."
+        return " " + _("It is a PDF document.")
     return ""
 
 
@@ -81,7 +85,7 @@ def detect_encoding(path: Path) -> str:
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_CHARS)
     if not head.strip():
-        raise NotTextError("The file is empty.")
+        raise NotTextError(_("The file is empty."))
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -90,7 +94,8 @@ def detect_encoding(path: Path) -> str:
         _check_looks_like_text(path, head)
         encoding = next((e for e in ("utf-8", "cp1252") if decodes_as(path, e)), "iso-8859-1")
     if not decodes_as(path, encoding):
-        raise NotTextError(f"The file starts like {ENCODINGS[encoding]} text but does not decode as such.")
+        raise NotTextError(_("The file starts like %(encoding)s text but does not decode as such.",
+                               encoding=ENCODINGS[encoding]))
     return encoding
 
 
@@ -98,11 +103,11 @@ def _check_looks_like_text(path: Path, head: bytes) -> None:
     hint = _binary_hint(head)
     controls = sum(1 for byte in head if byte < 32 and byte not in _TEXT_CONTROLS)
     if hint or b"\x00" in head or controls > max(len(head) // 100, 2):
-        raise NotTextError("The file is not a text (CSV) file." + hint)
+        raise NotTextError(_("The file is not a text (CSV) file.") + hint)
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             if b"\x00" in chunk:
-                raise NotTextError("The file contains binary data (NUL bytes): it is not a CSV file.")
+                raise NotTextError(_("The file contains binary data (NUL bytes): it is not a CSV file."))
 
 
 def read_sample(path: Path, encoding: str, chars: int = SAMPLE_CHARS) -> tuple[str, bool]:

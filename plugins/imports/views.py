@@ -8,12 +8,15 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
     stream_with_context, url_for
 
 from core import CustomField, FieldValueError, current_user, field_types, normalize_tag, roles_required
+from core import translation_domain
 from . import mapping as mapping_mod
 from . import archive, runner, segments
 from .export import contact_rows, contacts_query, csv_lines, report_rows
-from .models import DRAFT, POLICIES, ImportJob
+from .models import CANCELLED, DONE, DRAFT, FAILED, POLICIES, QUEUED, RUNNING, ImportJob
 from .reader import SourceError
 from .sniff import DELIMITER_LABELS, ENCODINGS
+
+_, _l = translation_domain(__name__).pair()
 
 imports_blueprint = Blueprint("imports", __name__, url_prefix="/admin", static_folder="static",
                               static_url_path="/imports/static")
@@ -21,10 +24,19 @@ ROLES = ("admin", "marketer")
 PREVIEW_ROWS = 10
 SELECT_TYPES = ("select", "multiselect")
 POLICY_LABELS = {
-    "update": "Update existing contacts with the file's values",
-    "skip": "Skip rows whose contact already exists",
-    "fill": "Only fill the empty fields of existing contacts",
+    "update": _l("Update existing contacts with the file's values"),
+    "skip": _l("Skip rows whose contact already exists"),
+    "fill": _l("Only fill the empty fields of existing contacts"),
 }
+
+STATUS_LABELS = {
+    DRAFT: _l("draft"), QUEUED: _l("queued"), RUNNING: _l("running"), DONE: _l("done"), FAILED: _l("failed"),
+    CANCELLED: _l("cancelled"),
+}
+
+
+def _status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
 
 
 def _job(job_id: int) -> ImportJob:
@@ -38,7 +50,7 @@ def _job(job_id: int) -> ImportJob:
 @roles_required(*ROLES)
 def index():
     jobs = ImportJob.select().order_by(ImportJob.id.desc()).limit(50)
-    return render_template("imports/index.html", jobs=list(jobs),
+    return render_template("imports/index.html", jobs=list(jobs), status_label=_status_label,
                            max_bytes=current_app.extensions["couvee"].config.max_upload_bytes)
 
 
@@ -47,7 +59,7 @@ def index():
 def upload():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose a CSV file (or a .zip of the CSV and its files) to import.", "error")
+        flash(_("Choose a CSV file (or a .zip of the CSV and its files) to import."), "error")
         return index(), 400
     try:
         if archive.is_zip_upload(upload.filename):
@@ -55,7 +67,7 @@ def upload():
         else:
             job = runner.new_job(upload.stream, upload.filename, user=current_user())
     except runner.UploadRefused as error:
-        flash(f"{upload.filename}: {error}", "error")
+        flash(_("%(file)s: %(error)s", file=upload.filename, error=str(error)), "error")
         return index(), 400
     return redirect(url_for("imports.setup", job_id=job.id))
 
@@ -100,7 +112,7 @@ def _reread(job: ImportJob):
     encoding = request.form.get("encoding", job.encoding)
     delimiter = request.form.get("delimiter", job.delimiter)
     if encoding not in ENCODINGS or delimiter not in DELIMITER_LABELS:
-        return _setup_page(job, ["Choose an encoding and a separator from the lists."], status=400)
+        return _setup_page(job, [_("Choose an encoding and a separator from the lists.")], status=400)
     try:
         runner.check_encoding(job, encoding)
     except runner.UploadRefused as error:
@@ -120,10 +132,10 @@ def _int(form, name: str, label: str, errors: list, minimum: int = 1) -> int | N
     try:
         value = int(raw)
     except ValueError:
-        errors.append(f"{label}: enter a whole number.")
+        errors.append(_("%(label)s: enter a whole number.", label=label))
         return None
     if value < minimum:
-        errors.append(f"{label}: enter a number of at least {minimum}.")
+        errors.append(_("%(label)s: enter a number of at least %(minimum)s.", label=label, minimum=minimum))
         return None
     return value
 
@@ -134,7 +146,8 @@ def _consent_options(form, headers: list[str], errors: list) -> dict:
     from .consent import ConsentPlan, ConsentSettingError, DropRule
 
     options = {"consent": None, "drop": []}
-    column = _int(form, "consent_column", "Consent column", errors, minimum=0) if form.get("consent_column") else None
+    column = _int(form, "consent_column", _("Consent column"), errors, minimum=0) \
+        if form.get("consent_column") else None
     declared = bool(form.get("consent_declared"))
     try:
         if column is not None or declared:
@@ -142,10 +155,10 @@ def _consent_options(form, headers: list[str], errors: list) -> dict:
                                column=column, declared=declared, source=form.get("consent_source", "").strip(),
                                date=form.get("consent_date", "").strip(), proof=form.get("consent_proof", "").strip())
             options["consent"] = plan.check().as_options()
-        drop_column = _int(form, "drop_column", "Leave out rows: column", errors, minimum=0) \
+        drop_column = _int(form, "drop_column", _("Leave out rows: column"), errors, minimum=0) \
             if form.get("drop_column") else None
         if drop_column is not None and not form.get("drop_values", "").strip():
-            errors.append("Leave out rows: give the values, e.g. unsubscribed|cleaned.")
+            errors.append(_("Leave out rows: give the values, e.g. unsubscribed|cleaned."))
         elif drop_column is not None and drop_column < len(headers):
             rule = DropRule.parse(f"{headers[drop_column]}={form.get('drop_values', '')}", headers,
                                   lambda name, _headers: drop_column)
@@ -164,39 +177,39 @@ def _apply_form(job: ImportJob, form) -> list[str]:
     errors = mapping_mod.validate_targets(targets, fields_by_key, field_types())
     policy = form.get("policy", "update")
     if policy not in POLICIES:
-        errors.append("Choose what to do with contacts that already exist.")
+        errors.append(_("Choose what to do with contacts that already exist."))
     try:
         tags = sorted({normalize_tag(t) for t in form.get("tags", "").split(",") if t.strip()})
     except FieldValueError as error:
-        errors.append(f"Tags: {error}")
+        errors.append(_("Tags: %(error)s", error=str(error)))
         tags = []
-    segment_id = _int(form, "segment_id", "Segment", errors)
+    segment_id = _int(form, "segment_id", _("Segment"), errors)
     if segment_id is not None and segments.check(segment_id):
-        errors.append(f"Segment: {segments.check(segment_id)}")
-    test_rows = _int(form, "test_rows", "Test rows", errors) if form.get("test_only") else None
-    cold_months = _int(form, "cold_months", "Cold leads", errors) if form.get("cold_only") else None
-    cold_column = _int(form, "cold_column", "Last activity column", errors, minimum=0) if cold_months else None
+        errors.append(_("Segment: %(error)s", error=segments.check(segment_id)))
+    test_rows = _int(form, "test_rows", _("Test rows"), errors) if form.get("test_only") else None
+    cold_months = _int(form, "cold_months", _("Cold leads"), errors) if form.get("cold_only") else None
+    cold_column = _int(form, "cold_column", _("Last activity column"), errors, minimum=0) if cold_months else None
     if cold_months and (cold_column is None or cold_column >= len(headers)):
-        errors.append("Choose the column that holds the last activity date.")
+        errors.append(_("Choose the column that holds the last activity date."))
     consent_and_drops = _consent_options(form, headers, errors)
     options = {}
     for index, target in enumerate(targets):
         if target.startswith("new:") and target[4:] in SELECT_TYPES:
             options[index] = runner.source_of(job).column_values(index, limit=200)
             if options[index] is None:
-                errors.append(f"{headers[index]}: more than 200 different values, too many for a select "
-                              "field; create a text field instead.")
+                errors.append(_("%(column)s: more than 200 different values, too many for a select field; "
+                                "create a text field instead.", column=headers[index]))
     has_files = bool((job.options or {}).get("files_dir"))
     for index, target in enumerate(targets):
         if mapping_mod.is_file_target(target, fields_by_key, field_types()) and not has_files:
-            errors.append(f"{headers[index]}: a file field is filled from the files this column names: upload "
-                          "a .zip holding the CSV and those files (or use couvee import --files DIR), "
-                          "or choose Ignore for this column.")
+            errors.append(_("%(column)s: a file field is filled from the files this column names: upload "
+                            "a .zip holding the CSV and those files (or use couvee import --files DIR), "
+                            "or choose Ignore for this column.", column=headers[index]))
         elif target.startswith("new:"):
             try:
                 mapping_mod.reusable_field(headers[index], target[4:])
             except mapping_mod.FieldConflict as error:
-                errors.append(f"{headers[index]}: {error}")
+                errors.append(_("%(column)s: %(error)s", column=headers[index], error=str(error)))
     if errors:
         return errors
     for index, target in enumerate(targets):
@@ -225,13 +238,14 @@ def show(job_id):
     columns = [(c["header"], mapping_mod.target_label(c["target"], fields)) for c in job.mapping
                if c["target"] != mapping_mod.IGNORE]
     return render_template("imports/show.html", job=job, progress=job.progress(), columns=columns,
-                           policies=POLICY_LABELS)
+                           policies=POLICY_LABELS, status_label=_status_label)
 
 
 @imports_blueprint.route("/imports/<int:job_id>/progress.json")
 @roles_required(*ROLES)
 def progress(job_id):
-    return jsonify(_job(job_id).progress())
+    job = _job(job_id)
+    return jsonify(dict(job.progress(), status_label=_status_label(job.status)))
 
 
 @imports_blueprint.route("/imports/<int:job_id>/report.csv")
@@ -247,7 +261,7 @@ def report(job_id):
 def cancel(job_id):
     job = _job(job_id)
     if runner.cancel(job):
-        flash("The import will stop after the rows being written now.")
+        flash(_("The import will stop after the rows being written now."))
     return redirect(url_for("imports.show", job_id=job.id))
 
 
@@ -267,10 +281,10 @@ def again(job_id):
 def delete(job_id):
     job = _job(job_id)
     if job.is_active:
-        flash("Cancel the import before deleting it.", "error")
+        flash(_("Cancel the import before deleting it."), "error")
         return redirect(url_for("imports.show", job_id=job.id))
     runner.delete_job(job)
-    flash("The import, its file and its report were deleted (the contacts stay).")
+    flash(_("The import, its file and its report were deleted (the contacts stay)."))
     return redirect(url_for("imports.index"))
 
 

@@ -10,7 +10,8 @@ _l = translation_domain(__name__).lazy_gettext
 
 def owner_event_kinds() -> list[EventKind]:
     return [
-        EventKind("owner_assigned", _l("Owner assigned"), verb="get an owner", past="got an owner",
+        EventKind("owner_assigned", _l("Owner assigned"), verb=_l("get an owner"), past=_l("got an owner"),
+                  negative_past=_l("did not get an owner"),
                   properties={"owner_id": "the user's id", "owner_email": "the user's email",
                               "rule": "why this owner (rule, round robin, CRM...)"},
                   changes=("owner_id",)),

@@ -18,9 +18,12 @@ from flask import render_template
 from markupsafe import Markup
 
 from core import AdminMenuItem, Gauge, Migration, PeriodicJob, Setting, SettingsGroup, SetupStep, hookimpl, state
+from core import translation_domain
 
 from .identify import link_visitor
 from .models import TRACKING_MODELS, Hit, Site, Visitor
+
+_l = translation_domain(__name__).lazy_gettext
 
 
 @hookimpl
@@ -50,14 +53,14 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("tracking", "Visits", "tracking.visits", order=30)]
+    return [AdminMenuItem("tracking", _l("Visits"), "tracking.visits", order=30)]
 
 
 @hookimpl
 def register_settings():
-    return [SettingsGroup("tracking", "Website tracking", [
-        Setting("anonymous_retention_days", "Keep anonymous visits (days)", kind="int", default=180,
-                help="Visits of visitors never identified are deleted after this many days (0 keeps them)."),
+    return [SettingsGroup("tracking", _l("Website tracking"), [
+        Setting("anonymous_retention_days", _l("Keep anonymous visits (days)"), kind="int", default=180,
+                help=_l("Visits of visitors never identified are deleted after this many days (0 keeps them).")),
     ])]
 
 
@@ -104,8 +107,8 @@ def _has_site() -> bool:
 
 @hookimpl
 def register_setup_steps():
-    return [SetupStep("tracking.site", "Track visits on your website", "tracking.sites_index", _has_site,
-                      help="Add your site and paste its snippet to see who visits which pages.", order=40)]
+    return [SetupStep("tracking.site", _l("Track visits on your website"), "tracking.sites_index", _has_site,
+                      help=_l("Add your site and paste its snippet to see who visits which pages."), order=40)]
 
 
 @hookimpl

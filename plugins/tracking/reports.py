@@ -10,11 +10,14 @@ from dataclasses import dataclass
 import peewee
 from markupsafe import Markup, escape
 
-from core import Contact, utcnow
+from core import Contact, translation_domain, utcnow
 
 from .models import Hit, Site
 
+_, _l = translation_domain(__name__).pair()
+
 PAGE_SIZE = 50
+DATE_LABELS = {"since": _l("From"), "until": _l("To")}
 
 
 @dataclass
@@ -39,7 +42,8 @@ class VisitFilters:
                 try:
                     setattr(values, name, dt.date.fromisoformat(raw))
                 except ValueError:
-                    errors.append(f"{name.capitalize()}: {raw!r} is not a date like 2024-05-31.")
+                    errors.append(_("%(field)s: %(value)s is not a date like 2024-05-31.",
+                                    field=DATE_LABELS[name], value=repr(raw)))
         return values, errors
 
 
@@ -99,7 +103,7 @@ def bar_chart(series: list[tuple[dt.date, int]], width: int = 720, height: int =
     gap, left, bottom = 2, 30, 18
     bar = max(1.0, (width - left) / max(1, len(series)) - gap)
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" width="100%" '
-             f'aria-label="Page views per day">',
+             f'aria-label="{escape(_("Page views per day"))}">',
              f'<text x="0" y="12" font-size="11">{top}</text>',
              f'<line x1="{left}" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#999"/>']
     for i, (day, count) in enumerate(series):

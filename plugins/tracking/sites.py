@@ -16,7 +16,11 @@ from urllib.parse import urlparse
 
 from flask import current_app
 
+from core import translation_domain
+
 from .models import Site
+
+_ = translation_domain(__name__).gettext
 
 SITES_KEY = "couvee:tracking:sites"
 READY_KEY = "couvee:tracking:sites:ready"
@@ -44,7 +48,7 @@ def clean_origin(raw: str) -> str:
     the text is not an origin (scheme, host, optional port; ``*.`` allowed)."""
     text = (raw or "").strip().lower().rstrip("/")
     if not _ORIGIN.match(text):
-        raise ValueError(f"{raw.strip()!r} is not an origin like https://www.example.com")
+        raise ValueError(_("%(text)s is not an origin like https://www.example.com", text=repr(raw.strip())))
     return text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from peewee import fn
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from core import FieldValueError, current_user, external_url, roles_required
+from core import FieldValueError, current_user, external_url, roles_required, translation_domain
 
 from . import assets as asset_store, reports, script, sites
 from .drain import pending_count
@@ -14,6 +14,7 @@ from .models import Asset, Hit, Site
 
 tracking_admin = Blueprint("tracking", __name__, url_prefix="/admin/tracking")
 EDITORS = ("admin", "marketer")
+_ = translation_domain(__name__).gettext
 
 
 def _site(site_id: int) -> Site:
@@ -59,7 +60,7 @@ def _read_form(form) -> tuple[dict, dict]:
               "rate_limit": form.get("rate_limit", "").strip()}
     errors, origins = {}, []
     if not values["name"]:
-        errors["name"] = "Give the site a name."
+        errors["name"] = _("Give the site a name.")
     for line in values["origins"].replace(",", "\n").splitlines():
         if line.strip():
             try:
@@ -70,14 +71,14 @@ def _read_form(form) -> tuple[dict, dict]:
             if origin not in origins:
                 origins.append(origin)
     if not origins and "origins" not in errors:
-        errors["origins"] = "List at least one origin the site is served from, e.g. https://www.example.com."
+        errors["origins"] = _("List at least one origin the site is served from, e.g. https://www.example.com.")
     values["allowed_origins"] = origins
     try:
         values["rate_limit"] = int(values["rate_limit"] or 120)
         if not 1 <= values["rate_limit"] <= 100000:
             raise ValueError
     except ValueError:
-        errors["rate_limit"] = "Hits per minute per address: a whole number from 1 to 100000."
+        errors["rate_limit"] = _("Hits per minute per address: a whole number from 1 to 100000.")
     return values, errors
 
 
@@ -115,7 +116,7 @@ def _edit(site: Site | None):
     site.save()
     sites.publish(site)
     script.forget_built()
-    flash(f"Site {site.name} saved.", "success")
+    flash(_("Site %(name)s saved.", name=site.name), "success")
     return redirect(url_for("tracking.site_show", site_id=site.id))
 
 
@@ -135,13 +136,13 @@ def site_show(site_id):
 def site_delete(site_id):
     site = _site(site_id)
     if request.form.get("confirm", "").strip() != site.name:
-        flash("Type the site's name to delete it with its visits.", "error")
+        flash(_("Type the site's name to delete it with its visits."), "error")
         return redirect(url_for("tracking.site_show", site_id=site.id))
     key, name = site.key, site.name
     site.delete_instance()
     sites.unpublish(key)
     script.forget_built()
-    flash(f"Site {name} and its visits deleted.", "success")
+    flash(_("Site %(name)s and its visits deleted.", name=name), "success")
     return redirect(url_for("tracking.sites_index"))
 
 
@@ -156,14 +157,14 @@ def assets():
             abort(403)
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            error = "Choose a file to upload."
+            error = _("Choose a file to upload.")
         else:
             try:
                 created = asset_store.create_asset(request.form.get("title", ""), upload.stream, upload.filename)
             except FieldValueError as refused:
                 error = str(refused)
             else:
-                flash(f"Asset {created.title} uploaded.", "success")
+                flash(_("Asset %(title)s uploaded.", title=created.title), "success")
                 return redirect(url_for("tracking.assets"))
     downloads = dict(Hit.select(Hit.asset_id, fn.COUNT(Hit.id)).where(Hit.kind == "download")
                      .group_by(Hit.asset_id).tuples())
@@ -178,5 +179,5 @@ def assets():
 def asset_delete(asset_id):
     found = Asset.get_or_none(Asset.id == asset_id) or abort(404)
     found.delete_instance()
-    flash(f"Asset {found.title} deleted.", "success")
+    flash(_("Asset %(title)s deleted.", title=found.title), "success")
     return redirect(url_for("tracking.assets"))

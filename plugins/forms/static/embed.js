@@ -132,7 +132,8 @@
         input = el("input", {type: "file", id: id, name: field.name, accept: field.accept || null});
       } else {
         var type = field.widget === "email" ? "email" : (field.widget === "date" ? "date" : "text");
-        input = el("input", {type: type, id: id, name: field.name, value: field["default"] || ""});
+        input = el("input", {type: type, id: id, name: field.name, value: field["default"] || "",
+                             placeholder: field.placeholder || null});
       }
       box.appendChild(input);
     }
