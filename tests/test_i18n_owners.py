@@ -75,5 +75,5 @@ def test_the_owners_labels_are_french_where_core_shows_them(admin, ctx, run_jobs
     form = page.forms["new-workflow"]
     form["name"] = "Leads chauds"
     editor = form.submit().follow()
-    steps = editor.click(re.escape("+ add a step"), index=0)  # workflow pages are still English
+    steps = editor.click(re.escape("+ ajouter une étape"), index=0)
     assert "Attribuer un propriétaire" in steps.text and "Assign an owner" not in steps.text
