@@ -58,7 +58,8 @@ from .fields_admin import FieldFormError, OptionsInUse, create_field, move_field
 from .files import DEFAULT_ALLOWED, UnsafePathError, clean_original_name, open_stored, store_upload
 from .hookspecs import hookimpl
 from .i18n import (
-    contact_language, default_language, for_contact, format_local, translation_domain, use_contact_language,
+    contact_language, default_language, for_contact, format_local, instance_timezone, translation_domain,
+    use_contact_language,
     use_language, valid_language,
 )
 from .messages import Message, SendResult, channel_available, send_message, send_test_message

@@ -21,7 +21,7 @@ def test_the_plugins_page_and_its_flash_speak_french(admin):
     assert not [sentence for sentence in KNOWN_ENGLISH if sentence in page.text]
     form = page.forms[next(key for key, f in page.forms.items() if f.action.endswith("/plugins/tracking/deactivate"))]
     done = form.submit(headers=FRENCH).follow(headers=FRENCH)
-    assert "Website tracking est désactivé. Ses données sont conservées." in done.text
+    assert "Le plugin Suivi du site web est désactivé. Ses données sont conservées." in done.text
     assert "Activé" in done.text or "Désactivé" in done.text  # the history in words
 
 

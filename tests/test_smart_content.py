@@ -302,6 +302,19 @@ def test_hours_and_disabled(ctx):
     assert run_programme() == {"closed": "the programme is disabled"}
 
 
+def test_sending_hours_follow_the_instance_time_zone_unless_the_programme_names_one(ctx):
+    """A programme without its own time zone opens and closes in the
+    instance's (Settings → General, Europe/Paris by default), not in UTC."""
+    from core.settings import store_setting
+
+    enable(hour_start=9, hour_end=11, timezone="")
+    with time_machine.travel(TUESDAY, tick=False):  # 11:00 in Paris, 10:00 UTC
+        assert "outside the sending hours (9:00–11:00 Europe/Paris)" in run_programme()["closed"]
+    store_setting("general", "timezone", "UTC")
+    with time_machine.travel(TUESDAY, tick=False):
+        assert "closed" not in run_programme()
+
+
 def test_workflow_emails_count_towards_the_frequency(ctx, run_jobs):
     from core import emit
 

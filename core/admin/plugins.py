@@ -9,7 +9,7 @@ from ..models import PluginState
 from ..plugins import dependencies, lifecycle
 from ..plugins.discovery import discover
 from ..plugins.host import CORE_PLUGIN_MODULES
-from ..i18n import core_domain
+from ..i18n import core_domain, current_language
 from . import admin_blueprint
 
 _ = core_domain().gettext
@@ -94,7 +94,7 @@ def plugin_activate(name):
         flash(str(error), "error")
     else:
         flash(_("%(names)s are active.", names=lifecycle.titles(_state(), done)) if len(done) > 1
-              else _("%(name)s is active.", name=info.title))
+              else _("%(name)s is active.", name=info.title_in(current_language())))
     return redirect(url_for("admin.plugins"))
 
 
@@ -111,7 +111,7 @@ def plugin_deactivate(name):
     if len(done) > 1:
         flash(_("%(names)s are deactivated. Their data is kept.", names=lifecycle.titles(_state(), done)))
     else:
-        flash(_("%(name)s is deactivated. Its data is kept.", name=info.title))
+        flash(_("%(name)s is deactivated. Its data is kept.", name=info.title_in(current_language())))
     return redirect(url_for("admin.plugins"))
 
 
@@ -129,7 +129,7 @@ def plugin_uninstall(name):
         except lifecycle.PluginError as error:
             flash(str(error), "error")
             return redirect(url_for("admin.plugins"))
-        flash(_("%(name)s was uninstalled and its data removed.", name=info.title))
+        flash(_("%(name)s was uninstalled and its data removed.", name=info.title_in(current_language())))
         return redirect(url_for("admin.plugins"))
     return render_template("core/admin/plugin_uninstall.html", info=info, needing=needing)
 
@@ -165,9 +165,10 @@ def plugin_upload():
     lifecycle.bump_revision(state)
     if broken:
         flash(_("%(name)s %(version)s was uploaded, but active plugins require another version and will not load "
-                "until it is replaced: %(problems)s.", name=info.title, version=info.version,
+                "until it is replaced: %(problems)s.", name=info.title_in(current_language()), version=info.version,
                 problems="; ".join(broken)), "error")
     else:
-        flash(_("%(name)s %(version)s was uploaded. Activate it when you are ready.", name=info.title,
+        flash(_("%(name)s %(version)s was uploaded. Activate it when you are ready.",
+                name=info.title_in(current_language()),
                 version=info.version))
     return redirect(url_for("admin.plugins"))

@@ -18,6 +18,10 @@ Every plugin package carries a ``plugin.toml`` manifest::
     formerly = "old_name"        # optional: the name the plugin had before (a
                                  # core module that became a plugin, a rename)
 
+    [translations.fr]            # optional: the title and description in
+    title = "Formulaires"        # another language, shown on the Plugins page
+    description = "Éditeur de formulaires, intégrations et soumissions"
+
 See ``core.plugins.dependencies`` for what ``requires`` changes, and
 ``core.plugins.lifecycle.adopt_former_names`` for ``formerly``.
 """
@@ -62,7 +66,16 @@ class PluginInfo:
     #: the name this plugin had before (``formerly`` in the manifest), whose
     #: migration records and enabled state it adopts
     formerly: str = ""
+    #: language -> {"title": ..., "description": ...} (``[translations.fr]``)
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` when the manifest gives one, else the title."""
+        return self.translations.get(language, {}).get("title") or self.title or self.name
+
+    def description_in(self, language: str) -> str:
+        return self.translations.get(language, {}).get("description") or self.description
 
     @property
     def loadable(self) -> bool:
@@ -105,6 +118,22 @@ def parse_formerly(value, name: str) -> str:
     return value
 
 
+def parse_translations(value) -> dict[str, dict[str, str]]:
+    """The manifest's ``[translations.<language>]`` tables: a ``title`` and/or
+    a ``description`` per language code (``fr``, ``de``...)."""
+    if not isinstance(value, dict):
+        raise ManifestError(f"{MANIFEST}: translations must be tables like [translations.fr]")
+    found = {}
+    for language, texts in value.items():
+        if not re.fullmatch(r"[a-z]{2,3}", str(language)) or not isinstance(texts, dict):
+            raise ManifestError(f"{MANIFEST}: [translations.{language}] must be a table under a language code")
+        unknown = set(texts) - {"title", "description"}
+        if unknown or not all(isinstance(text, str) for text in texts.values()):
+            raise ManifestError(f"{MANIFEST}: [translations.{language}] may hold a title and a description (text)")
+        found[language] = {key: text.strip() for key, text in texts.items() if text.strip()}
+    return found
+
+
 def parse_manifest(text: str) -> dict:
     """Validate a manifest's text; return its values or raise ManifestError."""
     try:
@@ -126,6 +155,7 @@ def parse_manifest(text: str) -> dict:
     values = {key: str(data[key]) for key in REQUIRED_KEYS}
     values["requires"] = parse_requires(data.get("requires", []))
     values["formerly"] = parse_formerly(data.get("formerly", ""), values["name"])
+    values["translations"] = parse_translations(data.get("translations", {}))
     if any(requirement.name == values["name"] for requirement in values["requires"]):
         raise ManifestError(f"{MANIFEST}: {values['name']} requires itself")
     return values

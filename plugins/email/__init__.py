@@ -6,9 +6,12 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, PeriodicJob, SendChannel, SetupStep, get_setting, hookimpl
+from core import (AdminMenuItem, Migration, PeriodicJob, SendChannel, SetupStep, get_setting, hookimpl,
+                  translation_domain)
 
 from .models import EMAIL_MODELS, Bounce, Recipient, Send
+
+_l = translation_domain(__name__).lazy_gettext
 
 
 def _move_sender_identity(database, migrator):
@@ -52,7 +55,7 @@ def register_channels():
     from .delivery import channel_send
     from .testsend import channel_test
 
-    return [SendChannel("email", "Email", send=channel_send, test=channel_test)]
+    return [SendChannel("email", _l("Email"), send=channel_send, test=channel_test)]
 
 
 @hookimpl
@@ -73,7 +76,7 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("email", "Newsletters", "email_admin.index", order=30, roles=("admin", "marketer"))]
+    return [AdminMenuItem("email", _l("Newsletters"), "email_admin.index", order=30, roles=("admin", "marketer"))]
 
 
 @hookimpl
@@ -167,16 +170,20 @@ def tpl_slot(slot, context):
                  .order_by(Send.sent_at.desc()).limit(5))
     not_sent = list(Send.select().where((Send.contact == contact.id) & Send.status.in_(["skipped", "failed"]))
                     .order_by(Send.id.desc()).limit(5))
-    blocked = ", ".join(check_audience([contact.id], "email", "marketing").skipped)  # the whole consent gate
+    from .labels import bounce_label, reason_label, status_label
+
+    skipped = check_audience([contact.id], "email", "marketing").skipped  # the whole consent gate
+    blocked = ", ".join(reason_label(reason) for reason in skipped)
     return Markup(render_template("email/contact_panel.html", contact=contact, sends=sends, not_sent=not_sent,
-                                  blocked=blocked))
+                                  blocked=blocked, bounce_label=bounce_label, status_label=status_label,
+                                  reason_label=reason_label))
 
 
 @hookimpl
 def register_setup_steps():
     from .config import GROUP
 
-    return [SetupStep("email.sender", "Set the sender of your emails", "admin.settings_group",
+    return [SetupStep("email.sender", _l("Set the sender of your emails"), "admin.settings_group",
                       lambda: bool(get_setting(GROUP, "from_email")), endpoint_values={"group_id": GROUP},
-                      help="The address and name your contacts see, and the mail server that sends.",
+                      help=_l("The address and name your contacts see, and the mail server that sends."),
                       order=10, roles=("admin",))]

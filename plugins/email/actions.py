@@ -2,10 +2,12 @@
 email from a subject and body, or from a newsletter used as a template."""
 from __future__ import annotations
 
-from core import Action, AudienceCheck, Contact, Message, SendResult, Setting, check_audience
+from core import Action, AudienceCheck, Contact, Message, SendResult, Setting, check_audience, translation_domain
 
 from .delivery import send_single
 from .models import Newsletter
+
+_, _l = translation_domain(__name__).pair()
 
 
 class ActionError(ValueError):
@@ -22,11 +24,14 @@ def check_send_settings(settings: dict) -> list[str]:
             exists = Newsletter.select().where(Newsletter.id == int(template_id)).exists()
         except (TypeError, ValueError):
             exists = False
-        return [] if exists else [f"there is no newsletter #{template_id} to use as a template."]
-    missing = [name for name, value in (("a subject", (settings.get("subject") or "").strip()),
-                                        ("a body", (settings.get("body") or "").strip())) if not value]
-    if missing:
-        return [f"write {' and '.join(missing)}, or choose a newsletter as template."]
+        return [] if exists else [_("there is no newsletter #%(id)s to use as a template.", id=template_id)]
+    has_subject, has_body = bool((settings.get("subject") or "").strip()), bool((settings.get("body") or "").strip())
+    if not has_subject and not has_body:
+        return [_("write a subject and a body, or choose a newsletter as template.")]
+    if not has_subject:
+        return [_("write a subject, or choose a newsletter as template.")]
+    if not has_body:
+        return [_("write a body, or choose a newsletter as template.")]
     return []
 
 
@@ -70,13 +75,13 @@ def step_audience(settings: dict, contact_ids) -> AudienceCheck:
 
 def email_actions() -> list[Action]:
     return [Action(
-        "email.send", "Send an email", run=run_send, validate=check_send_settings, audience=step_audience,
-        description="Sends a personalised email (subject and body may use {{ first_name }}, "
-                    "{{ fields.<key> }}, {{ owner_name }}). Sent at most once per workflow step.",
+        "email.send", _l("Send an email"), run=run_send, validate=check_send_settings, audience=step_audience,
+        description=_l("Sends a personalised email (subject and body may use {{ first_name }}, "
+                       "{{ fields.<key> }}, {{ owner_name }}). Sent at most once per workflow step."),
         settings=[
-            Setting("template", "Newsletter used as template (id)", kind="int",
-                    help="Optional: reuse a newsletter's subject and content."),
-            Setting("subject", "Subject"),
-            Setting("body", "Body (HTML)", kind="textarea"),
+            Setting("template", _l("Newsletter used as template (id)"), kind="int",
+                    help=_l("Optional: reuse a newsletter's subject and content.")),
+            Setting("subject", _l("Subject")),
+            Setting("body", _l("Body (HTML)"), kind="textarea"),
         ],
     )]

@@ -9,12 +9,14 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from core import get_setting, roles_required, store_setting
+from core import get_setting, roles_required, store_setting, translation_domain
 
 from . import dkim, mailbox
 from .config import GROUP, load_config
 from .testsend import check_connection
 from .views import email_admin
+
+_ = translation_domain(__name__).gettext
 
 
 def _back():
@@ -47,15 +49,15 @@ def panel() -> Markup:
 def dkim_generate():
     config = load_config()
     if config.dkim_private_key and request.form.get("replace") != "yes":
-        flash("A key is already stored: confirm that the new key replaces it.", "error")
+        flash(_("A key is already stored: confirm that the new key replaces it."), "error")
         return _back()
     store_setting(GROUP, "dkim_private_key", dkim.generate_key())
     if not get_setting(GROUP, "dkim_domain") and config.from_email:
         store_setting(GROUP, "dkim_domain", config.sender_domain)
     if not get_setting(GROUP, "dkim_selector"):
         store_setting(GROUP, "dkim_selector", "couvee1")
-    flash("A new 2048-bit key is stored. Publish the DNS record shown below before sending: until it is "
-          "published, receivers cannot verify the signature.", "ok")
+    flash(_("A new 2048-bit key is stored. Publish the DNS record shown below before sending: until it is "
+            "published, receivers cannot verify the signature."), "ok")
     return _back()
 
 
@@ -63,7 +65,7 @@ def dkim_generate():
 @roles_required("admin")
 def dkim_remove():
     store_setting(GROUP, "dkim_private_key", None)
-    flash("The DKIM key is removed: messages are no longer signed.", "ok")
+    flash(_("The DKIM key is removed: messages are no longer signed."), "ok")
     return _back()
 
 
@@ -72,12 +74,12 @@ def dkim_remove():
 def dkim_check():
     config = load_config()
     if not config.dkim_enabled:
-        flash("Set the DKIM selector and domain and store a key first.", "error")
+        flash(_("Set the DKIM selector and domain and store a key first."), "error")
         return _back()
     try:
         result = dkim.check_dns(config.dkim_selector, config.dkim_domain, config.dkim_private_key)
     except dkim.DkimKeyError as error:
-        flash(f"The stored key cannot be used: {error}", "error")
+        flash(_("The stored key cannot be used: %(error)s", error=error), "error")
         return _back()
     flash(result.message, "ok" if result.ok else "error")
     return _back()
@@ -98,5 +100,5 @@ def mailbox_check():
     try:
         flash(mailbox.check(), "ok")
     except mailbox.MailboxError as error:
-        flash(f"Bounce mailbox: {error}", "error")
+        flash(_("Bounce mailbox: %(error)s", error=error), "error")
     return _back()

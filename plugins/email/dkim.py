@@ -20,6 +20,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from core import translation_domain
+
 #: the size of generated keys (RFC 8301: at least 1024, 2048 recommended)
 KEY_BITS = 2048
 #: a DNS TXT character-string holds at most 255 bytes
@@ -27,6 +29,8 @@ TXT_STRING_MAX = 255
 #: seconds a DNS lookup may take before the check gives up
 DNS_TIMEOUT = 5.0
 
+_ = translation_domain(__name__).gettext
+ngettext = translation_domain(__name__).ngettext
 _ARMOUR = re.compile(r"-----(BEGIN|END) ([A-Z0-9 ]+)-----")
 
 
@@ -75,34 +79,34 @@ def _load(text: str):
     body = text.replace("\\r", "").replace("\\n", "\n").replace("\r\n", "\n").replace("\r", "\n")
     kinds = {m.group(2) for m in _ARMOUR.finditer(body)}
     if "ENCRYPTED PRIVATE KEY" in kinds or "Proc-Type: 4,ENCRYPTED" in body:
-        raise DkimKeyError("This key is protected by a passphrase: export it without one "
-                           "(openssl rsa -in key.pem -out plain.pem).")
+        raise DkimKeyError(_("This key is protected by a passphrase: export it without one "
+                             "(openssl rsa -in key.pem -out plain.pem)."))
     if kinds and not kinds <= {"RSA PRIVATE KEY", "PRIVATE KEY"}:
         if "PUBLIC KEY" in kinds or "RSA PUBLIC KEY" in kinds:
-            raise DkimKeyError("This is a public key: paste the private key (BEGIN PRIVATE KEY or "
-                               "BEGIN RSA PRIVATE KEY); the public part goes in DNS.")
-        raise DkimKeyError("This is not an RSA private key (found " + ", ".join(sorted(kinds)) + ").")
+            raise DkimKeyError(_("This is a public key: paste the private key (BEGIN PRIVATE KEY or "
+                                 "BEGIN RSA PRIVATE KEY); the public part goes in DNS."))
+        raise DkimKeyError(_("This is not an RSA private key (found %(kinds)s).", kinds=", ".join(sorted(kinds))))
     base64_text = re.sub(r"\s+", "", _ARMOUR.sub("", body))
     try:
         der = base64.b64decode(base64_text, validate=True)
     except (binascii.Error, ValueError):
-        raise DkimKeyError("The key is not valid base64 text: paste the whole PEM block, "
-                           "from -----BEGIN to the END----- line.") from None
+        raise DkimKeyError(_("The key is not valid base64 text: paste the whole PEM block, "
+                             "from -----BEGIN to the END----- line.")) from None
     if not der:
-        raise DkimKeyError("The key is empty.")
+        raise DkimKeyError(_("The key is empty."))
     key = None
     try:
         key = serialization.load_der_private_key(der, password=None)  # PKCS#8 or PKCS#1
     except (ValueError, TypeError):
         pass
     if key is None:
-        raise DkimKeyError("The key could not be read as an RSA private key (PKCS#1 or PKCS#8): "
-                           "it may be truncated or not a key.")
+        raise DkimKeyError(_("The key could not be read as an RSA private key (PKCS#1 or PKCS#8): "
+                             "it may be truncated or not a key."))
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise DkimKeyError("Only RSA keys are supported for DKIM signing here.")
+        raise DkimKeyError(_("Only RSA keys are supported for DKIM signing here."))
     if key.key_size < 1024:
-        raise DkimKeyError(f"The key has {key.key_size} bits: DKIM verifiers refuse keys under 1024 bits "
-                           f"(use {KEY_BITS}).")
+        raise DkimKeyError(_("The key has %(bits)s bits: DKIM verifiers refuse keys under 1024 bits "
+                             "(use %(wanted)s).", bits=key.key_size, wanted=KEY_BITS))
     return key
 
 
@@ -112,7 +116,7 @@ def normalize_key(text: str) -> str:
     or :class:`DkimKeyError` with a message for the user. Cached: the
     sender signs every message with the same stored text."""
     if not (text or "").strip():
-        raise DkimKeyError("The key is empty.")
+        raise DkimKeyError(_("The key is empty."))
     return _pem(_load(text))
 
 
@@ -156,20 +160,23 @@ def compare(published: list[str], expected_p: str) -> DnsCheck:
     carry the expected public key? ``DnsCheck.message`` says what was found."""
     dkim_records = [r for r in published if "p=" in r.replace(" ", "")]
     if not dkim_records:
-        return DnsCheck(False, "No DKIM record is published there (found "
-                        + (f"{len(published)} other TXT record(s)" if published else "no TXT record") + ").",
-                        published)
+        if not published:
+            return DnsCheck(False, _("No DKIM record is published there (found no TXT record)."), published)
+        return DnsCheck(False, ngettext("No DKIM record is published there (found %(num)d other TXT record).",
+                                        "No DKIM record is published there (found %(num)d other TXT records).",
+                                        len(published)), published)
     for record in dkim_records:
         tags = _tags(record)
         if tags.get("p") == expected_p:
             if tags.get("k", "rsa").lower() != "rsa":
-                return DnsCheck(False, f"The record has the right key but k={tags['k']} instead of k=rsa.", published)
-            return DnsCheck(True, "The published record matches the stored key.", published)
+                return DnsCheck(False, _("The record has the right key but k=%(k)s instead of k=rsa.", k=tags["k"]),
+                                published)
+            return DnsCheck(True, _("The published record matches the stored key."), published)
     found = _tags(dkim_records[0]).get("p", "")
     if not found:
-        return DnsCheck(False, "The published record has an empty p= (a revoked key).", published)
-    return DnsCheck(False, f"A DKIM record is published but with another key (p={found[:24]}…): "
-                    "publish the record shown here, or paste the key that matches it.", published)
+        return DnsCheck(False, _("The published record has an empty p= (a revoked key)."), published)
+    return DnsCheck(False, _("A DKIM record is published but with another key (p=%(key)s…): publish the record "
+                             "shown here, or paste the key that matches it.", key=found[:24]), published)
 
 
 def lookup(name: str, timeout: float = DNS_TIMEOUT, nameservers: list[str] | None = None,
@@ -208,9 +215,9 @@ def check_dns(selector: str, domain: str, private_pem: str, resolve=lookup) -> D
     try:
         published = resolve(record.name)
     except LookupError as error:
-        return DnsCheck(False, f"The DNS lookup of {record.name} failed: {error}. "
-                        "Nothing can be said about the record from here; check it again later "
-                        "or with 'dig TXT " + record.name + "'.", [])
+        return DnsCheck(False, _("The DNS lookup of %(name)s failed: %(error)s. Nothing can be said about the "
+                                 "record from here; check it again later or with 'dig TXT %(name)s'.",
+                                 name=record.name, error=error), [])
     check = compare(published, _tags(record.value)["p"])
     check.message = f"{record.name}: {check.message}"
     return check

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import Segment, normalize_email
+from core import Segment, normalize_email, translation_domain
 
 from . import window as windows
 from .personal import ContentError, compile_template
 
+_ = translation_domain(__name__).gettext
 FIELDS = ("name", "subject", "preheader", "content", "sender_name", "sender_email", "reply_to")
 
 
@@ -56,7 +57,7 @@ def parse_form(form) -> tuple[dict, dict, dict]:
         shown[f"utm_{key}"] = (form.get(f"utm_{key}") or "").strip()
     errors: dict[str, str] = {}
     if not shown["name"]:
-        errors["name"] = "Give the newsletter a name."
+        errors["name"] = _("Give the newsletter a name.")
     for name in ("subject", "content"):
         try:
             compile_template(shown[name], html=(name == "content"))
@@ -64,7 +65,7 @@ def parse_form(form) -> tuple[dict, dict, dict]:
             errors[name] = str(error)
     for name in ("sender_email", "reply_to"):
         if shown[name] and not valid_email(shown[name]):
-            errors[name] = "This is not a valid email address."
+            errors[name] = _("This is not a valid email address.")
     values = {name: shown[name] for name in FIELDS}
     values["sender_email"] = valid_email(shown["sender_email"]) or ""
     values["segments"] = _ids(shown["segments"], known)
@@ -76,8 +77,10 @@ def parse_form(form) -> tuple[dict, dict, dict]:
         try:
             window = windows.normalize({"days": shown["window_days"] or list(range(7)),
                                         "start": shown["window_start"] or 0, "end": shown["window_end"] or 24})
-        except (TypeError, ValueError) as error:
-            errors["window"] = str(error) if "window" in str(error) else "Hours are whole numbers from 0 to 24."
+        except windows.WindowError:
+            errors["window"] = _("A send window needs at least one day and a start hour before its end hour.")
+        except (TypeError, ValueError):
+            errors["window"] = _("Hours are whole numbers from 0 to 24.")
     values["window"] = window
     values["updated_at"] = dt.datetime.now(dt.timezone.utc)
     return values, shown, errors

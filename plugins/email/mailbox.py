@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core import translation_domain
+
 from . import bounces
 from .config import EmailConfig, load_config
 
 log = logging.getLogger("couvee.email.mailbox")
+_ = translation_domain(__name__).gettext
 #: messages fetched per round trip
 FETCH_CHUNK = 50
 TIMEOUT = 30
@@ -90,9 +93,11 @@ def connect(config: EmailConfig) -> IMAPClient:
             client.starttls(context)
         client.login(config.bounce_imap_user, config.bounce_imap_password)
     except ssl.SSLError as error:
-        raise MailboxError(f"cannot read the bounce mailbox: {describe_tls_error(error, config)}") from error
+        raise MailboxError(_("cannot read the bounce mailbox: %(error)s",
+                             error=describe_tls_error(error, config))) from error
     except (IMAPClientError, OSError) as error:
-        raise MailboxError(f"cannot read the bounce mailbox {where}: {error}") from error
+        raise MailboxError(_("cannot read the bounce mailbox %(server)s: %(error)s", server=where,
+                             error=error)) from error
     return client
 
 
@@ -101,27 +106,38 @@ def check(config: EmailConfig | None = None) -> str:
     a sentence for the admin (MailboxError with the reason otherwise)."""
     config = config or load_config()
     if not config.bounce_imap_host:
-        raise MailboxError("no bounce mailbox is set (Bounce mailbox: IMAP host).")
+        raise MailboxError(_("no bounce mailbox is set (Bounce mailbox: IMAP host)."))
     client = connect(config)
     try:
         try:
             count = client.select_folder(config.bounce_imap_folder, readonly=True)[b"EXISTS"]
         except IMAPClientError as error:
-            raise MailboxError(f"logged in, but the folder {config.bounce_imap_folder!r} cannot be opened: "
-                               f"{error}") from error
+            raise MailboxError(_("logged in, but the folder '%(folder)s' cannot be opened: %(error)s",
+                                 folder=config.bounce_imap_folder, error=error)) from error
     finally:
         try:
             client.logout()
         except (IMAPClientError, OSError):
             pass
-    security = {"tls": " over SSL/TLS", "starttls": " with STARTTLS"}.get(config.bounce_imap_security,
-                                                                           " without encryption")
-    trust = ""
-    if config.bounce_imap_security in ("tls", "starttls"):
-        trust = (", certificate verified" + (f" with {config.bounce_imap_ca_file}" if config.bounce_imap_ca_file else "")
-                 if config.bounce_imap_verify else ", certificate NOT verified (verification is off)")
-    return (f"Connected to {config.bounce_imap_host}:{config.bounce_imap_port}{security}{trust}, logged in as "
-            f"{config.bounce_imap_user}: the folder {config.bounce_imap_folder} holds {count} message(s).")
+    return _checked(config, count)
+
+
+def _checked(config: EmailConfig, count: int) -> str:
+    """The check's sentence: how it connected, whether the certificate was verified, what the folder holds."""
+    security = {"tls": _("over SSL/TLS"), "starttls": _("with STARTTLS")}.get(config.bounce_imap_security,
+                                                                              _("without encryption"))
+    if config.bounce_imap_security not in ("tls", "starttls"):
+        trust = ""
+    elif not config.bounce_imap_verify:
+        trust = _(", certificate NOT verified (verification is off)")
+    elif config.bounce_imap_ca_file:
+        trust = _(", certificate verified with %(file)s", file=config.bounce_imap_ca_file)
+    else:
+        trust = _(", certificate verified")
+    server = "%s:%s" % (config.bounce_imap_host, config.bounce_imap_port)
+    return _("Connected to %(server)s %(security)s%(trust)s, logged in as %(user)s: the folder %(folder)s holds "
+             "%(count)s message(s).", server=server, security=security, trust=trust, user=config.bounce_imap_user,
+             folder=config.bounce_imap_folder, count=count)
 
 
 def poll(config: EmailConfig | None = None) -> PollReport:

@@ -16,7 +16,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from core import (AudienceCheck, Contact, SegmentMember, check_audience, contacts_can_receive, dispatch_many, enqueue,
-                  get_values, state, utcnow)
+                  get_values, state, translation_domain, utcnow)
 
 from . import rules, sendlog, window as windows
 from .compose import DkimError
@@ -30,6 +30,7 @@ from .renderer import Renderer
 from .transport import RecipientError, TransportError
 
 log = logging.getLogger("couvee.email")
+_ = translation_domain(__name__).gettext
 QUEUE = "email"
 #: a newsletter job sleeps through rate-limit waits up to this, else reschedules itself
 MAX_INLINE_WAIT = 5.0
@@ -60,9 +61,9 @@ def check_ready(newsletter: Newsletter, config: EmailConfig | None = None) -> ru
     config = config or load_config()
     verdict = rules.check_newsletter(newsletter, config)
     if not newsletter.subject.strip():
-        verdict.errors.insert(0, "The newsletter has no subject.")
+        verdict.errors.insert(0, _("The newsletter has no subject."))
     if not newsletter.segments:
-        verdict.errors.insert(0, "Choose at least one segment to send to.")
+        verdict.errors.insert(0, _("Choose at least one segment to send to."))
     else:
         verdict.audience = audience_check(newsletter)
         if verdict.audience.refusal():
@@ -81,13 +82,13 @@ def start(newsletter: Newsletter, at: dt.datetime | None = None) -> rules.Verdic
         changed = Newsletter.update(status=SCHEDULED, scheduled_at=at, updated_at=now).where(
             (Newsletter.id == newsletter.id) & Newsletter.status.in_([DRAFT, SCHEDULED])).execute()
         if not changed:
-            raise NewsletterError("Only a draft can be scheduled.")
+            raise NewsletterError(_("Only a draft can be scheduled."))
         enqueue(begin, newsletter.id, queue=QUEUE, at=at)
         return verdict
     changed = Newsletter.update(status=SCHEDULED, scheduled_at=now, updated_at=now).where(
         (Newsletter.id == newsletter.id) & Newsletter.status.in_([DRAFT, SCHEDULED])).execute()
     if not changed:
-        raise NewsletterError("This newsletter was already sent or is being sent.")
+        raise NewsletterError(_("This newsletter was already sent or is being sent."))
     enqueue(begin, newsletter.id, queue=QUEUE)
     return verdict
 
@@ -96,21 +97,21 @@ def unschedule(newsletter: Newsletter) -> None:
     changed = Newsletter.update(status=DRAFT, scheduled_at=None, updated_at=utcnow()).where(
         (Newsletter.id == newsletter.id) & (Newsletter.status == SCHEDULED)).execute()
     if not changed:
-        raise NewsletterError("Only a scheduled newsletter can go back to draft.")
+        raise NewsletterError(_("Only a scheduled newsletter can go back to draft."))
 
 
 def pause(newsletter: Newsletter) -> None:
     changed = Newsletter.update(status=PAUSED, updated_at=utcnow()).where(
         (Newsletter.id == newsletter.id) & (Newsletter.status == SENDING)).execute()
     if not changed:
-        raise NewsletterError("Only a newsletter being sent can be paused.")
+        raise NewsletterError(_("Only a newsletter being sent can be paused."))
 
 
 def resume(newsletter: Newsletter) -> None:
     changed = Newsletter.update(status=SENDING, updated_at=utcnow()).where(
         (Newsletter.id == newsletter.id) & (Newsletter.status == PAUSED)).execute()
     if not changed:
-        raise NewsletterError("Only a paused newsletter can be resumed.")
+        raise NewsletterError(_("Only a paused newsletter can be resumed."))
     start_drainers(newsletter.id, load_config().workers)
 
 
@@ -122,7 +123,7 @@ def cancel(newsletter: Newsletter) -> int:
     changed = Newsletter.update(status=CANCELLED, finished_at=utcnow(), updated_at=utcnow()).where(
         (Newsletter.id == newsletter.id) & Newsletter.status.in_([SENDING, PAUSED, SCHEDULED])).execute()
     if not changed:
-        raise NewsletterError("This newsletter is not being sent.")
+        raise NewsletterError(_("This newsletter is not being sent."))
     return Send.update(status=SEND_CANCELLED, reason="newsletter cancelled", lease_until=None).where(
         (Send.newsletter == newsletter.id) & Send.status.in_([QUEUED, CLAIMED])).execute()
 
@@ -325,7 +326,7 @@ def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mai
     config = mailer.config
     contact = row.contact
     if window:
-        tz = windows.zone(get_values(contact).get(config.timezone_field), config.timezone)
+        tz = windows.zone(get_values(contact).get(config.timezone_field), config.send_timezone)
         opening = windows.next_opening(window, utcnow(), tz)
         if opening is not None:
             sendlog.release(row, not_before=opening, reason="outside the send window")

@@ -19,7 +19,8 @@ import hmac
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 
 from core import (
-    Contact, TokenError, csrf_exempt, public, read_token, use_contact_language, write_or_defer, write_transaction,
+    Contact, TokenError, csrf_exempt, public, read_token, translation_domain, use_contact_language, write_or_defer,
+    write_transaction,
 )
 
 from . import bounces, standing, tracking
@@ -30,6 +31,7 @@ email_public = Blueprint("email", __name__, url_prefix="/e")
 MAX_AGE = dt.timedelta(days=400)
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache"}
+_ = translation_domain(__name__).gettext
 
 
 def _send_from(purpose: str, token: str) -> Send:
@@ -40,7 +42,7 @@ def _send_from(purpose: str, token: str) -> Send:
     send_id = data[0] if isinstance(data, list) else data
     row = Send.get_or_none(Send.id == send_id) if isinstance(send_id, int) else None
     if row is None:
-        abort(404, description="This email is no longer available.")
+        abort(404, description=_("This email is no longer available."))
     return row
 
 
@@ -74,11 +76,11 @@ def click(t):
     except TokenError as error:
         abort(404, description=str(error))
     if not (isinstance(data, list) and len(data) == 2 and all(isinstance(x, int) for x in data)):
-        abort(404, description="This link is not valid.")
+        abort(404, description=_("This link is not valid."))
     row = Send.get_or_none(Send.id == data[0])
     link = tracking.link_of(row, data[1]) if row is not None else None
     if link is None:
-        abort(404, description="This link is not valid.")
+        abort(404, description=_("This link is not valid."))
     written = write_or_defer(record_click, row.id, link.id)
     return redirect(written.result if written.done else tracking.click_target(row, link), code=302)
 
@@ -104,7 +106,7 @@ def view(t):
         contact = Contact.get_or_none(Contact.id == row.contact_id) if row.contact_id else None
         html = newsletter_renderer(newsletter, load_config()).render(row.id, contact).html
     else:
-        abort(404, description="This email is no longer available.")
+        abort(404, description=_("This email is no longer available."))
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = "script-src 'none'; object-src 'none'; frame-ancestors 'none'"
     response.headers.update(NO_STORE)

@@ -12,7 +12,12 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from core import translation_domain
+
 from .config import EmailConfig
+
+_ = translation_domain(__name__).gettext
+ngettext = translation_domain(__name__).ngettext
 
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0", re.IGNORECASE)
 
@@ -70,26 +75,28 @@ def check_html(html: str, *, unsubscribe_prefix: str, view_prefix: str, config: 
     scan.feed(html or "")
     unsubscribe = [link for link in scan.links if link["href"].startswith(unsubscribe_prefix)]
     if not any(link["text"].strip() and not link["hidden"] for link in unsubscribe):
-        verdict.errors.append("There is no visible unsubscribe link: it is mandatory "
-                              "(keep it in the layout, or add {{ unsubscribe_url }} to the content).")
+        verdict.errors.append(_("There is no visible unsubscribe link: it is mandatory "
+                                "(keep it in the layout, or add {{ unsubscribe_url }} to the content)."))
     if not any(link["href"].startswith(view_prefix) for link in scan.links):
-        verdict.warnings.append("There is no \"view in browser\" link (add {{ view_url }}).")
+        verdict.warnings.append(_("There is no \"view in browser\" link (add {{ view_url }})."))
     if not sender_email:
-        verdict.errors.append("There is no sender address (Settings → Email, or the newsletter's sender).")
+        verdict.errors.append(_("There is no sender address (Settings → Email, or the newsletter's sender)."))
     elif sender_email.lower().startswith(("noreply@", "no-reply@", "donotreply@", "do-not-reply@")):
-        verdict.warnings.append(f"The sender {sender_email} looks like a no-reply address: "
-                                "replies are lost and it hurts trust. Use an address someone reads.")
+        verdict.warnings.append(_("The sender %(address)s looks like a no-reply address: replies are lost and it "
+                                  "hurts trust. Use an address someone reads.", address=sender_email))
     if not (sender_name or config.company):
-        verdict.errors.append("The sender is not identified: set a sender name (Settings → Email) "
-                              "or the company name (Settings → General).")
+        verdict.errors.append(_("The sender is not identified: set a sender name (Settings → Email) "
+                                "or the company name (Settings → General)."))
     if not config.postal_address.strip():
-        verdict.errors.append("The company's postal address is missing (Settings → General): "
-                              "marketing emails must show it.")
+        verdict.errors.append(_("The company's postal address is missing (Settings → General): "
+                                "marketing emails must show it."))
     missing_alt = [img["src"] for img in scan.images if img["alt"] is None and not img["pixel"]]
     if missing_alt:
         shown = ", ".join(src.rsplit("/", 1)[-1] or src for src in missing_alt[:3])
-        verdict.warnings.append(f"{len(missing_alt)} image(s) without alt text ({shown}): "
-                                "many readers block images by default.")
+        verdict.warnings.append(ngettext(
+            "%(num)d image without alt text (%(images)s): many readers block images by default.",
+            "%(num)d images without alt text (%(images)s): many readers block images by default.",
+            len(missing_alt), images=shown))
     return verdict
 
 

@@ -14,7 +14,7 @@ import ssl
 import uuid
 from dataclasses import dataclass
 
-from core import Contact, Message, SendResult
+from core import Contact, Message, SendResult, translation_domain
 
 from . import sendlog
 from .compose import DkimError
@@ -27,12 +27,20 @@ from .transport import SmtpTransport, TransportError, maildir_folder, smtp_addre
 
 #: seconds the admin waits at most for the SMTP server at each step
 TEST_TIMEOUT = 10.0
+_ = translation_domain(__name__).gettext
 
 
 @dataclass
 class Report:
+    """What the admin reads (``message``); ``reason`` is why it was not sent."""
+
     ok: bool
     message: str
+    reason: str = ""
+
+
+def not_sent(reason: str) -> Report:
+    return Report(False, _("Not sent: %(reason)s", reason=reason), reason=reason)
 
 
 def _where(config: EmailConfig) -> str:
@@ -48,26 +56,29 @@ def describe_error(error: BaseException, config: EmailConfig) -> str:
     """One sentence for the admin about an SMTP failure."""
     where = _where(config)
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        return f"Authentication failed: {_reply(error.smtp_code, error.smtp_error)}"
+        return _("Authentication failed: %(reply)s", reply=_reply(error.smtp_code, error.smtp_error))
     if isinstance(error, smtplib.SMTPNotSupportedError):
-        return f"The server on {where} does not support this: {error}"
+        return _("The server on %(server)s does not support this: %(error)s", server=where, error=error)
     if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
         address, (code, text) = next(iter(error.recipients.items()))
-        return f"The server on {where} refused the recipient {address}: {_reply(code, text)}"
+        return _("The server on %(server)s refused the recipient %(address)s: %(reply)s", server=where,
+                 address=address, reply=_reply(code, text))
     if isinstance(error, smtplib.SMTPResponseException):
-        return f"The server on {where} refused: {_reply(error.smtp_code, error.smtp_error)}"
+        return _("The server on %(server)s refused: %(reply)s", server=where,
+                 reply=_reply(error.smtp_code, error.smtp_error))
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return f"The server on {where} closed the connection: {error or 'no reason given'}"
+        return _("The server on %(server)s closed the connection: %(error)s", server=where,
+                 error=error or _("no reason given"))
     if isinstance(error, ConnectionRefusedError):
-        return f"Connection refused on {where} (nothing listens there, or a firewall refuses)"
+        return _("Connection refused on %(server)s (nothing listens there, or a firewall refuses)", server=where)
     if isinstance(error, socket.gaierror):
-        return f"Unknown host {config.smtp_host!r}: {error.strerror or error}"
+        return _("Unknown host %(host)s: %(error)s", host=repr(config.smtp_host), error=error.strerror or error)
     if isinstance(error, (socket.timeout, TimeoutError)):
-        return f"No answer from {where} within {TEST_TIMEOUT:g} seconds"
+        return _("No answer from %(server)s within %(seconds)s seconds", server=where, seconds="%g" % TEST_TIMEOUT)
     if isinstance(error, ssl.SSLError):
-        return f"TLS with {where} failed: {error.reason or error}"
+        return _("TLS with %(server)s failed: %(error)s", server=where, error=error.reason or error)
     if isinstance(error, OSError):
-        return f"Could not reach {where}: {error.strerror or error}"
+        return _("Could not reach %(server)s: %(error)s", server=where, error=error.strerror or error)
     return f"{type(error).__name__}: {error}"
 
 
@@ -105,7 +116,7 @@ def send_test(newsletter_id: int, address: str, contact_id: int | None = None) -
     """Send the newsletter to ``address`` with ``contact_id``'s data, now."""
     newsletter = Newsletter.get_or_none(Newsletter.id == newsletter_id)
     if newsletter is None:
-        return Report(False, "No such newsletter.")
+        return Report(False, _("No such newsletter."))
     config = load_config()
     contact = Contact.get_or_none(Contact.id == contact_id) if contact_id else None
     renderer = lambda: Renderer(  # noqa: E731 - built inside deliver_test, which reports its errors
@@ -124,8 +135,8 @@ def deliver_test(config: EmailConfig, address: str, make_renderer, *, contact=No
     SMTP connection; the report carries the server's answer or the error.
     Logged as a transactional send to no contact (not counted, not tracked)."""
     if not sender_email:
-        return Report(False, "Not sent: no sender address (set it in Settings → Email).")
-    row, _ = sendlog.claim_key(f"test:{uuid.uuid4().hex}", {
+        return not_sent(_("no sender address (set it in Settings → Email)."))
+    row, _created = sendlog.claim_key(f"test:{uuid.uuid4().hex}", {
         "kind": kind, "purpose": "transactional", "newsletter": None, "contact": None,
         "to_email": address, "subject": ""})
     transport = ReportingSmtp(config) if config.transport == "smtp" else None
@@ -140,15 +151,17 @@ def deliver_test(config: EmailConfig, address: str, make_renderer, *, contact=No
                                      reply_to=reply_to, marketing=marketing, urls=urls)
     except (ContentError, TransportError, DkimError) as error:
         sendlog.mark_failed(row, str(error))
-        return Report(False, f"Not sent: {error}")
+        return not_sent(str(error))
     except (smtplib.SMTPException, OSError) as error:
         reason = describe_error(error, config)
         sendlog.mark_failed(row, reason)
-        return Report(False, f"Not sent: {reason}")
+        return not_sent(reason)
     sendlog.mark_sent(row, message_id, rendered.subject, html=rendered.html, text=rendered.text)
     if transport is None:
-        return Report(True, f"Written to {maildir_folder()} (the 'file' transport: nothing leaves this server).")
-    return Report(True, f"Sent to {address} through {_where(config)}: the server answered {transport.reply}")
+        return Report(True, _("Written to %(folder)s (the 'file' transport: nothing leaves this server).",
+                              folder=maildir_folder()))
+    return Report(True, _("Sent to %(address)s through %(server)s: the server answered %(reply)s",
+                          address=address, server=_where(config), reply=transport.reply))
 
 
 def channel_test(message: Message) -> SendResult:
@@ -166,15 +179,15 @@ def channel_test(message: Message) -> SendResult:
                           reply_to=message.reply_to or config.reply_to, subject_prefix="", marketing=marketing)
     if report.ok:
         return SendResult("sent", detail=report.message)
-    return SendResult("failed", report.message.removeprefix("Not sent: "))
+    return SendResult("failed", report.reason or report.message)
 
 
 def check_connection(config: EmailConfig | None = None) -> Report:
     """Connect, greet (HELO name), STARTTLS/SSL and log in as configured, then NOOP."""
     config = config or load_config()
     if config.transport != "smtp":
-        return Report(False, "The transport is 'file' (development): messages are written to the instance "
-                             "folder, no SMTP server is used. Choose 'SMTP server' to send.")
+        return Report(False, _("The transport is 'file' (development): messages are written to the instance "
+                               "folder, no SMTP server is used. Choose 'SMTP server' to send."))
     try:
         client = SmtpTransport(config, timeout=TEST_TIMEOUT)._connect()
     except (smtplib.SMTPException, OSError) as error:
@@ -189,7 +202,21 @@ def check_connection(config: EmailConfig | None = None) -> Report:
             client.quit()
         except (smtplib.SMTPException, OSError):
             client.close()
-    security = {"ssl": " over SSL/TLS", "starttls": " with STARTTLS"}.get(config.smtp_security, "")
-    login = f", logged in as {config.smtp_user}" if config.smtp_user else ""
-    return Report(code == 250, f"Connected to {_where(config)}{security}{login}: the server introduced itself "
-                               f"as '{greeting}' and answered {_reply(code, text)} to NOOP.")
+    return Report(code == 250, _connected(config, greeting, _reply(code, text)))
+
+
+def _connected(config: EmailConfig, greeting: str, reply: str) -> str:
+    """The connection check's sentence when the server answered."""
+    values = {"server": _where(config), "user": config.smtp_user, "greeting": greeting, "reply": reply}
+    security = {"ssl": _("over SSL/TLS"), "starttls": _("with STARTTLS")}.get(config.smtp_security)
+    if security and config.smtp_user:
+        return _("Connected to %(server)s %(security)s, logged in as %(user)s: the server introduced itself as "
+                 "'%(greeting)s' and answered %(reply)s to NOOP.", security=security, **values)
+    if security:
+        return _("Connected to %(server)s %(security)s: the server introduced itself as '%(greeting)s' and "
+                 "answered %(reply)s to NOOP.", security=security, **values)
+    if config.smtp_user:
+        return _("Connected to %(server)s, logged in as %(user)s: the server introduced itself as "
+                 "'%(greeting)s' and answered %(reply)s to NOOP.", **values)
+    return _("Connected to %(server)s: the server introduced itself as '%(greeting)s' and answered %(reply)s "
+             "to NOOP.", **values)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from core import Contact, Segment, roles_required
+from core import Contact, Segment, roles_required, translation_domain
 
 from . import charts, editing, metrics, newsletters, sendlog
 from .config import load_config
+from .labels import reason_label, status_label
 from .models import DRAFT, FAILED, Newsletter, Send
 from .personal import ContentError
 from .renderer import Renderer
@@ -19,6 +20,15 @@ email_admin = Blueprint("email_admin", __name__, url_prefix="/admin/email", stat
 EDITORS = ("admin", "marketer")
 #: failed recipients listed with their reason on a newsletter's page
 FAILURES_SHOWN = 50
+_, _l = translation_domain(__name__).pair()
+#: the send window's days, Monday first (the form's checkboxes)
+DAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+
+
+@email_admin.context_processor
+def labels():
+    """What the newsletter pages show for a stored state."""
+    return {"status_label": status_label, "reason_label": reason_label}
 
 
 def _newsletter(newsletter_id: int) -> Newsletter:
@@ -30,9 +40,10 @@ def _newsletter(newsletter_id: int) -> Newsletter:
 def index():
     items = list(Newsletter.select().order_by(Newsletter.created_at.desc(), Newsletter.id.desc()))
     series = metrics.daily(30)
-    chart = charts.line_chart(series["days"], {"Sent": series["sent"], "Opened": series["opens"],
-                                               "Clicked": series["clicks"], "Unsubscribed": series["unsubscribes"]},
-                              title="Emails over the last 30 days")
+    chart = charts.line_chart(series["days"], {_("Sent"): series["sent"], _("Opened"): series["opens"],
+                                               _("Clicked"): series["clicks"],
+                                               _("Unsubscribed"): series["unsubscribes"]},
+                              title=_("Emails over the last 30 days"))
     return render_template("email/index.html", newsletters=items, chart=chart,
                            totals=metrics.summary(Send.newsletter.is_null(False)) if items else None)
 
@@ -43,7 +54,7 @@ def _segments():
 
 def _edit(newsletter: Newsletter | None):
     if newsletter is not None and not newsletter.is_editable:
-        flash("This newsletter was sent (or is being sent): it can no longer be edited.", "error")
+        flash(_("This newsletter was sent (or is being sent): it can no longer be edited."), "error")
         return redirect(url_for("email_admin.show", newsletter_id=newsletter.id))
     values, errors = editing.form_values(newsletter), {}
     if request.method == "POST":
@@ -53,10 +64,10 @@ def _edit(newsletter: Newsletter | None):
                 newsletter = Newsletter.create(**model_values)
             else:
                 Newsletter.update(**model_values).where(Newsletter.id == newsletter.id).execute()
-            flash("Newsletter saved.", "ok")
+            flash(_("Newsletter saved."), "ok")
             return redirect(url_for("email_admin.show", newsletter_id=newsletter.id))
     return render_template("email/form.html", newsletter=newsletter, values=values, errors=errors,
-                           segments=_segments(), days=list(enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")))), \
+                           segments=_segments(), days=list(enumerate(DAYS))), \
         (422 if errors else 200)
 
 
@@ -88,12 +99,12 @@ def show(newsletter_id):
     return render_template(
         "email/newsletter.html", newsletter=newsletter, verdict=verdict, progress=progress, summary=summary,
         progress_bar=charts.progress_bar(progress["percent"]), window=describe(newsletter.window or {}),
-        links_chart=charts.bar_chart([(l["url"], l["clicks"]) for l in links], title="Top links") if links else None,
-        links=links, failures=failures, skips=skips, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.timezone,
-        rates_chart=charts.bar_chart([("Deliverability", summary["deliverability"]), ("Open rate", summary["open_rate"]),
-                                      ("Click rate", summary["click_rate"]),
-                                      ("Unsubscribe rate", summary["unsubscribe_rate"])], unit="%",
-                                     title="Key indicators") if summary["sent"] else None,
+        links_chart=charts.bar_chart([(l["url"], l["clicks"]) for l in links], title=_("Top links")) if links else None,
+        links=links, failures=failures, skips=skips, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.send_timezone,
+        rates_chart=charts.bar_chart([(_("Deliverability"), summary["deliverability"]),
+                                      (_("Open rate"), summary["open_rate"]), (_("Click rate"), summary["click_rate"]),
+                                      (_("Unsubscribe rate"), summary["unsubscribe_rate"])], unit="%",
+                                     title=_("Key indicators")) if summary["sent"] else None,
     )
 
 
@@ -119,13 +130,13 @@ def send(newsletter_id):
     newsletter = _newsletter(newsletter_id)
     config = load_config()
     try:
-        at = editing.parse_when(request.form.get("at", ""), config.timezone)
+        at = editing.parse_when(request.form.get("at", ""), config.send_timezone)
     except ValueError:
-        flash("The date and time to send is not valid.", "error")
+        flash(_("The date and time to send is not valid."), "error")
         return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
     if not _confirmed():
         return render_template("email/confirm.html", newsletter=newsletter, action="send",
-                               at=request.form.get("at", ""), when=at, timezone=config.timezone,
+                               at=request.form.get("at", ""), when=at, timezone=config.send_timezone,
                                audience=newsletters.audience_check(newsletter))
     try:
         verdict = newsletters.start(newsletter, at)
@@ -133,22 +144,23 @@ def send(newsletter_id):
         flash(str(error), "error")
         return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
     if verdict.errors:
-        flash("Not sent: " + " ".join(verdict.errors), "error")
+        flash(_("Not sent: %(problems)s", problems=" ".join(verdict.errors)), "error")
     else:
-        flash("Scheduled." if at else "Sending started.", "ok")
+        flash(_("Scheduled.") if at else _("Sending started."), "ok")
     return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
 
 
 @email_admin.route("/<int:newsletter_id>/pause", methods=["POST"])
 @roles_required(*EDITORS)
 def pause(newsletter_id):
-    return _act(newsletter_id, newsletters.pause, "Paused: the batch in progress finishes, then sending stops.")
+    return _act(newsletter_id, newsletters.pause,
+                _("Paused: the batch in progress finishes, then sending stops."))
 
 
 @email_admin.route("/<int:newsletter_id>/resume", methods=["POST"])
 @roles_required(*EDITORS)
 def resume(newsletter_id):
-    return _act(newsletter_id, newsletters.resume, "Sending resumed.")
+    return _act(newsletter_id, newsletters.resume, _("Sending resumed."))
 
 
 @email_admin.route("/<int:newsletter_id>/cancel", methods=["POST"])
@@ -158,13 +170,13 @@ def cancel(newsletter_id):
         newsletter = _newsletter(newsletter_id)
         return render_template("email/confirm.html", newsletter=newsletter, action="cancel",
                                progress=newsletters.progress(newsletter))
-    return _act(newsletter_id, newsletters.cancel, "Cancelled: the remaining recipients will not get it.")
+    return _act(newsletter_id, newsletters.cancel, _("Cancelled: the remaining recipients will not get it."))
 
 
 @email_admin.route("/<int:newsletter_id>/unschedule", methods=["POST"])
 @roles_required(*EDITORS)
 def unschedule(newsletter_id):
-    return _act(newsletter_id, newsletters.unschedule, "Back to draft.")
+    return _act(newsletter_id, newsletters.unschedule, _("Back to draft."))
 
 
 @email_admin.route("/<int:newsletter_id>/delete", methods=["POST"])
@@ -172,10 +184,10 @@ def unschedule(newsletter_id):
 def delete(newsletter_id):
     newsletter = _newsletter(newsletter_id)
     if newsletter.status != DRAFT:
-        flash("Only a draft can be deleted (a sent newsletter keeps its statistics).", "error")
+        flash(_("Only a draft can be deleted (a sent newsletter keeps its statistics)."), "error")
         return redirect(url_for("email_admin.show", newsletter_id=newsletter_id))
     newsletter.delete_instance()
-    flash("Newsletter deleted.", "ok")
+    flash(_("Newsletter deleted."), "ok")
     return redirect(url_for("email_admin.index"))
 
 
@@ -197,7 +209,7 @@ def preview(newsletter_id):
     config = load_config()
     error, rendered = "", None
     if request.values.get("contact") and contact is None:
-        error = "No contact with this id or email: showing the preview without contact data."
+        error = _("No contact with this id or email: showing the preview without contact data.")
     try:
         renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
                             preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,
@@ -215,11 +227,13 @@ def test_send(newsletter_id):
     newsletter = _newsletter(newsletter_id)
     address = editing.valid_email(request.form.get("address"))
     if not address:
-        flash("Enter a valid address for the test.", "error")
+        flash(_("Enter a valid address for the test."), "error")
         return redirect(url_for("email_admin.preview", newsletter_id=newsletter_id,
                                 contact=request.form.get("contact", "")))
     contact = _chosen_contact()
     report = send_test(newsletter.id, address, contact.id if contact else None)  # the admin sees the answer
-    flash(report.message + (f" (with {contact.email}'s data)" if contact and report.ok else ""),
-          "ok" if report.ok else "error")
+    message = report.message
+    if contact and report.ok:
+        message = _("%(result)s (with %(email)s's data)", result=report.message, email=contact.email)
+    flash(message, "ok" if report.ok else "error")
     return redirect(url_for("email_admin.preview", newsletter_id=newsletter_id, contact=request.form.get("contact", "")))

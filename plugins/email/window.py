@@ -4,7 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+from core import translation_domain
+
+_, _l = translation_domain(__name__).pair()
+DAY_NAMES = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+
+
+class WindowError(ValueError):
+    """The days and hours do not make a send window."""
 
 
 def normalize(window: dict | None) -> dict:
@@ -14,7 +21,7 @@ def normalize(window: dict | None) -> dict:
     days = sorted({int(d) for d in window.get("days", range(7)) if 0 <= int(d) <= 6})
     start, end = int(window.get("start", 0)), int(window.get("end", 24))
     if not days or not (0 <= start < end <= 24):
-        raise ValueError("A send window needs at least one day and a start hour before its end hour.")
+        raise WindowError("A send window needs at least one day and a start hour before its end hour.")
     return {"days": days, "start": start, "end": end}
 
 
@@ -47,6 +54,7 @@ def next_opening(window: dict, now: dt.datetime, tz: ZoneInfo) -> dt.datetime | 
 
 def describe(window: dict) -> str:
     if not window:
-        return "any time"
-    days = ", ".join(DAY_NAMES[d] for d in window["days"])
-    return f"{days}, {window['start']:02d}:00–{window['end']:02d}:00 in the contact's timezone"
+        return _("any time")
+    days = ", ".join(str(DAY_NAMES[d]) for d in window["days"])
+    start, end = "%02d:00" % window["start"], "%02d:00" % window["end"]
+    return _("%(days)s, %(start)s–%(end)s in the contact's timezone", days=days, start=start, end=end)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, PeriodicJob, hookimpl
+from core import AdminMenuItem, Migration, PeriodicJob, hookimpl, translation_domain
 
 from . import models
 
@@ -40,7 +40,7 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("scoring", "Points", "scoring.index", order=40)]
+    return [AdminMenuItem("scoring", translation_domain(__name__).lazy_gettext("Points"), "scoring.index", order=40)]
 
 
 @hookimpl
@@ -96,6 +96,7 @@ def tpl_slot(slot, context):
     import secrets
 
     from .ledger import firings_of, history
+    from .reasons import explain
     from .models import SOURCE_TYPES
     from .tiers import TIERS, current, tier_of
 
@@ -104,5 +105,5 @@ def tpl_slot(slot, context):
     return Markup(render_template(
         "scoring/contact_panel.html", contact=contact, changes=history(contact.id),
         tier=tier_of(contact.points, settings), tiers=TIERS, firings=firings_of(contact.id),
-        sources=SOURCE_TYPES, nonce=secrets.token_hex(12),
+        sources=SOURCE_TYPES, explain=explain, nonce=secrets.token_hex(12),
     ))

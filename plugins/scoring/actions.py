@@ -5,15 +5,16 @@ action it applies every time it runs, but at most once per ``context["key"]``
 (a retried job does not count twice)."""
 from __future__ import annotations
 
-from core import Action, Setting
+from core import Action, Setting, translation_domain
 
 from .ledger import Change, ScoringError, parse_delta, record_change
 from .models import SOURCE_TYPES
+from .reasons import DEFAULT_REASONS
+
+_, _l = translation_domain(__name__).pair()
 
 #: context keys that say who ran the action, in order of preference
 _SOURCE_KEYS = (("workflow_id", "workflow"), ("form_id", "form"), ("trigger_id", "trigger"))
-DEFAULT_REASONS = {"workflow": "Workflow", "form": "Form submitted", "trigger": "Point trigger",
-                   "action": "Points changed"}
 
 
 def source_of(context: dict) -> tuple[str, str]:
@@ -35,7 +36,7 @@ def change_points(contact, settings: dict, context: dict | None = None):
     try:
         delta = parse_delta(settings.get("delta"))
     except ScoringError as error:
-        raise ScoringError(f"Change points: {error}") from None
+        raise ScoringError(_("Change points: %(error)s", error=error)) from None
     source_type, source_id = source_of(context)
     reason = str(settings.get("reason") or "").strip() or DEFAULT_REASONS[source_type]
     key = context.get("key")
@@ -52,9 +53,9 @@ def change_points(contact, settings: dict, context: dict | None = None):
 
 def points_action() -> Action:
     return Action(
-        "points.change", "Change the contact's points", run=change_points,
-        description="Adds (or with a negative number, removes) points, with a reason shown in the "
-                    "contact's points history. Applies each time it runs.",
-        settings=[Setting("delta", "Points", kind="int", required=True, help="e.g. 10 or -5"),
-                  Setting("reason", "Reason", help="Shown in the contact's points history.")],
+        "points.change", _l("Change the contact's points"), run=change_points,
+        description=_l("Adds (or with a negative number, removes) points, with a reason shown in the "
+                       "contact's points history. Applies each time it runs."),
+        settings=[Setting("delta", _l("Points"), kind="int", required=True, help=_l("e.g. 10 or -5")),
+                  Setting("reason", _l("Reason"), help=_l("Shown in the contact's points history."))],
     )

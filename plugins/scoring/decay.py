@@ -27,13 +27,12 @@ from core import Contact, utcnow
 
 from .ledger import announce, write_transaction
 from .models import PointChange
+from .reasons import REASON_EXPIRE, REASON_PERCENT
 from .tiers import current
 
 log = logging.getLogger("couvee.scoring")
 
 BATCH = 5000
-REASON_PERCENT = "decay: {percent}% after {days} days without interaction"
-REASON_EXPIRE = "decay: points older than {days} days expired"
 
 
 def run_decay(batch_size: int | None = None) -> int:

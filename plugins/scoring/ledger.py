@@ -18,12 +18,13 @@ from typing import Callable, Optional
 
 import peewee
 
-from core import BaseModel, Contact, emit, utcnow
+from core import BaseModel, Contact, emit, translation_domain, utcnow
 from core import write_transaction as core_write_transaction
 
 from .models import PointAward, PointChange, SOURCE_TYPES, TriggerFiring
 
 log = logging.getLogger("couvee.scoring")
+_ = translation_domain(__name__).gettext
 
 #: the largest change accepted in one go (keeps totals far from integer limits)
 MAX_DELTA = 1_000_000
@@ -50,15 +51,19 @@ class Change:
 
     def validate(self) -> None:
         if isinstance(self.delta, bool) or not isinstance(self.delta, int):
-            raise ScoringError("The number of points must be a whole number.")
+            raise ScoringError(_("The number of points must be a whole number."))
         if self.delta == 0:
-            raise ScoringError("The number of points cannot be 0.")
+            raise ScoringError(_("The number of points cannot be 0."))
         if abs(self.delta) > MAX_DELTA:
-            raise ScoringError(f"The number of points must be between -{MAX_DELTA} and {MAX_DELTA}.")
+            raise ScoringError(_out_of_range())
         if self.source_type not in SOURCE_TYPES:
             raise ScoringError(f"Unknown source of points “{self.source_type}”.")
         self.reason = " ".join(str(self.reason or "").split())[:MAX_REASON]
         self.source_id = str(self.source_id or "")[:64]
+
+
+def _out_of_range() -> str:
+    return _("The number of points must be between %(low)s and %(high)s.", low=-MAX_DELTA, high=MAX_DELTA)
 
 
 class AlreadyDone(Exception):
@@ -75,17 +80,17 @@ def write_transaction():
     return core_write_transaction(database())
 
 
-def parse_delta(raw, what: str = "The number of points") -> int:
+def parse_delta(raw) -> int:
     """Form text (``"+5"``, ``"-10"``) to a non-zero whole number, or ScoringError."""
     text = str(raw if raw is not None else "").strip().replace(" ", "")
     try:
         value = int(text)
     except ValueError:
-        raise ScoringError(f"{what} must be a whole number, like 5 or -10.") from None
+        raise ScoringError(_("The number of points must be a whole number, like 5 or -10.")) from None
     if value == 0:
-        raise ScoringError(f"{what} cannot be 0.")
+        raise ScoringError(_("The number of points cannot be 0."))
     if abs(value) > MAX_DELTA:
-        raise ScoringError(f"{what} must be between -{MAX_DELTA} and {MAX_DELTA}.")
+        raise ScoringError(_out_of_range())
     return value
 
 

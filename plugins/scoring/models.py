@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import peewee
 
-from core import BaseModel, Contact, JSONField, User, UTCDateTimeField, utcnow
+from core import BaseModel, Contact, JSONField, User, UTCDateTimeField, translation_domain, utcnow
+
+_l = translation_domain(__name__).lazy_gettext
 
 #: where a change came from (``PointChange.source_type``)
 SOURCE_TYPES = {
-    "point_action": "Point action",
-    "trigger": "Point trigger",
-    "workflow": "Workflow",
-    "form": "Form",
-    "manual": "Manual edit",
-    "decay": "Decay",
-    "action": "Action",
+    "point_action": _l("Point action"),
+    "trigger": _l("Point trigger"),
+    "workflow": _l("Workflow"),
+    "form": _l("Form"),
+    "manual": _l("Manual edit"),
+    "decay": _l("Decay"),
+    "action": _l("Action"),
 }
 
 
@@ -129,8 +131,8 @@ class TriggerFiring(BaseModel):
         indexes = ((("trigger", "contact"), True), (("done_at", "created_at"), False))
 
 
-DECAY_MODES = {"off": "Off", "percent": "Lose a share of the points after a period without interaction",
-               "expire": "Points expire after a number of days"}
+DECAY_MODES = {"off": _l("Off"), "percent": _l("Lose a share of the points after a period without interaction"),
+               "expire": _l("Points expire after a number of days")}
 
 
 class ScoringSettings(BaseModel):

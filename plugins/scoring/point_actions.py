@@ -9,12 +9,14 @@ give the points once.
 """
 from __future__ import annotations
 
-from core import Event, batch_memo, event_kinds
+from core import Event, batch_memo, event_kinds, translation_domain
 
 from .kinds import scoring_event_kinds
 from .ledger import Change, ScoringError, award_claim, parse_delta, record_change
 from .models import PointAction, PointAward
 from .urls import check_pattern, url_matches
+
+_ = translation_domain(__name__).gettext
 
 #: kinds our own changes emit: never worth points (a loop waiting to happen)
 OWN_KINDS = frozenset(kind.id for kind in scoring_event_kinds())
@@ -27,7 +29,7 @@ def known_kinds() -> list[tuple[str, str]]:
     """The kinds offered in the form, ``(id, label)`` sorted by label: every
     event kind registered by an active plugin (or core), but ours."""
     return sorted(((kind.id, kind.label) for kind in event_kinds() if kind.id not in OWN_KINDS),
-                  key=lambda choice: choice[1].lower())
+                  key=lambda choice: str(choice[1]).lower())
 
 
 def kind_registered(kind: str) -> bool:
@@ -60,19 +62,19 @@ def clean(values: dict, saved_kind: str = "") -> tuple[dict, dict]:
     errors, cleaned = {}, {}
     cleaned["name"] = " ".join(str(values.get("name", "")).split())[:200]
     if not cleaned["name"]:
-        errors["name"] = "Give the action a name."
+        errors["name"] = _("Give the action a name.")
     try:
         cleaned["delta"] = parse_delta(values.get("delta"))
     except ScoringError as error:
         errors["delta"] = str(error)
     kind = str(values.get("kind") or "").strip()[:64]
     if not kind:
-        errors["kind"] = "Choose what the contact does."
+        errors["kind"] = _("Choose what the contact does.")
     elif kind in OWN_KINDS:
-        errors["kind"] = "Points cannot be given for a change of points."
+        errors["kind"] = _("Points cannot be given for a change of points.")
     elif not kind_registered(kind) and kind != saved_kind:
-        errors["kind"] = (f"“{kind}” is not an event any active plugin records: choose what the contact does "
-                          f"from the list.")
+        errors["kind"] = _("“%(kind)s” is not an event any active plugin records: choose what the contact "
+                           "does from the list.", kind=kind)
     cleaned["kind"] = kind
     cleaned["target_id"] = str(values.get("target_id") or "").strip()[:64]
     cleaned["url_pattern"] = str(values.get("url_pattern") or "").strip()

@@ -4,15 +4,14 @@ from __future__ import annotations
 from core import Contact
 
 from .models import SOURCE_TYPES, PointAward, PointChange, TriggerFiring
-
-SCRUBBED = "(reason removed on erasure)"
+from .reasons import SCRUBBED
 
 
 def export_rows(contact: Contact) -> dict:
     rows = PointChange.select().where(PointChange.contact == contact.id).order_by(PointChange.id)
     return {"Points history": [{
         "at": row.created_at.isoformat(), "delta": row.delta, "total": row.total, "reason": row.reason,
-        "source": SOURCE_TYPES.get(row.source_type, row.source_type), "source_id": row.source_id,
+        "source": str(SOURCE_TYPES.get(row.source_type, row.source_type)), "source_id": row.source_id,
         "event_id": row.event_id,
     } for row in rows]}
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from peewee import fn
 
-from core import Contact, SegmentFilter, Setting, utcnow
+from core import Contact, SegmentFilter, Setting, translation_domain, utcnow
 
 from .models import DECAY_MODES, ScoringSettings
 
-TIERS = {"cold": "Cold", "warm": "Warm", "hot": "Hot"}
+_, _l = translation_domain(__name__).pair()
+
+TIERS = {"cold": _l("Cold"), "warm": _l("Warm"), "hot": _l("Hot")}
 LIMIT = 10**9
 
 
@@ -46,20 +48,21 @@ def compile_tier(params: dict):
     """``{"operator": "is"|"is_not", "value": "cold"|"warm"|"hot"}``."""
     operator = params.get("operator") or "is"
     if operator not in ("is", "is_not"):
-        raise TierFilterError("Choose “is” or “is not”.")
+        raise TierFilterError(_("Choose “is” or “is not”."))
     tier = str(params.get("value") or "").strip().lower()
     if tier not in TIERS:
-        raise TierFilterError("Choose a score tier: cold, warm or hot.")
+        raise TierFilterError(_("Choose a score tier: cold, warm or hot."))
     expression = tier_expression(tier)
     return expression if operator == "is" else ~expression
 
 
 def tier_filter() -> SegmentFilter:
     return SegmentFilter(
-        "points_tier", "Score tier", compile_tier,
-        [Setting("operator", "Operator", kind="choice", required=True, choices=[("is", "is"), ("is_not", "is not")]),
-         Setting("value", "Tier", kind="choice", required=True, choices=list(TIERS.items()),
-                 help="Thresholds are set in Points > Settings.")],
+        "points_tier", _l("Score tier"), compile_tier,
+        [Setting("operator", _l("Operator"), kind="choice", required=True,
+                 choices=[("is", _l("is")), ("is_not", _l("is not"))]),
+         Setting("value", _l("Tier"), kind="choice", required=True, choices=list(TIERS.items()),
+                 help=_l("Thresholds are set in Points > Settings."))],
         changed_by=("points_changed",),
     )
 
@@ -67,15 +70,34 @@ def tier_filter() -> SegmentFilter:
 # --- settings form ------------------------------------------------------------------
 
 
-def _whole(values: dict, key: str, label: str, errors: dict, low: int, high: int) -> int:
+def _field_errors(key: str, low: int, high: int) -> tuple[str, str]:
+    """The two errors of a number field of the form: not a whole number, out of range."""
+    if key == "warm_from":
+        return (_("Warm from must be a whole number."),
+                _("Warm from must be between %(low)s and %(high)s.", low=low, high=high))
+    if key == "hot_from":
+        return (_("Hot from must be a whole number."),
+                _("Hot from must be between %(low)s and %(high)s.", low=low, high=high))
+    if key == "decay_percent":
+        return (_("The share lost must be a whole number."),
+                _("The share lost must be between %(low)s and %(high)s.", low=low, high=high))
+    if key == "decay_period_days":
+        return (_("The period without interaction must be a whole number."),
+                _("The period without interaction must be between %(low)s and %(high)s.", low=low, high=high))
+    return (_("The lifetime of points must be a whole number."),
+            _("The lifetime of points must be between %(low)s and %(high)s.", low=low, high=high))
+
+
+def _whole(values: dict, key: str, errors: dict, low: int, high: int) -> int:
     text = str(values.get(key, "")).strip()
+    not_whole, out_of_range = _field_errors(key, low, high)
     try:
         number = int(text)
     except ValueError:
-        errors[key] = f"{label} must be a whole number."
+        errors[key] = not_whole
         return 0
     if not low <= number <= high:
-        errors[key] = f"{label} must be between {low} and {high}."
+        errors[key] = out_of_range
     return number
 
 
@@ -83,16 +105,16 @@ def save(values: dict) -> tuple[ScoringSettings, dict]:
     """Validate and store the settings form; nothing is stored on error."""
     errors: dict[str, str] = {}
     row = current()
-    row.warm_from = _whole(values, "warm_from", "Warm from", errors, -LIMIT, LIMIT)
-    row.hot_from = _whole(values, "hot_from", "Hot from", errors, -LIMIT, LIMIT)
+    row.warm_from = _whole(values, "warm_from", errors, -LIMIT, LIMIT)
+    row.hot_from = _whole(values, "hot_from", errors, -LIMIT, LIMIT)
     if not errors and row.hot_from <= row.warm_from:
-        errors["hot_from"] = "Hot must start above warm."
+        errors["hot_from"] = _("Hot must start above warm.")
     row.decay_mode = str(values.get("decay_mode") or "off")
     if row.decay_mode not in DECAY_MODES:
-        errors["decay_mode"] = "Choose a kind of decay."
-    row.decay_percent = _whole(values, "decay_percent", "The share lost", errors, 1, 100)
-    row.decay_period_days = _whole(values, "decay_period_days", "The period without interaction", errors, 1, 3650)
-    row.expire_days = _whole(values, "expire_days", "The lifetime of points", errors, 1, 36500)
+        errors["decay_mode"] = _("Choose a kind of decay.")
+    row.decay_percent = _whole(values, "decay_percent", errors, 1, 100)
+    row.decay_period_days = _whole(values, "decay_period_days", errors, 1, 3650)
+    row.expire_days = _whole(values, "expire_days", errors, 1, 36500)
     if errors:
         return row, errors
     row.updated_at = utcnow()

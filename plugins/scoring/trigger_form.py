@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 
-from core import state
+from core import state, translation_domain
 
 from .ledger import MAX_DELTA
 from .models import PointTrigger
 
 ROW = re.compile(r"^a(\d{1,2})-action$")
 MAX_ROWS = 20
+_ = translation_domain(__name__).gettext
 
 
 def registry():
@@ -23,7 +24,7 @@ def registry():
 
 
 def action_choices() -> list[tuple[str, str]]:
-    return sorted(((a.id, a.label) for a in registry()), key=lambda pair: pair[1].lower())
+    return sorted(((a.id, a.label) for a in registry()), key=lambda pair: str(pair[1]).lower())
 
 
 def parse_rows(form) -> list[dict]:
@@ -56,19 +57,20 @@ def _coerce(setting, raw, errors: list[str], label: str):
         return bool(raw)
     text = str(raw if raw is not None else "").strip()
     if setting.required and not text:
-        errors.append(f"{label}: {setting.label} is required.")
+        errors.append(_("%(action)s: %(setting)s is required.", action=label, setting=setting.label))
         return text
     if setting.kind == "int" and text:
         try:
             number = int(text)
         except ValueError:
-            errors.append(f"{label}: {setting.label} must be a whole number.")
+            errors.append(_("%(action)s: %(setting)s must be a whole number.", action=label, setting=setting.label))
             return text
         if abs(number) > MAX_DELTA * 1000:
-            errors.append(f"{label}: {setting.label} is too large.")
+            errors.append(_("%(action)s: %(setting)s is too large.", action=label, setting=setting.label))
         return number
     if setting.kind == "choice" and text and text not in {value for value, _ in setting.choices}:
-        errors.append(f"{label}: choose one of the listed values for {setting.label}.")
+        errors.append(_("%(action)s: choose one of the listed values for %(setting)s.", action=label,
+                        setting=setting.label))
     return text
 
 
@@ -79,15 +81,16 @@ def clean_actions(rows: list[dict]) -> tuple[list[dict], list[str]]:
         if not row["action"]:
             continue
         action = registry().get(row["action"])
-        label = f"Action {number}"
         if action is None:
-            errors.append(f"{label}: “{row['action']}” is not an available action.")
+            errors.append(_("Action %(number)s: “%(action)s” is not an available action.", number=number,
+                            action=row["action"]))
             continue
-        settings = {s.key: _coerce(s, row["settings"].get(s.key), errors, f"{label} ({action.label})")
+        label = _("Action %(number)s (%(action)s)", number=number, action=action.label)
+        settings = {s.key: _coerce(s, row["settings"].get(s.key), errors, label)
                     for s in action.settings}
         cleaned.append({"action": action.id, "settings": settings})
     if not cleaned and not errors:
-        errors.append("Add at least one thing to do when the threshold is reached.")
+        errors.append(_("Add at least one thing to do when the threshold is reached."))
     return cleaned, errors
 
 
@@ -99,13 +102,13 @@ def clean(form, rows: list[dict]) -> tuple[dict, dict]:
               "retroactive": form.get("retroactive") in ("1", "on"),
               "active": form.get("active") in ("1", "on")}
     if not values["name"]:
-        errors["name"] = "Give the trigger a name."
+        errors["name"] = _("Give the trigger a name.")
     try:
         values["threshold"] = int(values["threshold"])
         if abs(values["threshold"]) > 10**9:
             raise ValueError
     except ValueError:
-        errors["threshold"] = "The threshold must be a whole number of points, like 100."
+        errors["threshold"] = _("The threshold must be a whole number of points, like 100.")
     values["actions"], action_errors = clean_actions(rows)
     if action_errors:
         errors["actions"] = action_errors
@@ -135,7 +138,8 @@ def rows_of(trigger: PointTrigger | None) -> list[dict]:
 def describe(step: dict) -> str:
     """An action step in words (plain text; templates escape it)."""
     action = registry().get(step.get("action", ""))
-    label = action.label if action else f"{step.get('action')} (not available)"
-    shown = ", ".join(f"{key}: {value}" for key, value in (step.get("settings") or {}).items()
-                      if value not in ("", None))
+    label = action.label if action else _("%(action)s (not available)", action=step.get("action"))
+    names = {setting.key: setting.label for setting in (action.settings if action else ())}
+    shown = ", ".join(_("%(setting)s: %(value)s", setting=names.get(key, key), value=value)
+                      for key, value in (step.get("settings") or {}).items() if value not in ("", None))
     return f"{label} ({shown})" if shown else label

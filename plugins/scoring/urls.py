@@ -12,12 +12,16 @@ import re
 
 import regex
 
+from core import translation_domain
+
+_, _l = translation_domain(__name__).pair()
+
 log = logging.getLogger("couvee.scoring")
 
 MAX_PATTERN = 500
 MAX_URL = 2048
 TIMEOUT = 0.05  # seconds per match
-MODES = {"glob": "Wildcards (* matches anything)", "regex": "Regular expression"}
+MODES = {"glob": _l("Wildcards (* matches anything)"), "regex": _l("Regular expression")}
 
 
 def glob_to_regex(pattern: str) -> str:
@@ -32,14 +36,14 @@ def glob_to_regex(pattern: str) -> str:
 def check_pattern(pattern: str, mode: str) -> str:
     """An error message for the user, or ``""`` when the pattern is usable."""
     if mode not in MODES:
-        return "Choose how the URL pattern is read: wildcards or regular expression."
+        return _("Choose how the URL pattern is read: wildcards or regular expression.")
     if len(pattern) > MAX_PATTERN:
-        return f"The URL pattern is too long (at most {MAX_PATTERN} characters)."
+        return _("The URL pattern is too long (at most %(limit)s characters).", limit=MAX_PATTERN)
     if mode == "regex" and pattern:
         try:
             regex.compile(pattern)
         except regex.error as error:
-            return f"The regular expression is not valid: {error}."
+            return _("The regular expression is not valid: %(error)s.", error=error)
     return ""
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from core import Contact, current_user, roles_required
+from core import Contact, current_user, roles_required, translation_domain
 
-from . import point_actions, tiers, trigger_form, triggers
+from . import point_actions, reasons, tiers, trigger_form, triggers
 from .chart import histogram_svg
 from .ledger import Change, ScoringError, parse_delta, record_change
 from .models import DECAY_MODES, SOURCE_TYPES, PointAction, PointChange, PointTrigger
@@ -14,6 +14,7 @@ from .urls import MODES
 
 scoring_admin = Blueprint("scoring", __name__, url_prefix="/admin/points")
 EDITORS = ("admin", "marketer")
+_ = translation_domain(__name__).gettext
 
 
 def _can_edit() -> bool:
@@ -32,7 +33,7 @@ def index():
     return render_template(
         "scoring/index.html", settings=settings, counts=tiers.tier_counts(settings), tiers=tiers.TIERS,
         chart=histogram_svg(tiers.distribution(), settings.warm_from, settings.hot_from), recent=recent,
-        sources=SOURCE_TYPES, action_count=PointAction.select().count(),
+        sources=SOURCE_TYPES, explain=reasons.explain, action_count=PointAction.select().count(),
         trigger_count=PointTrigger.select().count(), decay_modes=DECAY_MODES,
     )
 
@@ -60,7 +61,7 @@ def _kind_choices(action: PointAction | None) -> list[tuple[str, str]]:
     """The registered kinds, plus a saved action's own kind when its plugin is off."""
     choices = point_actions.known_kinds()
     if action is not None and not point_actions.kind_registered(action.kind):
-        choices.append((action.kind, f"{action.kind} (its plugin is not active)"))
+        choices.append((action.kind, _("%(kind)s (its plugin is not active)", kind=action.kind)))
     return choices
 
 
@@ -76,7 +77,7 @@ def _edit_action(action: PointAction | None):
                 action = PointAction.create(**cleaned)
             else:
                 PointAction.update(**cleaned).where(PointAction.id == action.id).execute()
-            flash(f"The point action “{cleaned['name']}” was saved.")
+            flash(_("The point action “%(name)s” was saved.", name=cleaned["name"]))
             return redirect(url_for("scoring.actions"))
     return render_template(
         "scoring/action_form.html", action=action, values=values, errors=errors,
@@ -101,7 +102,8 @@ def action_edit(action_id):
 def action_delete(action_id):
     action = PointAction.get_or_none(PointAction.id == action_id) or abort(404)
     action.delete_instance()
-    flash(f"The point action “{action.name}” was deleted; points already given stay in the history.")
+    flash(_("The point action “%(name)s” was deleted; points already given stay in the history.",
+            name=action.name))
     return redirect(url_for("scoring.actions"))
 
 
@@ -149,10 +151,11 @@ def _edit_trigger(trigger: PointTrigger | None):
     if restart:
         triggers.start_retroactive(trigger)
         total = PointTrigger.get_by_id(trigger.id).retro_total
-        flash(f"The trigger “{trigger.name}” was saved; it is being applied in the background to the {total} "
-              f"contacts who already have {trigger.threshold} points or more.")
+        flash(_("The trigger “%(name)s” was saved; it is being applied in the background to the %(total)s "
+                "contacts who already have %(threshold)s points or more.", name=trigger.name, total=total,
+                threshold=trigger.threshold))
     else:
-        flash(f"The trigger “{trigger.name}” was saved.")
+        flash(_("The trigger “%(name)s” was saved.", name=trigger.name))
     return redirect(url_for("scoring.triggers_index"))
 
 
@@ -173,7 +176,7 @@ def trigger_edit(trigger_id):
 def trigger_delete(trigger_id):
     trigger = PointTrigger.get_or_none(PointTrigger.id == trigger_id) or abort(404)
     trigger.delete_instance()
-    flash(f"The trigger “{trigger.name}” was deleted.")
+    flash(_("The trigger “%(name)s” was deleted.", name=trigger.name))
     return redirect(url_for("scoring.triggers_index"))
 
 
@@ -187,7 +190,7 @@ def settings():
     if request.method == "POST":
         row, errors = tiers.save(request.form)
         if not errors:
-            flash("Points settings saved.")
+            flash(_("Points settings saved."))
             return redirect(url_for("scoring.settings"))
         typed = request.form.to_dict()  # shown back as typed: nothing is lost
     return render_template("scoring/settings.html", settings=row, errors=errors, typed=typed,
@@ -206,15 +209,16 @@ def adjust(contact_id):
     try:
         delta = parse_delta(request.form.get("delta"))
         if not reason:
-            raise ScoringError("Say why the points change (the reason is shown in the history).")
+            raise ScoringError(_("Say why the points change (the reason is shown in the history)."))
         row = record_change(Change(contact.id, delta, reason, "manual", source_id=str(current_user().id),
                                    key=f"manual:{contact.id}:{nonce}" if nonce else None,
                                    user_id=current_user().id))
     except ScoringError as error:
-        flash(f"The points were not changed: {error}", "error")
+        flash(_("The points were not changed: %(error)s", error=error), "error")
     else:
         if row is None:
-            flash("This adjustment was already recorded.")
+            flash(_("This adjustment was already recorded."))
         else:
-            flash(f"{'+' if delta > 0 else ''}{delta} points recorded; the score is now {row.total}.")
+            shown = f"{delta:+d}"
+            flash(_("%(delta)s points recorded; the score is now %(total)s.", delta=shown, total=row.total))
     return redirect(url_for("admin.contact", contact_id=contact.id))

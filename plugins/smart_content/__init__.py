@@ -14,9 +14,9 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, PeriodicJob, hookimpl
+from core import AdminMenuItem, Migration, PeriodicJob, hookimpl, translation_domain
 
-from .models import MODELS, STAGE_LABELS, STAGES, Pick, Profile
+from .models import MODELS, STAGE_LABELS, STAGES, STATUS_LABELS, Pick, Profile
 
 
 @hookimpl
@@ -39,8 +39,8 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("smart_content", "Smart content", "smart_content.dashboard", order=45,
-                          roles=("admin", "marketer"))]
+    label = translation_domain(__name__).lazy_gettext("Smart content")
+    return [AdminMenuItem("smart_content", label, "smart_content.dashboard", order=45, roles=("admin", "marketer"))]
 
 
 @hookimpl
@@ -89,6 +89,7 @@ def tpl_slot(slot, context):
                  .order_by(Pick.send_date.desc(), Pick.id.desc()).limit(5))
     return Markup(render_template(
         "smart_content/contact_panel.html", contact=contact, picks=picks, stages=STAGES, labels=STAGE_LABELS,
+        status_labels=STATUS_LABELS,
         stage=targeting.stage_of(contact, settings), override=targeting.stage_override_of(contact),
         interests=sorted(targeting.interests_of(contact).values(), key=str.lower),
     ))

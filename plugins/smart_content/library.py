@@ -6,13 +6,14 @@ from urllib.parse import urlparse
 
 import peewee
 
-from core import Tag, utcnow, write_transaction
+from core import Tag, translation_domain, utcnow, write_transaction
 
 from .models import STAGES, Content, ContentTag
 from .sanitize import plain_text
 
 MAX_TAGS = 20
 MAX_TAG = 100
+_ = translation_domain(__name__).gettext
 
 
 class ContentError(ValueError):
@@ -44,23 +45,24 @@ def _clean(data: dict, partial: bool, current: Content | None) -> tuple[dict, li
     if "title" in data or not partial:
         title = " ".join(str(data.get("title") or "").split())
         if not title:
-            errors["title"] = "A title is required."
+            errors["title"] = _("A title is required.")
         elif len(title) > 500:
-            errors["title"] = "Use at most 500 characters."
+            errors["title"] = _("Use at most %(limit)s characters.", limit=500)
         values["title"] = title
     if "url" in data or not partial:
         url = str(data.get("url") or "").strip()
         if not is_web_url(url) or len(url) > 2000:
-            errors["url"] = "Give the content's web address (http:// or https://)."
+            errors["url"] = _("Give the content's web address (http:// or https://).")
         else:
             clash = Content.get_or_none(Content.url == url)
             if clash is not None and (current is None or clash.id != current.id):
-                errors["url"] = f"Another content already has this address (#{clash.id} {clash.title})."
+                errors["url"] = _("Another content already has this address (#%(id)s %(title)s).", id=clash.id,
+                                   title=clash.title)
         values["url"] = url
     if "image_url" in data or not partial:
         image = str(data.get("image_url") or "").strip()
         if image and (not is_web_url(image) or len(image) > 2000):
-            errors["image_url"] = "The image must be a web address (http:// or https://)."
+            errors["image_url"] = _("The image must be a web address (http:// or https://).")
         values["image_url"] = image
     if "excerpt" in data or not partial:
         values["excerpt"] = plain_text(str(data.get("excerpt") or ""))[:2000]
@@ -71,11 +73,11 @@ def _clean(data: dict, partial: bool, current: Content | None) -> tuple[dict, li
             if not -1000000 <= values["score"] <= 1000000:
                 raise ValueError
         except ValueError:
-            errors["score"] = "The score must be a whole number."
+            errors["score"] = _("The score must be a whole number.")
     if "stage" in data or not partial:
         stage = str(data.get("stage") or "").strip() or None
         if stage is not None and stage not in STAGES:
-            errors["stage"] = f"Choose a stage among {', '.join(STAGES)}."
+            errors["stage"] = _("Choose a stage among %(stages)s.", stages=", ".join(STAGES))
         values["stage"] = stage
     if "active" in data:
         values["active"] = data.get("active") in (True, "1", "on", "true", 1)
@@ -83,7 +85,8 @@ def _clean(data: dict, partial: bool, current: Content | None) -> tuple[dict, li
     if "tags" in data or not partial:
         tags = split_tags(data.get("tags"))
         if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
-            errors["tags"] = f"Use at most {MAX_TAGS} tags of at most {MAX_TAG} characters."
+            errors["tags"] = _("Use at most %(count)s tags of at most %(limit)s characters.", count=MAX_TAGS,
+                               limit=MAX_TAG)
     return values, tags, errors
 
 

@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import peewee
 
-from core import BaseModel, Contact, JSONField, Tag, UTCDateTimeField, utcnow
+from core import BaseModel, Contact, JSONField, Tag, UTCDateTimeField, translation_domain, utcnow
+
+_l = translation_domain(__name__).lazy_gettext
 
 STAGES = ("engagement", "qualification", "transformation", "loyalty")
 STAGE_LABELS = {
-    "engagement": "Engagement",
-    "qualification": "Qualification",
-    "transformation": "Transformation",
-    "loyalty": "Loyalty",
+    "engagement": _l("Engagement"),
+    "qualification": _l("Qualification"),
+    "transformation": _l("Transformation"),
+    "loyalty": _l("Loyalty"),
 }
 SOURCES = ("feed", "manual", "api")
+SOURCE_LABELS = {"feed": _l("feed"), "manual": _l("by hand"), "api": _l("API")}
+#: what :meth:`Content.missing` names (identifiers, also in the API), as shown in the admin
+MISSING_LABELS = {"image": _l("image"), "excerpt": _l("excerpt"), "stage": _l("stage"), "tags": _l("tags")}
+#: ``Pick.status`` as shown in the admin
+STATUS_LABELS = {"claimed": _l("queued"), "sent": _l("sent"), "skipped": _l("skipped"), "failed": _l("failed"),
+                 "no_content": _l("no content"), "test": _l("test")}
 
 
 class Feed(BaseModel):

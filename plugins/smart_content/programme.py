@@ -12,12 +12,14 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import utcnow
+from core import instance_timezone, translation_domain, utcnow
 
 from .models import STAGES, ProgrammeRow
 from .template import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, TemplateError, check_template
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_, _l = translation_domain(__name__).pair()
+
+WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 _DATE = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})$|^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
 
 
@@ -34,7 +36,8 @@ class Programme:
     template: str = DEFAULT_TEMPLATE
     hour_start: int = 9
     hour_end: int = 17
-    timezone: str = "UTC"
+    #: an IANA name; empty = the instance time zone (Settings → General)
+    timezone: str = ""
     # -- stage rules ------------------------------------------------------
     customer_field: str = "crm_status"
     customer_values: list = dataclasses.field(default_factory=lambda: ["customer", "client"])
@@ -44,7 +47,12 @@ class Programme:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return ZoneInfo(self.zone_name)
+
+    @property
+    def zone_name(self) -> str:
+        """The programme's own time zone, else the instance's."""
+        return self.timezone or instance_timezone()
 
     def local_now(self, now: dt.datetime | None = None) -> dt.datetime:
         return (now or utcnow()).astimezone(self.zone)
@@ -56,14 +64,15 @@ class Programme:
     def closed_reason(self, now: dt.datetime | None = None) -> str:
         """Why nothing may be sent now, or "" when sending is allowed."""
         if not self.enabled:
-            return "the programme is disabled"
+            return _("the programme is disabled")
         local = self.local_now(now)
         if local.weekday() not in self.weekdays:
-            return f"{WEEKDAYS[local.weekday()]} is not an allowed weekday"
+            return _("%(day)s is not an allowed weekday", day=WEEKDAY_LABELS[local.weekday()])
         if is_excluded(local.date(), self.excluded_dates):
-            return f"{local.date().isoformat()} is an excluded date"
+            return _("%(date)s is an excluded date", date=local.date().isoformat())
         if not (self.hour_start <= local.hour < self.hour_end):
-            return f"outside the sending hours ({self.hour_start}:00–{self.hour_end}:00 {self.timezone})"
+            return _("outside the sending hours (%(start)s:00–%(end)s:00 %(zone)s)", start=self.hour_start,
+                     end=self.hour_end, zone=self.zone_name)
         return ""
 
     def due_before(self, now: dt.datetime | None = None) -> dt.datetime:
@@ -130,15 +139,31 @@ def _words(text: str) -> list[str]:
     return [w.strip() for w in (text or "").split(",") if w.strip()]
 
 
-def _int(form, key: str, label: str, errors: dict, low: int, high: int) -> int:
+def _field_errors(key: str, low: int, high: int) -> tuple[str, str]:
+    """The two errors of a number field: not a whole number, out of range."""
+    if key == "every_days":
+        return (_("Frequency must be a whole number."),
+                _("Frequency must be between %(low)s and %(high)s.", low=low, high=high))
+    if key == "hour_start":
+        return (_("Start hour must be a whole number."),
+                _("Start hour must be between %(low)s and %(high)s.", low=low, high=high))
+    if key == "hour_end":
+        return (_("End hour must be a whole number."),
+                _("End hour must be between %(low)s and %(high)s.", low=low, high=high))
+    return (_("Qualification threshold must be a whole number."),
+            _("Qualification threshold must be between %(low)s and %(high)s.", low=low, high=high))
+
+
+def _int(form, key: str, errors: dict, low: int, high: int) -> int:
     raw = (form.get(key) or "").strip()
+    not_whole, out_of_range = _field_errors(key, low, high)
     try:
         value = int(raw)
     except ValueError:
-        errors[key] = f"{label} must be a whole number."
+        errors[key] = not_whole
         return low
     if not low <= value <= high:
-        errors[key] = f"{label} must be between {low} and {high}."
+        errors[key] = out_of_range
     return value
 
 
@@ -147,44 +172,44 @@ def from_form(form, segment_ids: set[int]) -> Programme:
     errors: dict[str, str] = {}
     weekdays = sorted({int(d) for d in form.getlist("weekdays") if d in {str(i) for i in range(7)}})
     if not weekdays:
-        errors["weekdays"] = "Choose at least one weekday."
+        errors["weekdays"] = _("Choose at least one weekday.")
     dates, bad = parse_dates(form.get("excluded_dates", ""))
     if bad:
-        errors["excluded_dates"] = f"Not a date: {', '.join(bad)} (use 25/12 or 2025-12-24)."
+        errors["excluded_dates"] = _("Not a date: %(dates)s (use 25/12 or 2025-12-24).", dates=", ".join(bad))
     chosen = []
     for raw in form.getlist("segment_ids"):
         if not raw.isdigit() or int(raw) not in segment_ids:
-            errors["segment_ids"] = "One of the chosen segments does not exist any more."
+            errors["segment_ids"] = _("One of the chosen segments does not exist any more.")
         else:
             chosen.append(int(raw))
-    timezone = (form.get("timezone") or "UTC").strip()
+    timezone = (form.get("timezone") or "").strip()
     try:
-        ZoneInfo(timezone)
+        if timezone:
+            ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = f"Unknown time zone {timezone!r} (e.g. Europe/Paris)."
-        timezone = "UTC"
+        errors["timezone"] = _("Unknown time zone “%(zone)s” (e.g. Europe/Paris).", zone=timezone)
+        timezone = ""
     programme = Programme(
         enabled=form.get("enabled") in ("1", "on", "true"),
-        every_days=_int(form, "every_days", "Frequency", errors, 1, 365),
+        every_days=_int(form, "every_days", errors, 1, 365),
         weekdays=weekdays,
         excluded_dates=dates,
         segment_ids=chosen,
         subject=(form.get("subject") or "").strip(),
         template=form.get("template") or "",
-        hour_start=_int(form, "hour_start", "Start hour", errors, 0, 23),
-        hour_end=_int(form, "hour_end", "End hour", errors, 1, 24),
+        hour_start=_int(form, "hour_start", errors, 0, 23),
+        hour_end=_int(form, "hour_end", errors, 1, 24),
         timezone=timezone,
         customer_field=(form.get("customer_field") or "").strip(),
         customer_values=_words(form.get("customer_values", "")),
         opportunity_field=(form.get("opportunity_field") or "").strip(),
         opportunity_values=_words(form.get("opportunity_values", "")),
-        qualification_threshold=_int(form, "qualification_threshold", "Qualification threshold", errors,
-                                     -10**9, 10**9),
+        qualification_threshold=_int(form, "qualification_threshold", errors, -10**9, 10**9),
     )
     if "hour_start" not in errors and "hour_end" not in errors and programme.hour_start >= programme.hour_end:
-        errors["hour_end"] = "The end hour must be after the start hour."
+        errors["hour_end"] = _("The end hour must be after the start hour.")
     if not programme.subject:
-        errors["subject"] = "The subject is required (e.g. {{ content.title }})."
+        errors["subject"] = _("The subject is required (e.g. %(example)s).", example="{{ content.title }}")
     try:
         check_template(programme.template, programme.subject)
     except TemplateError as error:

@@ -18,12 +18,13 @@ import datetime as dt
 import logging
 import uuid
 
-from core import Contact, Message, SendResult, enqueue, send_message, send_test_message, utcnow, write_transaction
+from core import (Contact, Message, SendResult, enqueue, for_contact, send_message, send_test_message,
+                  translation_domain, utcnow, write_transaction)
 
 from . import programme as programme_settings
 from .models import Content, Pick, Profile
 from .picker import Scope, id_bounds, pick_range
-from .template import render
+from .template import render, words_for
 
 log = logging.getLogger("couvee.smart_content.sender")
 
@@ -32,6 +33,20 @@ SEND_CHUNK = 100
 STALE_CLAIM = dt.timedelta(minutes=30)
 KEEP_NO_CONTENT = dt.timedelta(days=60)
 MESSAGE_KIND = "smart_content.pick"
+#: the reasons this module stores on a pick (in English, as data); see explain_reason
+NO_CONTENT = "no content matches this contact's stage and interests"
+GONE = "the contact or the content was deleted"
+_ = translation_domain(__name__).gettext
+
+
+def explain_reason(reason: str) -> str:
+    """A pick's stored reason in the reader's language (ours are known
+    sentences; the channel's are shown as they came)."""
+    if reason == NO_CONTENT:
+        return _("no content matches this contact's stage and interests")
+    if reason == GONE:
+        return _("the contact or the content was deleted")
+    return reason
 
 
 def message_key(contact_id: int, send_date: dt.date) -> str:
@@ -45,7 +60,7 @@ def claim(choices, send_date: dt.date, run_id: str) -> list[int]:
         "contact": c.contact_id, "send_date": send_date, "content": c.content_id,
         "status": "claimed" if c.content_id else "no_content", "stage": c.stage,
         "matching_tags": c.matching_tags, "score": c.score if c.content_id else 0, "run_id": run_id,
-        "reason": "" if c.content_id else "no content matches this contact's stage and interests",
+        "reason": "" if c.content_id else NO_CONTENT,
     } for c in choices]
     with write_transaction():
         for start in range(0, len(rows), 500):
@@ -99,13 +114,15 @@ def context_for(contact: Contact, content: Content, why: dict) -> dict:
                     "excerpt": content.excerpt, "stage": content.stage, "score": content.score},
         "contact": {"first_name": contact.first_name, "last_name": contact.last_name, "email": contact.email},
         "why": why,
+        "words": words_for(contact.first_name),
     }
 
 
 def build_message(contact: Contact, content: Content, why: dict, key: str, to: str | None = None,
                   programme=None) -> Message:
     programme = programme or programme_settings.load()
-    subject, html = render(programme.template, programme.subject, context_for(contact, content, why))
+    with for_contact(contact):  # the default template's sentences in the contact's language
+        subject, html = render(programme.template, programme.subject, context_for(contact, content, why))
     return Message(to=to or contact.email or "", contact=contact, kind=MESSAGE_KIND, purpose="marketing",
                    subject=subject, html=html, key=key, track=True,
                    metadata={"content_id": content.id, **({"pick_id": why["pick_id"]} if "pick_id" in why else {})})
@@ -127,7 +144,7 @@ def send_picks(pick_ids: list[int]) -> dict:
         contact = Contact.get_or_none(Contact.id == pick.contact_id)
         content = Content.get_or_none(Content.id == pick.content_id) if pick.content_id else None
         if contact is None or content is None:
-            pick.status, pick.reason = "skipped", "the contact or the content was deleted"
+            pick.status, pick.reason = "skipped", GONE
             pick.save()
             counts["skipped"] += 1
             continue
@@ -171,9 +188,14 @@ def send_test(content_id: int, address: str, contact_id: int | None = None) -> S
     reader = contact or _Reader()
     why = {"matching_tags": [], "stage": content.stage or "", "score": content.score, "test": True}
     settings = programme_settings.load()
-    subject, html = render(settings.template, settings.subject, context_for(reader, content, why))
+    if contact is not None:
+        with for_contact(contact):
+            subject, html = render(settings.template, settings.subject, context_for(reader, content, why))
+    else:  # an address that is no contact: the admin's language
+        subject, html = render(settings.template, settings.subject, context_for(reader, content, why))
     result = send_test_message(Message(
-        to=address, contact=None, kind=MESSAGE_KIND, purpose="marketing", subject="[Test] " + subject,
+        to=address, contact=None, kind=MESSAGE_KIND, purpose="marketing",
+        subject=_("[Test] %(subject)s", subject=subject),
         html=html, track=False, metadata={"content_id": content.id, "test": True}), channel="email")
     log.info("smart content test send of %s to %s: %s %s", content.id, address, result.status,
              result.detail or result.reason)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import peewee
-from markupsafe import Markup
+from flask_babel import format_decimal
+from markupsafe import Markup, escape
 
-from core import utcnow
+from core import translation_domain, utcnow
 
 from .models import STAGES, Content, Pick
 
 WIDTH, HEIGHT, PAD = 640, 160, 24
+_ = translation_domain(__name__).gettext
+ngettext = translation_domain(__name__).ngettext
 
 
 def sends_per_day(days: int = 30, today: dt.date | None = None) -> list[tuple[dt.date, int, int]]:
@@ -31,23 +34,26 @@ def sends_per_day(days: int = 30, today: dt.date | None = None) -> list[tuple[dt
 
 def bar_chart(series: list[tuple[dt.date, int, int]]) -> Markup:
     """An accessible inline SVG bar chart of the sends per day."""
-    peak = max([sent for _, sent, _ in series] + [1])
+    peak = max([sent for _day, sent, _no_content in series] + [1])
     step = (WIDTH - 2 * PAD) / max(len(series), 1)
     bars = []
-    for index, (day, sent, _) in enumerate(series):
+    for index, (day, sent, _no_content) in enumerate(series):
         height = (HEIGHT - 2 * PAD) * sent / peak
         x, y = PAD + index * step, HEIGHT - PAD - height
+        title = escape(ngettext("%(day)s: %(num)s sent", "%(day)s: %(num)s sent", sent, day=day.isoformat()))
         bars.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{height:.1f}" '
-                    f'fill="#2b6cb0"><title>{day.isoformat()}: {sent} sent</title></rect>')
+                    f'fill="#2b6cb0"><title>{title}</title></rect>')
     labels = ""
     if series:
+        most = escape(_("max %(count)s/day", count=peak))
         labels = (f'<text x="{PAD}" y="{HEIGHT - 6}" font-size="11">{series[0][0].strftime("%d/%m")}</text>'
                   f'<text x="{WIDTH - PAD}" y="{HEIGHT - 6}" font-size="11" text-anchor="end">'
                   f'{series[-1][0].strftime("%d/%m")}</text>'
-                  f'<text x="{PAD}" y="{PAD - 8}" font-size="11">max {peak}/day</text>')
-    total = sum(sent for _, sent, _ in series)
+                  f'<text x="{PAD}" y="{PAD - 8}" font-size="11">{most}</text>')
+    total = sum(sent for _day, sent, _no_content in series)
+    label = _("Smart content emails sent per day: %(count)s in %(days)s days", count=total, days=len(series))
     return Markup(
-        f'<svg class="chart" role="img" aria-label="Smart content emails sent per day: {total} in {len(series)} days"'
+        f'<svg class="chart" role="img" aria-label="{escape(label)}"'
         f' viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" xmlns="http://www.w3.org/2000/svg">'
         f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#999"/>'
         + "".join(bars) + labels + "</svg>")
@@ -97,7 +103,8 @@ def status_counts(days: int = 30) -> dict[str, int]:
 
 
 def percent(value: float) -> str:
-    return f"{value * 100:.1f} %"
+    """A rate as a percentage with one decimal, in the current language ("12.5 %", "12,5 %")."""
+    return f"{format_decimal(value * 100, format='0.0')} %"
 
 
 def matrix(segment_id: int | None = None) -> tuple[list, dict]:

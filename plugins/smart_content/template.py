@@ -18,17 +18,21 @@ from html.parser import HTMLParser
 from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
+from core import translation_domain
+
+_ = translation_domain(__name__).gettext
+
 DEFAULT_SUBJECT = "{{ content.title }}"
 DEFAULT_TEMPLATE = """<!doctype html>
 <html><body style="font-family:Arial,sans-serif;background:#f5f5f5;margin:0;padding:24px">
 <table role="presentation" width="100%" style="max-width:600px;margin:auto;background:#fff;padding:24px">
 <tr><td>
-<p>Hello {{ contact.first_name or "there" }},</p>
-<p>We thought this could interest you:</p>
+<p>{{ words.greeting }}</p>
+<p>{{ words.intro }}</p>
 <h2 style="margin:16px 0">{{ content.title }}</h2>
 <img src="{{ content.image_url }}" alt="{{ content.title }}" width="552" style="max-width:100%;height:auto">
 <p>{{ content.excerpt }}</p>
-<p><a class="button" href="{{ content.url }}" style="display:inline-block;background:#2b6cb0;color:#fff;padding:12px 20px;text-decoration:none;border-radius:4px">Read it</a></p>
+<p><a class="button" href="{{ content.url }}" style="display:inline-block;background:#2b6cb0;color:#fff;padding:12px 20px;text-decoration:none;border-radius:4px">{{ words.read }}</a></p>
 </td></tr></table>
 </body></html>
 """
@@ -38,7 +42,18 @@ SAMPLE = {
                 "https://example.com/image.png", "excerpt": "Sample excerpt", "tags": ["crm"], "stage": "engagement"},
     "contact": {"first_name": "Ana", "last_name": "Lopez", "email": "ana@example.com"},
     "why": {"matching_tags": ["crm"], "stage": "engagement", "score": 1},
+    "words": {"greeting": "Hello Ana,", "intro": "We thought this could interest you:", "read": "Read it"},
 }
+
+
+def words_for(first_name: str | None) -> dict:
+    """The default template's sentences, in the current language (the
+    contact's: the sender renders inside ``for_contact``)."""
+    return {
+        "greeting": _("Hello %(name)s,", name=first_name) if first_name else _("Hello,"),
+        "intro": _("We thought this could interest you:"),
+        "read": _("Read it"),
+    }
 
 
 class TemplateError(ValueError):
@@ -79,24 +94,28 @@ def check_template(source: str, subject: str = DEFAULT_SUBJECT) -> None:
     """Raise :class:`TemplateError` unless the template has its three slots,
     compiles, and renders with sample data."""
     if not (source or "").strip():
-        raise TemplateError("The template is empty.")
+        raise TemplateError(_("The template is empty."))
     slots = _Slots()
     slots.feed(source)
     slots.close()
     missing = []
     if not slots.title:
-        missing.append("a title: <h2>{{ content.title }}</h2> (an h1 or h2 holding the content's title)")
+        missing.append(_("a title: %(code)s (an h1 or h2 holding the content's title)",
+                         code="<h2>{{ content.title }}</h2>"))
     if not slots.image:
-        missing.append('an image: <img src="{{ content.image_url }}" alt="...">')
+        missing.append(_("an image: %(code)s", code='<img src="{{ content.image_url }}" alt="...">'))
     if not slots.button:
-        missing.append('a button: <a href="{{ content.url }}">Read</a>')
+        missing.append(_("a button: %(code)s", code='<a href="{{ content.url }}">Read</a>'))
     if missing:
-        raise TemplateError("The template lacks " + "; ".join(missing) + ".")
-    for label, text in (("template", source), ("subject", subject)):
-        try:
-            _environment().from_string(text).render(**SAMPLE)
-        except JinjaError as error:
-            raise TemplateError(f"The {label} does not render: {error}") from None
+        raise TemplateError(_("The template lacks %(missing)s.", missing="; ".join(missing)))
+    try:
+        _environment().from_string(source).render(**SAMPLE)
+    except JinjaError as error:
+        raise TemplateError(_("The template does not render: %(error)s", error=error)) from None
+    try:
+        _environment().from_string(subject).render(**SAMPLE)
+    except JinjaError as error:
+        raise TemplateError(_("The subject does not render: %(error)s", error=error)) from None
 
 
 def render(source: str, subject: str, context: dict) -> tuple[str, str]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import peewee
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from core import Contact, FieldValueError, Segment, enqueue, normalize_email, roles_required
+from core import (Contact, FieldValueError, Segment, enqueue, for_contact, normalize_email, roles_required,
+                  translation_domain)
 
-from . import library, programme as programme_settings, stats, targeting
+from . import feed_status, library, programme as programme_settings, sender, stats, targeting
 from .audience import programme_audience
 from .feeds import fetch_feed
 from .library import ContentError
-from .models import STAGE_LABELS, STAGES, Content, Feed, Pick
+from .models import MISSING_LABELS, SOURCE_LABELS, STAGE_LABELS, STAGES, STATUS_LABELS, Content, Feed, Pick
 from .picker import pick_for_contact
 from .sender import context_for, send_test
 from .template import render
@@ -20,11 +21,14 @@ from .template import render
 pages = Blueprint("smart_content", __name__, url_prefix="/admin/smart-content")
 EDITORS = ("admin", "marketer")
 PAGE = 50
+_ = translation_domain(__name__).gettext
 
 
 @pages.context_processor
 def _labels():
-    return {"stages": STAGES, "stage_labels": STAGE_LABELS, "percent": stats.percent}
+    return {"stages": STAGES, "stage_labels": STAGE_LABELS, "percent": stats.percent, "missing_labels": MISSING_LABELS,
+            "source_labels": SOURCE_LABELS, "status_labels": STATUS_LABELS, "pick_reason": sender.explain_reason,
+            "feed_status": feed_status.describe}
 
 
 def _content(content_id: int) -> Content:
@@ -94,7 +98,7 @@ def _edit(content: Content | None):
         else:
             # the proposed categories were accepted or removed in the tags field: not proposed again
             Content.update(suggested_tags=[]).where(Content.id == saved.id).execute()
-            flash(f"Content “{saved.title}” saved.")
+            flash(_("Content “%(title)s” saved.", title=saved.title))
             if request.form.get("next") == "incomplete":
                 return redirect(url_for("smart_content.contents", show="incomplete"))
             return redirect(url_for("smart_content.contents"))
@@ -119,7 +123,7 @@ def edit_content(content_id):
 def delete_content(content_id):
     content = _content(content_id)
     library.delete_content(content)
-    flash(f"Content “{content.title}” deleted.")
+    flash(_("Content “%(title)s” deleted.", title=content.title))
     return redirect(url_for("smart_content.contents"))
 
 
@@ -133,15 +137,15 @@ def feeds():
     if request.method == "POST":
         url = (request.form.get("url") or "").strip()
         if not library.is_web_url(url) or len(url) > 2000:
-            error = "Give the feed's address, starting with http:// or https://."
+            error = _("Give the feed's address, starting with http:// or https://.")
         else:
             try:
                 feed = Feed.create(url=url, name=(request.form.get("name") or "").strip()[:200])
             except peewee.IntegrityError:
-                error = "This feed is already in the list."
+                error = _("This feed is already in the list.")
             else:
                 enqueue(fetch_feed, feed.id, queue="low", timeout=120)
-                flash("Feed added: its items are being fetched.")
+                flash(_("Feed added: its items are being fetched."))
                 return redirect(url_for("smart_content.feeds"))
     return render_template("smart_content/feeds.html", feeds=list(Feed.select().order_by(Feed.id)),
                            error=error, url=url), (400 if error else 200)
@@ -152,7 +156,7 @@ def feeds():
 def fetch_now(feed_id):
     feed = Feed.get_or_none(Feed.id == feed_id) or abort(404)
     enqueue(fetch_feed, feed.id, queue="low", timeout=120)
-    flash(f"Fetching {feed.name or feed.url}…")
+    flash(_("Fetching %(feed)s…", feed=feed.name or feed.url))
     return redirect(url_for("smart_content.feeds"))
 
 
@@ -161,7 +165,7 @@ def fetch_now(feed_id):
 def delete_feed(feed_id):
     feed = Feed.get_or_none(Feed.id == feed_id) or abort(404)
     feed.delete_instance()
-    flash("Feed removed; its contents stay in the library.")
+    flash(_("Feed removed; its contents stay in the library."))
     return redirect(url_for("smart_content.feeds"))
 
 
@@ -191,10 +195,10 @@ def programme():
             errors = error.errors
         else:
             programme_settings.store(current)
-            flash("Programme saved." + (" It is enabled." if current.enabled else " It is disabled."))
+            flash(_("Programme saved. It is enabled.") if current.enabled else _("Programme saved. It is disabled."))
             return redirect(url_for("smart_content.programme"))
     return render_template("smart_content/programme.html", programme=current, errors=errors, form=form,
-                           segments=segments, weekdays=programme_settings.WEEKDAYS,
+                           segments=segments, weekdays=programme_settings.WEEKDAY_LABELS,
                            audience=programme_audience(current)), (400 if errors else 200)
 
 
@@ -237,21 +241,22 @@ def test():
         content = Content.get_or_none(Content.id == request.form.get("content_id", type=int))
         address = _email(request.form.get("address"))
         if content is None:
-            errors["content_id"] = "Choose a content."
+            errors["content_id"] = _("Choose a content.")
         if not address:
-            errors["address"] = "Give a valid email address."
+            errors["address"] = _("Give a valid email address.")
         if not errors:
             contact = Contact.get_or_none(Contact.email == address)
             result = send_test(content.id, address, contact.id if contact else None)  # the admin sees the answer
             if result.sent:
-                flash(f"Test email with “{content.title}”: {result.detail}", "ok")
+                flash(_("Test email with “%(title)s”: %(detail)s", title=content.title, detail=result.detail), "ok")
             else:
-                flash(f"Test email with “{content.title}” not sent: {result.reason}", "error")
+                flash(_("Test email with “%(title)s” not sent: %(reason)s", title=content.title, reason=result.reason),
+                      "error")
             return redirect(url_for("smart_content.test"))
     elif request.args.get("contact"):
         contact = _find_contact(request.args["contact"])
         if contact is None:
-            errors["contact"] = "No contact with this id or email address."
+            errors["contact"] = _("No contact with this id or email address.")
         else:
             programme = programme_settings.load()
             choice = pick_for_contact(contact, programme, programme.send_date())
@@ -270,7 +275,8 @@ def preview_email(contact_id, content_id):
     settings = programme_settings.load()
     choice = pick_for_contact(contact, settings, settings.send_date())
     why = {"matching_tags": choice.matching_tags, "stage": choice.stage, "score": content.score}
-    subject, html = render(settings.template, settings.subject, context_for(contact, content, why))
+    with for_contact(contact):  # the admin sees what the contact would get
+        subject, html = render(settings.template, settings.subject, context_for(contact, content, why))
     response = Response(html, mimetype="text/html")
     # shown in an iframe of the Test page: framing by our own pages only (the admin's default is DENY)
     response.headers["Content-Security-Policy"] = ("sandbox; default-src 'none'; img-src https: http: data:; "
@@ -291,5 +297,5 @@ def set_stage(contact_id):
     if stage and stage not in STAGES:
         abort(400, description="Unknown stage.")
     targeting.set_stage_override(contact, stage or None)
-    flash(f"Stage set to {STAGE_LABELS[stage]}." if stage else "Stage follows the rules again.")
+    flash(_("Stage set to %(stage)s.", stage=STAGE_LABELS[stage]) if stage else _("Stage follows the rules again."))
     return redirect(url_for("admin.contact", contact_id=contact.id))
