@@ -77,3 +77,25 @@ def test_the_owners_labels_are_french_where_core_shows_them(admin, ctx, run_jobs
     editor = form.submit().follow()
     steps = editor.click(re.escape("+ ajouter une étape"), index=0)
     assert "Attribuer un propriétaire" in steps.text and "Assign an owner" not in steps.text
+
+
+def sentences(page) -> set[str]:
+    """The page's visible lines of three words or more (as the browser crawl of
+    tests/test_i18n_browser.py compares them)."""
+    main = page.html.find("main") or page.html
+    lines = (" ".join(line.split()) for line in main.get_text("\n").splitlines())
+    return {line for line in lines if len(re.findall(r"[A-Za-zÀ-ÿ]{2,}", line)) >= 3}
+
+
+def test_no_english_sentence_is_left_on_the_french_assignment_pages(admin, ctx, run_jobs):
+    rep = a_rep()
+    from plugins.owners.models import AssignmentRule
+
+    rule = AssignmentRule.create(position=1, field_key="last_name", value="Lovelace", owner=rep)
+    create_contact({"email": "ada@example.com"}, source="test")
+    run_jobs()
+    for path in ("/admin/assignment", f"/admin/assignment/rules/{rule.id}/edit"):
+        english = admin.get(path, headers={"Accept-Language": "en"})
+        french = admin.get(path, headers={"Accept-Language": "fr"})
+        assert len(sentences(french)) >= 3, path
+        assert not sentences(english) & sentences(french), path
