@@ -54,6 +54,7 @@ from .extension import (
     TriggerType,
 )
 from .fields import BooleanFieldType, DateFieldType
+from .fields_admin import FieldFormError, OptionsInUse, create_field, move_field, set_archived, update_field
 from .files import DEFAULT_ALLOWED, UnsafePathError, clean_original_name, open_stored, store_upload
 from .hookspecs import hookimpl
 from .i18n import (
@@ -63,7 +64,7 @@ from .i18n import (
 )
 from .messages import Message, SendResult, channel_available, send_message, send_test_message
 from .models import (
-    BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, StoredFile, Tag, User,
+    ROLES, BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, StoredFile, Tag, User,
     UTCDateTimeField, utcnow,
 )
 from .queue import enqueue

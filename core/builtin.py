@@ -1,8 +1,9 @@
 """Core's own hook implementations, registered like any plugin under the name
-``core``: its tables, the six field types, its admin menu and periodic jobs."""
+``core``: its tables, the six field types, the custom fields admin, its admin
+menu, setup step and periodic jobs."""
 from __future__ import annotations
 
-from .extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup
+from .extension import AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup, SetupStep
 from .hookspecs import hookimpl
 from .i18n import clean_timezone, core_domain, language_choices
 
@@ -84,11 +85,32 @@ def register_admin_menu():
     return [
         AdminMenuItem("dashboard", _l("Dashboard"), "admin.dashboard", order=0),
         AdminMenuItem("contacts", _l("Contacts"), "admin.contacts", order=10),
+        AdminMenuItem("fields", "Fields", "fields.index", order=20, roles=("admin", "marketer")),
         AdminMenuItem("plugins", _l("Plugins"), "admin.plugins", order=900, roles=("admin",)),
         AdminMenuItem("users", _l("Users"), "admin.users", order=910, roles=("admin",)),
         AdminMenuItem("api_keys", _l("API keys"), "admin.api_keys", order=920),
         AdminMenuItem("settings", _l("Settings"), "admin.settings_index", order=930, roles=("admin",)),
     ]
+
+
+@hookimpl
+def register_blueprints():
+    from .admin.fields import fields_blueprint
+
+    return [fields_blueprint]
+
+
+def _has_custom_fields() -> bool:
+    from .models import CustomField
+
+    return CustomField.select().exists()
+
+
+@hookimpl
+def register_setup_steps():
+    return [SetupStep("fields.first", "Describe your contacts with fields", "fields.index", _has_custom_fields,
+                      help="Company, job title, interests...: the fields your forms, imports and segments use.",
+                      order=20)]
 
 
 @hookimpl

@@ -61,6 +61,10 @@ class EventKind:
       filter (with a URL pattern when the kind carries a ``url`` property).
     - ``opposition``: the contact asked not to be contacted or cannot be
       (unsubscribed, bounced): imports skip such addresses when asked.
+    - ``changes``: the contact columns an event of this kind comes with a
+      change of, e.g. ``changes=("owner_id",)`` for a kind that assigns owners: the
+      segment filters that read one of them (``SegmentFilter.reads``) are
+      re-evaluated after such an event, without naming the kind.
 
     ``negative_past`` is the negative phrase ("did not submit a form"),
     worded whole because languages do not build it from ``verb`` alike; when
@@ -90,6 +94,8 @@ class EventKind:
     trigger_population: Optional[Callable[[dict], Any]] = None
     negative_past: str = ""
     details: Optional[Callable[[dict], list]] = None
+    #: contact columns events of this kind change (see ``SegmentFilter.reads``)
+    changes: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not ID_PATTERN.match(self.id or ""):
@@ -138,6 +144,13 @@ def event_kinds():
 def event_kind_registered(kind: str) -> bool:
     """Is ``kind`` registered by an active plugin (or core)?"""
     return kind in event_kinds()
+
+
+def columns_changed_by(kind: str) -> frozenset[str]:
+    """The contact columns events of ``kind`` change (``EventKind.changes``);
+    none for a kind that is not registered."""
+    found = event_kinds().get(kind)
+    return frozenset(found.changes) if found is not None else frozenset()
 
 
 def registered_kind(kind: str) -> EventKind:

@@ -202,6 +202,12 @@ class SegmentFilter:
     contact is re-evaluated against every segment. Example: a filter on a
     ``webinar_attended`` event declares ``changed_by=("webinar_attended",)``;
     a filter on a custom field declares ``changed_by=()``.
+
+    ``reads``: the contact columns the condition reads that events may
+    change without a contact update; it is also re-evaluated after the kinds
+    whose ``EventKind.changes`` name one of them, whoever registers them.
+    Example: core's Owner filter declares ``changed_by=(), reads=("owner_id",)``
+    and the owners plugin's assignment kind ``changes=("owner_id",)``.
     """
 
     id: str
@@ -209,11 +215,18 @@ class SegmentFilter:
     compile: Callable[[dict], Any]
     params: list[Setting] = field(default_factory=list)
     changed_by: Any = None
+    reads: tuple[str, ...] = ()
 
     def changed_by_kinds(self, params: dict) -> tuple[str, ...] | None:
         """The kinds that can change this condition's result (None: any)."""
         kinds = self.changed_by(params or {}) if callable(self.changed_by) else self.changed_by
         return None if kinds is None else tuple(kinds)
+
+    def changed_by_event(self, kind: str, columns: frozenset[str], params: dict) -> bool:
+        """Can an event of ``kind``, changing the contact ``columns``
+        (its kind's ``changes``), change this condition's result?"""
+        kinds = self.changed_by_kinds(params)
+        return kinds is None or kind in kinds or bool(columns & set(self.reads))
 
 
 @dataclass

@@ -218,7 +218,10 @@ def register_segment_filters(event_kinds):
     last N days" filters from the kinds registered with ``segment_condition``).
     ``changed_by`` names the event kinds that can change a condition's result
     (after a contact's event only those segments are re-evaluated for it);
-    leave it out and the segment is re-evaluated after every event.
+    leave it out and the segment is re-evaluated after every event. A filter
+    on a contact column that other plugins' events change declares
+    ``changed_by=(), reads=("owner_id",)``: it follows the kinds registered
+    with ``changes=("owner_id",)`` without naming them.
 
     Example::
 
@@ -326,11 +329,15 @@ def contact_created(contact):
 
     Return value ignored.
 
+    The owners plugin gives a new contact without owner one here (its
+    assignment rules, then round robin).
+
     Example::
 
         @hookimpl
         def contact_created(contact):
-            assign_owner(contact)
+            if contact.owner_id is None:
+                assign_owner(contact)  # the owners plugin's own function
     """
 
 

@@ -266,6 +266,25 @@ def test_pull_pages_creates_contacts_sets_owner_and_status_and_emits_events(admi
     assert koban.api.calls("ncContact/PostMany") == []  # nothing pulled is pushed back
 
 
+def test_the_crm_owner_is_set_without_an_event_while_the_owners_plugin_is_off(ctx, wsgi, koban):
+    """``owner_assigned`` belongs to the owners plugin: switched off, the pull
+    still sets the owner column (core's) and emits nothing it cannot."""
+    from core.plugins import lifecycle
+
+    configure(koban)
+    rep = User.create(email="rep@example.com", name="Rachel Rep", password_hash="x", role="sales")
+    koban.api.add_contact(EMail="lead1@example.com", AssignedTo={"EMail": "rep@example.com"})
+    lifecycle.deactivate(state(), "owners")
+    wsgi.runtime.refresh()
+    app = wsgi.app
+    with app.app_context(), app.extensions["couvee"].database_connection():
+        assert "owner_assigned" not in app.extensions["couvee"].registries.event_kinds
+        assert pull_updates() == "ok"
+        lead = Contact.get(Contact.email == "lead1@example.com")
+        assert lead.owner_id == rep.id
+        assert not Event.select().where((Event.contact == lead.id) & (Event.kind == "owner_assigned")).exists()
+
+
 def test_incremental_pull_asks_since_the_last_cursor(ctx, wsgi, run_jobs, koban):
     configure(koban)
     with time_machine.travel(dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.timezone.utc), tick=False):

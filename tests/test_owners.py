@@ -13,9 +13,9 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from core import auth
 from core.contacts import create_contact
 from core.models import Contact, CustomField, Event, User
-from core.owners import assign_owner
-from core.owners.models import AssignmentRule, RoundRobinCounter
 from core.queue import get_queue
+from plugins.owners import assign_owner
+from plugins.owners.models import AssignmentRule, RoundRobinCounter
 
 from .conftest import csrf_of, current_app_of, login
 

@@ -40,6 +40,32 @@ def test_each_kind_reaches_the_segments_it_can_change_and_their_dependents(ctx):
     assert sorted(names(segments_changed_by("email_sent"))) == sorted(always)
 
 
+def test_a_filter_reading_a_column_follows_the_kinds_that_change_it(ctx):
+    """Core's Owner filter names no kind: it reads ``owner_id``, and the owners
+    plugin's ``owner_assigned`` declares it changes that column."""
+    dynamic("Owned by 1", ("owner", {"operator": "is", "value": "1"}))
+    dynamic("Tagged", ("tag", {"operator": "has", "value": "vip"}))
+
+    assert names(segments_changed_by("owner_assigned")) == ["Owned by 1"]
+    assert names(segments_changed_by("tag_added")) == ["Tagged"]
+    assert names(segments_changed_by("email_sent")) == []
+    assert names(segments_changed_by("no_such_kind")) == []
+
+
+def test_a_contact_joins_an_owner_segment_when_the_owners_plugin_assigns_it(ctx, run_jobs):
+    from core import auth
+    from plugins.owners import assign_owner
+
+    rep = auth.create_user("rep@example.com", "x" * 12, role="marketer")
+    owned = dynamic("Owned by the rep", ("owner", {"operator": "is", "value": str(rep.id)}))
+    ann = create_contact({"email": "ann@example.com"})
+    run_jobs()  # no sales rep: Ann stays without owner
+    assert not SegmentMember.select().where(SegmentMember.segment == owned.id).exists()
+    assert assign_owner(ann, mode="user", user=rep.id).assigned
+    run_jobs()
+    assert [m.contact_id for m in SegmentMember.select().where(SegmentMember.segment == owned.id)] == [ann.id]
+
+
 def test_a_contact_moves_through_dependent_segments_in_real_time(ctx, run_jobs):
     tagged = dynamic("Tagged", ("tag", {"operator": "has", "value": "vip"}))
     chain = dynamic("Tagged and named", ("segment", {"operator": "in_segment", "value": str(tagged.id)}),

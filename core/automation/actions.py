@@ -1,6 +1,6 @@
 """Core actions (``register_actions``): tags, fields, notifying a user,
-outbound webhooks, starting and stopping workflows. (``owner.assign`` comes
-from core's owners module, ``segment.add``/``segment.remove`` from segments.)
+outbound webhooks, starting and stopping workflows. (``segment.add``/``segment.remove``
+come from segments; plugins register their own actions.)
 
 Each ``run(contact, settings, context)`` is idempotent for
 ``context["key"]``: the engine may re-run it after a crash.

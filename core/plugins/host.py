@@ -31,7 +31,6 @@ CORE_PLUGIN = "core"
 #: name -> module. Each keeps its own migration versions under its name.
 CORE_PLUGIN_MODULES = {
     "core": "core.builtin",
-    "core_owners": "core.owners.hooks",
     "core_segments": "core.segments.hooks",
     "core_automation": "core.automation.hooks",
     "core_audit": "core.audit.hooks",

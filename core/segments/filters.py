@@ -299,7 +299,8 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
                                                   _value(_l("Tag"))], changed_by=("tag_added", "tag_removed")),
         SegmentFilter("owner", _l("Owner"), compile_owner,
                       [_choice("operator", _l("Operator"), ("is", "is_not", "is_none", "is_set")),
-                       _value(_l("User"), kind="choice")], changed_by=("owner_assigned",)),
+                       _value(_l("User"), kind="choice")],
+                      changed_by=(), reads=("owner_id",)),  # the kinds that change owners say so
         SegmentFilter("points", _l("Points"), compile_points,
                       [_choice("operator", _l("Operator"), ("gte", "lte", "eq", "gt", "lt")), _value(_l("Points"), "int")],
                       changed_by=None),  # plugins own the kinds that change points: any event may

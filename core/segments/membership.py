@@ -22,6 +22,7 @@ from flask import current_app
 from peewee import SQL, Value, fn
 
 from ..db import db_proxy, write_transaction
+from ..event_kinds import columns_changed_by
 from ..events import dispatch_many, emit
 from ..i18n import core_domain
 from ..models import Contact, Event, utcnow
@@ -343,25 +344,26 @@ def dynamic_segments() -> list[Segment]:
 def segments_changed_by(kind: str) -> list[Segment]:
     """The dynamic segments an event of ``kind`` may move a contact in or out
     of: those with a condition whose filter declares ``kind`` in its
-    ``changed_by`` (or declares nothing: any kind), those whose filter is not
+    ``changed_by`` (or declares nothing: any kind) or ``reads`` a contact
+    column the kind ``changes``, those whose filter is not
     registered (its plugin is off; the refresh skips them, as a rebuild does),
     then every segment filtering on those, in evaluation order."""
     registered = segment_filters()
+    columns = columns_changed_by(kind)
     dynamic = dynamic_segments()
-    changed = {segment.id for segment in dynamic if _changed_by(segment, kind, registered)}
+    changed = {segment.id for segment in dynamic if _changed_by(segment, kind, columns, registered)}
     if not changed:
         return []
     wanted = changed | {segment.id for segment in dependents_of(changed, dynamic)}
     return evaluation_order([segment for segment in dynamic if segment.id in wanted])
 
 
-def _changed_by(segment: Segment, kind: str, registered) -> bool:
+def _changed_by(segment: Segment, kind: str, columns: frozenset[str], registered) -> bool:
     for _, condition in conditions_of(segment.filter):
         segment_filter = registered.get(condition.get("filter") or "")
         if segment_filter is None:
             return True
-        kinds = segment_filter.changed_by_kinds(condition.get("params") or {})
-        if kinds is None or kind in kinds:
+        if segment_filter.changed_by_event(kind, columns, condition.get("params") or {}):
             return True
     return False
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from core import Contact, ContactError, CustomField, User, add_tag, create_contact, emit, get_values, remove_tag, state, \
-    tags_of, update_contact, utcnow, write_transaction
+from core import Contact, ContactError, CustomField, User, add_tag, create_contact, emit, event_kind_registered, \
+    get_values, remove_tag, state, tags_of, update_contact, utcnow, write_transaction
 
 from . import config, mapping
 from .client import KobanAuthError, KobanError, KobanUnavailable
@@ -33,6 +33,8 @@ from .push import queue_push
 from .runs import finish_run, last_cursor, record_conflict, record_error, start_run
 
 SOURCE = config.SOURCE
+#: the owners plugin's event kind, emitted when the CRM names an owner (if that plugin is on)
+OWNER_ASSIGNED = "owner_assigned"
 STATUS_FIELD = "crm_status"
 #: ask Koban for a little more than since the last run (clocks drift)
 OVERLAP = 120
@@ -255,8 +257,9 @@ def _owner(contact: Contact, assigned) -> bool:
         return False
     Contact.update(owner=user.id, updated_at=utcnow()).where(Contact.id == contact.id).execute()
     contact.owner = user
-    emit(contact, "owner_assigned", {"owner_id": user.id, "owner_email": user.email, "rule": "crm_koban"},
-         source=SOURCE)
+    if event_kind_registered(OWNER_ASSIGNED):  # the owners plugin's kind: not there while it is off
+        emit(contact, OWNER_ASSIGNED, {"owner_id": user.id, "owner_email": user.email, "rule": "crm_koban"},
+             source=SOURCE)
     return True
 
 

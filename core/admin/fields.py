@@ -10,7 +10,7 @@ from ..auth import roles_required
 from ..extension import FieldValueError
 from ..files import store_upload
 from ..models import Contact, CustomField
-from . import fields_admin as service
+from .. import fields_admin as service
 
 fields_blueprint = Blueprint("fields", __name__, url_prefix="/admin/fields")
 EDITORS = ("admin", "marketer")

@@ -15,9 +15,9 @@ import unicodedata
 import peewee
 from flask import current_app
 
-from ..db import write_transaction
-from ..fields import MultiSelectFieldType, SelectFieldType
-from ..models import ContactValue, CustomField
+from .db import write_transaction
+from .fields import MultiSelectFieldType, SelectFieldType
+from .models import ContactValue, CustomField
 
 LABEL_MAX = 200
 HELP_MAX = 1000

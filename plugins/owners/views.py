@@ -5,11 +5,12 @@ from __future__ import annotations
 import peewee
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from ..auth import roles_required
-from ..models import ROLES, Contact, CustomField, User
-from ..settings import get_setting, save_settings
+from core import ROLES, Contact, CustomField, User, get_setting, roles_required, store_setting, translation_domain
+
 from . import assignment, rules as rules_mod
-from .models import OPERATORS, AssignmentRule
+from .models import AssignmentRule
+
+_ = translation_domain(__name__).gettext
 
 owners_blueprint = Blueprint("owners", __name__, url_prefix="/admin/assignment")
 
@@ -21,7 +22,7 @@ def _rule(rule_id: int) -> AssignmentRule:
 def _form_context(form=None, errors=None) -> dict:
     return {
         "form": form or {}, "errors": errors or {}, "rule_fields": rules_mod.rule_fields(),
-        "operators": OPERATORS,
+        "operators": rules_mod.OPERATOR_LABELS,
         "users": list(User.select().where(User.is_active == True).order_by(User.email)),  # noqa: E712
     }
 
@@ -33,7 +34,7 @@ def _render_index(form=None, errors=None, status=200):
     owned = dict(Contact.select(Contact.owner, peewee.fn.COUNT(Contact.id)).where(Contact.owner.is_null(False))
                  .group_by(Contact.owner).tuples())
     return render_template(
-        "core/owners/index.html", rules=rules, custom=custom, labels=dict(rules_mod.rule_fields()),
+        "owners/index.html", rules=rules, custom=custom, labels=dict(rules_mod.rule_fields()),
         display_value=rules_mod.display_value, pool=assignment.pool(), roles=ROLES,
         rep_roles=assignment.rep_roles(), assign_on_create=get_setting("owners", "assign_on_create"),
         owned=owned, unowned=Contact.select().where(Contact.owner.is_null()).count(),
@@ -59,7 +60,8 @@ def rule_create():
         return _render_index(request.form, error.errors, 400)
     position = (AssignmentRule.select(peewee.fn.MAX(AssignmentRule.position)).scalar() or 0) + 1
     rule = AssignmentRule.create(position=position, **values)
-    flash(f"Rule added: if {rule.describe()} then the owner is {rule.owner.display_name}.")
+    flash(_("Rule added: if %(condition)s then the owner is %(owner)s.", condition=rules_mod.condition_text(rule),
+            owner=rule.owner.display_name))
     return redirect(url_for("owners.index"))
 
 
@@ -78,9 +80,9 @@ def rule_edit(rule_id):
             errors = error.errors
         else:
             AssignmentRule.update(**values).where(AssignmentRule.id == rule.id).execute()
-            flash("The rule was saved.")
+            flash(_("The rule was saved."))
             return redirect(url_for("owners.index"))
-    return render_template("core/owners/rule_form.html", rule=rule, **_form_context(form, errors)), (
+    return render_template("owners/rule_form.html", rule=rule, **_form_context(form, errors)), (
         400 if errors else 200)
 
 
@@ -98,7 +100,9 @@ def rule_toggle(rule_id):
     """Pause or resume a rule."""
     rule = _rule(rule_id)
     AssignmentRule.update(active=not rule.active).where(AssignmentRule.id == rule.id).execute()
-    flash(f"Rule “{rule.describe()}” {'paused' if rule.active else 'resumed'}.")
+    condition = rules_mod.condition_text(rule)
+    flash(_("Rule paused: %(condition)s.", condition=condition) if rule.active
+          else _("Rule resumed: %(condition)s.", condition=condition))
     return redirect(url_for("owners.index"))
 
 
@@ -109,7 +113,7 @@ def rule_delete(rule_id):
     rule = _rule(rule_id)
     rule.delete_instance()
     rules_mod.renumber(list(AssignmentRule.select().order_by(AssignmentRule.position, AssignmentRule.id)))
-    flash(f"Rule “{rule.describe()}” deleted.")
+    flash(_("Rule deleted: %(condition)s.", condition=rules_mod.condition_text(rule)))
     return redirect(url_for("owners.index"))
 
 
@@ -120,7 +124,8 @@ def rep_availability(user_id):
     user = User.get_or_none(User.id == user_id) or abort(404)
     available = request.form.get("available") == "1"
     User.update(is_available=available).where(User.id == user.id).execute()
-    flash(f"{user.display_name} is now {'available' if available else 'unavailable'} for new contacts.")
+    flash(_("%(name)s is now available for new contacts.", name=user.display_name) if available
+          else _("%(name)s is now unavailable for new contacts.", name=user.display_name))
     return redirect(url_for("owners.index"))
 
 
@@ -131,11 +136,11 @@ def pool_settings():
     assigned automatically."""
     roles = [role for role in request.form.getlist("roles") if role in ROLES]
     if not roles:
-        flash("Choose at least one role for round robin.", "error")
+        flash(_("Choose at least one role for round robin."), "error")
         return redirect(url_for("owners.index"))
-    save_settings("owners", {"rep_roles": ",".join(roles),
-                             "assign_on_create": request.form.get("assign_on_create") == "1"})
-    flash("Round robin settings saved.")
+    store_setting("owners", "rep_roles", ",".join(roles))
+    store_setting("owners", "assign_on_create", request.form.get("assign_on_create") == "1")
+    flash(_("Round robin settings saved."))
     return redirect(url_for("owners.index"))
 
 
@@ -145,5 +150,5 @@ def apply():
     """Queue the job that assigns every contact without owner."""
     round_robin = request.form.get("round_robin") == "1"
     assignment.queue_assign_unowned(round_robin)
-    flash("Assigning contacts without owner in the background; refresh this page to see the result.")
+    flash(_("Assigning contacts without owner in the background; refresh this page to see the result."))
     return redirect(url_for("owners.index"))

@@ -1,10 +1,10 @@
-"""Tables of core's owners module: the ordered assignment rules and the
+"""Tables of the owners plugin: the ordered assignment rules and the
 round-robin turn counter."""
 from __future__ import annotations
 
 import peewee
 
-from ..models import BaseModel, User, utcnow, UTCDateTimeField
+from core import BaseModel, User, UTCDateTimeField, utcnow
 
 #: rule operators: label shown in the admin
 OPERATORS = {"is": "is", "contains": "contains"}

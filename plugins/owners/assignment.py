@@ -20,13 +20,8 @@ import json
 import logging
 from dataclasses import dataclass
 
-from flask import current_app
+from core import ROLES, Contact, User, emit, enqueue, get_setting, state, utcnow, write_transaction
 
-from ..db import write_transaction
-from ..events import emit
-from ..models import ROLES, Contact, User, utcnow
-from ..queue import enqueue
-from ..settings import get_setting
 from . import rules as rules_mod
 from .models import AssignmentRule, RoundRobinCounter
 
@@ -119,7 +114,7 @@ def assign_owner(contact, mode: str = "rules", user=None, source: str = "", rule
     ``mode`` is ``rules`` (the first matching rule, then round robin unless
     ``fallback`` is false), ``round_robin``, or ``user`` (``user``, a User or
     an id, replaces any current owner). ``rules`` is an optional cached
-    :func:`core.owners.rules.active_rules` list. Returns an
+    :func:`.rules.active_rules` list. Returns an
     :class:`Assignment`; a contact that already has an owner is left alone
     (except in ``user`` mode).
     """
@@ -184,7 +179,7 @@ def _commit(contact: Contact, result: Assignment, source: str, reps=None, overwr
 
 
 def _redis():
-    return current_app.extensions["couvee"].redis
+    return state().redis
 
 
 def report_unassigned(result: Assignment) -> None:

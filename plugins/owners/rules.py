@@ -9,13 +9,15 @@ field type stores.
 """
 from __future__ import annotations
 
-from flask import current_app
+from core import Contact, ContactValue, CustomField, FieldValueError, User, field_types, translation_domain
 
-from ..extension import FieldValueError
-from ..models import Contact, ContactValue, CustomField, User
 from .models import OPERATORS, AssignmentRule
 
-NATIVE_FIELDS = {"email": "Email", "first_name": "First name", "last_name": "Last name"}
+_, _l = translation_domain(__name__).pair()
+
+NATIVE_FIELDS = {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name")}
+#: the operators as the admin reads them (``OPERATORS`` stays the English of events and logs)
+OPERATOR_LABELS = {"is": _l("is"), "contains": _l("contains")}
 VALUE_MAX = 200
 
 
@@ -27,15 +29,11 @@ class RuleError(ValueError):
         super().__init__("; ".join(errors.values()))
 
 
-def _field_types():
-    return current_app.extensions["couvee"].registries.field_types
-
-
 def rule_fields() -> list[tuple[str, str]]:
     """``(key, label)`` of the fields a rule may test: native fields, then the
     custom fields that are not archived and not files."""
     choices = list(NATIVE_FIELDS.items())
-    types = _field_types()
+    types = field_types()
     for field in CustomField.select().where(CustomField.archived == False).order_by(  # noqa: E712
         CustomField.position, CustomField.id
     ):
@@ -53,13 +51,14 @@ def clean_rule(form) -> dict:
     operator = form.get("operator") or "is"
     value = " ".join((form.get("value") or "").split())
     if key not in dict(rule_fields()):
-        errors["field_key"] = "Choose a field."
+        errors["field_key"] = _("Choose a field.")
     if operator not in OPERATORS:
-        errors["operator"] = "Choose is or contains."
+        errors["operator"] = _("Choose is or contains.")
     if not value:
-        errors["value"] = "Enter the value to look for."
+        errors["value"] = _("Enter the value to look for.")
     elif len(value) > VALUE_MAX:
-        errors["value"] = f"The value is {len(value)} characters long; the maximum is {VALUE_MAX}."
+        errors["value"] = _("The value is %(length)s characters long; the maximum is %(maximum)s.",
+                            length=len(value), maximum=VALUE_MAX)
     elif "field_key" not in errors and operator == "is":
         try:
             value = _canonical(key, value)
@@ -67,7 +66,7 @@ def clean_rule(form) -> dict:
             errors["value"] = str(error)
     owner = _owner(form.get("owner_id"))
     if owner is None:
-        errors["owner_id"] = "Choose an active user as the owner."
+        errors["owner_id"] = _("Choose an active user as the owner.")
     if errors:
         raise RuleError(errors)
     return {"field_key": key, "operator": operator, "value": value, "owner": owner}
@@ -78,10 +77,10 @@ def _canonical(key: str, value: str) -> str:
     field = CustomField.get_or_none(CustomField.key == key)
     if field is None:
         return value
-    parsed = _field_types()[field.type_id].parse(value, field)
+    parsed = field_types()[field.type_id].parse(value, field)
     if isinstance(parsed, list):
         if len(parsed) != 1:
-            raise FieldValueError("Give a single choice.")
+            raise FieldValueError(_("Give a single choice."))
         parsed = parsed[0]
     return value if parsed is None else str(parsed)
 
@@ -97,10 +96,19 @@ def _owner(raw) -> User | None:
 def display_value(rule: AssignmentRule, field: CustomField | None = None) -> str:
     """The rule's value as a user reads it (``Yes`` rather than ``1``);
     ``field`` is the custom field the rule tests, if any."""
-    field_type = _field_types().get(field.type_id) if field is not None else None
+    field_type = field_types().get(field.type_id) if field is not None else None
     if field_type is None or rule.operator != "is":
         return rule.value
     return field_type.display(rule.value, field)
+
+
+def condition_text(rule: AssignmentRule) -> str:
+    """``Geographic zone is “EMEA”`` — the condition as the admin reads it,
+    in the current language (``rule.describe()`` is the English of events)."""
+    field = CustomField.get_or_none(CustomField.key == rule.field_key)
+    label = NATIVE_FIELDS.get(rule.field_key) or (field.label if field is not None else rule.field_key)
+    return _("%(field)s %(operator)s “%(value)s”", field=label,
+             operator=OPERATOR_LABELS.get(rule.operator, rule.operator), value=display_value(rule, field))
 
 
 def contact_facts(contact: Contact) -> dict[str, list[str]]:
