@@ -68,7 +68,7 @@ def test_activating_an_uploaded_addon_asks_to_activate_its_requirement_first(adm
     assert admin.get("/admin/addon/", expect_errors=True).status_int == 404
 
     page = asked.forms["others-form"].submit().follow()
-    assert "Base fixture (couvee_base), Add-on fixture (couvee_addon) active." in page.text
+    assert "Base fixture (couvee_base), Add-on fixture (couvee_addon) are active." in page.text
     assert (status(page, "couvee_base"), status(page, "couvee_addon")) == ("Active", "Active")
     assert "active" in plugin_row(page, "couvee_addon").find("li", attrs={"data-requirement": "couvee_base"}).text
     assert admin.get("/admin/addon/").text == "Add-on page: hello from base"
@@ -98,7 +98,7 @@ def test_a_required_plugin_is_not_deactivated_or_uninstalled_while_its_dependent
     assert (instance / "plugins" / "couvee_base").is_dir()
 
     page = asked.forms["others-form"].submit().follow()
-    assert "Add-on fixture (couvee_addon), Base fixture (couvee_base) deactivated." in page.text
+    assert "Add-on fixture (couvee_addon), Base fixture (couvee_base) are deactivated." in page.text
     assert admin.get("/admin/addon/", expect_errors=True).status_int == 404
     assert admin.get("/admin/base/", expect_errors=True).status_int == 404
 
