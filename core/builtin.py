@@ -85,7 +85,7 @@ def register_admin_menu():
     return [
         AdminMenuItem("dashboard", _l("Dashboard"), "admin.dashboard", order=0),
         AdminMenuItem("contacts", _l("Contacts"), "admin.contacts", order=10),
-        AdminMenuItem("fields", "Fields", "fields.index", order=20, roles=("admin", "marketer")),
+        AdminMenuItem("fields", _l("Fields"), "fields.index", order=20, roles=("admin", "marketer")),
         AdminMenuItem("plugins", _l("Plugins"), "admin.plugins", order=900, roles=("admin",)),
         AdminMenuItem("users", _l("Users"), "admin.users", order=910, roles=("admin",)),
         AdminMenuItem("api_keys", _l("API keys"), "admin.api_keys", order=920),
@@ -108,8 +108,8 @@ def _has_custom_fields() -> bool:
 
 @hookimpl
 def register_setup_steps():
-    return [SetupStep("fields.first", "Describe your contacts with fields", "fields.index", _has_custom_fields,
-                      help="Company, job title, interests...: the fields your forms, imports and segments use.",
+    return [SetupStep("fields.first", _l("Describe your contacts with fields"), "fields.index", _has_custom_fields,
+                      help=_l("Company, job title, interests...: the fields your forms, imports and segments use."),
                       order=20)]
 
 

@@ -17,6 +17,7 @@ from flask import current_app
 
 from .db import write_transaction
 from .fields import MultiSelectFieldType, SelectFieldType
+from .i18n import core_domain
 from .models import ContactValue, CustomField
 
 LABEL_MAX = 200
@@ -24,6 +25,8 @@ HELP_MAX = 1000
 KEY_MAX = 60
 OPTION_MAX = 200
 OPTIONS_MAX = 500
+_ = core_domain().gettext
+
 #: keys a custom field may not take (native fields and names the API, imports
 #: and segments use for other things)
 RESERVED_KEYS = frozenset({
@@ -95,16 +98,18 @@ def clean_label(raw, field: CustomField | None = None) -> str:
     """A stripped, single-line label, unique among fields (ignoring case)."""
     label = " ".join(str(raw or "").split())
     if not label:
-        raise FieldFormError({"label": "Give the field a label."})
+        raise FieldFormError({"label": _("Give the field a label.")})
     if len(label) > LABEL_MAX:
-        raise FieldFormError({"label": f"The label is {len(label)} characters long; the maximum is {LABEL_MAX}."})
+        raise FieldFormError({"label": _("The label is %(length)d characters long; the maximum is %(maximum)d.",
+                                         length=len(label), maximum=LABEL_MAX)})
     others = CustomField.select().where(peewee.fn.LOWER(CustomField.label) == label.lower())
     if field is not None:
         others = others.where(CustomField.id != field.id)
     other = others.first()
     if other is not None:
-        archived = " (archived)" if other.archived else ""
-        raise FieldFormError({"label": f"A field named “{other.label}”{archived} already exists."})
+        if other.archived:
+            raise FieldFormError({"label": _("An archived field named “%(label)s” already exists.", label=other.label)})
+        raise FieldFormError({"label": _("A field named “%(label)s” already exists.", label=other.label)})
     return label
 
 
@@ -123,14 +128,16 @@ def parse_options(text) -> list[str]:
         seen[option.casefold()] = option
         options.append(option)
     if len(options) > OPTIONS_MAX:
-        raise FieldFormError({"options": f"{len(options)} options given; the maximum is {OPTIONS_MAX}."})
+        raise FieldFormError({"options": _("%(count)d options given; the maximum is %(maximum)d.", count=len(options),
+                                           maximum=OPTIONS_MAX)})
     return options
 
 
 def _clean_help(raw) -> str:
     text = str(raw or "").strip()
     if len(text) > HELP_MAX:
-        raise FieldFormError({"help_text": f"The help text is {len(text)} characters long; the maximum is {HELP_MAX}."})
+        raise FieldFormError({"help_text": _("The help text is %(length)d characters long; the maximum is %(maximum)d.",
+                                             length=len(text), maximum=HELP_MAX)})
     return text
 
 
@@ -139,7 +146,7 @@ def _options_for(field_type, raw) -> list[str]:
         return []
     options = parse_options(raw)
     if not options:
-        raise FieldFormError({"options": "List the choices, one per line."})
+        raise FieldFormError({"options": _("List the choices, one per line.")})
     return options
 
 
@@ -161,21 +168,21 @@ def create_field(form) -> CustomField:
     errors = {}
     field_type = field_types().get(form.get("type_id") or "")
     if field_type is None:
-        errors["type_id"] = "Choose a field type."
+        errors["type_id"] = _("Choose a field type.")
     label = _collect(errors, clean_label, form.get("label"))
     help_text = _collect(errors, _clean_help, form.get("help_text"))
     options = _collect(errors, _options_for, field_type, form.get("options")) if field_type else []
     if errors:
         raise FieldFormError(errors)
     position = (CustomField.select(peewee.fn.MAX(CustomField.position)).scalar() or 0) + 1
-    for _ in range(5):  # another admin may take the same key at the same moment
+    for _attempt in range(5):  # another admin may take the same key at the same moment
         try:
             with write_transaction(current_app.extensions["couvee"].database):
                 return CustomField.create(key=new_key(label), label=label, type_id=field_type.id,
                                           position=position, options=options, help_text=help_text)
         except peewee.IntegrityError:
             continue
-    raise FieldFormError({"label": "Could not find a free key for this label; try another label."})
+    raise FieldFormError({"label": _("Could not find a free key for this label; try another label.")})
 
 
 def update_field(field: CustomField, form, confirm_removal: bool = False) -> None:
@@ -212,7 +219,7 @@ def _position(raw, errors: dict) -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) < 1:
-        errors["position"] = "The position is a whole number from 1."
+        errors["position"] = _("The position is a whole number from 1.")
         return None
     return int(text)
 

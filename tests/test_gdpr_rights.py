@@ -257,3 +257,15 @@ def test_preference_centre_refuses_contradictions_and_bad_links(ctx, wsgi):
     page = form.submit(status=400)
     assert "You cannot both agree to and oppose" in page.text
     assert not can_receive(person, "email", "marketing")[0]
+
+
+def test_an_export_link_of_an_erased_contact_is_refused_with_a_message(ctx, wsgi):
+    """The link was valid when sent; the contact was pseudonymised since: the
+    page says so (403), it does not fail."""
+    from plugins.gdpr.erasure import erase
+
+    person = contacts.create_contact({"email": EMAIL})
+    token = contact_token(person, "gdpr.export")
+    erase(person, "pseudonymise", reason="request")
+    page = TestApp(wsgi).get(f"/privacy/export?t={token}", status=403)
+    assert "This link no longer matches a contact." in page.text

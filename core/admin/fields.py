@@ -11,6 +11,9 @@ from ..extension import FieldValueError
 from ..files import store_upload
 from ..models import Contact, CustomField
 from .. import fields_admin as service
+from ..i18n import core_domain
+
+_ = core_domain().gettext
 
 fields_blueprint = Blueprint("fields", __name__, url_prefix="/admin/fields")
 EDITORS = ("admin", "marketer")
@@ -44,7 +47,7 @@ def create():
         field = service.create_field(request.form)
     except service.FieldFormError as error:
         return _render_index(request.form, error.errors, 400)
-    flash(f"The field “{field.label}” was created (key {field.key}).")
+    flash(_("The field “%(label)s” was created (key %(key)s).", label=field.label, key=field.key))
     return redirect(url_for("fields.index"))
 
 
@@ -64,7 +67,7 @@ def edit(field_id):
         except service.OptionsInUse as warning:
             in_use = warning.usage
         else:
-            flash(f"The field “{_field(field_id).label}” was saved.")
+            flash(_("The field “%(label)s” was saved.", label=_field(field_id).label))
             return redirect(url_for("fields.index"))
     field_type = service.field_types().get(field.type_id)
     return render_template(
@@ -95,7 +98,8 @@ def archive(field_id):
     field = _field(field_id)
     archived = request.form.get("archived", "1") == "1"
     service.set_archived(field, archived)
-    flash(f"The field “{field.label}” was {'archived: its values are kept' if archived else 'brought back'}.")
+    flash(_("The field “%(label)s” was archived: its values are kept.", label=field.label) if archived
+          else _("The field “%(label)s” was brought back.", label=field.label))
     return redirect(url_for("fields.index"))
 
 
@@ -118,16 +122,16 @@ def upload(field_id, contact_id):
     contact = Contact.get_or_none(Contact.id == contact_id) or abort(404)
     sent = request.files.get("file")
     if sent is None or not sent.filename:
-        flash(f"Choose a file to attach as {field.label}.", "error")
+        flash(_("Choose a file to attach as %(label)s.", label=field.label), "error")
         return redirect(url_for("admin.contact", contact_id=contact.id))
     config = current_app.extensions["couvee"].config
     try:
         stored = store_upload(sent.stream, sent.filename, config.uploads_path, config.max_upload_bytes)
     except FieldValueError as error:
-        flash(f"{field.label}: {error}", "error")
+        flash(_("%(label)s: %(error)s", label=field.label, error=error), "error")
     else:
         contact_service.update_contact(contact, {field.key: str(stored.id)}, source="admin")
-        flash(f"“{stored.original_name}” is now the {field.label} of this contact.")
+        flash(_("“%(file)s” is now the %(label)s of this contact.", file=stored.original_name, label=field.label))
     return redirect(url_for("admin.contact", contact_id=contact.id))
 
 
@@ -137,5 +141,5 @@ def clear(field_id, contact_id):
     field = _file_field(field_id)
     contact = Contact.get_or_none(Contact.id == contact_id) or abort(404)
     contact_service.update_contact(contact, {field.key: None}, source="admin")
-    flash(f"{field.label} was removed from this contact.")
+    flash(_("%(label)s was removed from this contact.", label=field.label))
     return redirect(url_for("admin.contact", contact_id=contact.id))

@@ -102,7 +102,7 @@ def send_export_link(contact_id: int, nonce: str) -> str:
 
 def _token_contact(purpose: str, max_age) -> tuple[Contact | None, str]:
     try:
-        contact, _ = read_contact_token(purpose, request.values.get("t", ""), max_age)
+        contact, _payload = read_contact_token(purpose, request.values.get("t", ""), max_age)
     except TokenError as error:
         return None, str(error)
     if is_erased(contact.id):
