@@ -151,25 +151,33 @@ class PluginHost:
             self.load_errors[name] = f"import failed: {type(error).__name__}: {error}"
             log.error("plugin %s failed to load:\n%s", name, traceback.format_exc())
             return
+        if not self._register(name, module):
+            return
+        self._module_owners[info.module_name] = name
+        if specs is not None:
+            self._add_hookspecs(name, specs)
+
+    def _register(self, name: str, module) -> bool:
+        """Register a plugin's implementations, or refuse it (and say why)
+        when one does not fit its spec, is a wrapper, or implements a hook
+        nobody declares."""
         try:
             self.pm.register(module, name=name)
         except pluggy.PluginValidationError as error:
             self._refuse(name, f"invalid hook implementation: {error}")
-            return
+            return False
         problems = unsupported_implementations(self.pm, module)
         if problems:
             self.pm.unregister(module)
             self._refuse(name, "unsupported hook implementation: " + "; ".join(problems))
-            return
+            return False
         unknown = plugin_hookspecs.unknown_hooks(self.pm, module, set(self.hook_declarers))
         if unknown:
             self.pm.unregister(module)
             self._refuse(name, "invalid hook implementation: no plugin declares "
                                + ", ".join(repr(hook) for hook in unknown))
-            return
-        self._module_owners[info.module_name] = name
-        if specs is not None:
-            self._add_hookspecs(name, specs)
+            return False
+        return True
 
     def _add_hookspecs(self, name: str, specs) -> None:
         """Declare the hooks of plugin ``name`` (already registered). Loaded
@@ -178,6 +186,8 @@ class PluginHost:
         its hooks are not added."""
         problems = plugin_hookspecs.spec_problems(self.pm, specs)
         refused = plugin_hookspecs.implementations_refused_by(self.pm, specs)
+        problems += [f"core's own {other} does not fit: {reason}" for other, reason in refused.items()
+                     if other in CORE_PLUGIN_MODULES]  # core's own modules are never unloaded
         if problems or name in refused:
             self._unload(name)
             reasons = problems + ([f"invalid hook implementation: {refused[name]}"] if name in refused else [])
