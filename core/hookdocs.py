@@ -1,4 +1,6 @@
-"""Generate docs/hooks.md from the hookspecs, so the reference cannot drift.
+"""Generate docs/hooks.md from the hookspecs, so the reference cannot drift:
+core's (``core/hookspecs.py``), then those each bundled plugin declares in its
+``hookspecs`` module, under the plugin.
 
     python -m core.hookdocs > docs/hooks.md
 """
@@ -6,13 +8,19 @@ from __future__ import annotations
 
 import inspect
 import textwrap
+from types import ModuleType
 
 from . import hookspecs
+from .plugins.discovery import bundled_plugins
+from .plugins.plugin_hookspecs import import_hookspecs
 
 INTRO = """# Hooks reference
 
-Generated from `core/hookspecs.py` by `python -m core.hookdocs > docs/hooks.md`;
-a test fails when this file and the hookspecs disagree.
+Generated from `core/hookspecs.py` and the bundled plugins' `hookspecs` modules
+by `python -m core.hookdocs > docs/hooks.md`; a test fails when this file and the
+hookspecs disagree. Hooks declared by a plugin come last, under their plugin:
+they exist while that plugin is active (see "Declaring your own hooks" in
+docs/plugins.md).
 
 A plugin implements a hook with the marker re-exported by core:
 
@@ -43,33 +51,66 @@ section below:
 Couvée calls each implementation itself, so a plugin implementing a hook with
 `hookwrapper=True` or `wrapper=True` (or a hook declared `firstresult` or
 `historic`) is refused when it loads, with an error naming the plugin and the
-hook (shown on the Plugins page and by `couvee plugins list`).
+hook (shown on the Plugins page and by `couvee plugins list`); so is a plugin
+declaring such a hook in its own `hookspecs` module.
 """
 
 
-def hook_names() -> list[str]:
-    return [
-        name
-        for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
-        if hasattr(function, hookspecs.PROJECT + "_spec")
+def spec_modules() -> list[tuple[str | None, ModuleType]]:
+    """``(plugin name or None for core, hookspecs module)``: core's first,
+    then the bundled plugins' that declare hooks, by name."""
+    modules: list[tuple[str | None, ModuleType]] = [(None, hookspecs)]
+    for info in bundled_plugins():
+        specs = import_hookspecs(info) if info.loadable else None
+        if specs is not None:
+            modules.append((info.name, specs))
+    return modules
+
+
+def declared_in(module: ModuleType) -> list:
+    """The hookspec functions of ``module``, in source order."""
+    functions = [
+        function
+        for _, function in inspect.getmembers(module, inspect.isfunction)
+        if hasattr(function, hookspecs.PROJECT + "_spec") and function.__module__ == module.__name__
     ]
+    return sorted(functions, key=lambda function: inspect.getsourcelines(function)[1])
+
+
+def hook_functions() -> dict:
+    """Every documented hook: name -> its spec function (core's, then the plugins')."""
+    return {function.__name__: function for _, module in spec_modules() for function in declared_in(module)}
+
+
+def hook_names() -> list[str]:
+    return list(hook_functions())
+
+
+def render_hook(function) -> str:
+    name = function.__name__
+    signature = ", ".join(inspect.signature(function).parameters)
+    doc = inspect.cleandoc(function.__doc__ or "")
+    text, _, example = doc.partition("Example::")
+    doc = text.strip()
+    if example.strip():
+        doc += "\n\nExample:\n\n```python\n" + textwrap.dedent(example).strip() + "\n```"
+    policy = hookspecs.policy_of(function)
+    policy_line = f"Policy: **{policy.name}**: {policy.on_error}"
+    return f"## {name}\n\n`{name}({signature})`\n\n{policy_line}\n\n{doc}\n"
+
+
+def plugin_heading(plugin: str, module: ModuleType) -> str:
+    intro = inspect.cleandoc(module.__doc__ or "")
+    return (f"# Hooks declared by the {plugin} plugin\n\n"
+            f"Declared in `plugins/{plugin}/hookspecs.py`.\n\n{intro}\n").rstrip() + "\n"
 
 
 def render() -> str:
-    functions = {name: getattr(hookspecs, name) for name in hook_names()}
-    ordered = sorted(functions, key=lambda name: inspect.getsourcelines(functions[name])[1])
     parts = [INTRO]
-    for name in ordered:
-        function = functions[name]
-        signature = ", ".join(inspect.signature(function).parameters)
-        doc = inspect.cleandoc(function.__doc__ or "")
-        text, _, example = doc.partition("Example::")
-        doc = text.strip()
-        if example.strip():
-            doc += "\n\nExample:\n\n```python\n" + textwrap.dedent(example).strip() + "\n```"
-        policy = hookspecs.policy_of(function)
-        policy_line = f"Policy: **{policy.name}**: {policy.on_error}"
-        parts.append(f"## {name}\n\n`{name}({signature})`\n\n{policy_line}\n\n{doc}\n")
+    for plugin, module in spec_modules():
+        if plugin is not None:
+            parts.append(plugin_heading(plugin, module))
+        parts.extend(render_hook(function) for function in declared_in(module))
     return "\n".join(parts)
 
 

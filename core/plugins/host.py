@@ -6,7 +6,9 @@ Disabled plugins are never imported. When the enabled set changes, the
 application is rebuilt (see ``core.runtime``), so a disabled plugin's hooks,
 routes, jobs and actions disappear from every process. Enabled plugins are
 loaded dependencies first; one whose requirement is not loaded is refused
-(see ``core.plugins.dependencies``).
+(see ``core.plugins.dependencies``). A plugin's own hooks (its ``hookspecs``
+module, see ``core.plugins.plugin_hookspecs``) are added when it is loaded,
+so they come and go with it.
 """
 from __future__ import annotations
 
@@ -21,8 +23,9 @@ import pluggy
 
 from .. import hookspecs
 from ..registries import Registries, RegistryError
-from . import dependencies
+from . import dependencies, plugin_hookspecs
 from .discovery import PluginInfo
+from .plugin_hookspecs import UNSUPPORTED_SPEC_OPTIONS
 
 log = logging.getLogger("couvee.plugins")
 
@@ -38,9 +41,6 @@ CORE_PLUGIN_MODULES = {
 
 ErrorSink = Callable[[str, str, str], None]
 
-#: hookspec options :meth:`PluginHost.call` does not honour (it calls every
-#: implementation itself): a hook declaring one is refused, not half-obeyed
-UNSUPPORTED_SPEC_OPTIONS = ("firstresult", "historic")
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
@@ -116,12 +116,14 @@ class PluginHost:
         self.error_sink = error_sink or (lambda plugin, where, message: None)
         self.load_errors: dict[str, str] = {}
         self.pm = new_plugin_manager()
+        #: hooks declared by discovered plugins, loaded or not: name -> plugin
+        self.hook_declarers = plugin_hookspecs.hook_declarers(discovered)
         self._module_owners: dict[str, str] = {"core": CORE_PLUGIN}
         for name, module_name in CORE_PLUGIN_MODULES.items():
             self.pm.register(importlib.import_module(module_name), name=name)
+        self.pm.check_pending()  # core's own implementations only need core's specs
         for name in dependencies.load_order(enabled, discovered):
             self._load(name)
-        self._check_pending()
         self._drop_orphans()
         self.registries = Registries()
         self._fill_registries()
@@ -143,18 +145,65 @@ class PluginHost:
             return
         try:
             module = import_plugin(info)
-            self.pm.register(module, name=name)
+            specs = plugin_hookspecs.import_hookspecs(info)
         except Exception as error:  # a broken plugin must not take the site down
             self.load_errors[name] = f"import failed: {type(error).__name__}: {error}"
             log.error("plugin %s failed to load:\n%s", name, traceback.format_exc())
             return
+        if not self._register(name, module):
+            return
+        self._module_owners[info.module_name] = name
+        if specs is not None:
+            self._add_hookspecs(name, specs)
+
+    def _register(self, name: str, module) -> bool:
+        """Register a plugin's implementations, or refuse it (and say why)
+        when one does not fit its spec, is a wrapper, or implements a hook
+        nobody declares."""
+        try:
+            self.pm.register(module, name=name)
+        except pluggy.PluginValidationError as error:
+            self._refuse(name, f"invalid hook implementation: {error}")
+            return False
         problems = unsupported_implementations(self.pm, module)
         if problems:
             self.pm.unregister(module)
-            self.load_errors[name] = "unsupported hook implementation: " + "; ".join(problems)
-            log.error("plugin %s refused: %s", name, self.load_errors[name])
+            self._refuse(name, "unsupported hook implementation: " + "; ".join(problems))
+            return False
+        unknown = plugin_hookspecs.unknown_hooks(self.pm, module, set(self.hook_declarers))
+        if unknown:
+            self.pm.unregister(module)
+            self._refuse(name, "invalid hook implementation: no plugin declares "
+                               + ", ".join(repr(hook) for hook in unknown))
+            return False
+        return True
+
+    def _add_hookspecs(self, name: str, specs) -> None:
+        """Declare the hooks of plugin ``name`` (already registered). Loaded
+        plugins whose implementations do not fit are unloaded and reported;
+        if ``name``'s own do not, or a spec is unsupported, it is refused and
+        its hooks are not added."""
+        problems = plugin_hookspecs.spec_problems(self.pm, specs)
+        refused = plugin_hookspecs.implementations_refused_by(self.pm, specs)
+        problems += [f"core's own {other} does not fit: {reason}" for other, reason in refused.items()
+                     if other in CORE_PLUGIN_MODULES]  # core's own modules are never unloaded
+        if problems or name in refused:
+            self._unload(name)
+            reasons = problems + ([f"invalid hook implementation: {refused[name]}"] if name in refused else [])
+            self._refuse(name, "; ".join(reasons))
             return
-        self._module_owners[info.module_name] = name
+        for other, reason in refused.items():
+            self._unload(other)
+            self._refuse(other, f"invalid hook implementation: {reason}")
+        self.pm.add_hookspecs(specs)
+
+    def _unload(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self._module_owners = {k: v for k, v in self._module_owners.items() if v != name}
+
+    def _refuse(self, name: str, reason: str) -> None:
+        self.load_errors[name] = reason
+        log.error("plugin %s refused: %s", name, reason)
 
     def _missing_requirements(self, info: PluginInfo) -> list[str]:
         """Requirements of ``info`` that no loaded plugin meets (the loaded
@@ -172,8 +221,9 @@ class PluginHost:
         return missing
 
     def _drop_orphans(self) -> None:
-        """Unload the plugins whose requirement :meth:`_check_pending`
-        refused after they were loaded (and, in turn, their dependents)."""
+        """Unload the plugins whose requirement was refused after they were
+        loaded (its implementation of a later plugin's hook did not fit the
+        spec), and, in turn, their dependents."""
         changed = True
         while changed:
             changed = False
@@ -181,24 +231,9 @@ class PluginHost:
                 info = self.discovered[name]
                 gone = [str(r) for r in info.requires if not self.pm.has_plugin(r.name)]
                 if gone:
-                    self.pm.unregister(name=name)
-                    self._module_owners = {k: v for k, v in self._module_owners.items() if v != name}
+                    self._unload(name)
                     self.load_errors[name] = "not loaded: " + "; ".join(f"{r} is not active" for r in gone)
                     changed = True
-
-    def _check_pending(self) -> None:
-        """Unknown hook names are errors (a typo is not a silent no-op)."""
-        while True:
-            try:
-                self.pm.check_pending()
-                return
-            except pluggy.PluginValidationError as error:
-                name = self.pm.get_name(error.plugin)
-                if name in CORE_PLUGIN_MODULES:
-                    raise
-                self.pm.unregister(error.plugin)
-                self._module_owners = {k: v for k, v in self._module_owners.items() if v != name}
-                self.load_errors[name] = f"invalid hook implementation: {error}"
 
     def _fill_registries(self) -> None:
         """Core's own modules register first, so a plugin can never take over a
@@ -254,8 +289,13 @@ class PluginHost:
         policy (declared beside its spec, see ``core.hookspecs.policy``)
         decides: ISOLATED skips it, FAIL_CLOSED counts it as ``False``, STRICT
         re-raises (an erasure must not half-happen).
+
+        A hook nobody declares now (a plugin's hook while that plugin is off)
+        returns ``[]``; implementations waiting for its spec are not called.
         """
-        caller = getattr(self.pm.hook, hook_name)
+        caller = getattr(self.pm.hook, hook_name, None)
+        if caller is None or caller.spec is None:
+            return []
         hook_policy = hookspecs.policy_of(caller.spec.function)
         results = []
         for impl in reversed(caller.get_hookimpls()):

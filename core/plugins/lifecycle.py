@@ -16,7 +16,7 @@ from ..audit import SYSTEM, record
 from ..db import db_proxy, write_transaction
 from ..migrations import MigrationError, apply_migrations, forget_migrations
 from ..models import MigrationRecord, PluginState, SettingValue, utcnow
-from . import dependencies
+from . import dependencies, plugin_hookspecs
 from .discovery import PluginInfo
 from .host import CORE_PLUGIN_MODULES, forget_modules, import_plugin, new_plugin_manager
 
@@ -60,18 +60,27 @@ def _info(state, name: str) -> PluginInfo:
     return info
 
 
-def load_alone(info: PluginInfo):
+def load_alone(info: PluginInfo, discovered: dict[str, PluginInfo]):
     """Import a plugin into a private plugin manager (to read its migrations
-    or models) and validate its hook implementations."""
+    or models) with core's hooks and its own, and validate its hook
+    implementations. An implementation of a hook another discovered plugin
+    declares is accepted (it waits for that plugin); of a hook nobody
+    declares, refused."""
     if not info.loadable:
         raise PluginError(f"{info.name} cannot be activated: {'; '.join(info.problems)}")
     manager = new_plugin_manager()
     try:
         module = import_plugin(info)
+        specs = plugin_hookspecs.import_hookspecs(info)
+        if specs is not None:
+            manager.add_hookspecs(specs)
         manager.register(module, name=info.name)
-        manager.check_pending()
     except Exception as error:
         raise PluginError(f"{info.name} cannot be activated: {type(error).__name__}: {error}") from error
+    unknown = plugin_hookspecs.unknown_hooks(manager, module, set(plugin_hookspecs.hook_declarers(discovered)))
+    if unknown:
+        raise PluginError(f"{info.name} cannot be activated: no plugin declares the hooks it implements: "
+                          + ", ".join(unknown))
     return manager
 
 
@@ -128,7 +137,7 @@ def activate(state, name: str, actor: str = SYSTEM, with_requirements: bool = Fa
     try:
         for needed in plan:
             info = state.host.discovered[needed]
-            manager = load_alone(info)
+            manager = load_alone(info, state.host.discovered)
             try:
                 apply_migrations(db_proxy, needed, _collect(manager, "register_migrations"))
             except MigrationError as error:
@@ -174,7 +183,7 @@ def uninstall(state, name: str, actor: str = SYSTEM) -> None:
     models, settings_groups = [], []
     if info.loadable:
         try:
-            manager = load_alone(info)
+            manager = load_alone(info, state.host.discovered)
             models = _collect(manager, "register_models")
             settings_groups = [group.id for group in _collect(manager, "register_settings")]
         except PluginError:
@@ -252,7 +261,7 @@ def enable_new_bundled(discovered: dict[str, PluginInfo]) -> None:
             set_enabled(name, False, info.version)
             continue
         try:
-            manager = load_alone(info)
+            manager = load_alone(info, discovered)
         except PluginError as error:
             log.error("%s", error)
             continue
