@@ -13,7 +13,7 @@ import core
 from core import hookspecs
 from core.plugins import lifecycle
 from core.plugins.discovery import discover
-from core.plugins.host import PluginHost
+from core.plugins.host import PluginHost, UnknownHook
 
 from .conftest import FIXTURE_PLUGINS, install_fixture_plugin
 
@@ -70,6 +70,13 @@ def test_with_the_declaring_plugin_off_calling_its_hook_returns_nothing(tmp_path
 def test_calling_a_hook_no_loaded_plugin_declares_returns_nothing(tmp_path):
     host = host_of(plugins_folder(tmp_path, *BOTH), set())
     assert host.call("announcer_greetings", name="Ada") == []
+
+
+def test_calling_a_hook_no_installed_plugin_declares_is_a_mistake(tmp_path):
+    """A misspelt hook name fails loudly instead of quietly answering nothing."""
+    host = host_of(plugins_folder(tmp_path, *BOTH), BOTH)
+    with pytest.raises(UnknownHook, match="announcer_greeting"):
+        host.call("announcer_greeting", name="Ada")
 
 
 def test_a_hook_nobody_declares_is_still_refused_unless_marked_optional(tmp_path):

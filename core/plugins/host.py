@@ -42,6 +42,10 @@ CORE_PLUGIN_MODULES = {
 ErrorSink = Callable[[str, str, str], None]
 
 
+class UnknownHook(LookupError):
+    """A hook name that neither core nor any installed plugin declares (a typo)."""
+
+
 
 def new_plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
@@ -290,12 +294,16 @@ class PluginHost:
         decides: ISOLATED skips it, FAIL_CLOSED counts it as ``False``, STRICT
         re-raises (an erasure must not half-happen).
 
-        A hook nobody declares now (a plugin's hook while that plugin is off)
-        returns ``[]``; implementations waiting for its spec are not called.
+        A hook an installed plugin declares while that plugin is off returns
+        ``[]`` (implementations waiting for its spec are not called); a name
+        no installed plugin declares is a mistake and raises
+        :class:`UnknownHook`.
         """
         caller = getattr(self.pm.hook, hook_name, None)
         if caller is None or caller.spec is None:
-            return []
+            if hook_name in self.hook_declarers:
+                return []
+            raise UnknownHook(f"no hook named {hook_name!r}: neither core nor an installed plugin declares it")
         hook_policy = hookspecs.policy_of(caller.spec.function)
         results = []
         for impl in reversed(caller.get_hookimpls()):
