@@ -29,14 +29,14 @@ def test_each_kind_reaches_the_segments_it_can_change_and_their_dependents(ctx):
     dynamic("Recently active", ("last_interaction_at", {"operator": "within_last_days", "value": "7"}))
     dynamic("Unknown filter", ("someplugin.gone", {}))
 
-    # any kind may change them (points are written by plugins' kinds, which core does not name)
-    always = ["Recently active", "Scored", "Unknown filter"]
+    # any kind may change them (any interaction moves the last activity; a gone filter is not known)
+    always = ["Recently active", "Unknown filter"]
     assert sorted(names(segments_changed_by("tag_added"))) == sorted(["Tagged", "Tagged and named"] + always)
     assert names(segments_changed_by("tag_added")).index("Tagged") < \
         names(segments_changed_by("tag_added")).index("Tagged and named")  # dependencies first
     assert sorted(names(segments_changed_by("page_visited"))) == sorted(["Pricing visitors"] + always)
     assert sorted(names(segments_changed_by("webinar_attended"))) == sorted(["Webinar"] + always)
-    assert sorted(names(segments_changed_by("points_changed"))) == sorted(always)
+    assert sorted(names(segments_changed_by("points_changed"))) == sorted(["Scored"] + always)  # changes=points
     assert sorted(names(segments_changed_by("email_sent"))) == sorted(always)
 
 
@@ -64,6 +64,20 @@ def test_a_contact_joins_an_owner_segment_when_the_owners_plugin_assigns_it(ctx,
     assert assign_owner(ann, mode="user", user=rep.id).assigned
     run_jobs()
     assert [m.contact_id for m in SegmentMember.select().where(SegmentMember.segment == owned.id)] == [ann.id]
+
+
+def test_a_contact_joins_a_points_segment_when_the_scoring_plugin_awards_points(ctx, run_jobs):
+    """Core's Points filter reads ``points``; scoring's ``points_changed``
+    says it changes that column: the award alone moves the contact in."""
+    from plugins.scoring.ledger import Change, record_change
+
+    scored = dynamic("Scored", ("points", {"operator": "gte", "value": "10"}))
+    ann = create_contact({"email": "ann@example.com"})
+    run_jobs()
+    assert not SegmentMember.select().where(SegmentMember.segment == scored.id).exists()
+    record_change(Change(contact_id=ann.id, delta=12, reason="webinar", source_type="manual"))
+    run_jobs()
+    assert [m.contact_id for m in SegmentMember.select().where(SegmentMember.segment == scored.id)] == [ann.id]
 
 
 def test_a_contact_moves_through_dependent_segments_in_real_time(ctx, run_jobs):

@@ -303,7 +303,7 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
                       changed_by=(), reads=("owner_id",)),  # the kinds that change owners say so
         SegmentFilter("points", _l("Points"), compile_points,
                       [_choice("operator", _l("Operator"), ("gte", "lte", "eq", "gt", "lt")), _value(_l("Points"), "int")],
-                      changed_by=None),  # plugins own the kinds that change points: any event may
+                      changed_by=(), reads=("points",)),  # the kinds that change points say so
         SegmentFilter("segment", _l("Segment membership"), compile_segment_membership,
                       [_choice("operator", _l("Operator"), ("in_segment", "not_in_segment")),
                        _value(_l("Segment"), kind="choice")], changed_by=("segment_joined", "segment_left")),

@@ -34,7 +34,7 @@ def scoring_event_kinds() -> list[EventKind]:
                   properties={"delta": _l("points added (negative: removed)"), "total": _l("the new total"),
                               "reason": _l("why"), "source": _l("point action, trigger, decay, manual..."),
                               "source_id": _l("the rule's id"), "change_id": _l("the ledger row")},
-                  details=points_changed_details),
+                  details=points_changed_details, changes=("points",)),
         EventKind("points_threshold_crossed", _l("Points crossed a threshold"), verb=_l("cross a points threshold"),
                   past=_l("crossed a points threshold"), negative_past=_l("did not cross a points threshold"),
                   can_trigger=True,
