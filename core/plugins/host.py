@@ -33,7 +33,6 @@ CORE_PLUGIN_MODULES = {
     "core": "core.builtin",
     "core_owners": "core.owners.hooks",
     "core_segments": "core.segments.hooks",
-    "core_automation": "core.automation.hooks",
     "core_audit": "core.audit.hooks",
 }
 
