@@ -597,7 +597,7 @@ def trigger_type_renamed(old_type, new_type, convert):
     saved with type ``old_type`` as ``new_type``, in the migration's
     transaction. ``convert(settings)`` gives the new trigger's settings, or
     ``None`` for a trigger that must stay as it is. Return how many of your
-    saved things changed. The automation plugin rewrites its workflows.
+    saved things changed. A workflows plugin rewrites its saved workflows.
 
     Example::
 

@@ -5,8 +5,8 @@ When a trigger type is renamed or its job moves to another trigger (a plugin
 taking over what a generic core trigger used to do), triggers saved in the old
 shape would no longer work. A plugin migration calls
 :func:`rename_trigger_type`; core passes the rename to the
-``trigger_type_renamed`` hook, which the plugins storing triggers (the
-automation plugin's workflows) implement::
+``trigger_type_renamed`` hook, which the plugins storing triggers (saved
+workflows) implement::
 
     from core import Migration, rename_trigger_type
 
