@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from core import AdminMenuItem, Migration, PeriodicJob, hookimpl, translation_domain
 
-from .entry import EntryRefused, start_workflow, stop_workflow
+from .entry import EntryRefused, start_workflow, stop_workflow  # re-exported for tests and benchmarks
 from .models import AUTOMATION_MODELS, RunLog, StepExecution, Workflow, WorkflowRun, WorkflowVersion
 
 _l = translation_domain(__name__).lazy_gettext
