@@ -67,8 +67,8 @@ def make_app(folder: Path, redis_url: str):
 
 def seed(app, count: int) -> None:
     """Contacts, a workflow and a point action, then ``count`` undispatched events."""
-    from core.automation.lifecycle import activate, create_workflow
-    from core.automation.library import with_ids
+    from plugins.automation.lifecycle import activate, create_workflow
+    from plugins.automation.library import with_ids
     from core.events import emit_many
     from core.models import Contact, Event, utcnow
 

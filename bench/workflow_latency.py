@@ -69,8 +69,8 @@ def make_app(folder: Path, redis_url: str):
 
 
 def live_workflow(name: str, event_name: str, steps: list):
-    from core.automation.lifecycle import activate, create_workflow
-    from core.automation.library import with_ids
+    from plugins.automation.lifecycle import activate, create_workflow
+    from plugins.automation.library import with_ids
 
     workflow = create_workflow(name, {"triggers": [{"type": "custom_event", "settings": {"name": event_name}}],
                                       "steps": with_ids(steps)})
@@ -259,7 +259,7 @@ THROUGHPUT_STEPS = [
 
 
 def arrange_throughput(app, count: int) -> list:
-    from core.automation.models import WorkflowRun  # noqa: F401  (tables exist)
+    from plugins.automation.models import WorkflowRun  # noqa: F401  (tables exist)
     from core.contacts import create_contact
     from core.models import CustomField
 
@@ -272,7 +272,7 @@ def arrange_throughput(app, count: int) -> list:
 
 def measure_throughput(app, folder: Path, redis_url: str, count: int) -> tuple[float, int]:
     """N contacts through the 3-step workflow, run by a forking ``couvee worker``."""
-    from core.automation.models import WorkflowRun
+    from plugins.automation.models import WorkflowRun
     from core.events import emit
 
     people = arrange_throughput(app, count)

@@ -10,12 +10,12 @@ not listed here, and never another plugin)::
 from .app import create_app
 from .audience import AudienceCheck, check_audience, contacts_can_receive, skip_reason
 from .auth import csrf_exempt, current_user, no_database, public, roles_required
-from .automation import EntryRefused, rename_trigger_type, runs_of, start_workflow, stop_workflow
 from .contacts import (
     ContactError,
     add_tag,
     can_receive,
     create_contact,
+    custom_fields,
     delete_contact,
     field_types,
     get_values,
@@ -33,7 +33,8 @@ from .db import db_proxy, is_sqlite, write_transaction
 from .dispatch.memo import batch_memo
 from .deferred_writes import WriteOutcome, write_or_defer
 from .event_kinds import (
-    EventKind, UnknownEventKind, data_matches, event_kind_registered, event_kinds, opposition_kinds,
+    EventKind, UnknownEventKind, counts_as_interaction, data_matches, event_kind_registered, event_kinds,
+    interaction_kinds, opposition_kinds, trigger_kinds,
 )
 from .erasure import ERASE_MODES, ErasureError, erase_contact
 from .events import dispatch_many, emit, emit_many
@@ -72,8 +73,10 @@ from .rest.responses import created as created_json, invalid as invalid_json, js
 from .rest import schema as api_schema
 from .rest.operation import operation as api_operation
 from .segments import Segment, SegmentMember, add_to_segment, rebuild as rebuild_segment, segment_members, segments_of
+from .segments.kinds import segment_population
 from .settings import get_setting, move_setting, store_setting
 from .state import state
+from .trigger_renames import rename_trigger_type
 from .tokens import TokenError, contact_token, make_token, read_contact_token, read_token
 from .version import __version__
 from .web import external_url

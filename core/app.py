@@ -77,7 +77,12 @@ def _core_migrations():
 
 
 def _migrate_active(state: CouveeState) -> None:
-    with state.database_connection(), state.redis.lock("couvee:migrate", timeout=600, blocking_timeout=600):
+    """Plugins' pending migrations, in load order. They run in an app context
+    of their own, so a migration may call hooks (``core.rename_trigger_type``)."""
+    migrating = Flask("couvee.migrations")
+    migrating.extensions["couvee"] = state
+    with migrating.app_context(), state.database_connection(), \
+            state.redis.lock("couvee:migrate", timeout=600, blocking_timeout=600):
         answers = dict(state.host.call("register_migrations"))
         for plugin, _ in state.host.pm.list_name_plugin():  # in load order: dependencies first
             if plugin != CORE_PLUGIN and plugin in answers:

@@ -98,7 +98,7 @@ class FieldType:
 @dataclass
 class TriggerType:
     """Something that starts a workflow: ``event_kinds`` it listens to, or a
-    schedule (``kind='time'``) evaluated by the automation engine."""
+    schedule (``kind='time'``) evaluated by whoever runs workflows."""
 
     id: str
     label: str

@@ -527,6 +527,31 @@ def metrics_gauges():
 
 
 @hookspec
+@policy(STRICT)
+def trigger_type_renamed(old_type, new_type, convert):
+    """A plugin's migration renamed a trigger type (it called
+    :func:`core.rename_trigger_type`): rewrite the triggers *your plugin*
+    saved with type ``old_type`` as ``new_type``, in the migration's
+    transaction. ``convert(settings)`` gives the new trigger's settings, or
+    ``None`` for a trigger that must stay as it is. Return how many of your
+    saved things changed. A workflows plugin rewrites its saved workflows.
+
+    Example::
+
+        @hookimpl
+        def trigger_type_renamed(old_type, new_type, convert):
+            changed = 0
+            for rule in Rule.select().where(Rule.trigger == old_type):
+                settings = convert(dict(rule.settings))
+                if settings is not None:
+                    rule.trigger, rule.settings = new_type, settings
+                    rule.save()
+                    changed += 1
+            return changed
+    """
+
+
+@hookspec
 def tpl_slot(slot, context):
     """HTML to insert in a named template slot, e.g. ``contact_sidebar``.
 

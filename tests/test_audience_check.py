@@ -140,7 +140,7 @@ def test_the_audience_check_in_the_browser(live_server, page, admin_user, ctx, s
 def test_a_workflow_email_blocked_by_the_consent_gate_shows_as_skipped_in_the_run_log_and_contact_panel(
         admin, ctx, smtp_sink, run_jobs):
     from core import contacts
-    from core.automation import runs_of
+    from plugins.automation import runs_of
     from tests.test_automation import live, log_lines
 
     require_consent(smtp_sink)

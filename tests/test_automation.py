@@ -12,10 +12,10 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
 from core import Action, contacts
-from core.automation import Workflow, WorkflowRun, runs_of, start_workflow, stop_workflow
-from core.automation.lifecycle import activate, create_workflow, publish_changes, save_draft
-from core.automation.library import with_ids
-from core.automation.models import RunLog, StepExecution
+from plugins.automation import Workflow, WorkflowRun, runs_of, start_workflow, stop_workflow
+from plugins.automation.lifecycle import activate, create_workflow, publish_changes, save_draft
+from plugins.automation.library import with_ids
+from plugins.automation.models import RunLog, StepExecution
 from core.events import emit
 from core.models import Contact, CustomField, Event, utcnow
 from core.queue import QUEUES
@@ -290,7 +290,7 @@ def test_editing_a_live_workflow_does_not_change_runs_in_progress(ctx, run_jobs)
 
 
 def test_manual_add_remove_and_exit_when_leaving_a_segment(ctx, run_jobs):
-    from core.automation.entry import EntryRefused
+    from plugins.automation.entry import EntryRefused
     from core.segments import add_to_segment, remove_from_segment
     from core.segments.models import Segment
 
@@ -318,7 +318,7 @@ def test_manual_add_remove_and_exit_when_leaving_a_segment(ctx, run_jobs):
 
 
 def test_a_paused_workflow_takes_nobody_and_holds_runs_until_activated(ctx, run_jobs):
-    from core.automation.lifecycle import pause
+    from plugins.automation.lifecycle import pause
 
     redis = probe(ctx)
     workflow = live("Pausable", [{"type": "tag_added", "settings": {"tag": "go"}}], [delay(1), record("done")])

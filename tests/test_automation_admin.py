@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from core import contacts
-from core.automation import Workflow, runs_of
+from plugins.automation import Workflow, runs_of
 from core.models import Contact
 
 from .conftest import csrf_of
@@ -112,7 +112,7 @@ def test_build_activate_and_follow_a_workflow_through_the_editor(admin, run_jobs
 
 
 def test_manual_add_and_remove_from_the_contact_page(admin, run_jobs):
-    from core.automation.lifecycle import activate, create_workflow
+    from plugins.automation.lifecycle import activate, create_workflow
 
     with _in_app(admin):
         workflow = create_workflow("Manual", {"triggers": [{"type": "tag_added", "settings": {"tag": "x"}}],

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from core.automation import Workflow
-from core.automation.lifecycle import activate, audience, create_workflow
+from plugins.automation import Workflow
+from plugins.automation.lifecycle import activate, audience, create_workflow
 from core.contacts import add_tag, create_contact
 from core.models import Contact
 from core.segments import Segment
@@ -117,7 +117,7 @@ def test_a_tag_trigger_counts_the_tagged_contacts_and_leaves_out_those_already_t
     assert check.known and check.population == 2
     assert (check.steps[0][1].receiving, dict(check.steps[0][1].skipped)) == (1, {"no consent for email_marketing": 1})
     assert activate(flow) == []
-    from core import start_workflow
+    from plugins.automation import start_workflow
 
     start_workflow(ada, flow)
     run_jobs()

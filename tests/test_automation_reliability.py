@@ -15,10 +15,10 @@ import threading
 import time_machine
 
 from core import Action, contacts
-from core.automation import WorkflowRun, runs_of, start_workflow
-from core.automation import engine
-from core.automation.models import RunLog, StepExecution
-from core.automation.timebased import recover_runs
+from plugins.automation import WorkflowRun, runs_of, start_workflow
+from plugins.automation import engine
+from plugins.automation.models import RunLog, StepExecution
+from plugins.automation.timebased import recover_runs
 from core.models import utcnow
 
 from .conftest import free_port

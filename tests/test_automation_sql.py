@@ -8,10 +8,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from core.automation.entry import on_event
-from core.automation.lifecycle import activate, create_workflow
-from core.automation.library import with_ids
-from core.automation.models import RunLog, StepExecution, WorkflowRun
+from plugins.automation.entry import on_event
+from plugins.automation.lifecycle import activate, create_workflow
+from plugins.automation.library import with_ids
+from plugins.automation.models import RunLog, StepExecution, WorkflowRun
 from core.contacts import create_contact, tags_of
 from core.events import emit
 from core.models import Event
@@ -75,7 +75,7 @@ def test_on_postgresql_a_run_moved_by_an_event_is_queued_only_once_its_move_is_c
     """One transaction per event on PostgreSQL: the advance job of a run
     answered by the event must not reach a worker before the move commits
     (it would read the old token and do nothing)."""
-    from core.automation import engine
+    from plugins.automation import engine
     from core.db import is_sqlite
     from core.queue import get_queue
 

@@ -8,8 +8,8 @@ import datetime as dt
 import time_machine
 
 from core import auth, contacts
-from core.automation import runs_of
-from core.automation.timebased import run_time_triggers
+from plugins.automation import runs_of
+from plugins.automation.timebased import run_time_triggers
 from core.events import emit
 from core.models import Contact, CustomField
 

@@ -5,10 +5,10 @@ and publishing the fix offers to move the contacts inside to the new version
 from __future__ import annotations
 
 from core import contacts
-from core.automation import RunLog, Workflow, WorkflowRun, start_workflow
-from core.automation.definition import remove_step, update_step
-from core.automation.library import action, condition, email, wait, with_ids
-from core.automation.lifecycle import create_workflow, problems, publish, save_draft
+from plugins.automation import RunLog, Workflow, WorkflowRun, start_workflow
+from plugins.automation.definition import remove_step, update_step
+from plugins.automation.library import action, condition, email, wait, with_ids
+from plugins.automation.lifecycle import create_workflow, problems, publish, save_draft
 from core.models import Contact
 
 from .conftest import login

@@ -28,10 +28,10 @@ import time_machine
 from flask import current_app
 
 from core import auth, emit_many, enqueue
-from core.automation.lifecycle import activate, create_workflow
-from core.automation.library import with_ids
-from core.automation.models import StepExecution, WorkflowRun
-from core.automation.timebased import recover_runs
+from plugins.automation.lifecycle import activate, create_workflow
+from plugins.automation.library import with_ids
+from plugins.automation.models import StepExecution, WorkflowRun
+from plugins.automation.timebased import recover_runs
 from core.db import write_transaction
 from core.dispatch import drain, signal
 from core.events import sweep_undispatched

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 
 from core import batch_memo, emit_many
-from core.automation.library import with_ids
-from core.automation.lifecycle import activate, create_workflow
-from core.automation.models import WorkflowRun, WorkflowVersion
+from plugins.automation.library import with_ids
+from plugins.automation.lifecycle import activate, create_workflow
+from plugins.automation.models import WorkflowRun, WorkflowVersion
 from core.dispatch import drain
 from core.dispatch.memo import batch_scope
 from core.models import Contact, Event, utcnow

@@ -9,8 +9,8 @@ import pytest
 from core import contacts, rename_trigger_type
 from core.app import create_app
 from core.db import init_database
-from core.automation.lifecycle import activate, problems
-from core.automation.models import Workflow, WorkflowVersion
+from plugins.automation.lifecycle import activate, problems
+from plugins.automation.models import Workflow, WorkflowVersion
 from core.events import emit
 from core.models import CustomField, MigrationRecord
 

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from core import Message, contacts, send_message, utcnow
-from core.automation import runs_of
+from plugins.automation import runs_of
 from core.contacts import create_contact
 from core.models import Contact
 from core.segments import Segment, add_to_segment

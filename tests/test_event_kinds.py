@@ -71,7 +71,7 @@ def test_interaction_comes_from_the_registry(ctx):
 
 
 def test_triggers_filters_and_waits_list_a_plugins_kinds_only_while_it_is_active(wsgi, ctx):
-    from core.automation.steps import _event_choices, event_words
+    from plugins.automation.steps import _event_choices, event_words
     from core.segments.words import describe_condition
 
     registries = state().registries
@@ -154,9 +154,9 @@ def test_every_kind_the_code_emits_by_name_is_registered(ctx):
     assert not unknown, f"emitted but never registered: {unknown}"
 
 
-#: workflow templates still name plugins' triggers and actions; they move to
-#: their plugins with issue 18 (minimal core)
-NOT_YET_KIND_FREE = {"core/automation/library.py"}
+#: files of core still allowed to name a plugin's kinds (none since the
+#: workflow templates moved to the automation plugin, issue 18)
+NOT_YET_KIND_FREE: set[str] = set()
 
 
 def test_core_names_no_plugin_kind(ctx):
@@ -209,7 +209,7 @@ def test_the_contact_timeline_shows_registered_labels(admin, ctx):
 
 
 def test_the_plugin_to_enable_for_a_missing_action_comes_from_the_installed_plugins(wsgi, ctx):
-    from core.automation.lifecycle import plugin_hint
+    from plugins.automation.lifecycle import plugin_hint
 
     def hints(*action_ids):
         wsgi.runtime.refresh()

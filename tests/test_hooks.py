@@ -302,3 +302,11 @@ def test_hook_contact_suppressed(fixture_plugin, wsgi, run_jobs):
             contacts.create_contact({"email": "Forgotten@example.com"})
         assert error.value.errors["email"] == "Suppressed by the fixture."
         assert contacts.create_contact({"email": "kept@example.com"}).id
+
+
+def test_hook_trigger_type_renamed(fixture_plugin):
+    from core import rename_trigger_type
+
+    with fixture_plugin.app_context(), fixture_plugin.extensions["couvee"].database_connection():
+        assert rename_trigger_type("fixture.old", "fixture.new", lambda settings: {"m": settings["n"]}) == 2
+    assert notes(fixture_plugin, "rename") == ["fixture.old->fixture.new:{'m': 1}"]

@@ -156,7 +156,7 @@ def test_the_workflow_editor_shows_the_french_labels(admin, ctx):
     """Core's workflow pages show the plugin's trigger and action labels in the
     admin's language (the segment builder words events with their ``past``
     phrase, which core composes into English sentences: not translated yet)."""
-    from core.automation.lifecycle import create_workflow
+    from plugins.automation.lifecycle import create_workflow
 
     speaks_french(ctx)
     workflow = create_workflow("Bienvenue")

@@ -99,7 +99,7 @@ def test_the_english_admin_is_unchanged(admin, ctx):
 def test_scorings_registry_labels_speak_french_in_core_editors(french_admin, ctx):
     """The tier filter in the segment editor, the threshold event among the
     workflow triggers and the points action among the workflow steps."""
-    from core.automation import lifecycle
+    from plugins.automation import lifecycle
 
     segment = french_admin.get("/admin/segments/new")
     assert "Niveau de score" in segment.text and "Score tier" not in segment.text

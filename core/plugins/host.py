@@ -35,7 +35,6 @@ CORE_PLUGIN = "core"
 CORE_PLUGIN_MODULES = {
     "core": "core.builtin",
     "core_segments": "core.segments.hooks",
-    "core_automation": "core.automation.hooks",
     "core_audit": "core.audit.hooks",
 }
 

@@ -211,3 +211,11 @@ def metrics_gauges():
 @hookimpl
 def contact_suppressed(emails):
     return {email: "Suppressed by the fixture." for email in emails if email.startswith("forgotten@")}
+
+
+@hookimpl
+def trigger_type_renamed(old_type, new_type, convert):
+    if old_type != "fixture.old":
+        return None
+    note("rename", f"{old_type}->{new_type}:{convert({'n': 1})}")
+    return 2

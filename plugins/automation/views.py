@@ -7,9 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from peewee import fn
 
-from ..auth import current_user, roles_required
-from ..i18n import core_domain
-from ..models import Contact
+from core import Contact, current_user, roles_required, translation_domain
 from . import lifecycle, versions
 from .definition import BRANCHING, DefinitionError, entry_rules, find, insert_step, remove_step, update_step
 from .entry import EntryRefused, start_workflow, stop_workflow
@@ -21,7 +19,7 @@ from .steps import kind_of, step_kinds
 automation_admin = Blueprint("automation", __name__, url_prefix="/admin/workflows")
 EDITORS = ("admin", "marketer")
 LOG_PAGE = 100
-_ = core_domain().gettext
+_ = translation_domain(__name__).gettext
 
 
 def _workflow(workflow_id: int) -> Workflow:
@@ -49,7 +47,7 @@ def run_counts() -> dict[int, dict[str, int]]:
 @automation_admin.route("")
 def index():
     workflows = list(Workflow.select().order_by(Workflow.name, Workflow.id))
-    return render_template("core/automation/index.html", workflows=workflows, counts=run_counts(),
+    return render_template("automation/index.html", workflows=workflows, counts=run_counts(),
                            trigger_words={w.id: trigger_words(w.definition) for w in workflows},
                            active_statuses=RUN_ACTIVE)
 
@@ -82,7 +80,7 @@ def new():
 
 @automation_admin.route("/library")
 def library():
-    return render_template("core/automation/library.html", templates=list(templates().values()))
+    return render_template("automation/library.html", templates=list(templates().values()))
 
 
 @automation_admin.route("/library/<template_id>", methods=["POST"])
@@ -133,7 +131,7 @@ def show(workflow_id):
     logs = (RunLog.select(RunLog, Contact).join(Contact, on=(RunLog.contact == Contact.id))
             .where(RunLog.workflow == workflow.id).order_by(RunLog.id.desc()).limit(20))
     return render_template(
-        "core/automation/editor.html", workflow=workflow, definition=workflow.definition,
+        "automation/editor.html", workflow=workflow, definition=workflow.definition,
         triggers=_trigger_rows(workflow.definition), entry=entry_rules(workflow.definition),
         problems=lifecycle.problems(workflow.definition), counters=step_counters(workflow.id),
         describe=describe_step, branching=BRANCHING, logs=list(logs), can_edit=_can_edit(),
@@ -270,7 +268,7 @@ def trigger_form(workflow_id, number=None):
         groups = {}
         for trigger_type in registry:
             groups.setdefault(trigger_type.kind, []).append(trigger_type)
-        return render_template("core/automation/trigger_form.html", workflow=workflow, groups=groups, choosing=True)
+        return render_template("automation/trigger_form.html", workflow=workflow, groups=groups, choosing=True)
     trigger_type = registry.get(type_id) or abort(404)
     values, errors = current.get("settings") or {}, {}
     if request.method == "POST":
@@ -282,7 +280,7 @@ def trigger_form(workflow_id, number=None):
             else:
                 triggers[number] = entry
             return _save(workflow, dict(workflow.definition, triggers=triggers), _("Trigger “%(label)s” saved.", label=trigger_type.label))
-    return render_template("core/automation/trigger_form.html", workflow=workflow, trigger_type=trigger_type,
+    return render_template("automation/trigger_form.html", workflow=workflow, trigger_type=trigger_type,
                            fields=form_fields(trigger_type.settings, values, errors), number=number,
                            choosing=False), (422 if errors else 200)
 
@@ -326,7 +324,7 @@ def new_step(workflow_id):
     index = request.values.get("index", 0, type=int)
     kind_key = request.values.get("kind")
     if not kind_key:
-        return render_template("core/automation/step_form.html", workflow=workflow, groups=_kind_choices(),
+        return render_template("automation/step_form.html", workflow=workflow, groups=_kind_choices(),
                                at=at, index=index, choosing=True)
     label, declared, base = _declared(kind_key)
     values, errors = {}, {}
@@ -339,7 +337,7 @@ def new_step(workflow_id):
             except DefinitionError as error:
                 abort(400, description=str(error))
             return _save(workflow, definition, _("Step “%(label)s” added.", label=label))
-    return render_template("core/automation/step_form.html", workflow=workflow, label=label, kind=kind_key,
+    return render_template("automation/step_form.html", workflow=workflow, label=label, kind=kind_key,
                            fields=form_fields(declared, values, errors), at=at, index=index, note="",
                            choosing=False, step=None), (422 if errors else 200)
 
@@ -357,7 +355,7 @@ def edit_step(workflow_id, step_id):
         if not errors:
             return _save(workflow, update_step(workflow.definition, step_id, settings=values, note=note),
                          _("Step “%(label)s” saved.", label=label))
-    return render_template("core/automation/step_form.html", workflow=workflow, label=label, kind=kind_of(step),
+    return render_template("automation/step_form.html", workflow=workflow, label=label, kind=kind_of(step),
                            fields=form_fields(declared, values, errors), note=note, choosing=False,
                            step=step), (422 if errors else 200)
 
@@ -383,7 +381,7 @@ def runs(workflow_id):
              .where(WorkflowRun.workflow == workflow.id).order_by(WorkflowRun.id.desc()))
     if status:
         query = query.where(WorkflowRun.status == status)
-    return render_template("core/automation/runs.html", workflow=workflow, runs=list(query.limit(LOG_PAGE)),
+    return render_template("automation/runs.html", workflow=workflow, runs=list(query.limit(LOG_PAGE)),
                            status=status, counts=run_counts().get(workflow.id, {}))
 
 
@@ -391,7 +389,7 @@ def runs(workflow_id):
 def run(run_id):
     found = WorkflowRun.get_or_none(WorkflowRun.id == run_id) or abort(404)
     logs = RunLog.select().where(RunLog.run == found.id).order_by(RunLog.id)
-    return render_template("core/automation/run.html", run=found, logs=list(logs))
+    return render_template("automation/run.html", run=found, logs=list(logs))
 
 
 # --- the contact page ---------------------------------------------------------------------

@@ -42,11 +42,7 @@ from contextlib import contextmanager
 
 from flask import current_app, g, has_app_context
 
-from ..db import db_proxy, is_sqlite, write_transaction
-from ..events import emit
-from ..messages import SendResult
-from ..models import Contact, utcnow
-from ..queue import enqueue
+from core import Contact, SendResult, db_proxy, emit, enqueue, is_sqlite, utcnow, write_transaction
 from .definition import StepMap
 from .models import RUN_ACTIVE, RunLog, StepExecution, Workflow, WorkflowRun, WorkflowVersion
 from .steps import check_condition, delay_due

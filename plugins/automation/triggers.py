@@ -1,22 +1,19 @@
-"""Core trigger types (``register_trigger_types``) and how an event is
+"""The automation plugin's trigger types (``register_trigger_types``) and how an event is
 matched against a workflow's triggers.
 
 Event triggers list the ``event_kinds`` they listen to and an optional
 ``matches(event, settings) -> bool``. Time triggers (``kind="time"``) have no
-event: the daily job in :mod:`core.automation.timebased` finds the contacts
+event: the daily job in :mod:`.timebased` finds the contacts
 that are due with indexed queries.
 """
 from __future__ import annotations
 
 import fnmatch
 
-from ..event_kinds import EventKind
-from ..extension import Setting, TriggerType
-from ..i18n import core_domain
-from ..segments.kinds import segment_population
+from core import EventKind, Setting, TriggerType, segment_population, translation_domain
 from .forms import DATE_FIELDS, FIELDS, SEGMENTS
 
-_l = core_domain().lazy_gettext
+_l = translation_domain(__name__).lazy_gettext
 
 
 def _text(value) -> str:
@@ -69,7 +66,7 @@ def event_trigger(kind: EventKind) -> TriggerType:
                        population=kind.trigger_population)
 
 
-def core_trigger_types(event_kinds) -> list[TriggerType]:
+def automation_trigger_types(event_kinds) -> list[TriggerType]:
     """The triggers core provides: one per event kind registered with
     ``can_trigger`` (by any active plugin), then those that are not one kind
     (inbound events, field changes, schedules). Plugins add theirs with the same hook."""

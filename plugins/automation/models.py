@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import peewee
 
-from ..models import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
+from core import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
 
 STATUSES = ("draft", "active", "paused")
 RUN_ACTIVE = ("running", "waiting", "retrying")

@@ -14,19 +14,17 @@ from dataclasses import dataclass
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..contacts import custom_fields, get_values, tags_of
-from ..event_kinds import event_kinds, interaction_kinds, trigger_kinds
-from ..extension import Setting
-from ..i18n import core_domain
-from ..models import Contact, CustomField, Event, User, utcnow
-from ..settings import get_setting
+from core import (
+    Contact, CustomField, Event, Setting, User, custom_fields, event_kinds, get_setting, get_values,
+    interaction_kinds, tags_of, translation_domain, trigger_kinds, utcnow,
+)
 
 UNITS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ANY_INTERACTION = "any_interaction"
 NATIVE = ("email", "first_name", "last_name")
-_, _l = core_domain().pair()
-pgettext = core_domain().pgettext
+_, _l = translation_domain(__name__).pair()
+pgettext = translation_domain(__name__).pgettext
 OPERATORS = [("equals", _l("is")), ("not_equals", _l("is not")), ("contains", _l("contains")),
              ("gte", _l("is at least (number)")), ("lte", _l("is at most (number)")),
              ("empty", _l("is empty")), ("not_empty", _l("is not empty"))]
@@ -66,7 +64,7 @@ def field_choices(kinds: tuple[str, ...] | None = None) -> list[tuple[str, str]]
 
 
 def segment_choices() -> list[tuple[str, str]]:
-    from ..segments import Segment
+    from core import Segment
 
     return [(str(s.id), s.name) for s in Segment.select().order_by(Segment.name)]
 
@@ -76,7 +74,7 @@ def user_choices() -> list[tuple[str, str]]:
 
 
 def _segment_name(raw) -> str:
-    from ..segments import Segment
+    from core import Segment
 
     try:
         segment = Segment.get_or_none(Segment.id == int(raw))
@@ -242,7 +240,7 @@ def check_condition(step: dict, contact: Contact) -> tuple[bool, str]:
         has = (settings.get("tag") or "").strip().lower() in {t.lower() for t in tags_of(contact)}
         return has, f"{'has' if has else 'does not have'} the tag “{settings.get('tag')}”"
     if check == "segment":
-        from ..segments import SegmentMember
+        from core import SegmentMember
 
         inside = SegmentMember.select().where((SegmentMember.contact == contact.id) & (
             SegmentMember.segment == int(settings.get("segment_id") or 0))).exists()

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..extension import Setting
-from ..i18n import core_domain
+from core import Setting, translation_domain
 
 FIELDS = [("@fields", "")]
 DATE_FIELDS = [("@date_fields", "")]
 SEGMENTS = [("@segments", "")]
 USERS = [("@users", "")]
 WORKFLOWS = [("@workflows", "")]
-_ = core_domain().gettext
+_ = translation_domain(__name__).gettext
 
 
 def workflow_choices() -> list[tuple[str, str]]:

@@ -1,10 +1,9 @@
-"""Event kinds of workflow runs (``core_automation``)."""
+"""Event kinds of workflow runs (the automation plugin)."""
 from __future__ import annotations
 
-from ..event_kinds import EventKind
-from ..i18n import core_domain
+from core import EventKind, translation_domain
 
-_l = core_domain().lazy_gettext
+_l = translation_domain(__name__).lazy_gettext
 
 WORKFLOW = {"workflow_id": _l("the workflow's id")}
 

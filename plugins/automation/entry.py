@@ -14,18 +14,14 @@ import logging
 
 from flask import current_app
 
-from ..event_kinds import counts_as_interaction, event_kinds
-from ..dispatch.memo import batch_memo
-from ..events import emit
-from ..i18n import core_domain
-from ..models import Contact, Event, utcnow
+from core import Contact, Event, batch_memo, counts_as_interaction, emit, event_kinds, translation_domain, utcnow
 from . import engine
 from .definition import StepMap, entry_rules
 from .models import RUN_ACTIVE, StepExecution, Workflow, WorkflowRun, WorkflowVersion
 from .steps import ANY_INTERACTION, event_matches_pattern
 
 log = logging.getLogger("couvee.automation")
-_ = core_domain().gettext
+_ = translation_domain(__name__).gettext
 
 
 class EntryRefused(Exception):

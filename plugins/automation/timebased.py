@@ -20,7 +20,7 @@ import logging
 
 from flask import current_app
 
-from ..models import Contact, ContactValue, CustomField, Event, utcnow
+from core import Contact, ContactValue, CustomField, Event, utcnow
 from . import engine
 from .entry import live_definitions, try_start
 from .models import WorkflowRun
@@ -91,7 +91,7 @@ def peewee_exists(query):
 
 
 def recurring_ids(settings: dict, today: dt.date):
-    from ..segments import SegmentMember
+    from core import SegmentMember
 
     every = settings.get("every") or "week"
     if every == "week" and WEEKDAYS[today.weekday()] != (settings.get("weekday") or "mon"):

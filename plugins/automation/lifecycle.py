@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from ..i18n import core_domain
-from ..models import Contact, CustomField, utcnow
+from core import Contact, CustomField, translation_domain, utcnow
 from . import engine
 from .definition import entry_rules, walk
 from .forms import check_values
 from .models import RUN_ACTIVE, Workflow, WorkflowRun, WorkflowVersion, empty_definition
 from .steps import kind_of, step_kinds
 
-_ = core_domain().gettext
+_ = translation_domain(__name__).gettext
 
 
 def create_workflow(name: str, definition: dict | None = None, description: str = "",
@@ -95,7 +94,7 @@ def _field_problems(where: str, settings: dict) -> list[str]:
 
 
 def plugin_hint(action_id: str | None) -> str:
-    """Which plugin to enable for ``action_id``, in words. Core knows no
+    """Which plugin to enable for ``action_id``, in words. This plugin knows no other
     plugin's actions: a registered action names its owner; a missing one is
     looked for among the plugins that are installed but inactive (the one
     named like the action's namespace, ``email`` for ``email.send``, else all

@@ -1,4 +1,4 @@
-"""Core actions (``register_actions``): tags, fields, notifying a user,
+"""The automation plugin's actions (``register_actions``): tags, fields, notifying a user,
 outbound webhooks, starting and stopping workflows. (``segment.add``/``segment.remove``
 come from segments; plugins register their own actions.)
 
@@ -13,17 +13,15 @@ import json
 import urllib.error
 import urllib.request
 
-from ..contacts import add_tag, get_values, remove_tag, update_contact, ContactError
-from ..extension import Action, Setting
-from ..i18n import core_domain
-from ..messages import Message, send_message
-from ..models import User, utcnow
-from ..web import external_url
+from core import (
+    Action, ContactError, Message, Setting, User, add_tag, external_url, get_values, remove_tag, send_message,
+    translation_domain, update_contact, utcnow,
+)
 from .forms import FIELDS, USERS, WORKFLOWS
 
 WEBHOOK_TIMEOUT = 10
 SIGNATURE_HEADER = "X-Couvee-Signature"
-_l = core_domain().lazy_gettext
+_l = translation_domain(__name__).lazy_gettext
 
 
 def _tag(settings: dict) -> str:
@@ -159,7 +157,7 @@ def run_workflow_stop(contact, settings, context=None):
     return f"stopped {count} run(s)"
 
 
-def core_actions() -> list[Action]:
+def automation_actions() -> list[Action]:
     return [
         Action("tag.add", _l("Add a tag"), run=run_tag_add, settings=[Setting("tag", _l("Tag"), required=True)],
                description=_l("Tags the contact (nothing happens if it already has the tag).")),

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify
 
-from ..contacts import normalize_email
-from ..events import emit
-from ..extension import FieldValueError
-from ..models import Contact
-from ..rest import schema as s
-from ..rest.operation import operation
-from ..rest.responses import created, invalid
+from core import Contact, FieldValueError, emit, normalize_email
+from core import api_schema as s
+from core import api_operation as operation
+from core import created_json as created, invalid_json as invalid
 from .entry import EntryRefused, start_workflow, stop_workflow
 from .models import RUN_ACTIVE, Workflow, WorkflowRun
 

@@ -11,10 +11,10 @@ from typing import Callable
 
 from flask import current_app
 
-from ..i18n import core_domain
+from core import translation_domain
 from .lifecycle import plugin_hint
 
-_, _l = core_domain().pair()
+_, _l = translation_domain(__name__).pair()
 
 
 def trigger(kind: str, **settings) -> dict:
