@@ -81,6 +81,13 @@ def register_event_kinds():
 
 
 @hookimpl
+def register_actions():
+    from .contact_actions import contact_actions
+
+    return contact_actions()
+
+
+@hookimpl
 def register_admin_menu():
     return [
         AdminMenuItem("dashboard", _l("Dashboard"), "admin.dashboard", order=0),

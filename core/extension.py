@@ -35,6 +35,12 @@ class Setting:
     again with it and nothing is stored), e.g.
     ``Setting("limits", "Limits", clean=parse_limits_text)``. It is not called
     for an empty field.
+
+    ``choices_from``, for a ``choice`` setting whose options live in the
+    database, is called each time the form is drawn or checked and its
+    ``(value, label)`` pairs follow ``choices``, e.g.
+    ``Setting("user", "Who", kind="choice", choices_from=core.user_choices)``.
+    Forms read :meth:`choice_list`.
     """
 
     key: str
@@ -47,6 +53,11 @@ class Setting:
     env: Optional[str] = None
     choices: list[tuple[str, str]] = field(default_factory=list)
     clean: Optional[Callable[[str], Any]] = None
+    choices_from: Optional[Callable[[], Any]] = None
+
+    def choice_list(self) -> list[tuple[str, str]]:
+        """The fixed ``choices``, then those ``choices_from`` gives now."""
+        return list(self.choices) + (list(self.choices_from()) if self.choices_from else [])
 
 
 class FieldType:

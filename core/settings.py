@@ -77,7 +77,7 @@ def coerce(setting: Setting, raw):
             return int(text)
         except ValueError:
             raise SettingError(f"{setting.label} must be a whole number.") from None
-    if setting.kind == "choice" and text and text not in {value for value, _ in setting.choices}:
+    if setting.kind == "choice" and text and text not in {value for value, _label in setting.choice_list()}:
         raise SettingError(f"{setting.label}: choose one of the listed values.")
     if setting.clean is not None and text:
         try:

@@ -131,3 +131,40 @@ def test_renaming_a_trigger_type_reaches_the_workflows_through_a_hook(ctx):
     assert Workflow.get_by_id(workflow.id).definition["triggers"] == [
         {"type": "shop.tag_added", "settings": {"label": "vip"}}]
     assert rename_trigger_type("tag_added", "shop.tag_added") == 0  # nothing left to move
+
+
+def test_contact_actions_are_cores_and_work_for_forms_without_workflows(admin, wsgi, couvee_cli, run_jobs):
+    """Tags, fields, notifications and webhooks are the kernel's actions: with
+    the automation plugin off, a form still tags the contact and sets a field,
+    and the action's field choice lists the real fields."""
+    from core.models import CustomField
+    from plugins.forms import builder
+    from plugins.forms.models import Form
+
+    from .conftest import current_app_of
+    from .forms_helpers import make_form, submit
+
+    assert couvee_cli("plugins", "disable", "automation").exit_code == 0
+    state = current_app_of(admin).extensions["couvee"]
+    assert {"tag.add", "tag.remove", "field.set", "notify.user", "webhook.call"} <= set(state.registries.actions.ids())
+    assert state.registries.actions.owner("tag.add") == "core"
+    with wsgi.app.app_context(), wsgi.app.extensions["couvee"].database_connection():
+        CustomField.create(key="sector", label="Secteur", type_id="text")
+        form = make_form("Demo", publish=False)
+        tag = builder.add_action(form, "tag.add")
+        builder.save_action(form, tag, {"s_tag": "demo"})
+        field = builder.add_action(form, "field.set")
+        form_id, field_row = form.id, field.id
+    page = admin.get(f"/admin/forms/{form_id}/actions/{field_row}")
+    options = [value for value, *_ in page.forms["action-form"]["s_field"].options]
+    assert options[:3] == ["email", "first_name", "last_name"] and "sector" in options
+    page.forms["action-form"]["s_field"] = "sector"
+    page.forms["action-form"]["s_value"] = "Industrie"
+    page.forms["action-form"].submit().follow()
+    with wsgi.app.app_context(), wsgi.app.extensions["couvee"].database_connection():
+        builder.publish(Form.get_by_id(form_id))
+        submit(admin, Form.get_by_id(form_id), {"email": "lead@example.com"})
+    run_jobs()
+    with wsgi.app.app_context(), wsgi.app.extensions["couvee"].database_connection():
+        lead = Contact.get(Contact.email == "lead@example.com")
+        assert contacts.tags_of(lead) == ["demo"] and contacts.get_values(lead)["sector"] == "Industrie"

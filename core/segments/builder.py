@@ -136,7 +136,7 @@ def param_widgets(condition: dict, current_segment_id: int | None) -> list[dict]
         if setting.key == "field":
             continue
         widget = {"key": setting.key, "label": setting.label, "kind": setting.kind, "help": setting.help,
-                  "value": params.get(setting.key, ""), "choices": list(setting.choices), "datalist": []}
+                  "value": params.get(setting.key, ""), "choices": setting.choice_list(), "datalist": []}
         _dynamic_choices(registered.id, widget, params, current_segment_id)
         widgets.append(widget)
     return widgets

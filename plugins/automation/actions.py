@@ -1,137 +1,18 @@
-"""The automation plugin's actions (``register_actions``): tags, fields, notifying a user,
-outbound webhooks, starting and stopping workflows. (``segment.add``/``segment.remove``
-come from segments; plugins register their own actions.)
+"""The automation plugin's actions (``register_actions``): starting and
+stopping another workflow. (Tags, fields, notifying a user and webhooks are
+core's contact actions, ``core/contact_actions.py``; ``segment.add`` and
+``segment.remove`` come from segments; plugins register their own actions.)
 
 Each ``run(contact, settings, context)`` is idempotent for
 ``context["key"]``: the engine may re-run it after a crash.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import urllib.error
-import urllib.request
+from core import Action, Setting, translation_domain
 
-from core import (
-    Action, ContactError, Message, Setting, User, add_tag, external_url, get_values, remove_tag, send_message,
-    translation_domain, update_contact, utcnow,
-)
-from .forms import FIELDS, USERS, WORKFLOWS
+from .forms import WORKFLOWS
 
-WEBHOOK_TIMEOUT = 10
-SIGNATURE_HEADER = "X-Couvee-Signature"
 _l = translation_domain(__name__).lazy_gettext
-
-
-def _tag(settings: dict) -> str:
-    tag = (settings.get("tag") or "").strip()
-    if not tag:
-        raise ValueError("no tag given")
-    return tag
-
-
-def run_tag_add(contact, settings, context=None):
-    tag = _tag(settings)
-    return f"tag “{tag}” added" if add_tag(contact, tag, source="workflow") else f"already tagged “{tag}”"
-
-
-def run_tag_remove(contact, settings, context=None):
-    tag = _tag(settings)
-    return f"tag “{tag}” removed" if remove_tag(contact, tag, source="workflow") else f"had no tag “{tag}”"
-
-
-def run_field_set(contact, settings, context=None):
-    key = settings.get("field")
-    if not key:
-        raise ValueError("no field chosen")
-    try:
-        changes = update_contact(contact, {key: settings.get("value") or None}, source="workflow")
-    except ContactError as error:
-        raise ValueError(str(error)) from None
-    return f"{key} set to “{settings.get('value') or ''}”" if changes else f"{key} already “{settings.get('value')}”"
-
-
-def _recipient(contact, settings) -> User:
-    target = settings.get("user") or "owner"
-    if target == "owner":
-        if contact.owner_id is None:
-            raise ValueError("the contact has no owner to notify")
-        return contact.owner
-    user = User.get_or_none((User.id == int(target)) & (User.is_active == True))  # noqa: E712
-    if user is None:
-        raise ValueError(f"user {target} does not exist or is deactivated")
-    return user
-
-
-def _fill(text: str, contact) -> str:
-    values = {"name": contact.display_name, "email": contact.email or "", "first_name": contact.first_name,
-              "last_name": contact.last_name, "points": str(contact.points)}
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    return text
-
-
-def run_notify_user(contact, settings, context=None):
-    """Email the owner (or a chosen user) about the contact; transactional."""
-    user = _recipient(contact, settings)
-    link = external_url("admin.contact", contact_id=contact.id)
-    subject = _fill(settings.get("subject") or "Contact to follow up: {name}", contact)
-    body = _fill(settings.get("message") or "{name} needs your attention.", contact)
-    text = f"{body}\n\n{contact.display_name} <{contact.email or 'no email'}>\n{link}\n"
-    html = "<p>{}</p><p><a href=\"{}\">Open {} in Couvée</a></p>".format(
-        _escape(body), _escape(link), _escape(contact.display_name))
-    result = send_message(Message(to=user.email, subject=subject, text=text, html=html, kind="automation.notify",
-                                  purpose="transactional", key=(context or {}).get("key", ""),
-                                  metadata={"contact_id": contact.id}))
-    if result.status == "failed":
-        raise RuntimeError(f"could not notify {user.email}: {result.reason}")
-    return f"notified {user.email}" + ("" if result.sent else f" ({result.status}: {result.reason})")
-
-
-def _escape(text: str) -> str:
-    from markupsafe import escape
-
-    return str(escape(text))
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def check_webhook_settings(settings: dict) -> list[str]:
-    url = (settings.get("url") or "").strip()
-    if url and not url.startswith(("http://", "https://")):
-        return ["the webhook URL must start with http:// or https://."]
-    return []
-
-
-def run_webhook(contact, settings, context=None):
-    """POST the contact as JSON, signed with HMAC-SHA256 of the body.
-
-    A failure (network, non-2xx) raises: the engine retries with
-    exponential backoff, then marks the step failed with the error."""
-    url = (settings.get("url") or "").strip()
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("the webhook URL must start with http:// or https://")
-    context = context or {}
-    payload = {"event": "workflow.webhook", "key": context.get("key", ""), "workflow_id": context.get("workflow_id"),
-               "sent_at": utcnow().isoformat(),
-               "contact": {"id": contact.id, "email": contact.email, "first_name": contact.first_name,
-                           "last_name": contact.last_name, "points": contact.points, "fields": get_values(contact)}}
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "Couvee-Webhook",
-               "Idempotency-Key": context.get("key", "")}
-    if settings.get("secret"):
-        headers[SIGNATURE_HEADER] = sign(settings["secret"], body)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
-            return f"webhook answered {response.status}"
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(f"webhook answered {error.code}") from None
-    except (urllib.error.URLError, OSError) as error:
-        raise RuntimeError(f"webhook unreachable: {getattr(error, 'reason', error)}") from None
 
 
 def run_workflow_start(contact, settings, context=None):
@@ -159,23 +40,6 @@ def run_workflow_stop(contact, settings, context=None):
 
 def automation_actions() -> list[Action]:
     return [
-        Action("tag.add", _l("Add a tag"), run=run_tag_add, settings=[Setting("tag", _l("Tag"), required=True)],
-               description=_l("Tags the contact (nothing happens if it already has the tag).")),
-        Action("tag.remove", _l("Remove a tag"), run=run_tag_remove, settings=[Setting("tag", _l("Tag"), required=True)]),
-        Action("field.set", _l("Set a field"), run=run_field_set,
-               settings=[Setting("field", _l("Field"), kind="choice", required=True, choices=FIELDS),
-                         Setting("value", _l("Value"), help=_l("Empty clears the field."))]),
-        Action("notify.user", _l("Notify a user by email"), run=run_notify_user,
-               description=_l("Emails the contact's owner or a chosen user, with a link to the contact."),
-               settings=[Setting("user", _l("Who"), kind="choice", default="owner",
-                                 choices=[("owner", _l("The contact's owner")), *USERS]),
-                         Setting("subject", _l("Subject"), default="Contact to follow up: {name}",
-                                 help=_l("{name}, {email}, {first_name}, {points} are replaced.")),
-                         Setting("message", _l("Message"), kind="textarea", default="{name} needs your attention.")]),
-        Action("webhook.call", _l("Call a webhook"), run=run_webhook, validate=check_webhook_settings,
-               description=_l("POSTs the contact as JSON; signed with HMAC-SHA256 in X-Couvee-Signature; "
-                              "retried with exponential backoff."),
-               settings=[Setting("url", _l("URL"), required=True), Setting("secret", _l("Signing secret"), secret=True)]),
         Action("workflow.start", _l("Start another workflow"), run=run_workflow_start,
                settings=[Setting("workflow_id", _l("Workflow"), kind="choice", required=True, choices=WORKFLOWS)]),
         Action("workflow.stop", _l("Stop another workflow"), run=run_workflow_stop,

@@ -36,6 +36,8 @@ def expand_choices(setting: Setting) -> list[tuple[str, str]]:
             choices.extend(dynamic[value]())
         else:
             choices.append((value, label))
+    if setting.choices_from is not None:
+        choices.extend(setting.choices_from())
     return choices
 
 

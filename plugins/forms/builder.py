@@ -296,7 +296,8 @@ def read_settings(declared: list[Setting], data) -> tuple[dict, dict]:
             except ValueError:
                 errors[setting.key] = _("%(setting)s must be a whole number.", setting=setting.label)
             continue
-        if setting.kind == "choice" and text and setting.choices and text not in {v for v, _label in setting.choices}:
+        if setting.kind == "choice" and text and setting.choice_list() and \
+                text not in {v for v, _label in setting.choice_list()}:
             errors[setting.key] = _("%(setting)s: choose one of the listed values.", setting=setting.label)
             continue
         values[setting.key] = text if text else setting.default

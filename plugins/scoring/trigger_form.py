@@ -68,7 +68,7 @@ def _coerce(setting, raw, errors: list[str], label: str):
         if abs(number) > MAX_DELTA * 1000:
             errors.append(_("%(action)s: %(setting)s is too large.", action=label, setting=setting.label))
         return number
-    if setting.kind == "choice" and text and text not in {value for value, _ in setting.choices}:
+    if setting.kind == "choice" and text and text not in {value for value, _label in setting.choice_list()}:
         errors.append(_("%(action)s: choose one of the listed values for %(setting)s.", action=label,
                         setting=setting.label))
     return text
