@@ -114,7 +114,7 @@ def sign(secret: str, body: bytes) -> str:
 def check_webhook_settings(settings: dict) -> list[str]:
     url = (settings.get("url") or "").strip()
     if url and not url.startswith(("http://", "https://")):
-        return [_("The webhook URL must start with http:// or https://.")]
+        return [_("the webhook URL must start with http:// or https://.")]
     return []
 
 
