@@ -157,7 +157,7 @@ def test_failed_deliveries_are_shown_on_the_dashboard_with_a_protected_retry(adm
     table = page.html.find(id="failed-deliveries")
     assert table is not None
     text = table.get_text(" ")
-    assert "probe_dash" in text and "contact_created" in text and "<b>Eve</b>" in text  # escaped, shown as text
+    assert "probe_dash" in text and "Contact created" in text and "<b>Eve</b>" in text  # escaped, shown as text
     assert "probe_dash <is> down" in text
     assert table.find("b") is None
     delivery = EventDelivery.get()

@@ -376,8 +376,8 @@ def test_cleaning_skips_bounced_unsubscribed_suppressed_addresses_and_cold_leads
         {"fresh@exemple.fr", "unknown@exemple.fr"}
     assert contact("bounce@exemple.fr").first_name == "Ada" and contact("stop@exemple.fr").first_name == "Ada"
     reasons = {line: reason for line, kind, reason in reported(job) if kind == "skipped"}
-    assert reasons[2] == "This address bounced before: not imported again."
-    assert reasons[3] == "This address unsubscribed before: not imported again."
+    assert reasons[2] == "This address had an email bounce before: not imported again."
+    assert reasons[3] == "This address unsubscribed from emails before: not imported again."
     assert reasons[4] == "This address is on the suppression list."
     assert reasons[5].startswith("Cold lead: last activity on 2001-01-01 is more than 24 months old")
 
