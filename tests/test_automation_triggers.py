@@ -39,6 +39,25 @@ def test_birthday_anniversary_enters_once_a_year_and_29_february_on_the_28th(ctx
     assert labels(redis) == ["wishes"] * 3
 
 
+def test_the_day_of_a_time_trigger_is_the_instance_time_zones(ctx, run_jobs):
+    """At 23:30 UTC on 14 June it is already 15 June in Paris (the default
+    instance time zone): a 15 June birthday is due; on a UTC instance it is not yet."""
+    from core.settings import store_setting
+
+    probe(ctx)
+    CustomField.create(key="birthday", label="Birthday", type_id="date")
+    live("Birthday", [{"type": "date_anniversary", "settings": {"field": "birthday"}}], [record("wishes")])
+    contacts.create_contact({"email": "ada@example.com", "birthday": "1990-06-15"})
+    run_jobs()
+    late_evening_utc = dt.datetime(2027, 6, 14, 23, 30, tzinfo=dt.timezone.utc)
+    store_setting("general", "timezone", "UTC")
+    with time_machine.travel(late_evening_utc, tick=False):
+        assert run_time_triggers() == 0
+    store_setting("general", "timezone", "Europe/Paris")
+    with time_machine.travel(late_evening_utc, tick=False):
+        assert run_time_triggers() == 1
+
+
 def test_one_year_after_the_first_purchase(ctx, run_jobs):
     probe(ctx)
     CustomField.create(key="first_purchase", label="First purchase", type_id="date")

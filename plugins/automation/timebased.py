@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from core import Contact, ContactValue, CustomField, Event, utcnow
+from core import Contact, ContactValue, CustomField, Event, instance_timezone, utcnow
 from . import engine
 from .entry import live_definitions, try_start
 from .models import WorkflowRun
@@ -32,8 +33,19 @@ FIRST_YEAR = 1900
 LATE = dt.timedelta(minutes=5)
 
 
+def _zone() -> ZoneInfo:
+    return ZoneInfo(instance_timezone())
+
+
+def local_today() -> dt.date:
+    """Today in the instance time zone (Settings → General): a birthday in
+    Paris starts at midnight in Paris, not in UTC."""
+    return utcnow().astimezone(_zone()).date()
+
+
 def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.timezone.utc)
+    """Midnight of ``day`` in the instance time zone, as UTC."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=_zone()).astimezone(dt.timezone.utc)
 
 
 def _field_id(key) -> int | None:
@@ -128,7 +140,7 @@ def _ids(query) -> list[int]:
 
 def run_time_triggers(today: dt.date | None = None) -> int:
     """Daily job: enter the contacts due today in every active workflow."""
-    today = today or utcnow().date()
+    today = today or local_today()
     registry = current_app.extensions["couvee"].registries.trigger_types
     entered = 0
     for workflow, definition in live_definitions():
