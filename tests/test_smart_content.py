@@ -315,6 +315,19 @@ def test_sending_hours_follow_the_instance_time_zone_unless_the_programme_names_
         assert "closed" not in run_programme()
 
 
+def test_the_dashboard_counts_days_as_the_picks_record_them(ctx):
+    """Picks record the programme's day (the instance time zone by default): at
+    23:30 UTC it is already the next day in Paris, and the chart's last day is
+    that day, not UTC's (a send at that hour was missing from the chart)."""
+    from plugins.smart_content import stats
+
+    enable(timezone="")
+    with time_machine.travel(dt.datetime(2024, 3, 5, 23, 30, tzinfo=dt.timezone.utc), tick=False):
+        assert programme_settings.load().send_date() == dt.date(2024, 3, 6)
+        assert stats.programme_today() == dt.date(2024, 3, 6)
+        assert stats.sends_per_day()[-1][0] == dt.date(2024, 3, 6)
+
+
 def test_workflow_emails_count_towards_the_frequency(ctx, run_jobs):
     from core import emit
 

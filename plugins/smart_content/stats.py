@@ -8,8 +8,9 @@ import peewee
 from flask_babel import format_decimal
 from markupsafe import Markup, escape
 
-from core import translation_domain, utcnow
+from core import translation_domain
 
+from . import programme as programme_settings
 from .models import STAGES, Content, Pick
 
 WIDTH, HEIGHT, PAD = 640, 160, 24
@@ -17,9 +18,16 @@ _ = translation_domain(__name__).gettext
 ngettext = translation_domain(__name__).ngettext
 
 
+def programme_today() -> dt.date:
+    """Today as the programme counts days (its time zone, else the instance's):
+    the day a pick's ``send_date`` holds."""
+    return programme_settings.load().send_date()
+
+
 def sends_per_day(days: int = 30, today: dt.date | None = None) -> list[tuple[dt.date, int, int]]:
-    """[(date, sent, no_content)] for the last ``days`` days, zeros included."""
-    today = today or utcnow().date()
+    """[(date, sent, no_content)] for the last ``days`` days, zeros included
+    (days of the programme's time zone, as picks record them)."""
+    today = today or programme_today()
     start = today - dt.timedelta(days=days - 1)
     counts = {}
     query = (Pick.select(Pick.send_date, Pick.status, peewee.fn.COUNT(Pick.id))
@@ -96,7 +104,7 @@ def never_picked(limit: int = 100):
 
 
 def status_counts(days: int = 30) -> dict[str, int]:
-    start = utcnow().date() - dt.timedelta(days=days - 1)
+    start = programme_today() - dt.timedelta(days=days - 1)
     query = (Pick.select(Pick.status, peewee.fn.COUNT(Pick.id)).where(Pick.send_date >= start)
              .group_by(Pick.status).tuples())
     return dict(query)
