@@ -120,7 +120,16 @@ def _day(offset: int) -> dt.date:
 
 
 @pytest.fixture
-def people(ctx):
+def on_the_day_the_cases_were_written():
+    """The cases are dated when this module is imported (``TODAY``): their
+    test runs at noon of that day, so a run that crosses midnight (UTC) does
+    not compare dates of two different days."""
+    with time_machine.travel(dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.timezone.utc), tick=True):
+        yield
+
+
+@pytest.fixture
+def people(on_the_day_the_cases_were_written, ctx):
     """Four contacts that differ on every filter."""
     now = utcnow()
     alice = auth.create_user("alice@ex.com", "password-alice-1", role="sales", name="Alice")
