@@ -26,7 +26,9 @@ def workflow_choices() -> list[tuple[str, str]]:
 
 
 def expand_choices(setting: Setting) -> list[tuple[str, str]]:
-    from .steps import field_choices, segment_choices, user_choices
+    from core import user_choices
+
+    from .steps import field_choices, segment_choices
 
     dynamic = {"@fields": field_choices, "@date_fields": lambda: field_choices(("date",)),
                "@segments": segment_choices, "@users": user_choices, "@workflows": workflow_choices}

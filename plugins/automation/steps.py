@@ -15,8 +15,8 @@ from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import (
-    Contact, CustomField, Event, Setting, User, custom_fields, event_kinds, get_setting, get_values,
-    interaction_kinds, tags_of, translation_domain, trigger_kinds, utcnow,
+    Contact, CustomField, Event, Setting, User, custom_fields, event_kinds, field_choices as core_field_choices,
+    get_setting, get_values, interaction_kinds, tags_of, translation_domain, trigger_kinds, user_choices, utcnow,
 )
 
 UNITS = {"minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
@@ -58,9 +58,10 @@ class StepKind:
 
 
 def field_choices(kinds: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
-    native = {"email": _("Email"), "first_name": _("First name"), "last_name": _("Last name")}
-    choices = [] if kinds else [(key, native[key]) for key in NATIVE]
-    return choices + [(f.key, f.label) for f in custom_fields() if not kinds or f.type_id in kinds]
+    """Core's field choices, or only the custom fields of ``kinds`` (e.g. dates)."""
+    if not kinds:
+        return core_field_choices()
+    return [(f.key, f.label) for f in custom_fields() if f.type_id in kinds]
 
 
 def segment_choices() -> list[tuple[str, str]]:
@@ -69,8 +70,6 @@ def segment_choices() -> list[tuple[str, str]]:
     return [(str(s.id), s.name) for s in Segment.select().order_by(Segment.name)]
 
 
-def user_choices() -> list[tuple[str, str]]:
-    return [(str(u.id), u.display_name) for u in User.select().where(User.is_active == True).order_by(User.id)]  # noqa: E712
 
 
 def _segment_name(raw) -> str:

@@ -3,6 +3,7 @@ read once per job, so a batch does not query settings per message."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 from core import Setting, SettingsGroup, get_setting, instance_timezone, translation_domain
@@ -107,9 +108,10 @@ class EmailConfig:
     batch_size: int = _setting(_l("Messages per batch"), 100)
     workers: int = _setting(_l("Parallel send jobs per newsletter"), 2)
 
-    @property
+    @cached_property
     def send_timezone(self) -> str:
-        """The time zone of send windows and scheduled sends: this setting, else the instance's."""
+        """The time zone of send windows and scheduled sends: this setting, else the
+        instance's (read once per loaded config, not once per recipient)."""
         return self.timezone or instance_timezone()
 
     @property
