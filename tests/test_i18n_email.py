@@ -69,6 +69,7 @@ def test_the_editor_its_errors_and_its_flash_in_french(admin, ctx):
     assert "Give the newsletter a name." not in refused.text
     form = editor_form(refused)
     form["name"], form["sender_email"], form["content"] = "Soldes", "", "<p>Bonjour</p>"
+    form["content_format"] = "html"
     form["segments"] = [str(segment.id)]
     saved = form.submit().follow()
     assert "Newsletter enregistrée." in flashes(saved)

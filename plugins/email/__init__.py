@@ -39,8 +39,12 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
+    from .migrations import add_content_format, add_image_library
+
     return [Migration.create_tables(1, "newsletters, send log, links, opens, clicks, bounces", EMAIL_MODELS),
-            Migration(2, "company and postal address move to General settings", _move_sender_identity)]
+            Migration(2, "company and postal address move to General settings", _move_sender_identity),
+            Migration(3, "newsletters written in MJML or HTML", add_content_format),
+            Migration(4, "the image library", add_image_library)]
 
 
 @hookimpl
@@ -67,7 +71,7 @@ def register_actions():
 
 @hookimpl
 def register_blueprints():
-    from . import deliverability  # noqa: F401 (its routes are on email_admin)
+    from . import deliverability, duplicate, imageviews  # noqa: F401 (their routes are on email_admin, email_public)
     from .public import email_public
     from .views import email_admin
 
@@ -76,7 +80,9 @@ def register_blueprints():
 
 @hookimpl
 def register_admin_menu():
-    return [AdminMenuItem("email", _l("Newsletters"), "email_admin.index", order=30, roles=("admin", "marketer"))]
+    return [AdminMenuItem("email", _l("Newsletters"), "email_admin.index", order=30, roles=("admin", "marketer")),
+            AdminMenuItem("email.images", _l("Image library"), "email_admin.images_page", order=31,
+                          roles=("admin", "marketer"))]
 
 
 @hookimpl

@@ -107,6 +107,8 @@ class EmailConfig:
     timezone_field: str = _setting(_l("Contact field holding a timezone"), "timezone")
     batch_size: int = _setting(_l("Messages per batch"), 100)
     workers: int = _setting(_l("Parallel send jobs per newsletter"), 2)
+    image_max_mb: int = _setting(_l("Largest image in the image library (MB)"), 5,
+                                 help=_l("Images sent to thousands of readers should stay small: 1 MB is plenty."))
 
     @cached_property
     def send_timezone(self) -> str:

@@ -5,18 +5,18 @@ import datetime as dt
 
 from core import Segment, normalize_email, translation_domain
 
-from . import window as windows
+from . import formats, window as windows
 from .personal import ContentError, compile_template
 
 _ = translation_domain(__name__).gettext
-FIELDS = ("name", "subject", "preheader", "content", "sender_name", "sender_email", "reply_to")
+FIELDS = ("name", "subject", "preheader", "content", "content_format", "sender_name", "sender_email", "reply_to")
 
 
 def form_values(newsletter=None) -> dict:
     """What the form shows for a newsletter (or a new one)."""
     if newsletter is None:
         return {"name": "", "subject": "", "preheader": "", "sender_name": "", "sender_email": "", "reply_to": "",
-                "content": "<h1>Hello {{ first_name or \"there\" }},</h1>\n<p>Our news…</p>",
+                "content": formats.starter(), "content_format": formats.DEFAULT,
                 "segments": [], "exclusions": [], "track": True,
                 "utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "",
                 "window_days": [], "window_start": "", "window_end": ""}
@@ -58,11 +58,13 @@ def parse_form(form) -> tuple[dict, dict, dict]:
     errors: dict[str, str] = {}
     if not shown["name"]:
         errors["name"] = _("Give the newsletter a name.")
-    for name in ("subject", "content"):
-        try:
-            compile_template(shown[name], html=(name == "content"))
-        except ContentError as error:
-            errors[name] = str(error)
+    shown["content_format"] = formats.chosen(form.get("content_format"))
+    try:
+        compile_template(shown["subject"], html=False)
+    except ContentError as error:
+        errors["subject"] = str(error)
+    if problem := formats.content_error(shown["content"], shown["content_format"]):
+        errors["content"] = problem
     for name in ("sender_email", "reply_to"):
         if shown[name] and not valid_email(shown[name]):
             errors[name] = _("This is not a valid email address.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import peewee
 
-from core import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
+from core import BaseModel, Contact, JSONField, StoredFile, UTCDateTimeField, utcnow
 
 #: newsletter life cycle
 DRAFT, SCHEDULED, SENDING, PAUSED, SENT, CANCELLED = "draft", "scheduled", "sending", "paused", "sent", "cancelled"
@@ -22,6 +22,8 @@ class Newsletter(BaseModel):
     subject = peewee.TextField(default="")
     preheader = peewee.TextField(default="")
     content = peewee.TextField(default="")
+    #: "html" (a Jinja HTML body in the theme's layout) or "mjml" (a whole MJML document, see mjml.py)
+    content_format = peewee.CharField(default="html", max_length=10)
     sender_name = peewee.CharField(default="")
     sender_email = peewee.CharField(default="")
     reply_to = peewee.CharField(default="")
@@ -147,4 +149,18 @@ class Recipient(BaseModel):
         table_name = "email_recipient"
 
 
-EMAIL_MODELS = [Newsletter, Send, Link, Open, Click, Bounce, Recipient]
+class EmailImage(BaseModel):
+    """An image of the library: the uploaded file (``core.StoredFile``, in the
+    uploads folder) served publicly at ``/e/i/<token>`` for mail clients, with
+    its alt text."""
+
+    token = peewee.CharField(unique=True, max_length=64)
+    file = peewee.ForeignKeyField(StoredFile, on_delete="CASCADE")
+    alt = peewee.TextField(default="")
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "email_image"
+
+
+EMAIL_MODELS = [Newsletter, Send, Link, Open, Click, Bounce, Recipient, EmailImage]

@@ -53,7 +53,8 @@ def newsletter_renderer(newsletter: Newsletter, config: EmailConfig, prerender: 
     """The newsletter's renderer; ``prerender`` for a send job (many recipients, see :mod:`.prerendered`)."""
     return Renderer(config, subject=newsletter.subject, content=newsletter.content, preheader=newsletter.preheader,
                     scope=f"nl:{newsletter.id}", utm=newsletter.utm, track=newsletter.track, marketing=True,
-                    sender_name=newsletter.sender_name or config.from_name, prerender=prerender)
+                    sender_name=newsletter.sender_name or config.from_name, prerender=prerender,
+                    content_format=newsletter.content_format)
 
 
 def check_ready(newsletter: Newsletter, config: EmailConfig | None = None) -> rules.Verdict:

@@ -34,7 +34,7 @@ from .htmltext import html_to_text
 from .links import rewrite
 
 _OUTPUT = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_OWN_LINKS = {"unsubscribe_url": "cvunsubscribe", "view_url": "cvview"}
+_OWN_LINKS = {"unsubscribe_url": "cvunsubscribe", "view_url": "cvview", "pixel_url": "cvpixel"}
 _PLAIN_VALUE = re.compile(r"\S+(?: \S+)*")
 _NOT_TEXT = re.compile(r"<!--.*?-->|<(style|script|textarea|xmp|iframe|noembed|noframes|noscript)\b.*?</\1\s*>|<[^>]*>",
                        re.IGNORECASE | re.DOTALL)
@@ -125,7 +125,8 @@ def build(renderer, source: str, layout_markers: dict[str, str]) -> Prerendered 
     if any(placeholder in source for placeholder in layout_markers.values()):
         return None
     context = {f"cv{i}": marker(i) for i in range(len(expressions))}
-    context.update(cvunsubscribe=layout_markers["unsubscribe"], cvview=layout_markers["view"])
+    context.update(cvunsubscribe=layout_markers["unsubscribe"], cvview=layout_markers["view"],
+                   cvpixel=layout_markers["pixel"])
     body = personal.render_string(marker_source, context, html=True)
     values = [marker(i) for i in range(len(expressions))]
     if not _in_text_only(body, values):  # e.g. a value in a link: each recipient's own link

@@ -22,7 +22,7 @@ from flask_babel import force_locale
 
 from core import Contact, default_language, external_url, make_token, valid_language
 
-from . import personal, prerendered
+from . import mjml, personal, prerendered
 from .config import EmailConfig
 from .htmltext import html_to_text
 from .links import LinkBook, rewrite
@@ -62,10 +62,10 @@ class Renderer:
     def __init__(self, config: EmailConfig, *, subject: str, content: str, preheader: str = "",
                  scope: str = "", utm: dict | None = None, track: bool = True, marketing: bool = True,
                  sender_name: str = "", is_template: bool = True, text: str = "", prerender: bool = False,
-                 language: str = ""):
+                 language: str = "", content_format: str = "html"):
         self.arguments = dict(subject=subject, content=content, preheader=preheader, scope=scope, utm=utm,
                               track=track, marketing=marketing, sender_name=sender_name, is_template=is_template,
-                              text=text, prerender=prerender)
+                              text=text, prerender=prerender, content_format=content_format)
         #: the layout and footer speak this language; a contact who speaks another gets a sibling renderer
         self.language = valid_language(language) or default_language()
         self.siblings = {self.language: self}
@@ -77,6 +77,13 @@ class Renderer:
         self.book = LinkBook(scope) if (track and scope) else None
         self.links = LinkMaker()
         self.given_text = text
+        #: an MJML content is rendered (once per version) into the whole document, locked parts included
+        self.is_mjml = is_template and content_format == "mjml"
+        if self.is_mjml:
+            with force_locale(self.language):
+                content = mjml.newsletter_document(
+                    content or "", preheader=preheader, lang=self.language, from_name=sender_name or config.from_name,
+                    company=config.company, postal_address=config.postal_address, marketing=marketing, track=track)
         if is_template:
             self.subject_t = personal.compile_template(subject, html=False)
             self.content_t = personal.compile_template(content, html=True)
@@ -85,7 +92,7 @@ class Renderer:
             self.subject, self.content = subject, content
         self.full_document = not is_template and bool(_FULL_DOCUMENT.search(content or ""))
         with force_locale(self.language):
-            self.layout = "" if self.full_document else render_template(
+            self.layout = "" if self.full_document else _BODY if self.is_mjml else render_template(
                 "email/layout.html", body=Markup(_BODY), subject=_SUBJECT, preheader=preheader,
                 view_url=_VIEW, unsubscribe_url=_UNSUB if marketing else "", pixel_url=_PIXEL if track else "",
                 from_name=sender_name or config.from_name, company=config.company,
@@ -144,7 +151,7 @@ class Renderer:
         click = self.clicks(send_id)
         if self.fast is not None:
             context = personal.contact_context(contact, self.needs_fields, self.needs_owner)
-            context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"])
+            context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"], pixel_url=urls["open"])
             subject = " ".join(personal.render(self.subject_t, context).split())
             filled = self.fast.render(context, subject, urls, click)
             if filled is not None:
@@ -163,7 +170,7 @@ class Renderer:
         """Every step for this recipient (the content may use logic, or a value needs it)."""
         if self.is_template:
             context = personal.contact_context(contact, self.needs_fields, self.needs_owner)
-            context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"])
+            context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"], pixel_url=urls["open"])
             subject = " ".join(personal.render(self.subject_t, context).split())
             body = personal.render(self.content_t, context)
         else:

@@ -3,8 +3,9 @@ before a newsletter can be sent:
 
 - errors (sending refused): no visible unsubscribe link, no sender identity
   (sender name or company, and a postal address), no sender address;
-- warnings: no "view in browser" link, images without alt text, a
-  ``noreply@`` sender.
+- for a newsletter, an image without alt text (or with an empty one)
+  is an error too; for other messages a missing alt is a warning;
+- warnings: no "view in browser" link, a ``noreply@`` sender.
 """
 from __future__ import annotations
 
@@ -69,7 +70,10 @@ class _Scan(HTMLParser):
 
 
 def check_html(html: str, *, unsubscribe_prefix: str, view_prefix: str, config: EmailConfig,
-               sender_name: str, sender_email: str) -> Verdict:
+               sender_name: str, sender_email: str, images_need_alt: bool = False) -> Verdict:
+    """The rules on a rendered email. ``images_need_alt`` (a newsletter before
+    it is sent) makes an image without alt text, or with an empty one, an
+    error; otherwise a missing alt is only a warning."""
     verdict = Verdict()
     scan = _Scan()
     scan.feed(html or "")
@@ -90,6 +94,17 @@ def check_html(html: str, *, unsubscribe_prefix: str, view_prefix: str, config: 
     if not config.postal_address.strip():
         verdict.errors.append(_("The company's postal address is missing (Settings → General): "
                                 "marketing emails must show it."))
+    if images_need_alt:
+        no_alt = [img["src"] for img in scan.images if not (img["alt"] or "").strip() and not img["pixel"]]
+        if no_alt:
+            shown = ", ".join(src.rsplit("/", 1)[-1] or src for src in no_alt[:3])
+            verdict.errors.append(ngettext(
+                "%(num)d image has no alt text (%(images)s): describe it (alt=\"…\", or alt in <mj-image>) — "
+                "readers whose mail client blocks images, and screen readers, get nothing else.",
+                "%(num)d images have no alt text (%(images)s): describe each (alt=\"…\", or alt in <mj-image>) — "
+                "readers whose mail client blocks images, and screen readers, get nothing else.",
+                len(no_alt), images=shown))
+        return verdict
     missing_alt = [img["src"] for img in scan.images if img["alt"] is None and not img["pixel"]]
     if missing_alt:
         shown = ", ".join(src.rsplit("/", 1)[-1] or src for src in missing_alt[:3])
@@ -108,14 +123,15 @@ def check_newsletter(newsletter, config: EmailConfig, contact=None) -> Verdict:
     try:
         renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
                             preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,
-                            marketing=True, sender_name=newsletter.sender_name or config.from_name)
+                            marketing=True, sender_name=newsletter.sender_name or config.from_name,
+                            content_format=newsletter.content_format)
         rendered = renderer.render(0, contact)
     except ContentError as error:
         return Verdict(errors=[str(error)])
     prefix = renderer.links.own_prefix
     return check_html(rendered.html, unsubscribe_prefix=prefix[1], view_prefix=prefix[0], config=config,
                       sender_name=newsletter.sender_name or config.from_name,
-                      sender_email=newsletter.sender_email or config.from_email)
+                      sender_email=newsletter.sender_email or config.from_email, images_need_alt=True)
 
 
 def footer_refusal(html: str, renderer, config: EmailConfig, sender_name: str, sender_email: str) -> str:

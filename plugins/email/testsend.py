@@ -121,7 +121,8 @@ def send_test(newsletter_id: int, address: str, contact_id: int | None = None) -
     contact = Contact.get_or_none(Contact.id == contact_id) if contact_id else None
     renderer = lambda: Renderer(  # noqa: E731 - built inside deliver_test, which reports its errors
         config, subject=newsletter.subject, content=newsletter.content, preheader=newsletter.preheader, scope="",
-        utm=newsletter.utm, track=False, marketing=True, sender_name=newsletter.sender_name or config.from_name)
+        utm=newsletter.utm, track=False, marketing=True, sender_name=newsletter.sender_name or config.from_name,
+        content_format=newsletter.content_format)
     return deliver_test(config, address, renderer, contact=contact, kind="newsletter.test",
                         sender_name=newsletter.sender_name or config.from_name,
                         sender_email=newsletter.sender_email or config.from_email,

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from core import Contact, Segment, roles_required, translation_domain
 
-from . import charts, editing, metrics, newsletters, sendlog
+from . import charts, editing, formats, metrics, newsletters, sendlog
 from .config import load_config
 from .labels import reason_label, status_label
 from .models import DRAFT, FAILED, Newsletter, Send
@@ -67,7 +67,7 @@ def _edit(newsletter: Newsletter | None):
             flash(_("Newsletter saved."), "ok")
             return redirect(url_for("email_admin.show", newsletter_id=newsletter.id))
     return render_template("email/form.html", newsletter=newsletter, values=values, errors=errors,
-                           segments=_segments(), days=list(enumerate(DAYS))), \
+                           segments=_segments(), days=list(enumerate(DAYS)), content_formats=formats.choices()), \
         (422 if errors else 200)
 
 
@@ -213,7 +213,8 @@ def preview(newsletter_id):
     try:
         renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
                             preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,
-                            sender_name=newsletter.sender_name or config.from_name)
+                            sender_name=newsletter.sender_name or config.from_name,
+                            content_format=newsletter.content_format)
         rendered = renderer.render(0, contact)
     except ContentError as problem:
         error = str(problem)
