@@ -15,7 +15,7 @@ from .conftest import ADMIN_EMAIL, install_fixture_plugin, login
 #: endpoints reachable without a session or API key, each on purpose
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "auth.home", "rest.index", "rest.openapi"}
 # Each feature adds its reviewed public endpoints on its own line below.
-PUBLIC_ENDPOINTS |= {"email.open", "email.click", "email.view", "email.unsubscribe", "email.one_click", "email.inbound"}  # email
+PUBLIC_ENDPOINTS |= {"email.open", "email.click", "email.view", "email.unsubscribe", "email.one_click", "email.inbound", "email.image"}  # email
 PUBLIC_ENDPOINTS |= {"tracking_public.hit", "tracking_public.script_latest", "tracking_public.script", "tracking_public.asset"}  # tracking
 PUBLIC_ENDPOINTS |= {"forms.hosted", "forms.submit", "forms.definition", "forms.embed_js", "forms.stylesheet", "forms.confirm"}  # forms
 PUBLIC_ENDPOINTS |= {"gdpr_public.request_copy", "gdpr_public.export_page", "gdpr_public.export_download", "gdpr_public.preferences"}  # gdpr

@@ -20,7 +20,20 @@ from .config import EmailConfig
 _ = translation_domain(__name__).gettext
 ngettext = translation_domain(__name__).ngettext
 
-_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0", re.IGNORECASE)
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_FONT_SIZE = re.compile(r"font-size\s*:\s*([0-9.]+)", re.IGNORECASE)
+
+
+def _zero_font(style: str) -> bool | None:
+    """True when ``style`` sets a zero font size, False for another size, None when it sets none.
+    (MJML sets ``font-size:0`` on its wrappers and the size back on the text inside.)"""
+    match = _FONT_SIZE.search(style)
+    if match is None:
+        return None
+    try:
+        return float(match.group(1)) == 0
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -43,15 +56,23 @@ class _Scan(HTMLParser):
         self.links: list[dict] = []
         self.images: list[dict] = []
         self.open_links: list[dict] = []
-        self.hidden_depth: list[bool] = []
+        #: per open element: (hidden by display/visibility/``hidden``, zero font size: True/False/None)
+        self.hidden_depth: list[tuple[bool, bool | None]] = []
+
+    def _hidden_now(self) -> bool:
+        if any(hidden for hidden, _ in self.hidden_depth):
+            return True
+        sizes = [zero for _, zero in self.hidden_depth if zero is not None]
+        return bool(sizes and sizes[-1])  # the innermost font size wins
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        hidden = bool(_HIDDEN.search(attrs.get("style") or "")) or "hidden" in attrs
+        style = attrs.get("style") or ""
+        state = (bool(_HIDDEN.search(style)) or "hidden" in attrs, _zero_font(style))
         if tag not in ("img", "br", "meta", "link", "hr", "input"):
-            self.hidden_depth.append(hidden)
+            self.hidden_depth.append(state)
         if tag == "a":
-            link = {"href": attrs.get("href") or "", "text": "", "hidden": any(self.hidden_depth)}
+            link = {"href": attrs.get("href") or "", "text": "", "hidden": self._hidden_now()}
             self.links.append(link)
             self.open_links.append(link)
         elif tag == "img":
