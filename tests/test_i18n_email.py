@@ -165,3 +165,24 @@ def test_the_workflow_editor_shows_the_french_labels(admin, ctx):
     assert "Email ouvert" in triggers.text and "Email cliqué" in triggers.text and "Email opened" not in triggers.text
     steps = admin.get(f"/admin/workflows/{workflow.id}/steps/new")
     assert "Envoyer un email" in steps.text and "Send an email" not in steps.text
+
+
+def test_the_mjml_editor_image_library_and_duplicate_in_french(admin, ctx):
+    speaks_french(ctx)
+    page = admin.get("/admin/email/new")
+    form = editor_form(page)
+    assert form["content_format"].value == "mjml" and "MJML (blocs adaptés au mobile)" in page.text
+    assert "Bonjour {{ first_name or" in form["content"].value and "Lire la suite" in form["content"].value
+    assert "Read more" not in form["content"].value
+    form["name"], form["content"] = "Soldes", "<mjml><mj-body><mj-text>x</mj-body></mjml>"
+    refused = form.submit(status=422)
+    assert "Ce MJML ne peut pas être mis en forme :" in refused.text
+    assert "This MJML cannot be rendered" not in refused.text
+    library = admin.get("/admin/email/images")
+    assert "Bibliothèque d’images" in library.text and "Aucune image pour l’instant" in library.text
+    assert "Texte alternatif" in library.text and "No images yet" not in library.text
+    original = draft()
+    page = admin.get(f"/admin/email/{original.id}")
+    copied = next(f for f in page.forms.values() if f.action.endswith("/duplicate")).submit().follow()
+    assert "Copie créée en brouillon" in flashes(copied)
+    assert Newsletter.select().order_by(Newsletter.id.desc()).first().name == "Copie de Soldes"
