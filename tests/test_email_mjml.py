@@ -4,6 +4,7 @@ template rules as for HTML), the image library (checked uploads, public
 serving headers) and duplicating a newsletter."""
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
@@ -54,7 +55,7 @@ def test_an_mjml_newsletter_is_rendered_once_and_personalised_per_recipient(admi
     CustomField.create(key="company", label="Company", type_id="text")
     readers = Segment.create(name="Readers", kind="static")
     for values in ({"email": "ada@example.com", "first_name": "Ada", "company": "Analytical"},
-                   {"email": "bob@example.com"}, {"email": "cyd@example.com", "first_name": "Cyd"}):
+                   {"email": "bob@example.com"}, {"email": "cyd@example.com", "first_name": "Cyd", "language": "fr"}):
         add_to_segment(create_contact(values), readers)
     page = write_mjml(admin, [readers.id]).follow()
     newsletter = Newsletter.select().order_by(Newsletter.id.desc()).first()
@@ -66,7 +67,8 @@ def test_an_mjml_newsletter_is_rendered_once_and_personalised_per_recipient(admi
     run_jobs()
     messages = {m["To"]: m for m in smtp_sink.wait_for(3)}
     assert len(messages) == 3
-    assert mjml.renders - before == 1  # the send's document (tracked) once for the version, not per recipient
+    # the send's document (tracked) once for the version, not per recipient; once more for Cyd's French footer
+    assert mjml.renders - before == 2
     ada, bob = part(messages["ada@example.com"], "html"), part(messages["bob@example.com"], "html")
     assert "mj-column-per-50" in ada and "greeting" in ada  # the blocks, rendered by mrml (two columns)
     assert "Hello Ada from Analytical" in ada and "Hello reader from nowhere" in bob
@@ -76,7 +78,12 @@ def test_an_mjml_newsletter_is_rendered_once_and_personalised_per_recipient(admi
     assert "View this email in your browser" in ada and "/e/v/" in ada and "/e/o/" in ada  # view link, pixel
     assert messages["ada@example.com"]["Subject"] == "Spring for Ada"
     text = part(messages["cyd@example.com"], "plain")
-    assert "Hello Cyd from nowhere" in text and "Unsubscribe" in text and "<" not in text
+    assert "Hello Cyd from nowhere" in text and "Se désinscrire" in text and "<" not in text  # her language
+    assert "Voir cet email dans votre navigateur" in part(messages["cyd@example.com"], "html")
+    assert "Unsubscribe (http" in part(messages["bob@example.com"], "plain")
+    view = re.search(r'href="(http://couvee\.test/e/v/[^"]+)"', ada).group(1)
+    in_browser = admin.get(view.replace("http://couvee.test", ""))  # "view in browser" renders the MJML too
+    assert "Hello Ada from Analytical" in in_browser.text and "mj-column-per-50" in in_browser.text
     assert Newsletter.get_by_id(newsletter.id).status == "sent"
 
 

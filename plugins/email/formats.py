@@ -9,7 +9,7 @@ from core import translation_domain
 from . import mjml
 from .personal import ContentError, compile_template
 
-_, _l = translation_domain(__name__).pair()
+_ = translation_domain(__name__).gettext
 MJML, HTML = "mjml", "html"
 #: what a new newsletter is written in
 DEFAULT = MJML
