@@ -267,3 +267,17 @@ def test_existing_newsletters_are_html_after_the_migration(ctx):
     add_content_format(database, SchemaMigrator.from_database(database))
     assert Newsletter.get().content_format == "html"
     add_content_format(database, SchemaMigrator.from_database(database))  # a second run changes nothing
+
+
+def test_the_email_send_action_renders_an_mjml_newsletter_used_as_template(ctx, smtp_sink):
+    from plugins.email.actions import run_send
+
+    configure(smtp_sink)
+    ada = create_contact({"email": "ada@example.com", "first_name": "Ada"})
+    template = Newsletter.create(name="Welcome", subject="Welcome {{ first_name }}", content=NEWS,
+                                 content_format="mjml")
+    assert run_send(ada, {"template": template.id}, {"key": "step-1"}).status == "sent"
+    [mail] = smtp_sink.wait_for(1)
+    html = part(mail, "html")
+    assert mail["Subject"] == "Welcome Ada" and "Hello Ada from nowhere" in html and "mj-column-per-50" in html
+    assert "<mjml>" not in html and html.count("/e/u/") == 1  # one footer: the MJML's, not the layout's too

@@ -39,11 +39,14 @@ def run_send(contact, settings: dict, context: dict | None = None) -> SendResult
     settings, context = settings or {}, context or {}
     subject, body = (settings.get("subject") or "").strip(), settings.get("body") or ""
     template_id = settings.get("template") or settings.get("newsletter_id")
+    content_format = "html"
     if template_id not in (None, ""):
         template = Newsletter.get_or_none(Newsletter.id == int(template_id))
         if template is None:
             raise ActionError(f"There is no newsletter #{template_id} to use as a template.")
-        subject, body = subject or template.subject, body or template.content
+        if not body.strip():  # the newsletter's content, in its format (an MJML one is rendered as MJML)
+            body, content_format = template.content, template.content_format
+        subject = subject or template.subject
     if not subject or not body.strip():
         raise ActionError("The email action needs a subject and a body (or a template).")
     key = context.get("key")
@@ -52,7 +55,7 @@ def run_send(contact, settings: dict, context: dict | None = None) -> SendResult
                       key=f"action:{key}" if key else "", track=True)
     if not message.to:
         return SendResult("skipped", "no address")
-    return send_single(message, template=True)
+    return send_single(message, template=True, content_format=content_format)
 
 
 #: the skip reason of contacts without an address (counted by the step's audience check)

@@ -91,10 +91,12 @@ def is_marketing(purpose: str) -> bool:
     return (purpose or "marketing") != "transactional"
 
 
-def send_single(message: Message, config: EmailConfig | None = None, template: bool = False) -> SendResult:
+def send_single(message: Message, config: EmailConfig | None = None, template: bool = False,
+                content_format: str = "html") -> SendResult:
     """Send one message (the channel's ``send``). ``message.key`` makes it
     at-most-once; ``template=True`` renders subject and html as sandboxed
-    user templates with the contact's data (the ``email.send`` action)."""
+    user templates with the contact's data (the ``email.send`` action);
+    ``content_format="mjml"`` when that html is an MJML newsletter's source."""
     config = config or load_config()
     sender_email = message.sender_email or config.from_email
     if not sender_email:
@@ -118,7 +120,7 @@ def send_single(message: Message, config: EmailConfig | None = None, template: b
     try:
         renderer = Renderer(config, subject=message.subject, content=message.html, text=message.text,
                             is_template=template, scope=f"send:{row.id}", track=message.track,
-                            marketing=marketing, sender_name=message.sender_name)
+                            marketing=marketing, sender_name=message.sender_name, content_format=content_format)
         urls = renderer.urls(row.id)
         rendered = renderer.render(row.id, contact, urls)
     except ContentError as error:
