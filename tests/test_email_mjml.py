@@ -281,3 +281,21 @@ def test_the_email_send_action_renders_an_mjml_newsletter_used_as_template(ctx, 
     html = part(mail, "html")
     assert mail["Subject"] == "Welcome Ada" and "Hello Ada from nowhere" in html and "mj-column-per-50" in html
     assert "<mjml>" not in html and html.count("/e/u/") == 1  # one footer: the MJML's, not the layout's too
+
+
+def test_a_link_in_a_zero_font_size_stays_hidden_unless_the_text_sets_its_size_back(ctx):
+    from plugins.email.rules import check_html
+
+    configure()
+    config = load_config()
+
+    def visible(html: str) -> bool:
+        verdict = check_html(html, unsubscribe_prefix="https://u/", view_prefix="https://v/", config=config,
+                             sender_name="Ada", sender_email="news@couvee.test")
+        return not any("unsubscribe link" in error for error in verdict.errors)
+
+    assert visible('<td style="font-size:0px"><div style="font-size:12px"><a href="https://u/1">Unsubscribe</a></div></td>')
+    assert not visible('<td style="font-size:0px"><div><a href="https://u/1">Unsubscribe</a></div></td>')
+    assert not visible('<div style="font-size: 0"><a href="https://u/1">Unsubscribe</a></div>')
+    assert not visible('<div style="display:none"><p style="font-size:12px"><a href="https://u/1">Unsubscribe</a></p></div>')
+    assert visible('<p style="font-size:0.9em"><a href="https://u/1">Unsubscribe</a></p>')  # 0.9em is not zero
