@@ -168,8 +168,11 @@ def upload(admin, name, content, alt="Spring banner", status=302):
                       upload_files=[("file", name, content)], status=status)
 
 
-def test_the_image_library_checks_uploads_and_serves_images_to_mail_clients(admin, ctx, web, instance):
+def test_the_image_library_checks_uploads_and_serves_images_to_mail_clients(admin, ctx, wsgi, instance):
+    from webtest import TestApp
+
     configure()
+    web = TestApp(wsgi)  # a mail client: no session
     empty = admin.get("/admin/email/images")
     assert "No images yet" in empty.text
     assert "Image library" in [a.text.strip() for a in empty.html.select("nav.sidebar ul a")]
@@ -194,7 +197,8 @@ def test_the_image_library_checks_uploads_and_serves_images_to_mail_clients(admi
     stored = image.file
     assert "static" not in stored.path and "Bann" not in stored.path  # a random name in the uploads folder
 
-    served = web.get(f"/e/i/{image.token}")  # public: no session
+    served = web.get(f"/e/i/{image.token}")
+    assert "couvee_session" not in web.cookies and "cookie" not in served.headers.get("Vary", "").lower()
     assert served.body == png(2, 2) and served.content_type == "image/png"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert served.headers["Content-Security-Policy"] == "default-src 'none'"
