@@ -1,6 +1,7 @@
 """Email: the ``email`` send channel (SMTP or Maildir), newsletters to
-segments, sandboxed templates, open/click tracking, unsubscribes (page,
-RFC 8058 One-Click, mailto), bounces and metrics. See docs/email.md."""
+segments written in MJML or HTML, sandboxed templates, an image library,
+open/click tracking, unsubscribes (page, RFC 8058 One-Click, mailto),
+bounces and metrics. See docs/email.md."""
 from __future__ import annotations
 
 from flask import render_template

@@ -34,7 +34,8 @@ from core import translation_domain
 from .personal import ContentError
 
 _ = translation_domain(__name__).gettext
-#: rendered documents kept (per process), by the digest of their MJML source
+#: rendered documents kept, by the digest of their MJML source: per process, not per app, as the
+#: rendering is a pure function of the source (nothing about an app or its plugins is in it)
 CACHE_SIZE = 64
 _cache: OrderedDict[str, str] = OrderedDict()
 _lock = threading.Lock()
