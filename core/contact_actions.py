@@ -18,7 +18,7 @@ import urllib.request
 from flask_babel import force_locale
 from markupsafe import escape
 
-from .contacts import ContactError, add_tag, custom_fields, get_values, remove_tag, update_contact
+from .contacts import ContactError, add_tag, custom_fields, get_values, native_fields, remove_tag, update_contact
 from .extension import Action, Setting
 from .i18n import core_domain, default_language, valid_language
 from .messages import Message, send_message
@@ -32,8 +32,8 @@ _, _l = core_domain().pair()
 
 def field_choices() -> list[tuple[str, str]]:
     """The contact's fields a form can pick: email, names, then the custom fields."""
-    native = [("email", _("Email")), ("first_name", _("First name")), ("last_name", _("Last name"))]
-    return native + [(field.key, field.label) for field in custom_fields()]
+    return [(key, str(label)) for key, label in native_fields().items()] + [
+        (field.key, field.label) for field in custom_fields()]
 
 
 def user_choices() -> list[tuple[str, str]]:
