@@ -22,6 +22,7 @@ from .contacts import (
     normalize_email,
     normalize_tag,
     remove_tag,
+    native_fields,
     search_contacts,
     suppressed_emails,
     tags_of,

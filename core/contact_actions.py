@@ -15,11 +15,12 @@ import json
 import urllib.error
 import urllib.request
 
+from flask_babel import force_locale
 from markupsafe import escape
 
-from .contacts import ContactError, add_tag, custom_fields, get_values, remove_tag, update_contact
+from .contacts import ContactError, add_tag, custom_fields, get_values, native_fields, remove_tag, update_contact
 from .extension import Action, Setting
-from .i18n import core_domain
+from .i18n import core_domain, default_language, valid_language
 from .messages import Message, send_message
 from .models import User, utcnow
 from .web import external_url
@@ -31,8 +32,8 @@ _, _l = core_domain().pair()
 
 def field_choices() -> list[tuple[str, str]]:
     """The contact's fields a form can pick: email, names, then the custom fields."""
-    native = [("email", _("Email")), ("first_name", _("First name")), ("last_name", _("Last name"))]
-    return native + [(field.key, field.label) for field in custom_fields()]
+    return [(key, str(label)) for key, label in native_fields().items()] + [
+        (field.key, field.label) for field in custom_fields()]
 
 
 def user_choices() -> list[tuple[str, str]]:
@@ -91,15 +92,18 @@ def fill_tokens(text: str, contact) -> str:
 
 
 def run_notify_user(contact, settings, context=None):
-    """Email the owner (or a chosen user) about the contact; transactional."""
+    """Email the owner (or a chosen user) about the contact, in that user's
+    language; transactional."""
     user = _recipient(contact, settings)
     link = external_url("admin.contact", contact_id=contact.id)
-    subject = fill_tokens(settings.get("subject") or "Contact to follow up: {name}", contact)
-    body = fill_tokens(settings.get("message") or "{name} needs your attention.", contact)
-    text = f"{body}\n\n{contact.display_name} <{contact.email or 'no email'}>\n{link}\n"
-    html = "<p>{}</p><p><a href=\"{}\">Open {} in Couvée</a></p>".format(
-        escape(body), escape(link), escape(contact.display_name))
-    result = send_message(Message(to=user.email, subject=subject, text=text, html=html, kind="automation.notify",
+    with force_locale(valid_language(user.language) or default_language()):
+        subject = fill_tokens(settings.get("subject") or _("Contact to follow up: {name}"), contact)
+        body = fill_tokens(settings.get("message") or _("{name} needs your attention."), contact)
+        address = contact.email or _("no email address")
+        opening = _("Open %(name)s in Couvée", name=contact.display_name)
+    text = f"{body}\n\n{contact.display_name} <{address}>\n{link}\n"
+    html = "<p>{}</p><p><a href=\"{}\">{}</a></p>".format(escape(body), escape(link), escape(opening))
+    result = send_message(Message(to=user.email, subject=subject, text=text, html=html, kind="notify.user",
                                   purpose="transactional", key=(context or {}).get("key", ""),
                                   metadata={"contact_id": contact.id}))
     if result.status == "failed":

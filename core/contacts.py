@@ -18,7 +18,18 @@ from .queue import enqueue
 
 NATIVE_FIELDS = ("email", "first_name", "last_name", "language")
 
-_ = core_domain().gettext
+_, _l = core_domain().pair()
+
+
+def native_fields() -> dict:
+    """The contact's own text fields (columns of ``Contact``), key -> label
+    as the admin names them (lazy: read in the current language)::
+
+        from core import native_fields
+
+        choices = list(native_fields().items()) + [(f.key, f.label) for f in custom_fields()]
+    """
+    return {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name")}
 
 
 class ContactError(ValueError):

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 
 from .event_kinds import event_kinds
+from .contacts import native_fields
 from .i18n import core_domain
 
 _, _l = core_domain().pair()
 log = logging.getLogger("couvee.events")
 
 #: the contact's own fields, as the admin names them
-NATIVE_FIELD_LABELS = {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name"),
-                       "language": _l("Language")}
+NATIVE_FIELD_LABELS = {**native_fields(), "language": _l("Language")}
 
 #: where a change came from, for the sources core itself records
 SOURCE_LABELS = {"admin": _l("by hand in the admin"), "api": _l("REST API"), "import": _l("CSV import"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from ..db import write_transaction
+from ..db import db_proxy, is_sqlite, write_transaction
 from ..models import Contact, Event, utcnow
 from . import partitions
 
@@ -78,18 +78,50 @@ def _pick_in_partition(token: str, limit: int, partition: int, now: dt.datetime)
         picked = [row.id for row in Event.select(Event.id).where(free & Event.contact.in_(urgent))
                   .order_by(Event.id).limit(lane)]
     if len(picked) < limit:
-        oldest = Event.select(Event.id).where(free)
-        if picked:
-            oldest = oldest.where(Event.id.not_in(picked))
-        picked += [row.id for row in oldest.order_by(Event.id).limit(limit - len(picked))]
+        picked += _oldest_in_partition(partition, now, limit - len(picked), held, picked)
     return sorted(picked)
 
 
+def _oldest_in_partition(partition: int, now: dt.datetime, limit: int, held: list[int],
+                         picked: list[int]) -> list[int]:
+    """The ids of the partition's oldest free events, skipping the ``held``
+    contacts and the events already ``picked``.
+
+    Written as SQL rather than built by peewee because the plan matters: it
+    must walk the outbox index (undispatched events by id) and stop after
+    ``limit`` rows. Left to itself, SQLite prefers the (dispatched_at,
+    created_at) index, then reads and sorts the whole backlog for every
+    batch (4 ms per batch at 20,000 waiting events, growing with the
+    backlog); ``INDEXED BY`` makes it walk the outbox index (0.2 ms)."""
+    param, size = db_proxy.param, partitions.count()
+    sql = [f"SELECT id FROM {Event._meta.table_name}{_index_hint('event_outbox')}",
+           "WHERE dispatched_at IS NULL",
+           f"AND (claimed_until IS NULL OR claimed_until < {param})",
+           f"AND contact_id - (contact_id / {param}) * {param} = {param}"]
+    params = [Event.claimed_until.db_value(now), size, size, partition]
+    for column, values in (("contact_id", held), ("id", picked)):
+        if values:
+            sql.append(f"AND {column} NOT IN ({', '.join([param] * len(values))})")
+            params += list(values)
+    sql.append(f"ORDER BY id LIMIT {param}")
+    params.append(limit)
+    return [row[0] for row in db_proxy.execute_sql(" ".join(sql), params)]
+
+
 def held_contacts(token: str, now: dt.datetime | None = None) -> list[int]:
-    """Contacts with an undispatched event under another live claim."""
+    """Contacts with an undispatched event under another live claim (read
+    through the claims index: the outbox itself may hold a large backlog)."""
     now = now or utcnow()
-    return sorted({row.contact_id for row in Event.select(Event.contact).where(
-        Event.dispatched_at.is_null() & (Event.claimed_until >= now) & (Event.claimed_by != token))})
+    param = db_proxy.param
+    sql = (f"SELECT DISTINCT contact_id FROM {Event._meta.table_name}{_index_hint('event_outbox_claims')} "
+           f"WHERE dispatched_at IS NULL AND claimed_until >= {param} AND claimed_by <> {param}")
+    return sorted(row[0] for row in db_proxy.execute_sql(sql, (Event.claimed_until.db_value(now), token)))
+
+
+def _index_hint(index: str) -> str:
+    """SQLite's ``INDEXED BY`` for one of the outbox's partial indexes
+    (core/builtin.py); PostgreSQL plans from its statistics and has none."""
+    return f" INDEXED BY {index}" if is_sqlite() else ""
 
 
 def mark_dispatched(token: str, ids: list[int]) -> int:

@@ -9,13 +9,12 @@ field type stores.
 """
 from __future__ import annotations
 
-from core import Contact, ContactValue, CustomField, FieldValueError, User, field_types, translation_domain
+from core import Contact, ContactValue, CustomField, FieldValueError, User, field_types, native_fields, translation_domain
 
 from .models import OPERATORS, AssignmentRule
 
 _, _l = translation_domain(__name__).pair()
 
-NATIVE_FIELDS = {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name")}
 #: the operators as the admin reads them (``OPERATORS`` stays the English of events and logs)
 OPERATOR_LABELS = {"is": _l("is"), "contains": _l("contains")}
 VALUE_MAX = 200
@@ -32,7 +31,7 @@ class RuleError(ValueError):
 def rule_fields() -> list[tuple[str, str]]:
     """``(key, label)`` of the fields a rule may test: native fields, then the
     custom fields that are not archived and not files."""
-    choices = list(NATIVE_FIELDS.items())
+    choices = list(native_fields().items())
     types = field_types()
     for field in CustomField.select().where(CustomField.archived == False).order_by(  # noqa: E712
         CustomField.position, CustomField.id
@@ -106,14 +105,14 @@ def condition_text(rule: AssignmentRule) -> str:
     """``Geographic zone is “EMEA”`` — the condition as the admin reads it,
     in the current language (``rule.describe()`` is the English of events)."""
     field = CustomField.get_or_none(CustomField.key == rule.field_key)
-    label = NATIVE_FIELDS.get(rule.field_key) or (field.label if field is not None else rule.field_key)
+    label = native_fields().get(rule.field_key) or (field.label if field is not None else rule.field_key)
     return _("%(field)s %(operator)s “%(value)s”", field=label,
              operator=OPERATOR_LABELS.get(rule.operator, rule.operator), value=display_value(rule, field))
 
 
 def contact_facts(contact: Contact) -> dict[str, list[str]]:
     """Every value of a contact by field key (native and custom), as text."""
-    facts = {key: [getattr(contact, key) or ""] for key in NATIVE_FIELDS}
+    facts = {key: [getattr(contact, key) or ""] for key in native_fields()}
     rows = (
         ContactValue.select(ContactValue.value, CustomField.key)
         .join(CustomField)
