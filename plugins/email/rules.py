@@ -90,6 +90,10 @@ class _Scan(HTMLParser):
             link["text"] += data
 
 
+def _image_names(sources: list[str]) -> str:
+    return ", ".join(src.rsplit("/", 1)[-1] or src for src in sources[:3])
+
+
 def check_html(html: str, *, unsubscribe_prefix: str, view_prefix: str, config: EmailConfig,
                sender_name: str, sender_email: str, images_need_alt: bool = False) -> Verdict:
     """The rules on a rendered email. ``images_need_alt`` (a newsletter before
@@ -118,21 +122,19 @@ def check_html(html: str, *, unsubscribe_prefix: str, view_prefix: str, config: 
     if images_need_alt:
         no_alt = [img["src"] for img in scan.images if not (img["alt"] or "").strip() and not img["pixel"]]
         if no_alt:
-            shown = ", ".join(src.rsplit("/", 1)[-1] or src for src in no_alt[:3])
             verdict.errors.append(ngettext(
                 "%(num)d image has no alt text (%(images)s): describe it (alt=\"…\", or alt in <mj-image>) — "
                 "readers whose mail client blocks images, and screen readers, get nothing else.",
                 "%(num)d images have no alt text (%(images)s): describe each (alt=\"…\", or alt in <mj-image>) — "
                 "readers whose mail client blocks images, and screen readers, get nothing else.",
-                len(no_alt), images=shown))
-        return verdict
-    missing_alt = [img["src"] for img in scan.images if img["alt"] is None and not img["pixel"]]
-    if missing_alt:
-        shown = ", ".join(src.rsplit("/", 1)[-1] or src for src in missing_alt[:3])
-        verdict.warnings.append(ngettext(
-            "%(num)d image without alt text (%(images)s): many readers block images by default.",
-            "%(num)d images without alt text (%(images)s): many readers block images by default.",
-            len(missing_alt), images=shown))
+                len(no_alt), images=_image_names(no_alt)))
+    else:
+        missing_alt = [img["src"] for img in scan.images if img["alt"] is None and not img["pixel"]]
+        if missing_alt:
+            verdict.warnings.append(ngettext(
+                "%(num)d image without alt text (%(images)s): many readers block images by default.",
+                "%(num)d images without alt text (%(images)s): many readers block images by default.",
+                len(missing_alt), images=_image_names(missing_alt)))
     return verdict
 
 
