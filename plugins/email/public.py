@@ -5,7 +5,8 @@ each is authenticated by a signed token or the inbound secret):
 - ``/e/v/<t>`` the email in a browser,
 - ``/e/u/<t>`` unsubscribe page (one button, optional reason; CSRF),
 - ``/e/u/<t>/one-click`` RFC 8058 One-Click POST (mail clients; no CSRF),
-- ``/e/inbound`` bounces (DSN) and mailto unsubscribes posted by the MTA.
+- ``/e/inbound`` bounces (DSN) and mailto unsubscribes posted by the MTA;
+- ``/e/i/<token>`` an image of the library (in imageviews.py, with the library's pages).
 
 Opens, clicks and unsubscribes are never refused because the database is busy:
 they go through ``core.write_or_defer`` (written now, or by a worker a moment later).
