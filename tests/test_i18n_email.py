@@ -181,6 +181,7 @@ def test_the_mjml_editor_image_library_and_duplicate_in_french(admin, ctx):
     library = admin.get("/admin/email/images")
     assert "Bibliothèque d’images" in library.text and "Aucune image pour l’instant" in library.text
     assert "Texte alternatif" in library.text and "No images yet" not in library.text
+    assert "jusqu’à 5,0 Mo" in library.text  # sizes in French too
     original = draft()
     page = admin.get(f"/admin/email/{original.id}")
     copied = next(f for f in page.forms.values() if f.action.endswith("/duplicate")).submit().follow()

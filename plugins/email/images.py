@@ -19,6 +19,7 @@ import logging
 import secrets
 
 from flask import current_app
+from flask_babel import format_decimal
 
 from core import FieldValueError, UnsafePathError, clean_original_name, external_url, open_stored, store_upload
 from core import translation_domain
@@ -56,8 +57,11 @@ def max_bytes() -> int:
     return min(configured, current_app.extensions["couvee"].config.max_upload_bytes)
 
 
-def _size(size: int) -> str:
-    return f"{size / MB:.1f} MB" if size >= MB else f"{max(1, round(size / 1024))} KB"
+def human_size(size: int) -> str:
+    """A file size for people, in the reader's language ("1.5 MB", "1,5 Mo")."""
+    if size >= MB:
+        return _("%(size)s MB", size=format_decimal(size / MB, format="0.0"))
+    return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024))))
 
 
 def clean_alt(alt: str | None) -> str:
@@ -80,7 +84,7 @@ def add_image(upload, alt: str | None) -> EmailImage:
     limit = max_bytes()
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
-        raise ImageError(_("%(name)s is larger than the %(size)s limit.", name=name, size=_size(limit)))
+        raise ImageError(_("%(name)s is larger than the %(size)s limit.", name=name, size=human_size(limit)))
     if not data:
         raise ImageError(_("%(name)s is empty.", name=name))
     kind = sniff(data[:16])
@@ -143,5 +147,5 @@ def library() -> list[dict]:
     """Every image with what the library page shows (newest first)."""
     images = EmailImage.select(EmailImage, EmailImage.file.rel_model).join(EmailImage.file.rel_model) \
         .order_by(EmailImage.created_at.desc(), EmailImage.id.desc())
-    return [{"image": image, "url": public_url(image), "size": _size(image.file.size),
+    return [{"image": image, "url": public_url(image), "size": human_size(image.file.size),
              "name": image.file.original_name, "snippets": snippets(image)} for image in images]

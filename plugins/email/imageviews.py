@@ -22,7 +22,7 @@ YEAR = 365 * 24 * 3600
 
 def _page(status: int = 200, error: str = "", alt: str = ""):
     return render_template("email/images.html", items=images.library(), error=error, alt=alt,
-                           max_size=images._size(images.max_bytes())), status
+                           max_size=images.human_size(images.max_bytes())), status
 
 
 @email_admin.route("/images")
