@@ -185,5 +185,5 @@ def test_the_mjml_editor_image_library_and_duplicate_in_french(admin, ctx):
     original = draft()
     page = admin.get(f"/admin/email/{original.id}")
     copied = next(f for f in page.forms.values() if f.action.endswith("/duplicate")).submit().follow()
-    assert "Copie créée en brouillon" in flashes(copied)
+    assert "Copie créée en brouillon" in flashes(copied) and "<dt>Format</dt><dd>HTML</dd>" in copied.text
     assert Newsletter.select().order_by(Newsletter.id.desc()).first().name == "Copie de Soldes"
