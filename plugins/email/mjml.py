@@ -20,11 +20,9 @@ Example::
 """
 from __future__ import annotations
 
-import hashlib
+import functools
 import html as htmlmod
 import re
-import threading
-from collections import OrderedDict
 
 import mrml
 from flask import render_template
@@ -34,13 +32,8 @@ from core import translation_domain
 from .personal import ContentError
 
 _ = translation_domain(__name__).gettext
-#: rendered documents kept, by the digest of their MJML source: per process, not per app, as the
-#: rendering is a pure function of the source (nothing about an app or its plugins is in it)
+#: rendered documents kept (see :func:`to_html`)
 CACHE_SIZE = 64
-_cache: OrderedDict[str, str] = OrderedDict()
-_lock = threading.Lock()
-#: how many times mrml actually ran in this process (the cache's misses)
-renders = 0
 
 _STYLE = re.compile(r"(<style\b[^>]*>)(.*?)(</style\s*>)", re.IGNORECASE | re.DOTALL)
 _JINJA_OPENERS = re.compile(r"\{(?=[{%#])|(?<=\})\}")
@@ -67,25 +60,21 @@ def _styles_without_jinja(document: str) -> str:
 
 
 def to_html(source: str) -> str:
-    """The HTML document of an MJML source (rendered once per source, then
-    cached); :class:`MjmlError` with mrml's message when it cannot be rendered."""
-    global renders
-    key = hashlib.sha256((source or "").encode()).hexdigest()
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+    """The HTML document of an MJML source; :class:`MjmlError` with mrml's
+    message when it cannot be rendered. Rendered once per source, then
+    memoised (:func:`_render`: a pure function of the text, nothing about an
+    app or its plugins is in it), so a send job runs mrml once for all its
+    recipients."""
+    return _render(source or "")
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _render(source: str) -> str:
     try:
-        output = mrml.to_html(source or "")
+        output = mrml.to_html(source)
     except Exception as error:  # mrml raises OSError (and may raise others) with its parser's message
         raise MjmlError(_("This MJML cannot be rendered: %(error)s", error=str(error) or type(error).__name__)) from None
-    document = _styles_without_jinja(output.content)
-    with _lock:
-        renders += 1
-        _cache[key] = document
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return document
+    return _styles_without_jinja(output.content)
 
 
 def _no_jinja(text: str) -> str:
