@@ -6,7 +6,7 @@ source. :func:`newsletter_document` adds the locked parts every marketing
 email carries (the "view in browser" link on top, the footer with the
 sender's identity, postal address and unsubscribe link, the open pixel)
 as MJML sections, and renders the whole document once (:func:`to_html`,
-cached by the source's digest). The HTML it returns is the newsletter's
+memoised per source). The HTML it returns is the newsletter's
 template: the renderer resolves its tokens per recipient, exactly as for an
 HTML newsletter, so the template rules, link tracking and the text part
 work the same way.
