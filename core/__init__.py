@@ -29,6 +29,7 @@ from .contacts import (
     update_contact,
 )
 from .contact_actions import field_choices, user_choices
+from .placeholders import fill_tokens
 from .contact_export import export_contact
 from .bulk import db_value, insert_rows, select_in
 from .db import db_proxy, is_sqlite, write_transaction

@@ -23,6 +23,7 @@ from .extension import Action, Setting
 from .i18n import core_domain, default_language, valid_language
 from .messages import Message, send_message
 from .models import User, utcnow
+from .placeholders import fill_tokens
 from .web import external_url
 
 WEBHOOK_TIMEOUT = 10
@@ -82,23 +83,14 @@ def _recipient(contact, settings) -> User:
     return user
 
 
-def fill_tokens(text: str, contact) -> str:
-    """``{name}``, ``{email}``, ``{first_name}``, ``{last_name}``, ``{points}`` replaced."""
-    values = {"name": contact.display_name, "email": contact.email or "", "first_name": contact.first_name,
-              "last_name": contact.last_name, "points": str(contact.points)}
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    return text
-
-
 def run_notify_user(contact, settings, context=None):
     """Email the owner (or a chosen user) about the contact, in that user's
     language; transactional."""
     user = _recipient(contact, settings)
     link = external_url("admin.contact", contact_id=contact.id)
     with force_locale(valid_language(user.language) or default_language()):
-        subject = fill_tokens(settings.get("subject") or _("Contact to follow up: {name}"), contact)
-        body = fill_tokens(settings.get("message") or _("{name} needs your attention."), contact)
+        subject = fill_tokens(settings.get("subject") or _("Contact to follow up: {{ name }}"), contact)
+        body = fill_tokens(settings.get("message") or _("{{ name }} needs your attention."), contact)
         address = contact.email or _("no email address")
         opening = _("Open %(name)s in Couvée", name=contact.display_name)
     text = f"{body}\n\n{contact.display_name} <{address}>\n{link}\n"
@@ -163,9 +155,10 @@ def contact_actions() -> list[Action]:
                description=_l("Emails the contact's owner or a chosen user, with a link to the contact."),
                settings=[Setting("user", _l("Who"), kind="choice", default="owner",
                                  choices=[("owner", _l("The contact's owner"))], choices_from=user_choices),
-                         Setting("subject", _l("Subject"), default="Contact to follow up: {name}",
-                                 help=_l("{name}, {email}, {first_name}, {points} are replaced.")),
-                         Setting("message", _l("Message"), kind="textarea", default="{name} needs your attention.")]),
+                         Setting("subject", _l("Subject"), default="Contact to follow up: {{ name }}",
+                                 help=_l("{{ first_name }}, {{ last_name }}, {{ name }}, {{ email }}, {{ points }} "
+                                         "and {{ fields.<key> }} are replaced (as in emails).")),
+                         Setting("message", _l("Message"), kind="textarea", default="{{ name }} needs your attention.")]),
         Action("webhook.call", _l("Call a webhook"), run=run_webhook, validate=check_webhook_settings,
                description=_l("POSTs the contact as JSON; signed with HMAC-SHA256 in X-Couvee-Signature; "
                               "retried with exponential backoff."),

@@ -130,14 +130,14 @@ TEMPLATES = [
              "assigned (rules, then round robin) and notified by email."), _l("the threshold"),
              lambda: {"triggers": [trigger("points_threshold_crossed", threshold=None)],
                       "steps": [action("owner.assign", mode="rules"),
-                                action("notify.user", user="owner", subject=_("Hot lead: {name}"),
-                                       message=_("{name} just became a hot lead ({points} points). Contact them soon."))]},
+                                action("notify.user", user="owner", subject=_("Hot lead: {{ name }}"),
+                                       message=_("{{ name }} just became a hot lead ({{ points }} points). Contact them soon."))]},
              ("owner.assign", "notify.user")),
     Template("pricing_alert", _l("Pricing page visit → alert sales"), _l("A visit of the pricing page sends an email to the "
              "contact's owner (at most once a week per contact)."), _l("the page pattern"),
              lambda: {"triggers": [trigger("page_visited", url="*/pricing*")], "entry": _entry("reentry", 7),
-                      "steps": [action("notify.user", user="owner", subject=_("{name} is looking at the pricing page"),
-                                       message=_("{name} visited the pricing page."))]}, ("notify.user",)),
+                      "steps": [action("notify.user", user="owner", subject=_("{{ name }} is looking at the pricing page"),
+                                       message=_("{{ name }} visited the pricing page."))]}, ("notify.user",)),
     Template("lost_opportunity", _l("Lost opportunity → nurture series"), _l("When a rep marks an opportunity lost in the "
              "CRM, a series of nurturing emails to convert later."), _l("the three emails"),
              lambda: {"triggers": [trigger("crm_opportunity_lost")], "entry": _entry("reentry", 90),

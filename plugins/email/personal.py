@@ -72,11 +72,12 @@ def render_string(source: str, context: dict, html: bool = True) -> str:
 def contact_context(contact: Contact | None, needs_fields: bool = True, needs_owner: bool = True) -> dict:
     """What a template knows about the recipient (empty strings when unknown)."""
     if contact is None:
-        return {"first_name": "", "last_name": "", "full_name": "", "email": "", "fields": {},
+        return {"first_name": "", "last_name": "", "full_name": "", "name": "", "email": "", "fields": {},
                 "owner_name": "", "owner_email": "", "points": 0}
     first, last = contact.first_name or "", contact.last_name or ""
     context = {
         "first_name": first, "last_name": last, "full_name": f"{first} {last}".strip(),
+        "name": contact.display_name or "",
         "email": contact.email or "", "points": getattr(contact, "points", 0) or 0,
         "fields": {}, "owner_name": "", "owner_email": "",
     }
