@@ -40,12 +40,13 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    from .migrations import add_content_format, add_image_library
+    from .migrations import add_content_format, add_image_library, add_saved_templates
 
     return [Migration.create_tables(1, "newsletters, send log, links, opens, clicks, bounces", EMAIL_MODELS),
             Migration(2, "company and postal address move to General settings", _move_sender_identity),
             Migration(3, "newsletters written in MJML or HTML", add_content_format),
-            Migration(4, "the image library", add_image_library)]
+            Migration(4, "the image library", add_image_library),
+            Migration(5, "saved email templates", add_saved_templates)]
 
 
 @hookimpl
@@ -72,7 +73,7 @@ def register_actions():
 
 @hookimpl
 def register_blueprints():
-    from . import deliverability, duplicate, imageviews  # noqa: F401 (their routes are on email_admin, email_public)
+    from . import deliverability, duplicate, imageviews, templateviews  # noqa: F401 (their routes are on email_admin, email_public)
     from .public import email_public
     from .views import email_admin
 

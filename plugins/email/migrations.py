@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playhouse.migrate import migrate
 
-from .models import EmailImage, Newsletter
+from .models import EmailImage, EmailTemplate, Newsletter
 
 
 def add_content_format(database, migrator) -> None:
@@ -20,3 +20,8 @@ def add_content_format(database, migrator) -> None:
 def add_image_library(database, migrator) -> None:
     """The image library's table (``email_image``)."""
     EmailImage.create_table(safe=True)
+
+
+def add_saved_templates(database, migrator) -> None:
+    """Saved email templates (``email_template``)."""
+    EmailTemplate.create_table(safe=True)

@@ -163,4 +163,24 @@ class EmailImage(BaseModel):
         table_name = "email_image"
 
 
-EMAIL_MODELS = [Newsletter, Send, Link, Open, Click, Bounce, Recipient, EmailImage]
+class EmailTemplate(BaseModel):
+    """A saved template ("Save as template" on a newsletter): MJML or HTML
+    content with its subject and preheader, reused for new newsletters and
+    workflow emails. The gallery's ready-made templates are files
+    (``readymade.py``); a row is ``builtin`` only if one is ever stored."""
+
+    name = peewee.CharField()
+    language = peewee.CharField(default="", max_length=10)
+    subject = peewee.TextField(default="")
+    preheader = peewee.TextField(default="")
+    content = peewee.TextField(default="")
+    content_format = peewee.CharField(default="mjml", max_length=10)
+    builtin = peewee.BooleanField(default=False)
+    created_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "email_template"
+
+
+EMAIL_MODELS = [Newsletter, Send, Link, Open, Click, Bounce, Recipient, EmailImage, EmailTemplate]

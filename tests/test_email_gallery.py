@@ -1,0 +1,127 @@
+"""Issue 21, third slice: the template gallery (6 ready-made templates in
+French and English, rendered by mrml and passing the template rules), a
+newsletter created from a template, "Save as template", rename and delete
+(CSRF), and the preview of a template."""
+from __future__ import annotations
+
+import html as htmlmod
+import re
+
+import pytest
+
+from core.contacts import create_contact
+from core.segments import Segment, add_to_segment
+from tests.conftest import csrf_of
+from tests.test_email_send import configure
+
+from plugins.email import newsletters, readymade
+from plugins.email.models import EmailTemplate, Newsletter
+
+IDS = ["newsletter", "welcome", "event", "repermission", "digest", "sales"]
+
+
+def test_the_gallery_lists_six_ready_made_templates_in_both_languages(admin, ctx):
+    page = admin.get("/admin/email/templates")
+    for template_id in IDS:
+        card = page.html.find(id=f"ready-{template_id}")
+        assert card is not None, template_id
+        assert card.find("h3").text.strip() and card.find("p").text.strip()  # a name and a description
+        links = {a["hreflang"] for a in card.find_all("a", hreflang=True)}
+        assert links == {"fr", "en"}
+    assert [t.id for t in readymade.all_templates("fr")] == IDS == [t.id for t in readymade.all_templates("en")]
+    assert "No saved templates yet" in page.text  # the empty state of "Your templates"
+    french = admin.get("/admin/email/templates", headers={"Accept-Language": "fr"})
+    assert "Modèles prêts à l’emploi" in french.text and "Invitation à un événement" in french.text
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("template_id", IDS)
+def test_each_ready_made_template_renders_and_passes_the_rules(admin, ctx, smtp_sink, template_id, language):
+    configure(smtp_sink)
+    readers = Segment.create(name="Readers", kind="static")
+    add_to_segment(create_contact({"email": "ada@example.com", "first_name": "Ada"}), readers)
+    preview = admin.get(f"/admin/email/templates/ready/{template_id}/{language}")
+    frame = preview.html.find("iframe")
+    assert frame is not None and frame.has_attr("sandbox") and not frame["sandbox"] and "<html" in frame["srcdoc"]
+    assert "problem" not in preview.text
+
+    form = next(f for f in preview.forms.values() if f.action.endswith("/templates/use"))
+    created = form.submit().follow()
+    newsletter = Newsletter.select().order_by(Newsletter.id.desc()).first()
+    template = readymade.get(template_id, language)
+    assert (newsletter.content, newsletter.subject, newsletter.content_format) == (template.content, template.subject,
+                                                                                   "mjml")
+    assert newsletter.status == "draft" and any("subject" in f.fields for f in created.forms.values())
+    Newsletter.update(segments=[readers.id]).where(Newsletter.id == newsletter.id).execute()
+    verdict = newsletters.check_ready(Newsletter.get_by_id(newsletter.id))
+    assert verdict.ok, verdict.errors
+    shown = admin.get(f"/admin/email/{newsletter.id}/preview?contact=ada@example.com")
+    assert "problem" not in shown.text
+
+
+def test_a_newsletter_from_a_template_opens_its_edit_form_in_the_chosen_language(admin, ctx):
+    page = admin.get("/admin/email/templates")
+    form = next(f for f in page.forms.values() if "ready" in f.fields and f["ready"].value == "welcome")
+    form["language"] = "fr"
+    edit = form.submit()
+    assert re.search(r"/admin/email/\d+/edit$", edit.location)
+    newsletter = Newsletter.select().order_by(Newsletter.id.desc()).first()
+    assert newsletter.subject == 'Bienvenue {{ first_name or "et merci" }} !'
+    assert "Un email par mois" in newsletter.content and newsletter.name == "Welcome"
+    page = edit.follow()
+    assert "Un email par mois" in htmlmod.unescape(page.text)
+    # unknown template or language: nothing is created
+    before = Newsletter.select().count()
+    token = csrf_of(admin.get("/admin/email/templates"))
+    admin.post("/admin/email/templates/use", {"csrf_token": token, "ready": "nope", "language": "fr"}, status=404)
+    admin.post("/admin/email/templates/use", {"csrf_token": token, "ready": "welcome", "language": "de"}, status=404)
+    assert Newsletter.select().count() == before
+
+
+def test_save_as_template_then_use_rename_and_delete_it(admin, ctx):
+    original = Newsletter.create(name="Spring", subject="Spring for {{ first_name }}", preheader="Fresh",
+                                 content="<p>Hello {{ first_name }}</p>", content_format="html")
+    page = admin.get(f"/admin/email/{original.id}")
+    save = next(f for f in page.forms.values() if f.action.endswith("/save-as-template"))
+    assert "Saved as the template “Spring”" in save.submit().follow().text
+    template = EmailTemplate.get()
+    assert (template.name, template.subject, template.preheader, template.content, template.content_format,
+            template.builtin) == ("Spring", "Spring for {{ first_name }}", "Fresh", "<p>Hello {{ first_name }}</p>",
+                                  "html", False)
+    gallery = admin.get("/admin/email/templates")
+    card = gallery.html.find(id=f"template-{template.id}")
+    assert card is not None and "Spring" in card.text and "No saved templates yet" not in gallery.text
+
+    use = next(f for f in gallery.forms.values() if "saved" in f.fields and f["saved"].value == str(template.id))
+    use.submit()
+    copy = Newsletter.select().order_by(Newsletter.id.desc()).first()
+    assert copy.id != original.id and (copy.content, copy.subject, copy.status) == (original.content,
+                                                                                    original.subject, "draft")
+
+    preview = admin.get(f"/admin/email/templates/{template.id}")
+    assert "Hello" in preview.html.find("iframe")["srcdoc"]
+    rename = next(f for f in preview.forms.values() if f.action.endswith("/rename"))
+    rename["name"] = "  Spring   2027 "
+    assert "Template renamed." in rename.submit().follow().text
+    assert EmailTemplate.get_by_id(template.id).name == "Spring 2027"
+    # without the CSRF token, neither rename nor delete acts
+    admin.post(f"/admin/email/templates/{template.id}/rename", {"name": "Hacked"}, status=400)
+    admin.post(f"/admin/email/templates/{template.id}/delete", {}, status=400)
+    assert EmailTemplate.get_by_id(template.id).name == "Spring 2027"
+    delete = next(f for f in admin.get(f"/admin/email/templates/{template.id}").forms.values()
+                  if f.action.endswith("/delete"))
+    assert "Template deleted." in delete.submit().follow().text
+    assert EmailTemplate.select().count() == 0 and Newsletter.get_by_id(copy.id).content == original.content
+    admin.get(f"/admin/email/templates/{template.id}", status=404)
+
+
+def test_the_gallery_routes_need_a_login(web, admin_user, ctx):
+    template = EmailTemplate.create(name="Mine", content="<p>x</p>", content_format="html")
+    newsletter = Newsletter.create(name="n")
+    for url in ("/admin/email/templates", "/admin/email/templates/ready/welcome/fr",
+                f"/admin/email/templates/{template.id}"):
+        assert "/login" in web.get(url, status=302).location
+    for url in ("/admin/email/templates/use", f"/admin/email/{newsletter.id}/save-as-template",
+                f"/admin/email/templates/{template.id}/rename", f"/admin/email/templates/{template.id}/delete"):
+        web.post(url, {"name": "x", "ready": "welcome"}, status=(302, 400))
+    assert EmailTemplate.get_by_id(template.id).name == "Mine" and Newsletter.select().count() == 1
