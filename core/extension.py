@@ -41,6 +41,12 @@ class Setting:
     ``(value, label)`` pairs follow ``choices``, e.g.
     ``Setting("user", "Who", kind="choice", choices_from=core.user_choices)``.
     Forms read :meth:`choice_list`.
+
+    ``create_link``, ``(endpoint, label)``, puts a link next to a ``choice``
+    setting's list to create a new option in another tab (the list is read
+    again when the form is drawn next), e.g.
+    ``Setting("template", "Email", kind="choice", choices_from=emails,
+    create_link=("email_admin.new", "New newsletter"))``.
     """
 
     key: str
@@ -54,6 +60,7 @@ class Setting:
     choices: list[tuple[str, str]] = field(default_factory=list)
     clean: Optional[Callable[[str], Any]] = None
     choices_from: Optional[Callable[[], Any]] = None
+    create_link: Optional[tuple[str, Any]] = None
 
     def choice_list(self) -> list[tuple[str, str]]:
         """The fixed ``choices``, then those ``choices_from`` gives now."""

@@ -125,3 +125,40 @@ def test_the_gallery_routes_need_a_login(web, admin_user, ctx):
                 f"/admin/email/templates/{template.id}/rename", f"/admin/email/templates/{template.id}/delete"):
         web.post(url, {"name": "x", "ready": "welcome"}, status=(302, 400))
     assert EmailTemplate.get_by_id(template.id).name == "Mine" and Newsletter.select().count() == 1
+
+
+def test_a_workflow_email_step_picks_a_newsletter_or_template_by_name(admin, ctx, smtp_sink):
+    from plugins.automation.lifecycle import create_workflow
+    from plugins.email.actions import check_send_settings, run_send
+
+    configure(smtp_sink)
+    spring = Newsletter.create(name="Spring news", subject="Spring for {{ first_name }}", content="<p>Spring!</p>")
+    saved = EmailTemplate.create(name="Welcome pack", subject="Welcome {{ first_name }}",
+                                 content="<p>Welcome, {{ first_name }}.</p>", content_format="html")
+    workflow = create_workflow("Onboarding")
+    page = admin.get(f"/admin/workflows/{workflow.id}/steps/new?kind=action:email.send")
+    select = page.html.find("select", attrs={"name": "s-template"})
+    options = {o["value"]: o.text for o in select.find_all("option")}
+    assert options[str(spring.id)] == "Newsletter: Spring news"
+    assert options[f"saved:{saved.id}"] == "Template: Welcome pack"
+    create = page.html.find("a", class_="create-new")
+    assert create["href"] == "/admin/email/new" and create["target"] == "_blank"
+
+    form = next(f for f in page.forms.values() if "s-template" in f.fields)
+    form["s-template"] = f"saved:{saved.id}"
+    form.submit().follow()
+    step = next(s for s in workflow.__class__.get_by_id(workflow.id).definition["steps"] if s.get("action") == "email.send")
+    assert step["settings"]["template"] == f"saved:{saved.id}"
+    edit = admin.get(f"/admin/workflows/{workflow.id}/steps/{step['id']}")
+    chosen = edit.html.find("select", attrs={"name": "s-template"}).find("option", selected=True)
+    assert chosen.text == "Template: Welcome pack"
+
+    ada = create_contact({"email": "ada@example.com", "first_name": "Ada"})
+    assert run_send(ada, {"template": f"saved:{saved.id}"}, {"key": "k1"}).status == "sent"
+    assert run_send(ada, {"template": spring.id}, {"key": "k2"}).status == "sent"  # a step saved before: an int id
+    subjects = sorted(m["Subject"] for m in smtp_sink.wait_for(2))
+    assert subjects == ["Spring for Ada", "Welcome Ada"]
+    saved.delete_instance()
+    assert check_send_settings({"template": f"saved:{saved.id}"}) == [
+        "the chosen template was deleted: choose another email."]
+    assert check_send_settings({"template": spring.id}) == []

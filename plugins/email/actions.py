@@ -5,13 +5,38 @@ from __future__ import annotations
 from core import Action, AudienceCheck, Contact, Message, SendResult, Setting, check_audience, translation_domain
 
 from .delivery import send_single
-from .models import Newsletter
+from .models import EmailTemplate, Newsletter
 
 _, _l = translation_domain(__name__).pair()
 
 
+#: a saved template is chosen as ``saved:<id>``; a newsletter by its id (older steps store an int)
+SAVED = "saved:"
+
+
 class ActionError(ValueError):
     """The action's settings cannot produce an email."""
+
+
+def email_choices() -> list[tuple[str, str]]:
+    """The emails a workflow step can send, by name: newsletters (newest
+    first), then saved templates (``saved:<id>``)."""
+    newsletters = Newsletter.select(Newsletter.id, Newsletter.name).order_by(Newsletter.id.desc())
+    templates = EmailTemplate.select(EmailTemplate.id, EmailTemplate.name).order_by(EmailTemplate.name)
+    return [(str(n.id), _("Newsletter: %(name)s", name=n.name)) for n in newsletters] + [
+        (f"{SAVED}{t.id}", _("Template: %(name)s", name=t.name)) for t in templates]
+
+
+def chosen_email(value) -> Newsletter | EmailTemplate | None:
+    """The newsletter or saved template a step's ``template`` setting names
+    (``5``, ``"5"`` or ``"saved:3"``), or None."""
+    text = str(value).strip()
+    try:
+        if text.startswith(SAVED):
+            return EmailTemplate.get_or_none(EmailTemplate.id == int(text[len(SAVED):]))
+        return Newsletter.get_or_none(Newsletter.id == int(text))
+    except ValueError:
+        return None
 
 
 def check_send_settings(settings: dict) -> list[str]:
@@ -20,11 +45,11 @@ def check_send_settings(settings: dict) -> list[str]:
     newsletter that exists to take them from."""
     template_id = settings.get("template") or settings.get("newsletter_id")
     if template_id not in (None, ""):
-        try:
-            exists = Newsletter.select().where(Newsletter.id == int(template_id)).exists()
-        except (TypeError, ValueError):
-            exists = False
-        return [] if exists else [_("there is no newsletter #%(id)s to use as a template.", id=template_id)]
+        if chosen_email(template_id) is not None:
+            return []
+        if str(template_id).startswith(SAVED):
+            return [_("the chosen template was deleted: choose another email.")]
+        return [_("there is no newsletter #%(id)s to use as a template.", id=template_id)]
     has_subject, has_body = bool((settings.get("subject") or "").strip()), bool((settings.get("body") or "").strip())
     if not has_subject and not has_body:
         return [_("write a subject and a body, or choose a newsletter as template.")]
@@ -41,9 +66,9 @@ def run_send(contact, settings: dict, context: dict | None = None) -> SendResult
     template_id = settings.get("template") or settings.get("newsletter_id")
     content_format = "html"
     if template_id not in (None, ""):
-        template = Newsletter.get_or_none(Newsletter.id == int(template_id))
+        template = chosen_email(template_id)
         if template is None:
-            raise ActionError(f"There is no newsletter #{template_id} to use as a template.")
+            raise ActionError(f"There is no email {template_id} to use as a template.")
         if not body.strip():  # the newsletter's content, in its format (an MJML one is rendered as MJML)
             body, content_format = template.content, template.content_format
         subject = subject or template.subject
@@ -82,8 +107,10 @@ def email_actions() -> list[Action]:
         description=_l("Sends a personalised email (subject and body may use {{ first_name }}, "
                        "{{ fields.<key> }}, {{ owner_name }}). Sent at most once per workflow step."),
         settings=[
-            Setting("template", _l("Newsletter used as template (id)"), kind="int",
-                    help=_l("Optional: reuse a newsletter's subject and content.")),
+            Setting("template", _l("Email to send"), kind="choice", choices_from=email_choices,
+                    create_link=("email_admin.new", _l("Create a new newsletter")),
+                    help=_l("Optional: a newsletter or saved template whose subject and content are sent; "
+                            "or write them below.")),
             Setting("subject", _l("Subject")),
             Setting("body", _l("Body (HTML)"), kind="textarea"),
         ],
