@@ -162,3 +162,33 @@ def test_a_workflow_email_step_picks_a_newsletter_or_template_by_name(admin, ctx
     assert check_send_settings({"template": f"saved:{saved.id}"}) == [
         "the chosen template was deleted: choose another email."]
     assert check_send_settings({"template": spring.id}) == []
+
+
+def test_the_form_offers_the_tokens_and_the_preview_finds_a_contact_by_name(admin, ctx):
+    from core.models import CustomField
+
+    CustomField.create(key="company", label="Company", type_id="text")
+    page = admin.get("/admin/email/new")
+    menu = page.html.find(attrs={"data-token-menu": True})
+    assert menu is not None and menu.has_attr("hidden")  # shown by tokens.js; nothing to do without JavaScript
+    tokens = [o["value"] for o in menu.find_all("option")]
+    assert tokens[:4] == ["{{ email }}", "{{ first_name }}", "{{ last_name }}", "{{ name }}"]
+    assert "{{ fields.company }}" in tokens and "{{ owner_name }}" in tokens
+    assert {b["data-insert-into"] for b in menu.find_all("button")} == {"subject", "content"}
+    assert page.html.find("script", src="/admin/email/static/tokens.js") is not None
+    admin.get("/admin/email/static/tokens.js")
+
+    newsletter = Newsletter.create(name="n", subject="For {{ first_name or 'you' }}",
+                                   content="<p>Hi {{ first_name }} of {{ fields.company }}</p>")
+    create_contact({"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "company": "Engines"})
+    create_contact({"email": "alan@example.com", "first_name": "Alan", "last_name": "Turing"})
+    one = admin.get(f"/admin/email/{newsletter.id}/preview", {"contact": "lovelace"})
+    assert one.html.select_one(".preview-subject").text == "For Ada"
+    assert "Hi Ada of Engines" in one.html.find("iframe")["srcdoc"]
+    assert one.html.find("input", attrs={"name": "contact", "type": "hidden"})["value"] == "ada@example.com"
+    several = admin.get(f"/admin/email/{newsletter.id}/preview", {"contact": "example.com"})
+    links = [a.text for a in several.html.select(".preview-matches a")]
+    assert links == ["Ada Lovelace <ada@example.com>", "Alan Turing <alan@example.com>"]
+    none = admin.get(f"/admin/email/{newsletter.id}/preview", {"contact": "nobody"})
+    assert "No contact with this id or email" in none.text
+    assert none.html.select_one(".preview-subject").text == "For you"

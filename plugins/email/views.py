@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from core import Contact, Segment, roles_required, translation_domain
+from core import Contact, Segment, roles_required, search_contacts, translation_domain
 
-from . import charts, editing, formats, metrics, newsletters, sendlog
+from . import charts, editing, formats, metrics, newsletters, sendlog, tokenmenu
 from .config import load_config
 from .labels import reason_label, status_label
 from .models import DRAFT, FAILED, Newsletter, Send
@@ -20,6 +20,8 @@ email_admin = Blueprint("email_admin", __name__, url_prefix="/admin/email", stat
 EDITORS = ("admin", "marketer")
 #: failed recipients listed with their reason on a newsletter's page
 FAILURES_SHOWN = 50
+#: contacts a preview search offers to choose from
+MATCHES_SHOWN = 10
 _, _l = translation_domain(__name__).pair()
 #: the send window's days, Monday first (the form's checkboxes)
 DAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
@@ -67,7 +69,8 @@ def _edit(newsletter: Newsletter | None):
             flash(_("Newsletter saved."), "ok")
             return redirect(url_for("email_admin.show", newsletter_id=newsletter.id))
     return render_template("email/form.html", newsletter=newsletter, values=values, errors=errors,
-                           segments=_segments(), days=list(enumerate(DAYS)), content_formats=formats.choices()), \
+                           segments=_segments(), days=list(enumerate(DAYS)), content_formats=formats.choices(),
+                           tokens=tokenmenu.token_choices()), \
         (422 if errors else 200)
 
 
@@ -208,8 +211,15 @@ def preview(newsletter_id):
     contact = _chosen_contact()
     config = load_config()
     error, rendered = "", None
+    matches = []
     if request.values.get("contact") and contact is None:
-        error = _("No contact with this id or email: showing the preview without contact data.")
+        # a name or part of an address: the contacts it finds, to choose from
+        matches = list(search_contacts(request.values["contact"]).where(Contact.email.is_null(False))
+                       .order_by(Contact.email).limit(MATCHES_SHOWN))
+        if len(matches) == 1:
+            contact, matches = matches[0], []
+        elif not matches:
+            error = _("No contact with this id or email: showing the preview without contact data.")
     try:
         renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
                             preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,
@@ -219,7 +229,8 @@ def preview(newsletter_id):
     except ContentError as problem:
         error = str(problem)
     return render_template("email/preview.html", newsletter=newsletter, contact=contact, rendered=rendered,
-                           error=error, chosen=request.values.get("contact", ""))
+                           error=error, matches=matches,
+                           chosen=(contact.email if contact is not None else "") or request.values.get("contact", ""))
 
 
 @email_admin.route("/<int:newsletter_id>/test", methods=["POST"])
