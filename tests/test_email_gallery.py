@@ -192,3 +192,34 @@ def test_the_form_offers_the_tokens_and_the_preview_finds_a_contact_by_name(admi
     none = admin.get(f"/admin/email/{newsletter.id}/preview", {"contact": "nobody"})
     assert "No contact with this id or email" in none.text
     assert none.html.select_one(".preview-subject").text == "For you"
+
+
+def test_a_notification_step_emails_the_owner_a_chosen_template_with_the_contacts_data(admin, ctx, smtp_sink):
+    from core import auth
+    from core.models import Contact, User
+    from plugins.automation.lifecycle import create_workflow
+    from plugins.email.notify import check_notify_settings
+
+    configure(smtp_sink)
+    rep = auth.create_user("rep@example.com", "password-rep-1", role="sales", name="Rita")
+    User.update(language="fr").where(User.id == rep.id).execute()
+    sales = readymade.get("sales", "fr")
+    template = EmailTemplate.create(name="Alerte", subject=sales.subject, content=sales.content, language="fr")
+    ada = create_contact({"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"})
+    Contact.update(owner=rep.id, points=42).where(Contact.id == ada.id).execute()
+    ada = Contact.get_by_id(ada.id)
+
+    workflow = create_workflow("Hot leads")
+    page = admin.get(f"/admin/workflows/{workflow.id}/steps/new?kind=action:email.notify")
+    options = {o["value"]: o.text for o in page.html.find("select", attrs={"name": "s-template"}).find_all("option")}
+    assert options[f"saved:{template.id}"] == "Template: Alerte"
+    assert page.html.find("a", class_="create-new")["href"] == "/admin/email/templates"
+    assert check_notify_settings({}) == ["choose the email to send."]
+
+    action = ctx.extensions["couvee"].registries.actions["email.notify"]
+    result = action.run(ada, {"user": "owner", "template": f"saved:{template.id}"}, {"key": "wf-1"})
+    assert result.status == "sent"
+    (message,) = smtp_sink.wait_for(1)
+    assert message["To"] == "rep@example.com" and message["Subject"] == "Lead à suivre : Ada Lovelace (42 points)"
+    html = message.get_body(("html",)).get_content()
+    assert "ada@example.com" in html and "Rita" in html and "/e/u/" not in html  # no unsubscribe: transactional

@@ -67,8 +67,9 @@ def register_channels():
 @hookimpl
 def register_actions():
     from .actions import email_actions
+    from .notify import notify_action
 
-    return email_actions()
+    return email_actions() + [notify_action()]
 
 
 @hookimpl
