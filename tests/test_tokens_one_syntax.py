@@ -56,3 +56,18 @@ def test_unknown_tokens_and_code_are_left_as_written(ctx):
     assert fill_tokens(hostile, ada) == hostile
     assert fill_tokens("{{ first_name }}{ {not_a_token} {first_name", ada) == "Ada{ {not_a_token} {first_name"
     assert fill_tokens("", ada) == "" and fill_tokens("no tokens", ada) == "no tokens"
+
+
+def test_defaults_and_the_owner_as_in_emails(ctx):
+    rep = auth.create_user("rep@example.com", "password-rep-1", role="sales", name="Rita")
+    ada = contacts.create_contact({"email": "ada@example.com", "first_name": "Ada"})
+    bob = contacts.create_contact({"email": "bob@example.com"})
+    from core.models import Contact
+
+    Contact.update(owner=rep.id).where(Contact.id == ada.id).execute()
+    ada = Contact.get_by_id(ada.id)
+    text = """Hi {{ first_name or "there" }} ({{ last_name or 'no name' }}), {{ owner_name or "nobody" }} {{ owner_email }}"""
+    assert fill_tokens(text, ada) == "Hi Ada (no name), Rita rep@example.com"
+    assert fill_tokens(text, bob) == "Hi there (no name), nobody "
+    for contact in (ada, bob):
+        assert fill_tokens(text, contact) == personal.render_string(text, personal.contact_context(contact), html=False)
