@@ -37,11 +37,17 @@ from .event_kinds import (
     EventKind, UnknownEventKind, counts_as_interaction, data_matches, event_kind_registered, event_kinds,
     interaction_kinds, opposition_kinds, trigger_kinds,
 )
+from .audience_sources import (
+    AudienceUnavailable, add_to_audience, audience_contact_ids, audience_group, audience_groups, audience_memberships,
+    audience_source, define_audience,
+)
 from .erasure import ERASE_MODES, ErasureError, erase_contact
 from .events import dispatch_many, emit, emit_many
 from .extension import (
     Action,
     AdminMenuItem,
+    AudienceGroup,
+    AudienceSource,
     Command,
     FieldType,
     FieldValueError,

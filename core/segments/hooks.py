@@ -43,6 +43,13 @@ def register_segment_filters(event_kinds):
 
 
 @hookimpl
+def register_audience_sources():
+    from .audience import audience_source
+
+    return [audience_source()]
+
+
+@hookimpl
 def register_blueprints():
     from .api import segments_api
     from .views import segments_admin
