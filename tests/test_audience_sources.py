@@ -10,7 +10,7 @@ from core import (AudienceGroup, AudienceUnavailable, add_to_audience, audience_
                   audience_groups, audience_memberships, contacts, define_audience)
 from core.models import Contact
 
-from core.segments import Segment, add_to_segment
+from plugins.segments import Segment, add_to_segment
 
 
 def _contact(email):
@@ -20,7 +20,7 @@ def _contact(email):
 def test_hook_register_audience_sources(ctx):
     sources = ctx.extensions["couvee"].registries.audience_sources
     assert "segment" in sources
-    assert sources.owner("segment") == "core_segments"
+    assert sources.owner("segment") == "segments"
     ada, bob, cy = _contact("ada@example.com"), _contact("bob@example.com"), _contact("cy@example.com")
     clients = Segment.create(name="Clients", tags=["crm"])
     prospects = Segment.create(name="Prospects")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import has_request_context, url_for
 
-from ..extension import AudienceGroup, AudienceSource
-from ..i18n import core_domain
+from core import AudienceGroup, AudienceSource, translation_domain
 from . import membership
 from .models import Segment, SegmentMember
 
 SOURCE = "segment"
-_l = core_domain().lazy_gettext
+_l = translation_domain(__name__).lazy_gettext
 
 
 def group_of(segment: Segment) -> AudienceGroup:
