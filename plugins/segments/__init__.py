@@ -65,6 +65,11 @@ __all__ = [
     "validate_definition",
 ]
 
+# The contact_* hooks run after the other plugins' (trylast), as they did when
+# segments were core's: membership is evaluated once the plugins reacting to
+# the same event (the GDPR ledger, owner assignment...) have stored its effect.
+# The contact page's panel keeps its place last in the sidebar the same way.
+
 #: changes found by the segments themselves: their dependents were handled then
 _SELF_MADE = ("filter", "rebuild")
 _l = translation_domain(__name__).lazy_gettext
@@ -148,17 +153,17 @@ def register_actions():
     ]
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def contact_created(contact):
     membership.refresh_contact(contact)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def contact_updated(contact, changes):
     membership.refresh_contact(contact)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def contact_event(event):
     """Re-evaluate, after anything the contact did, the dynamic segments an
     event of that kind can change (``SegmentFilter.changed_by``).
@@ -183,12 +188,12 @@ def contact_event(event):
         membership.refresh_contact(event.contact_id, segments=affected)
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def contact_deleted(contact):
     membership.recount_all()
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def tpl_slot(slot, context):
     if slot != "contact_sidebar" or context.get("contact") is None:
         return None
