@@ -156,3 +156,25 @@ def test_an_install_from_before_the_move_upgrades_in_place(config, wsgi):
         assert Segment.get_by_id(list_id).name == "Clients"
         assert Event.select().where((Event.kind == "segment_joined") & (Event.contact == ada)).exists()
         assert Contact.select().count() == 1
+
+
+def test_imports_gdpr_and_smart_content_without_segments(admin, wsgi, couvee_cli):
+    list_id, ada = a_list_with_ada(wsgi.app)
+    with in_db(wsgi.app):
+        from plugins.imports import segments as import_lists
+        from plugins.smart_content.targeting import interests_of
+
+        add_tag(Contact.get_by_id(ada), "crm")
+        assert import_lists.static_segments() == [(list_id, "Clients")] and import_lists.check(list_id) is None
+    assert couvee_cli("plugins", "disable", "segments").exit_code == 0
+    admin.get("/admin/")  # the web app rebuilt without the plugin
+
+    with in_db(wsgi.app):
+        assert import_lists.static_segments() == []
+        assert import_lists.check(list_id) == "Segments are not available on this site."
+        assert import_lists.add_members(list_id, [ada]) is False  # the import keeps the id and says so
+        assert list(interests_of(Contact.get_by_id(ada)).values()) == ["crm"]  # own tags only
+    page = admin.get("/admin/gdpr/reoptin")
+    done = page.forms["reoptin-segment"].submit().follow()
+    assert "enable the Segments plugin to create this segment" in done.text
+    assert admin.get("/admin/smart-content/matrix").status_int == 200

@@ -184,7 +184,7 @@ def reoptin_page():
         except AudienceUnavailable:
             flash(_("Segments are not active on this site: enable the Segments plugin to create this segment."),
                   "error")
-            return redirect(url_for("gdpr_admin.reoptin_page"))
+            return redirect(url_for("gdpr.reoptin_page"))
         flash(ngettext("The segment “%(name)s” is up to date: %(num)s contact.",
                        "The segment “%(name)s” is up to date: %(num)s contacts.", segment.size,
                        name=segment.name))
