@@ -123,8 +123,8 @@ class TriggerType:
     #: for the pre-send audience check; ``None`` (or returning ``None``) when the
     #: trigger is an event nobody can foresee (a form submitted, a page visited)::
     #:
-    #:     population=lambda s: SegmentMember.select(SegmentMember.contact).where(
-    #:         SegmentMember.segment == int(s["segment_id"])) if s.get("segment_id") else None
+    #:     population=lambda s: audience_contact_ids("segment", [int(s["segment_id"])]) \
+    #:         if s.get("segment_id") else None
     population: Optional[Callable[[dict], Any]] = None
 
 
