@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import LazyString
 from peewee import fn
 
-from core import (Contact, ContactTag, ContactValue, CustomField, Event, EventKind, FieldValueError, SegmentFilter,
+from core import (Contact, native_fields, ContactTag, ContactValue, CustomField, Event, EventKind, FieldValueError, SegmentFilter,
                   Setting, Tag, User, event_kind_registered, event_kinds, translation_domain, utcnow)
 from .models import Segment, SegmentMember
 from .operators import (
@@ -33,7 +33,6 @@ _, _l = translation_domain(__name__).pair()
 
 # --- native fields ----------------------------------------------------------------
 
-NATIVE_TEXT = {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name")}
 NATIVE_DATES = {"created_at": _l("Created"), "last_interaction_at": _l("Last activity")}
 #: creation never changes; the last activity moves with every interaction event (any kind may count)
 NATIVE_DATES_CHANGED_BY = {"created_at": (), "last_interaction_at": None}
@@ -279,7 +278,7 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
         SegmentFilter(name, label, _native_text(name),
                       [_choice("operator", _l("Operator"), TEXT_OPERATORS),
                        _value(help=_l("Several values: separate them with commas."))], changed_by=())
-        for name, label in NATIVE_TEXT.items()
+        for name, label in native_fields().items()
     ]
     filters += [
         SegmentFilter(name, label, _native_datetime(name),
