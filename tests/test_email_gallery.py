@@ -10,7 +10,7 @@ import re
 import pytest
 
 from core.contacts import create_contact
-from core.segments import Segment, add_to_segment
+from plugins.segments import Segment, add_to_segment
 from tests.conftest import csrf_of
 from tests.test_email_send import configure
 
