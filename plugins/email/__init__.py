@@ -72,7 +72,7 @@ def register_actions():
 
 @hookimpl
 def register_blueprints():
-    from . import deliverability, duplicate, imageviews  # noqa: F401 (their routes are on email_admin, email_public)
+    from . import builderviews, deliverability, duplicate, imageviews  # noqa: F401 (their routes are on email_admin, email_public)
     from .public import email_public
     from .views import email_admin
 
