@@ -44,7 +44,8 @@ def design(newsletter_id):
     settings = {
         "source": builder.editor_source(newsletter), "save": url_for("email_admin.design_save", newsletter_id=newsletter.id),
         "assets": url_for("email_admin.design_images"), "upload": url_for("email_admin.design_upload"),
-        "csrf": "", "lang": str(get_locale() or "en")[:2], "every": AUTOSAVE_SECONDS, "locked": builder.LOCKED,
+        "csrf": "", "lang": str(get_locale() or "en")[:2], "every": AUTOSAVE_SECONDS,
+        "icons": url_for("email_admin.static", filename="vendor/font-awesome/css/font-awesome.min.css"), "locked": builder.LOCKED,
         "blocks": builder.plugin_blocks(), "words": editor_words(),
     }
     response = render_template("email/design.html", newsletter=newsletter,

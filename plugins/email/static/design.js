@@ -76,14 +76,15 @@
     while (column && column.get("type") !== "mj-column") { column = column.parent(); }
     var added;
     if (/^\s*<mj-(section|wrapper|hero)\b/i.test(source)) {
-      added = body().append(source, {at: insertAt()});
+      added = body().append(source, {at: insertAt()})[0];
     } else if (column && !isLocked(column.parent() || column)) {
-      added = column.append(content);
+      added = column.append(content)[0];
     } else {
-      var section = body().append("<mj-section><mj-column></mj-column></mj-section>", {at: insertAt()})[0];
-      added = section.components().at(0).append(content);
+      var section = body().append("<mj-section><mj-column>" + source + "</mj-column></mj-section>",
+                                  {at: insertAt()})[0];
+      added = section.findType("mj-column")[0].components().last();
     }
-    if (added && added[0]) { editor.select(added[0]); }
+    if (added) { editor.select(added); }
   }
 
   function stripLocked(mjml) {
@@ -115,9 +116,16 @@
     height: "100%",
     fromElement: false,
     storageManager: false,
+    telemetry: false,  // GrapesJS would report usage to its vendor: nothing leaves this site
+    cssIcons: settings.icons,  // the vendored icon font, not its default CDN copy
     components: settings.source,
     plugins: [plugin],
-    pluginsOpts: {"grapesjs-mjml": {blocks: Object.keys(OWN_BLOCKS), i18n: {fr: fr}}},
+    pluginsOpts: {"grapesjs-mjml": {
+      blocks: Object.keys(OWN_BLOCKS), i18n: {fr: fr},
+      useXmlParser: true,  // self-closing tags (<mj-all />) kept as MJML writes them
+      imagePlaceholderSrc: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="200"><rect width="600" height="200" fill="#e5e7eb"/></svg>')
+    }},
     i18n: {locale: settings.lang, detectLocale: false, localeFallback: "en", messagesAdd: {fr: fr}},
     blockManager: {appendOnClick: appendOnClick},
     assetManager: {assets: [], upload: settings.upload, uploadName: "file", autoAdd: false,
@@ -185,6 +193,8 @@
       editor.Blocks.add(block.id, {label: escapeHtml(block.label), category: block.category, content: block.content});
     });
     editor.Blocks.render();
+    var blocksButton = editor.Panels.getButton("views", "open-blocks");
+    if (blocksButton) { blocksButton.set("active", true); }  // the blocks first, not the style manager
     fetch(settings.assets, {credentials: "same-origin"})
       .then(function (response) { return response.json(); })
       .then(function (answer) {
