@@ -92,7 +92,7 @@ def editor_words() -> dict:
         "locked": _("Added to every email: the “view in browser” link and the footer with the unsubscribe "
                     "link. It cannot be edited here."),
         "code": _("MJML code"), "close": _("Close"), "blocks": _("Blocks"), "layout": _("Layout"),
-        "content": _("Content"), "section": _("Section"), "oneColumn": _("1 column"),
+        "content": _("Content"), "section": _("Section, 1 column"),
         "twoColumns": _("2 columns"), "threeColumns": _("3 columns"), "text": _("Text"), "image": _("Image"),
         "button": _("Button"), "divider": _("Divider"), "social": _("Social links"), "spacer": _("Spacer"),
         "undo": _("Undo"), "redo": _("Redo"), "desktop": _("Desktop"), "mobile": _("Mobile"),

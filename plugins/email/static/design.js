@@ -17,7 +17,7 @@
               hoverable: false, editable: false, highlightable: false, layerable: false, badgable: false,
               stylable: false};
   var OWN_BLOCKS = {
-    "mj-1-column": ["oneColumn", "layout"], "mj-2-columns": ["twoColumns", "layout"],
+    "mj-1-column": ["section", "layout"], "mj-2-columns": ["twoColumns", "layout"],
     "mj-3-columns": ["threeColumns", "layout"], "mj-text": ["text", "content"], "mj-image": ["image", "content"],
     "mj-button": ["button", "content"], "mj-divider": ["divider", "content"],
     "mj-social-group": ["social", "content"], "mj-spacer": ["spacer", "content"]
