@@ -127,7 +127,8 @@ def test_the_asset_manager_lists_and_uploads_through_the_library(admin, ctx):
     assert admin.get("/admin/email/design/images").json == {"images": [asset]}
 
 
-def test_the_hook_lists_plugin_blocks_and_leaves_out_broken_ones(app, ctx):
+def test_hook_email_builder_blocks(app, ctx):
+    """Plugins add blocks; broken or duplicate ones are left out, the others still listed."""
     hooks = state().hooks
     assert "email_builder_blocks" in hooks.hook_declarers
     blocks = builder.plugin_blocks()
