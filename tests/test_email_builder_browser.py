@@ -144,6 +144,23 @@ def test_the_editor_speaks_french_and_previews_on_a_phone(chromium, live_server,
             {t.strip() for t in page.locator(".gjs-block-category .gjs-title").all_inner_texts()}
         assert page.locator("[title='Annuler']").count() == 1  # GrapesJS's own buttons, in French
         _frame(page).locator("body").get_by_text("Se désinscrire").wait_for()  # the locked footer, in French
+        footer = _frame(page).locator("body").get_by_text("Se désinscrire")
+        footer.click()  # the locked parts cannot be selected, so neither edited, moved nor removed
+        assert page.evaluate("""() => {
+            const editor = window.couveeDesign.editor;
+            const selected = editor.getSelected();
+            const locked = editor.getWrapper().findType('mj-section').filter(
+                s => (s.getAttributes()['css-class'] || '').includes('couvee-locked'));
+            const flags = [];
+            locked.forEach(s => { flags.push(s.get('removable'), s.get('draggable'), s.get('selectable'));
+                                  s.onAll(c => flags.push(c.get('removable'), c.get('editable'))); });
+            return locked.length === 2 && !(selected && selected.getAttributes()['css-class'])
+                && flags.every(flag => flag === false);
+        }""")
+        page.get_by_role("button", name="Voir le code MJML").click()
+        code = page.locator("#design-code-text").input_value()
+        assert "Bonjour {{ first_name }}" in code and "Se désinscrire" not in code and "couvee-locked" not in code
+        page.get_by_role("button", name="Fermer").click()
         page.locator("[title='Mobile']").click()
         assert page.evaluate("window.couveeDesign.editor.getDevice()").lower().startswith("mobile")
         assert "Toutes les modifications sont enregistrées" == page.locator("#design-status").inner_text()
