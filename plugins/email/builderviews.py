@@ -34,6 +34,7 @@ def _asset(image: EmailImage) -> dict:
 @email_admin.route("/<int:newsletter_id>/design")
 @roles_required(*EDITORS)
 def design(newsletter_id):
+    """The block editor of a draft MJML newsletter (others go to their page or the form)."""
     newsletter = _newsletter(newsletter_id)
     if not newsletter.is_editable:
         flash(_("This newsletter was sent (or is being sent): it can no longer be edited."), "error")
@@ -68,6 +69,7 @@ def design_save(newsletter_id):
 @email_admin.route("/design/images")
 @roles_required(*EDITORS)
 def design_images():
+    """The image library as the asset manager lists it."""
     return jsonify(images=[_asset(item["image"]) for item in images.library()])
 
 
