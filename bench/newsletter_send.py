@@ -240,7 +240,7 @@ def config_for(folder: Path, redis_url: str, database_url: str) -> dict:
 def prepare(config: dict, port: int, count: int, workers: int) -> int:
     from core.app import create_app
     from core.models import Contact, SettingValue, utcnow
-    from core.segments import Segment, SegmentMember
+    from plugins.segments import Segment, SegmentMember
     from plugins.email.models import Newsletter
 
     app = create_app(config)

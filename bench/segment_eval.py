@@ -14,7 +14,7 @@ Then, on the same database and connection, alternating runs (median of
 ``--repeat``):
 
 - **compiler**: the segment "zone = EMEA AND tag = webinar AND visited
-  */pricing* in the last 30 days" compiled by ``core.segments`` (compile time
+  */pricing* in the last 30 days" compiled by ``plugins.segments`` (compile time
   included) and counted;
 - **hand SQL** (the baseline): the same question written by hand, as an
   expert would (``EXISTS`` per condition, cheap conditions first); a
@@ -149,8 +149,8 @@ def main(argv=None) -> None:
     import time_machine
 
     from core.models import Contact, utcnow
-    from core.segments import compile_segment, rebuild, refresh_contact
-    from core.segments.models import Segment, SegmentMember
+    from plugins.segments import compile_segment, rebuild, refresh_contact
+    from plugins.segments.models import Segment, SegmentMember
 
     folder = Path(tempfile.mkdtemp(prefix="couvee-bench-segments-"))
     app = make_app(folder)

@@ -111,7 +111,8 @@ def load(database, contacts: int, contents: int, today: dt.date) -> dict:
 
 def baseline_pick(contact_id: int, programme, since: dt.date, segment_tags: dict):
     """The straightforward way: everything about one contact, scored in Python."""
-    from core import Contact, ContactTag, SegmentMember
+    from core import Contact, ContactTag
+    from plugins.segments import SegmentMember
     from plugins.smart_content.models import Content, ContentTag, Pick
     from plugins.smart_content.targeting import stage_of
 

@@ -35,14 +35,20 @@ from .db import db_proxy, is_sqlite, write_transaction
 from .dispatch.memo import batch_memo
 from .deferred_writes import WriteOutcome, write_or_defer
 from .event_kinds import (
-    EventKind, UnknownEventKind, counts_as_interaction, data_matches, event_kind_registered, event_kinds,
+    EventKind, UnknownEventKind, columns_changed_by, counts_as_interaction, data_matches, event_kind_registered, event_kinds,
     interaction_kinds, opposition_kinds, trigger_kinds,
+)
+from .audience_sources import (
+    AudienceUnavailable, add_to_audience, audience_contact_ids, audience_group, audience_groups, audience_memberships,
+    audience_source, define_audience,
 )
 from .erasure import ERASE_MODES, ErasureError, erase_contact
 from .events import dispatch_many, emit, emit_many
 from .extension import (
     Action,
     AdminMenuItem,
+    AudienceGroup,
+    AudienceSource,
     Command,
     FieldType,
     FieldValueError,
@@ -74,8 +80,6 @@ from .queue import enqueue
 from .rest.responses import created as created_json, invalid as invalid_json, json_body, no_content
 from .rest import schema as api_schema
 from .rest.operation import operation as api_operation
-from .segments import Segment, SegmentMember, add_to_segment, rebuild as rebuild_segment, segment_members, segments_of
-from .segments.kinds import segment_population
 from .settings import get_setting, move_setting, store_setting
 from .state import state
 from .trigger_renames import rename_trigger_type

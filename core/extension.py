@@ -74,7 +74,7 @@ class FieldType:
     id: str = ""
     label: str = ""
     multi_valued: bool = False
-    #: segment operators this type supports, see ``core.segments``
+    #: segment operators this type supports (the segments plugin's filters read them)
     operators: tuple[str, ...] = ("equals", "not_equals", "empty", "not_empty")
     #: the value is a stored file (uploads are handled by core)
     is_file: bool = False
@@ -123,8 +123,8 @@ class TriggerType:
     #: for the pre-send audience check; ``None`` (or returning ``None``) when the
     #: trigger is an event nobody can foresee (a form submitted, a page visited)::
     #:
-    #:     population=lambda s: SegmentMember.select(SegmentMember.contact).where(
-    #:         SegmentMember.segment == int(s["segment_id"])) if s.get("segment_id") else None
+    #:     population=lambda s: audience_contact_ids("segment", [int(s["segment_id"])]) \
+    #:         if s.get("segment_id") else None
     population: Optional[Callable[[dict], Any]] = None
 
 
@@ -194,6 +194,59 @@ class SendChannel:
     send: Callable[..., Any]
     purposes: tuple[str, ...] = ("marketing", "transactional")
     test: Optional[Callable[..., Any]] = None
+
+
+@dataclass
+class AudienceGroup:
+    """One group of contacts an :class:`AudienceSource` offers (a segment, a
+    list...): its ``id`` within the source, ``name``, current ``size``, free
+    ``tags`` (smart content reads them as interests), whether contacts can be
+    added to it by hand or import (``open``: a static list) and its admin
+    page (``url``, empty outside a request)."""
+
+    id: int
+    name: str
+    size: int = 0
+    tags: tuple[str, ...] = ()
+    open: bool = False
+    url: str = ""
+
+
+@dataclass
+class AudienceSource:
+    """Where sends find their recipients: groups of contacts a newsletter, a
+    smart-content programme or a workflow can target, filled by the plugin
+    that owns them (the segments plugin registers ``"segment"``).
+
+    - ``groups()`` -> list of :class:`AudienceGroup`, for pickers and names;
+    - ``contact_ids(ids)`` -> a peewee query of the ids of the contacts in any
+      of the groups ``ids`` (used as a subquery: ``Contact.id.in_(...)``);
+    - ``memberships()``, optional -> a query of ``(contact id, group id)``
+      rows of every group (smart content joins it with the groups' tags);
+    - ``add_contacts(group_id, contact_ids, source)``, optional -> how many
+      were added to an ``open`` group (raises ``ValueError`` with a message
+      for the user when the group cannot take them);
+    - ``define(name, definition, description, tags)``, optional -> the
+      :class:`AudienceGroup` of that name kept up to date from a definition
+      the source understands (created once, refreshed at each call).
+
+    Example::
+
+        AudienceSource("segment", _l("Segments"), groups=segment_groups,
+                       contact_ids=lambda ids: SegmentMember.select(SegmentMember.contact)
+                       .where(SegmentMember.segment.in_(ids)))
+
+    Callers go through ``core.audience_contact_ids("segment", ids)`` and
+    friends, which answer "nobody" when no active plugin provides the source.
+    """
+
+    id: str
+    label: str
+    groups: Callable[[], list]
+    contact_ids: Callable[[list], Any]
+    memberships: Optional[Callable[[], Any]] = None
+    add_contacts: Optional[Callable[[int, list, str], int]] = None
+    define: Optional[Callable[..., Any]] = None
 
 
 @dataclass

@@ -235,6 +235,25 @@ def register_segment_filters(event_kinds):
 
 
 @hookspec
+def register_audience_sources():
+    """Groups of contacts that sends can target (newsletters, smart content,
+    workflows), so those features never depend on who keeps the groups.
+
+    Returns a list of :class:`core.AudienceSource`. The segments plugin
+    registers ``"segment"``; with no active source, the newsletter editor
+    says so and sends reach nobody. Read through ``core.audience_groups`` and
+    ``core.audience_contact_ids``.
+
+    Example::
+
+        @hookimpl
+        def register_audience_sources():
+            return [AudienceSource("segment", "Segments", groups=segment_groups,
+                                   contact_ids=members_of_any)]
+    """
+
+
+@hookspec
 def register_periodic_jobs():
     """Jobs that ``couvee cron`` enqueues on a schedule.
 

@@ -93,6 +93,9 @@ class Registries:
     segment_filters: Registry = field(
         default_factory=lambda: Registry("segment filters", extension.SegmentFilter)
     )
+    audience_sources: Registry = field(
+        default_factory=lambda: Registry("audience sources", extension.AudienceSource)
+    )
     periodic_jobs: Registry = field(default_factory=lambda: Registry("periodic jobs", extension.PeriodicJob))
     admin_menu: Registry = field(default_factory=lambda: Registry("admin menu", extension.AdminMenuItem))
     settings: Registry = field(default_factory=lambda: Registry("settings", extension.SettingsGroup))
@@ -109,6 +112,7 @@ class Registries:
         "register_actions": "actions",
         "register_channels": "channels",
         "register_segment_filters": "segment_filters",
+        "register_audience_sources": "audience_sources",
         "register_periodic_jobs": "periodic_jobs",
         "register_admin_menu": "admin_menu",
         "register_settings": "settings",

@@ -35,7 +35,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture
 def seeded(wsgi):
     """An administrator's key and one of each thing an id can point at."""
-    from core.segments import Segment
+    from plugins.segments import Segment
     from plugins.smart_content.library import save_content
 
     app = wsgi.app

@@ -7,7 +7,7 @@ from __future__ import annotations
 from core import check_audience
 from core.contacts import create_contact
 from core.models import SettingValue
-from core.segments import Segment, add_to_segment
+from plugins.segments import Segment, add_to_segment
 from core.state import state
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_of
 from tests.test_email_newsletter import write_newsletter
@@ -115,7 +115,7 @@ def test_the_check_costs_the_same_queries_for_ten_or_three_hundred_contacts(ctx,
 
 
 def segment_contact_ids(segment):
-    from core.segments import SegmentMember
+    from plugins.segments import SegmentMember
 
     return [row.contact_id for row in SegmentMember.select().where(SegmentMember.segment == segment.id)]
 

@@ -291,8 +291,8 @@ def test_editing_a_live_workflow_does_not_change_runs_in_progress(ctx, run_jobs)
 
 def test_manual_add_remove_and_exit_when_leaving_a_segment(ctx, run_jobs):
     from plugins.automation.entry import EntryRefused
-    from core.segments import add_to_segment, remove_from_segment
-    from core.segments.models import Segment
+    from plugins.segments import add_to_segment, remove_from_segment
+    from plugins.segments.models import Segment
 
     redis = probe(ctx)
     segment = Segment.create(name="Trial", kind="static")

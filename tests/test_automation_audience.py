@@ -15,7 +15,7 @@ from plugins.automation import Workflow
 from plugins.automation.lifecycle import activate, audience, create_workflow
 from core.contacts import add_tag, create_contact
 from core.models import Contact
-from core.segments import Segment
+from plugins.segments import Segment
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.test_audience_check import mixed_audience, require_consent, subscriber
 from tests.test_automation import with_ids

@@ -96,8 +96,8 @@ def test_no_interaction_for_30_days_and_no_opens_for_180(ctx, run_jobs):
 
 
 def test_recurring_schedule_over_a_segment(ctx, run_jobs):
-    from core.segments import add_to_segment
-    from core.segments.models import Segment
+    from plugins.segments import add_to_segment
+    from plugins.segments.models import Segment
 
     probe(ctx)
     segment = Segment.create(name="Customers", kind="static")

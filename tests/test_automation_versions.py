@@ -20,7 +20,7 @@ EMPTY_EMAIL = "write a subject and a body, or choose a newsletter as template."
 
 
 def test_drip_template_with_empty_emails_is_not_ready_to_activate(admin):
-    from core.segments.models import Segment
+    from plugins.segments.models import Segment
 
     with _in_app(admin):
         segment = Segment.create(name="Trial", kind="static")

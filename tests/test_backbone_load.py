@@ -36,7 +36,7 @@ from core.db import write_transaction
 from core.dispatch import drain, outbox, signal
 from core.events import sweep_undispatched
 from core.models import Contact, ContactTag, Event, EventDelivery, Tag, utcnow
-from core.segments import Segment, SegmentMember
+from plugins.segments import Segment, SegmentMember
 from plugins.email import newsletters
 from plugins.email.models import Newsletter
 

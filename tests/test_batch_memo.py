@@ -12,7 +12,7 @@ from plugins.automation.models import WorkflowRun, WorkflowVersion
 from core.dispatch import drain
 from core.dispatch.memo import batch_scope
 from core.models import Contact, Event, utcnow
-from core.segments import Segment, SegmentMember
+from plugins.segments import Segment, SegmentMember
 from plugins.scoring.models import PointAction, PointAward
 
 

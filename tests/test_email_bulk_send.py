@@ -14,7 +14,7 @@ import time_machine
 from core import can_receive, contacts_can_receive, skip_reason, utcnow
 from core.contacts import create_contact
 from core.models import Contact, CustomField, Event
-from core.segments import Segment, SegmentMember
+from plugins.segments import Segment, SegmentMember
 from core.state import state
 from tests.test_audience_check import mixed_audience, require_consent
 from tests.test_email_newsletter import run_worker_killed_at

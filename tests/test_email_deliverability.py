@@ -14,7 +14,7 @@ import pytest
 from core import Message, send_message, utcnow
 from core.contacts import create_contact
 from core.models import SettingValue
-from core.segments import Segment, add_to_segment
+from plugins.segments import Segment, add_to_segment
 from tests.conftest import SmtpSink, free_port
 from tests.test_email_send import configure
 

@@ -10,7 +10,7 @@ import zlib
 
 from core.contacts import create_contact
 from core.models import StoredFile
-from core.segments import Segment, add_to_segment
+from plugins.segments import Segment, add_to_segment
 from tests.conftest import csrf_of
 from tests.test_email_newsletter import editor_form
 from tests.test_email_send import configure, part, save_settings

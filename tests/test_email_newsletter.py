@@ -17,7 +17,7 @@ import time_machine
 from core import utcnow
 from core.contacts import create_contact
 from core.models import Contact, CustomField, Event
-from core.segments import Segment, SegmentMember, add_to_segment
+from plugins.segments import Segment, SegmentMember, add_to_segment
 from tests.conftest import csrf_of
 from tests.test_email_send import configure, part
 

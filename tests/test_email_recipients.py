@@ -20,7 +20,7 @@ from core import Message, contacts, send_message, utcnow
 from plugins.automation import runs_of
 from core.contacts import create_contact
 from core.models import Contact
-from core.segments import Segment, add_to_segment
+from plugins.segments import Segment, add_to_segment
 from tests.conftest import SmtpSink, free_port
 from tests.test_automation import live
 from tests.test_email_newsletter import write_newsletter

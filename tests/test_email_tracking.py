@@ -200,7 +200,7 @@ def test_email_send_action_personalises_and_sends_once_per_key(ctx, smtp_sink):
 
 
 def test_newsletter_metrics_and_utm(admin, ctx, smtp_sink, run_jobs):
-    from core.segments import Segment, add_to_segment
+    from plugins.segments import Segment, add_to_segment
 
     configure(smtp_sink)
     seg = Segment.create(name="All", kind="static")

@@ -16,7 +16,7 @@ from core.dispatch import outbox, partitions, signal
 from core.events import sweep_undispatched
 from core.models import Contact, Event, utcnow
 from core.queue import get_queue
-from core.segments import Segment, SegmentMember
+from plugins.segments import Segment, SegmentMember
 
 from .dispatch_probes import STARTED, note_start
 from .test_email_newsletter import _worker_env, kill_with_work_horses

@@ -72,7 +72,7 @@ def test_interaction_comes_from_the_registry(ctx):
 
 def test_triggers_filters_and_waits_list_a_plugins_kinds_only_while_it_is_active(wsgi, ctx):
     from plugins.automation.steps import _event_choices, event_words
-    from core.segments.words import describe_condition
+    from plugins.segments.words import describe_condition
 
     registries = state().registries
     assert registries.trigger_types["form_submitted"].label == "Form submitted"

@@ -302,7 +302,7 @@ def test_suppressed_or_invalid_contact_is_refused_with_the_reason(web, ctx, monk
 
 
 def test_actions_run_in_a_worker_once_per_submission(web, ctx, run_jobs):
-    from core.segments import Segment, segments_of
+    from plugins.segments import Segment, segments_of
 
     segment = Segment.create(name="Demo requests", kind="static")
     form = make_form("Demo", publish=False)

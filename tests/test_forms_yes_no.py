@@ -9,8 +9,8 @@ import re
 from core import contacts
 from core.migrations import apply_migrations
 from core.models import Contact, MigrationRecord
-from core.segments import segments_of
-from core.segments.editing import save_segment
+from plugins.segments import segments_of
+from plugins.segments.editing import save_segment
 from plugins.forms import builder, register_migrations
 from plugins.forms.models import FormField, SubmittedValue
 

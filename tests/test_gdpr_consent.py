@@ -174,7 +174,7 @@ def test_reoptin_segment_lists_contacts_without_provable_email_consent(ctx, admi
     assert "<strong>2</strong> contacts" in page.text
     shown = page.forms["reoptin-segment"].submit().follow()
     assert "Re-opt-in: no provable email consent" in shown.text
-    from core.segments import Segment, SegmentMember
+    from plugins.segments import Segment, SegmentMember
 
     segment = Segment.get(Segment.name == "Re-opt-in: no provable email consent")
     members = {m.contact.email for m in SegmentMember.select().where(SegmentMember.segment == segment.id)}

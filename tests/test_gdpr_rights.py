@@ -20,7 +20,7 @@ from core.files import store_upload
 from plugins.imports import runner
 from plugins.imports.models import ImportRowError
 from core.models import Contact, ContactValue, CustomField, Event, SettingValue, StoredFile
-from core.segments import Segment, add_to_segment
+from plugins.segments import Segment, add_to_segment
 
 
 EMAIL = "augusta.ada@example.com"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from core.contacts import create_contact
 from core.events import emit
 from core.models import User
-from core.segments import Segment, add_to_segment
+from plugins.segments import Segment, add_to_segment
 
 from .conftest import ADMIN_EMAIL
 from .test_email_send import configure

@@ -9,9 +9,9 @@ import pytest
 
 from core.contacts import create_contact
 from core.models import CustomField, User
-from core.segments import add_to_segment
-from core.segments.editing import save_segment
-from core.segments.models import Segment
+from plugins.segments import add_to_segment
+from plugins.segments.editing import save_segment
+from plugins.segments.models import Segment
 
 from .conftest import ADMIN_EMAIL
 

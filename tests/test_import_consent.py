@@ -53,7 +53,7 @@ def test_a_thousand_opted_in_subscribers_imported_then_a_newsletter_reaches_them
 
 
 def _readers_segment() -> int:
-    from core.segments import Segment
+    from plugins.segments import Segment
 
     return Segment.get_or_create(name="Readers", kind="static")[0].id
 

@@ -422,7 +422,7 @@ def test_export_streams_every_contact_page_by_page(ctx, admin, monkeypatch):
 
 
 def test_export_of_a_static_segment(ctx, admin):
-    segments = pytest.importorskip("core.segments")
+    segments = pytest.importorskip("plugins.segments")
     run(upload(rows_csv(6)))
     segment = segments.Segment.create(name="Salon", kind="static")
     segments.add_contacts_to_segment(segment, [contact("c1@exemple.fr").id, contact("c4@exemple.fr").id])
@@ -432,7 +432,7 @@ def test_export_of_a_static_segment(ctx, admin):
 
 
 def test_import_adds_the_contacts_to_a_static_segment(article_fields):
-    segments = pytest.importorskip("core.segments")
+    segments = pytest.importorskip("plugins.segments")
     segment = segments.Segment.create(name="Salon 2024", kind="static")
     job = run(upload(rows_csv(4), segment_id=segment.id))
     assert job.message == ""

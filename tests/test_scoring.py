@@ -13,9 +13,9 @@ import time_machine
 from core import contacts, state
 from core.events import emit, queue_dispatch
 from core.models import Contact, Event, utcnow
-from core.segments import add_to_segment, compile_segment, segments_of
-from core.segments.editing import save_segment
-from core.segments.models import Segment
+from plugins.segments import add_to_segment, compile_segment, segments_of
+from plugins.segments.editing import save_segment
+from plugins.segments.models import Segment
 from plugins.scoring import ledger, triggers
 from plugins.scoring.ledger import Change, ScoringError, ledger_sum, record_change
 from plugins.scoring.models import PointAction, PointAward, PointChange, PointTrigger, ScoringSettings, TriggerFiring
@@ -396,7 +396,7 @@ def test_points_expire_after_n_days(ctx):
 
 
 def test_score_tiers_filter_dynamic_segments_and_follow_the_thresholds(ctx, run_jobs):
-    from core.segments import rebuild
+    from plugins.segments import rebuild
 
     people = {}
     for name, points in (("cold", 5), ("warm", 30), ("hot", 90)):
@@ -423,7 +423,7 @@ def test_score_tiers_filter_dynamic_segments_and_follow_the_thresholds(ctx, run_
 
 
 def test_a_bad_tier_is_refused_by_the_segment_editor(ctx):
-    from core.segments.editing import SegmentFormError
+    from plugins.segments.editing import SegmentFormError
 
     with pytest.raises(SegmentFormError) as refused:
         save_segment(None, name="Lukewarm", kind="dynamic", definition={"match": "all", "groups": [

@@ -10,7 +10,7 @@ from core.event_kinds import event_kinds
 from core.events import emit
 from core.models import Contact
 from core.plugins import lifecycle
-from core.segments.editing import save_segment
+from plugins.segments.editing import save_segment
 from plugins.scoring import triggers
 from plugins.scoring.ledger import Change, record_change
 from plugins.scoring.models import PointAction, PointChange, PointTrigger, ScoringSettings, TriggerFiring

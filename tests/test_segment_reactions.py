@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from core import emit
 from core.contacts import add_tag, create_contact
-from core.segments import Segment, SegmentMember
-from core.segments.membership import segments_changed_by
+from plugins.segments import Segment, SegmentMember
+from plugins.segments.membership import segments_changed_by
 
 
 def dynamic(name: str, *conditions) -> Segment:

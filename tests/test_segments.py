@@ -15,11 +15,11 @@ from core import auth, contacts
 from core.db import is_sqlite
 from core.events import emit
 from core.models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, utcnow
-from core.segments import add_to_segment, compile_segment, rebuild, refresh_contact, segments_of
-from core.segments.compiler import compile_definition
-from core.segments.editing import save_segment
-from core.segments.membership import matches
-from core.segments.models import Segment, SegmentMember
+from plugins.segments import add_to_segment, compile_segment, rebuild, refresh_contact, segments_of
+from plugins.segments.compiler import compile_definition
+from plugins.segments.editing import save_segment
+from plugins.segments.membership import matches
+from plugins.segments.models import Segment, SegmentMember
 
 from .conftest import csrf_of, install_fixture_plugin, login
 
@@ -601,7 +601,7 @@ def test_segments_cannot_depend_on_themselves(admin, wsgi):
     page = form.submit("action", value="save", status=400)
     assert "in a loop: First → Second → First." in page.text
     with wsgi.app.app_context(), wsgi.app.extensions["couvee"].database_connection():
-        from core.segments.editing import SegmentFormError
+        from plugins.segments.editing import SegmentFormError
 
         with pytest.raises(SegmentFormError, match="cannot filter on itself"):
             save_segment(first, name="First", kind="dynamic", definition=definition(

@@ -13,8 +13,8 @@ import time_machine
 
 from core import contacts
 from core.models import Contact, CustomField, Tag
-from core.segments import add_to_segment
-from core.segments.editing import save_segment
+from plugins.segments import add_to_segment
+from plugins.segments.editing import save_segment
 
 from plugins.smart_content import feeds, library, programme as programme_settings, targeting
 from plugins.smart_content.models import Content, Feed, Pick
@@ -213,7 +213,7 @@ def test_stage_rules_and_override(ctx):
 
 def test_pick_prefers_stage_then_overlap_then_score_then_recency(ctx):
     save_segment(None, name="Sales management", kind="static", tags=["CRM", "sales efficiency"])
-    from core.segments import Segment
+    from plugins.segments import Segment
     segment = Segment.get(Segment.name == "Sales management")
     content("Wrong stage", "loyalty", ["CRM", "sales efficiency", "emailing"], score=100)
     content("One tag high score", "engagement", ["emailing"], score=50)
@@ -403,7 +403,7 @@ def test_concurrent_runs_in_threads_claim_each_contact_once(ctx, wsgi):
 
 def test_segment_restriction_and_contacts_without_email(ctx):
     content("Article", "engagement", ["crm"])
-    from core.segments import Segment
+    from plugins.segments import Segment
     save_segment(None, name="Pilot", kind="static")
     pilot = Segment.get(Segment.name == "Pilot")
     inside = contact("inside@example.com", tags=["crm"])

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from core import auth, contacts
-from core.segments import add_to_segment
-from core.segments.editing import save_segment
+from plugins.segments import add_to_segment
+from plugins.segments.editing import save_segment
 
 from plugins.smart_content import library
 from plugins.smart_content.models import Content, Feed, Pick
@@ -117,7 +117,7 @@ def test_preview_and_contact_page_show_why(admin, ctx):
     person = contacts.create_contact({"email": "ana@example.com", "first_name": '<b>Ana</b>'})
     contacts.add_tag(person, "CRM")
     save_segment(None, name="Sales", kind="static", tags=["sales efficiency"])
-    from core.segments import Segment
+    from plugins.segments import Segment
     add_to_segment(person, Segment.get(Segment.name == "Sales"))
     chosen = library.save_content(None, {"title": "Le CRM <script>", "url": "https://x.fr/crm", "stage": "engagement",
                                          "tags": ["CRM", "sales efficiency"], "image_url": "https://x.fr/i.png"})

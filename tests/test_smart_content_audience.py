@@ -2,7 +2,7 @@
 receive its emails today and who the consent gate skips, by reason."""
 from __future__ import annotations
 
-from core.segments import Segment
+from plugins.segments import Segment
 from tests.test_audience_check import require_consent, subscriber
 
 from plugins.email import standing

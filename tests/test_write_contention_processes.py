@@ -30,8 +30,8 @@ from rq.registry import FinishedJobRegistry, StartedJobRegistry
 from core import emit_many, utcnow
 from core.models import Contact
 from core.queue import QUEUES
-from core.segments.editing import save_segment
-from core.segments.models import Segment
+from plugins.segments.editing import save_segment
+from plugins.segments.models import Segment
 from plugins.forms.models import Submission
 
 from .forms_helpers import make_form, set_setting

@@ -34,7 +34,6 @@ CORE_PLUGIN = "core"
 #: name -> module. Each keeps its own migration versions under its name.
 CORE_PLUGIN_MODULES = {
     "core": "core.builtin",
-    "core_segments": "core.segments.hooks",
     "core_audit": "core.audit.hooks",
 }
 

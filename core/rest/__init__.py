@@ -4,7 +4,7 @@
 declarations of every API view (core's and the active plugins').
 
 This module holds the contacts endpoints; segments and workflows live with
-their features (``core/segments/api.py``, the plugins' own ``api.py``)."""
+their features (the plugins' own ``api.py``)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, jsonify, url_for

@@ -64,21 +64,23 @@ def field_choices(kinds: tuple[str, ...] | None = None) -> list[tuple[str, str]]
     return [(f.key, f.label) for f in custom_fields() if f.type_id in kinds]
 
 
-def segment_choices() -> list[tuple[str, str]]:
-    from core import Segment
+#: the audience source of segment conditions and triggers (``core.audience_groups``)
+AUDIENCE = "segment"
 
-    return [(str(s.id), s.name) for s in Segment.select().order_by(Segment.name)]
+
+def segment_choices() -> list[tuple[str, str]]:
+    """The segments, through the audience registry (none while the segments plugin is off)."""
+    from core import audience_groups
+
+    return [(str(group.id), group.name) for group in audience_groups(AUDIENCE)]
 
 
 
 
 def _segment_name(raw) -> str:
-    from core import Segment
+    from core import audience_group
 
-    try:
-        segment = Segment.get_or_none(Segment.id == int(raw))
-    except (TypeError, ValueError):
-        segment = None
+    segment = audience_group(AUDIENCE, raw) if str(raw or "").isdigit() else None
     return _("“%(name)s”", name=segment.name) if segment else _("(choose a segment)")
 
 
@@ -239,10 +241,10 @@ def check_condition(step: dict, contact: Contact) -> tuple[bool, str]:
         has = (settings.get("tag") or "").strip().lower() in {t.lower() for t in tags_of(contact)}
         return has, f"{'has' if has else 'does not have'} the tag “{settings.get('tag')}”"
     if check == "segment":
-        from core import SegmentMember
+        from core import Contact, audience_contact_ids
 
-        inside = SegmentMember.select().where((SegmentMember.contact == contact.id) & (
-            SegmentMember.segment == int(settings.get("segment_id") or 0))).exists()
+        inside = Contact.select(Contact.id).where((Contact.id == contact.id) & Contact.id.in_(
+            audience_contact_ids(AUDIENCE, [int(settings.get("segment_id") or 0)]))).exists()
         return inside, f"{'is' if inside else 'is not'} in {_segment_name(settings.get('segment_id'))}"
     if check == "points":
         points = contact.points or 0

@@ -103,14 +103,14 @@ def peewee_exists(query):
 
 
 def recurring_ids(settings: dict, today: dt.date):
-    from core import SegmentMember
+    from core import audience_contact_ids
 
     every = settings.get("every") or "week"
     if every == "week" and WEEKDAYS[today.weekday()] != (settings.get("weekday") or "mon"):
         return []
     if every == "month" and today.day != int(settings.get("day") or 1):
         return []
-    return SegmentMember.select(SegmentMember.contact).where(SegmentMember.segment == int(settings.get("segment_id") or 0))
+    return audience_contact_ids("segment", [int(settings.get("segment_id") or 0)])
 
 
 def due_contacts(trigger: dict, today: dt.date):

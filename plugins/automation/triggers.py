@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from core import EventKind, Setting, TriggerType, segment_population, translation_domain
+from core import EventKind, Setting, TriggerType, audience_contact_ids, translation_domain
 from .forms import DATE_FIELDS, FIELDS, SEGMENTS
 
 _l = translation_domain(__name__).lazy_gettext
@@ -27,6 +27,12 @@ def _glob(pattern: str, value) -> bool:
 
 def _data(event) -> dict:
     return event.data or {}
+
+
+def segment_population(settings: dict):
+    """The chosen segment's members (through the audience registry), or None when none is chosen."""
+    segment_id = str(settings.get("segment_id") or "")
+    return audience_contact_ids("segment", [int(segment_id)]) if segment_id.isdigit() else None
 
 
 def match_custom(event, settings):

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import Segment, normalize_email, translation_domain
+from core import audience_groups, normalize_email, translation_domain
 
 from . import formats, window as windows
+from .models import AUDIENCE
 from .personal import ContentError, compile_template
 
 _ = translation_domain(__name__).gettext
@@ -49,7 +50,7 @@ def _ids(raw: list[str], known: set[int]) -> list[int]:
 def parse_form(form) -> tuple[dict, dict, dict]:
     """``(model values, form values to re-show, errors)``."""
     shown = {name: (form.get(name) or "").strip() if name != "content" else form.get(name) or "" for name in FIELDS}
-    known = {s.id for s in Segment.select(Segment.id)}
+    known = {group.id for group in audience_groups(AUDIENCE)}
     shown.update(segments=form.getlist("segments"), exclusions=form.getlist("exclusions"),
                  track=form.get("track") == "on", window_days=form.getlist("window_days"),
                  window_start=form.get("window_start", ""), window_end=form.get("window_end", ""))

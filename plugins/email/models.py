@@ -13,6 +13,9 @@ DRAFT, SCHEDULED, SENDING, PAUSED, SENT, CANCELLED = "draft", "scheduled", "send
 QUEUED, CLAIMED, DONE, SKIPPED, FAILED = "queued", "sending", "sent", "skipped", "failed"
 #: a newsletter's row not sent because the newsletter was cancelled
 SEND_CANCELLED = "cancelled"
+#: the audience source newsletters target: ``Newsletter.segments`` and
+#: ``exclusions`` hold ids of its groups (see ``core.audience_contact_ids``)
+AUDIENCE = "segment"
 
 
 class Newsletter(BaseModel):

@@ -15,7 +15,7 @@ from peewee import Value, fn
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from core import (AudienceCheck, Contact, SegmentMember, check_audience, contacts_can_receive, dispatch_many, enqueue,
+from core import (AudienceCheck, Contact, audience_contact_ids, audience_source, check_audience, contacts_can_receive, dispatch_many, enqueue,
                   get_values, state, translation_domain, utcnow)
 
 from . import rules, sendlog, window as windows
@@ -23,7 +23,7 @@ from .compose import DkimError
 from .config import EmailConfig, load_config
 from .delivery import Mailer
 from .journal import Journal
-from .models import (CANCELLED, CLAIMED, DONE, DRAFT, FAILED, PAUSED, QUEUED, SCHEDULED, SEND_CANCELLED, SENDING,
+from .models import (AUDIENCE, CANCELLED, CLAIMED, DONE, DRAFT, FAILED, PAUSED, QUEUED, SCHEDULED, SEND_CANCELLED, SENDING,
                      SENT, SKIPPED, Newsletter, Send)
 from .personal import ContentError
 from .renderer import Renderer
@@ -63,7 +63,10 @@ def check_ready(newsletter: Newsletter, config: EmailConfig | None = None) -> ru
     verdict = rules.check_newsletter(newsletter, config)
     if not newsletter.subject.strip():
         verdict.errors.insert(0, _("The newsletter has no subject."))
-    if not newsletter.segments:
+    if audience_source(AUDIENCE) is None:
+        verdict.errors.insert(0, _("No audience source is active: enable the Segments plugin to choose who "
+                                   "receives the newsletter."))
+    elif not newsletter.segments:
         verdict.errors.insert(0, _("Choose at least one segment to send to."))
     else:
         verdict.audience = audience_check(newsletter)
@@ -149,13 +152,14 @@ def begin(newsletter_id: int) -> str:
 
 
 def audience_query(newsletter: Newsletter):
-    """Contacts in any target segment, in no excluded segment, with an address."""
-    members = SegmentMember.select(SegmentMember.contact).where(SegmentMember.segment.in_(newsletter.segments or [0]))
+    """Contacts in any target segment, in no excluded segment, with an address
+    (segments are read through the ``"segment"`` audience source: nobody when
+    no active plugin provides it)."""
+    members = audience_contact_ids(AUDIENCE, newsletter.segments)
     query = Contact.select(Contact.id).where(
         Contact.id.in_(members) & Contact.email.is_null(False) & (Contact.email != ""))
     if newsletter.exclusions:
-        excluded = SegmentMember.select(SegmentMember.contact).where(SegmentMember.segment.in_(newsletter.exclusions))
-        query = query.where(Contact.id.not_in(excluded))
+        query = query.where(Contact.id.not_in(audience_contact_ids(AUDIENCE, newsletter.exclusions)))
     return query
 
 

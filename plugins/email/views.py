@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from core import Contact, Segment, roles_required, translation_domain
+from core import Contact, audience_groups, audience_source, roles_required, translation_domain
 
 from . import charts, editing, formats, metrics, newsletters, sendlog
 from .config import load_config
@@ -49,7 +49,8 @@ def index():
 
 
 def _segments():
-    return list(Segment.select().order_by(Segment.name, Segment.id))
+    """The groups a newsletter can target (the ``"segment"`` audience source's)."""
+    return audience_groups(newsletters.AUDIENCE)
 
 
 def _edit(newsletter: Newsletter | None):
@@ -69,7 +70,8 @@ def _edit(newsletter: Newsletter | None):
                 return redirect(url_for("email_admin.design", newsletter_id=newsletter.id))
             return redirect(url_for("email_admin.show", newsletter_id=newsletter.id))
     return render_template("email/form.html", newsletter=newsletter, values=values, errors=errors,
-                           segments=_segments(), days=list(enumerate(DAYS)), content_formats=formats.choices()), \
+                           segments=_segments(), audience_active=audience_source(newsletters.AUDIENCE) is not None,
+                           days=list(enumerate(DAYS)), content_formats=formats.choices()), \
         (422 if errors else 200)
 
 
@@ -97,7 +99,7 @@ def show(newsletter_id):
     skips = sendlog.skipped_by_reason(newsletter.id) if progress["skipped"] else []
     failures = list(Send.select(Send.to_email, Send.reason).where(
         (Send.newsletter == newsletter.id) & (Send.status == FAILED)).order_by(Send.id).limit(FAILURES_SHOWN))
-    names = {s.id: s.name for s in Segment.select()}
+    names = {group.id: group.name for group in _segments()}
     return render_template(
         "email/newsletter.html", newsletter=newsletter, verdict=verdict, progress=progress, summary=summary,
         progress_bar=charts.progress_bar(progress["percent"]), window=describe(newsletter.window or {}),

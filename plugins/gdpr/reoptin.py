@@ -8,7 +8,7 @@ described step by step on the re-opt-in page and in docs/gdpr.md.
 from __future__ import annotations
 
 from core import (
-    Action, Contact, Message, SegmentFilter, Segment, Setting, contact_token, external_url, rebuild_segment,
+    Action, AudienceGroup, Contact, Message, SegmentFilter, Setting, contact_token, define_audience, external_url,
     for_contact, send_message, translation_domain, utcnow,
 )
 
@@ -55,16 +55,14 @@ def definition() -> dict:
         {"filter": "gdpr.consent", "params": {"purpose": "email_marketing", "state": "not_granted"}}]}]}
 
 
-def ensure_segment() -> Segment:
-    """The dynamic segment of contacts without provable email consent (created once, rebuilt now)."""
-    segment = Segment.get_or_none((Segment.name == SEGMENT_NAME) & (Segment.kind == "dynamic"))
-    if segment is None:
-        segment = Segment.create(
-            name=SEGMENT_NAME, kind="dynamic", filter=definition(), tags=["gdpr", "reoptin"],
-            description="Contacts with an address but no consent for marketing emails in the ledger "
-                        "(none given, or withdrawn). Send them one re-opt-in request.")
-    rebuild_segment(segment)
-    return Segment.get_by_id(segment.id)
+def ensure_segment() -> AudienceGroup:
+    """The dynamic segment of contacts without provable email consent (created
+    once, rebuilt now), through the ``"segment"`` audience source;
+    ``core.AudienceUnavailable`` when the segments plugin is off."""
+    return define_audience(
+        "segment", SEGMENT_NAME, definition(), tags=["gdpr", "reoptin"],
+        description="Contacts with an address but no consent for marketing emails in the ledger "
+                    "(none given, or withdrawn). Send them one re-opt-in request.")
 
 
 def N_(message: str) -> str:

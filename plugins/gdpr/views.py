@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from peewee import fn
 
-from core import Contact, current_user, enqueue, normalize_email, roles_required, translation_domain
+from core import AudienceUnavailable, Contact, current_user, enqueue, normalize_email, roles_required, translation_domain
 
 from . import audit, export, ledger, reoptin, retention
 from .erasure import ErasureError, erase, is_erased
@@ -179,11 +179,16 @@ def audit_log():
 @roles_required(*EDITORS)
 def reoptin_page():
     if request.method == "POST":
-        segment = reoptin.ensure_segment()
+        try:
+            segment = reoptin.ensure_segment()
+        except AudienceUnavailable:
+            flash(_("Segments are not active on this site: enable the Segments plugin to create this segment."),
+                  "error")
+            return redirect(url_for("gdpr.reoptin_page"))
         flash(ngettext("The segment “%(name)s” is up to date: %(num)s contact.",
-                       "The segment “%(name)s” is up to date: %(num)s contacts.", segment.member_count,
+                       "The segment “%(name)s” is up to date: %(num)s contacts.", segment.size,
                        name=segment.name))
-        return redirect(url_for("segments.show", segment_id=segment.id))
+        return redirect(segment.url)
     missing = Contact.select().where(reoptin.compile_consent({"purpose": "email_marketing",
                                                               "state": "not_granted"})).count()
     return render_template("gdpr/reoptin.html", missing=missing, segment_name=reoptin.SEGMENT_NAME)

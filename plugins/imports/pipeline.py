@@ -208,7 +208,7 @@ class Importer:
         #: rows are merged in memory and written once, by :meth:`flush`
         self.repeated = repeated
         self.pending: dict[str, Record] = {}
-        #: set when a segment was asked for but core.segments is unavailable
+        #: set when a segment was asked for but no active plugin provides segments
         self.segment_missing = False
         #: email -> the date its row says the person consented (None: the import's date)
         self.consents: dict = {}
@@ -239,7 +239,7 @@ class Importer:
         result.event_ids = event_ids
         self._queue_dispatch(event_ids)
         if self.settings.segment_id is not None and result.contact_ids:
-            # after the commit: core.segments queues the dispatch of its own
+            # after the commit: the segments plugin queues the dispatch of its own
             # segment_joined events, which must find them committed
             if not segments.add_members(self.settings.segment_id, result.contact_ids):
                 self.segment_missing = True

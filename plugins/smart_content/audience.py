@@ -6,14 +6,15 @@ consent later), so one that reaches nobody today is shown as such, not refused;
 each day's sends skip the contacts the gate refuses, with the reason."""
 from __future__ import annotations
 
-from core import AudienceCheck, Contact, SegmentMember, check_audience
+from core import AudienceCheck, Contact, audience_contact_ids, check_audience
+
+from .targeting import AUDIENCE
 
 
 def audience_query(segment_ids):
     query = Contact.select(Contact.id).where(Contact.email.is_null(False) & (Contact.email != ""))
     if segment_ids:
-        members = SegmentMember.select(SegmentMember.contact).where(SegmentMember.segment.in_(list(segment_ids)))
-        query = query.where(Contact.id.in_(members))
+        query = query.where(Contact.id.in_(audience_contact_ids(AUDIENCE, list(segment_ids))))
     return query
 
 

@@ -32,10 +32,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from core import Contact, ContactTag, SegmentMember, Tag, db_proxy
+from core import Contact, ContactTag, Tag, audience_contact_ids, audience_memberships, db_proxy
 
 from .models import Content, ContentTag, Pick, Profile
-from .targeting import segment_tag_ids, stage_of, stage_sql
+from .targeting import AUDIENCE, segment_tag_ids, stage_of, stage_sql
 
 RECENT_DAYS = 365
 #: statuses that mean "this content went (or is going) to this contact"
@@ -89,10 +89,9 @@ def due_sql(programme, scope: Scope) -> tuple[str, list]:
         where.append(f"(p.last_email_at IS NULL OR p.last_email_at < {param})")
         params.append(_naive(scope.due_before))
     if scope.segment_ids:
-        marks = ", ".join([param] * len(scope.segment_ids))
-        where.append(f"EXISTS (SELECT 1 FROM {_t(SegmentMember)} m WHERE m.contact_id = c.id "
-                     f"AND m.segment_id IN ({marks}))")
-        params += list(scope.segment_ids)
+        members, member_params = audience_contact_ids(AUDIENCE, list(scope.segment_ids)).sql()
+        where.append(f"c.id IN ({members})")
+        params += list(member_params)
     where.append(f"c.id > {param} AND c.id <= {param}")
     sql = (f"SELECT c.id AS contact_id, {stage} AS stage FROM {_t(Contact)} c "
            f"LEFT JOIN {_t(Profile)} p ON p.contact_id = c.id WHERE " + " AND ".join(where))
@@ -100,12 +99,19 @@ def due_sql(programme, scope: Scope) -> tuple[str, list]:
 
 
 def _segment_tags_cte() -> tuple[str, list]:
+    """Two CTEs: ``seg_member(contact_id, segment_id)``, the memberships of the
+    audience source's groups, and ``seg_tag(segment_id, tag_id)``, their tags
+    (both empty when no group has a tag or no source is active)."""
     pairs = [(sid, tid) for sid, tags in segment_tag_ids().items() for tid in sorted(tags)]
-    if not pairs:
-        return "seg_tag(segment_id, tag_id) AS (SELECT 0, 0 WHERE 1 = 0)", []
+    members = audience_memberships(AUDIENCE) if pairs else None
+    if members is None:
+        return ("seg_member(contact_id, segment_id) AS (SELECT 0, 0 WHERE 1 = 0), "
+                "seg_tag(segment_id, tag_id) AS (SELECT 0, 0 WHERE 1 = 0)"), []
+    member_sql, member_params = members.sql()
     param = db_proxy.param
     values = ", ".join([f"({param}, {param})"] * len(pairs))
-    return f"seg_tag(segment_id, tag_id) AS (VALUES {values})", [v for pair in pairs for v in pair]
+    return (f"seg_member(contact_id, segment_id) AS ({member_sql}), seg_tag(segment_id, tag_id) AS (VALUES {values})",
+            [*member_params, *[v for pair in pairs for v in pair]])
 
 
 def pick_range(programme, scope: Scope, low: int, high: int) -> list[Choice]:
@@ -128,7 +134,7 @@ interest AS MATERIALIZED (
     JOIN recent r ON r.contact_id = ct.contact_id
   UNION
   SELECT r.contact_id, r.stage, r.take, st.tag_id FROM recent r
-    CROSS JOIN {_t(SegmentMember)} sm CROSS JOIN seg_tag st
+    CROSS JOIN seg_member sm CROSS JOIN seg_tag st
     WHERE sm.contact_id = r.contact_id AND st.segment_id = sm.segment_id
 ),
 library AS (
@@ -193,7 +199,7 @@ WITH chosen(contact_id, content_id) AS (VALUES {pairs}),
 interest AS MATERIALIZED (
   SELECT ct.contact_id, ct.tag_id FROM {_t(ContactTag)} ct JOIN chosen x ON x.contact_id = ct.contact_id
   UNION
-  SELECT sm.contact_id, st.tag_id FROM {_t(SegmentMember)} sm
+  SELECT sm.contact_id, st.tag_id FROM seg_member sm
     JOIN chosen x ON x.contact_id = sm.contact_id JOIN seg_tag st ON st.segment_id = sm.segment_id
 )
 SELECT x.contact_id, t.name FROM chosen x

@@ -8,12 +8,19 @@
   thousands of contacts in the same query that picks their content.
 - **Interests** = the contact's own tags ∪ the tags of the segments they are
   in (a segment is a target audience whose tags say what it cares about).
+  Segments are read through the ``"segment"`` audience source
+  (``core.audience_groups``): with no active source, interests are the
+  contact's own tags.
 """
 from __future__ import annotations
 
-from core import Contact, ContactTag, ContactValue, CustomField, Segment, SegmentMember, Tag, db_proxy
+from core import (Contact, ContactTag, ContactValue, CustomField, Tag, audience_contact_ids, audience_groups,
+                  db_proxy)
 
 from .models import STAGES, Profile
+
+#: the audience source whose groups (segments) target the programme and carry interest tags
+AUDIENCE = "segment"
 
 
 def _rule_sql(field_key: str, values: list[str], contact_ref: str) -> tuple[str, list]:
@@ -82,8 +89,7 @@ def segment_tag_ids() -> dict[int, set[int]]:
 
     Names with no core tag yet cannot match any content (contents carry core
     tags), so they are left out."""
-    by_segment = {s.id: {n.strip().lower() for n in (s.tags or []) if n.strip()}
-                  for s in Segment.select(Segment.id, Segment.tags)}
+    by_segment = {group.id: {n.strip().lower() for n in group.tags if n.strip()} for group in audience_groups(AUDIENCE)}
     names = set().union(*by_segment.values()) if by_segment else set()
     if not names:
         return {}
@@ -94,9 +100,9 @@ def segment_tag_ids() -> dict[int, set[int]]:
 def interests_of(contact) -> dict[int, str]:
     """tag id → name for the contact's own tags and their segments' tags."""
     own = {t.id: t.name for t in Tag.select().join(ContactTag).where(ContactTag.contact == contact.id)}
-    segment_ids = [m.segment_id for m in SegmentMember.select(SegmentMember.segment).where(
-        SegmentMember.contact == contact.id)]
     mapping = segment_tag_ids()
+    segment_ids = [sid for sid in mapping if Contact.select(Contact.id).where(
+        (Contact.id == contact.id) & Contact.id.in_(audience_contact_ids(AUDIENCE, [sid]))).exists()]
     extra = set().union(*(mapping.get(s, set()) for s in segment_ids)) if segment_ids else set()
     extra -= set(own)
     if extra:

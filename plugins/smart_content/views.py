@@ -6,7 +6,7 @@ from __future__ import annotations
 import peewee
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from core import (Contact, FieldValueError, Segment, enqueue, for_contact, normalize_email, roles_required,
+from core import (Contact, FieldValueError, audience_groups, enqueue, for_contact, normalize_email, roles_required,
                   translation_domain)
 
 from . import feed_status, library, programme as programme_settings, sender, stats, targeting
@@ -175,7 +175,7 @@ def delete_feed(feed_id):
 @pages.route("/matrix")
 @roles_required(*EDITORS)
 def matrix():
-    segments = list(Segment.select().order_by(Segment.name, Segment.id))
+    segments = audience_groups(targeting.AUDIENCE)
     segment = next((s for s in segments if s.id == request.args.get("segment", type=int)), None)
     tags, cells = stats.matrix(segment.id if segment else None)
     return render_template("smart_content/matrix.html", tags=tags, cells=cells, segments=segments,
@@ -186,7 +186,7 @@ def matrix():
 @roles_required(*EDITORS)
 def programme():
     current, errors, form = programme_settings.load(), {}, None
-    segments = list(Segment.select().order_by(Segment.name))
+    segments = audience_groups(targeting.AUDIENCE)
     if request.method == "POST":
         form = request.form
         try:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, url_for
 
-from ..models import Contact
-from ..rest import schema as s
-from ..rest.operation import operation
-from ..rest.responses import created, invalid as _invalid, no_content as _no_content
+from core import Contact, api_operation as operation, api_schema as s, created_json as created
+from core import invalid_json as _invalid, no_content as _no_content
 from . import editing, membership
 from .compiler import MATCHES, MAX_CONDITIONS
 from .words import describe_definition

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from ..auth import current_user, roles_required
-from ..contacts import normalize_email
-from ..extension import FieldValueError
-from ..i18n import core_domain
-from ..models import Contact
+from core import Contact, FieldValueError, current_user, normalize_email, roles_required, translation_domain
 from . import builder, editing, membership
 from .words import describe_definition
 from .models import Segment, SegmentMember
 
-segments_admin = Blueprint("segments", __name__, url_prefix="/admin/segments")
+segments_admin = Blueprint("segments", __name__, url_prefix="/admin/segments", static_folder="static")
 PREVIEW = 50
 EDITORS = ("admin", "marketer")
-_ = core_domain().gettext
+_ = translation_domain(__name__).gettext
 
 
 def _segment(segment_id: int) -> Segment:
@@ -26,7 +22,7 @@ def _segment(segment_id: int) -> Segment:
 @segments_admin.route("")
 def index():
     segments = list(Segment.select().order_by(Segment.name, Segment.id))
-    return render_template("core/segments/index.html", segments=segments,
+    return render_template("segments/index.html", segments=segments,
                            words={s.id: describe_definition(s.filter) for s in segments if s.is_dynamic})
 
 
@@ -37,7 +33,7 @@ def show(segment_id):
                .where(SegmentMember.segment == segment.id)
                .order_by(SegmentMember.added_at.desc(), Contact.id.desc()).limit(PREVIEW))
     return render_template(
-        "core/segments/segment.html", segment=segment, preview=list(preview), preview_size=PREVIEW,
+        "segments/segment.html", segment=segment, preview=list(preview), preview_size=PREVIEW,
         words=describe_definition(segment.filter) if segment.is_dynamic else "",
         can_edit=_can_edit(),
     )
@@ -59,7 +55,7 @@ def _starting_definition(segment: Segment | None) -> dict:
 
 def _render_form(segment, values: dict, definition: dict, errors: dict, status: int = 200):
     return render_template(
-        "core/segments/form.html", segment=segment, values=values, errors=errors,
+        "segments/form.html", segment=segment, values=values, errors=errors,
         match=definition.get("match", "all"),
         groups=builder.rows(definition, segment.id if segment else None, errors),
         subjects=builder.subjects(),
@@ -117,7 +113,7 @@ def delete(segment_id):
         editing.delete_segment(segment)
         flash(_("The segment “%(name)s” was deleted.", name=segment.name))
         return redirect(url_for("segments.index"))
-    return render_template("core/segments/delete.html", segment=segment, blocking=blocking), \
+    return render_template("segments/delete.html", segment=segment, blocking=blocking), \
         (409 if request.method == "POST" else 200)
 
 

@@ -3,15 +3,13 @@
 “*/pricing*” in the last 30 days``). Plain text: templates escape it."""
 from __future__ import annotations
 
-from ..i18n import core_domain
-from ..models import CustomField, User
-from ..event_kinds import event_kinds
+from core import CustomField, User, event_kinds, translation_domain
 from .filters import is_event_filter, segment_filters
 from .operators import VALUELESS_OPERATORS, label_of
 from .models import Segment
 
-_, _l = core_domain().pair()
-pgettext = core_domain().pgettext
+_, _l = translation_domain(__name__).pair()
+pgettext = translation_domain(__name__).pgettext
 #: a condition with a value, as a whole sentence per operator (French word order differs)
 VALUE_SENTENCES = {
     "equals": _l("%(subject)s is %(value)s"),

@@ -5,15 +5,13 @@ A definition (``Segment.filter``) is ``{"match": "all"|"any", "groups":
 Each condition is compiled by its registered :class:`core.SegmentFilter`;
 the terms of an AND are ordered from cheap to expensive (row predicates, then
 indexed lookups, then behaviour) so costly checks only run for rows that
-passed the cheap ones; ``core.segments.planning`` then shapes the SQL
+passed the cheap ones; ``plugins.segments.planning`` then shapes the SQL
 (correlated ``EXISTS``, and on SQLite a driving set for whole evaluations).
 Nothing is evaluated in Python: the result is a peewee expression.
 """
 from __future__ import annotations
 
-from ..db import is_sqlite
-from ..i18n import core_domain
-from ..models import Contact
+from core import Contact, is_sqlite, translation_domain
 from .dependencies import conditions_of, cycle_through
 from .filters import cost_of, segment_filters
 from .operators import SegmentFilterError
@@ -22,7 +20,7 @@ from .planning import correlate, plan_with_driver
 
 MATCHES = ("all", "any")
 MAX_CONDITIONS = 100
-_ = core_domain().gettext
+_ = translation_domain(__name__).gettext
 
 
 class DefinitionError(ValueError):
@@ -137,7 +135,7 @@ def compile_definition(definition: dict, plan: bool = False):
 
     ``plan``: the expression evaluates the whole segment (not one contact);
     on SQLite it is then driven by the smallest cheap set (see
-    ``core.segments.planning``). Raises :class:`DefinitionError`.
+    ``plugins.segments.planning``). Raises :class:`DefinitionError`.
     """
     groups = _compiled_groups(definition)
     match = definition.get("match", "all")

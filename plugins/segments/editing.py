@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from ..db import write_transaction
-from ..i18n import core_domain
-from ..models import utcnow
+from core import translation_domain, utcnow, write_transaction
 from .compiler import DefinitionError, normalize_definition, validate_definition
 from .dependencies import referenced_segments
 from .membership import request_rebuild
@@ -17,7 +15,7 @@ MAX_NAME = 200
 MAX_DESCRIPTION = 2000
 MAX_TAGS = 20
 MAX_TAG = 50
-_, ngettext = core_domain().gettext, core_domain().ngettext
+_, ngettext = translation_domain(__name__).gettext, translation_domain(__name__).ngettext
 
 
 class SegmentFormError(ValueError):

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import re
 
-from ..i18n import core_domain
-from ..models import CustomField, Tag, User
+from core import CustomField, Tag, User, translation_domain
 from .filters import field_types, is_event_filter, segment_filters
 from .operators import label_of
 from .models import Segment
 
-_ = core_domain().gettext
+_ = translation_domain(__name__).gettext
 
 _GROUP = re.compile(r"^g(\d+)-match$")
 _SUBJECT = re.compile(r"^g(\d+)-c(\d+)-subject$")

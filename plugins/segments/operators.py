@@ -11,13 +11,9 @@ import re
 
 from peewee import OP, SQL, Cast, Expression, NodeList, Value, fn
 
-from ..db import is_sqlite
-from ..extension import FieldValueError
-from ..fields import DateFieldType
-from ..i18n import core_domain
-from ..models import Contact, utcnow
+from core import Contact, DateFieldType, FieldValueError, is_sqlite, translation_domain, utcnow
 
-_, _l = core_domain().pair()
+_, _l = translation_domain(__name__).pair()
 
 
 class SegmentFilterError(ValueError):

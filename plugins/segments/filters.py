@@ -1,11 +1,11 @@
-"""Core segment filters: native fields, custom fields, tags, owner, points,
+"""The segments plugin's own filters: native fields, custom fields, tags, owner, points,
 membership of other segments and behaviour (events).
 
 Each filter is a :class:`core.SegmentFilter` whose ``compile(params)`` returns
 a peewee expression over ``Contact`` — ``Contact.id.in_(subquery)`` for
 anything stored outside the contact row — and raises
 :class:`SegmentFilterError` with a message for the user when ``params`` are
-invalid. ``core.segments.planning`` turns those ``IN`` subqueries into
+invalid. ``plugins.segments.planning`` turns those ``IN`` subqueries into
 correlated ``EXISTS``, so a whole segment is one query that also evaluates
 cheaply for a single contact.
 
@@ -19,10 +19,8 @@ from flask import current_app
 from flask_babel import LazyString
 from peewee import fn
 
-from ..event_kinds import EventKind, event_kind_registered, event_kinds
-from ..extension import FieldValueError, SegmentFilter, Setting
-from ..i18n import core_domain
-from ..models import Contact, ContactTag, ContactValue, CustomField, Event, Tag, User, utcnow
+from core import (Contact, native_fields, ContactTag, ContactValue, CustomField, Event, EventKind, FieldValueError, SegmentFilter,
+                  Setting, Tag, User, event_kind_registered, event_kinds, translation_domain, utcnow)
 from .models import Segment, SegmentMember
 from .operators import (
     EVENT_KIND, NEGATIONS, RELATIVE_OPERATORS, TEXT_OPERATORS, SegmentFilterError, contact_in, json_text, month_days,
@@ -30,12 +28,11 @@ from .operators import (
     text_predicate, utc_today, wildcard_like,
 )
 
-_, _l = core_domain().pair()
+_, _l = translation_domain(__name__).pair()
 
 
 # --- native fields ----------------------------------------------------------------
 
-NATIVE_TEXT = {"email": _l("Email"), "first_name": _l("First name"), "last_name": _l("Last name")}
 NATIVE_DATES = {"created_at": _l("Created"), "last_interaction_at": _l("Last activity")}
 #: creation never changes; the last activity moves with every interaction event (any kind may count)
 NATIVE_DATES_CHANGED_BY = {"created_at": (), "last_interaction_at": None}
@@ -281,7 +278,7 @@ def core_filters(event_kinds) -> list[SegmentFilter]:
         SegmentFilter(name, label, _native_text(name),
                       [_choice("operator", _l("Operator"), TEXT_OPERATORS),
                        _value(help=_l("Several values: separate them with commas."))], changed_by=())
-        for name, label in NATIVE_TEXT.items()
+        for name, label in native_fields().items()
     ]
     filters += [
         SegmentFilter(name, label, _native_datetime(name),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from peewee import OP, SQL, Expression, Field, Join, Negated, Select, fn
 
-from ..models import Contact
+from core import Contact
 
 #: a driver is used only when its set is under this share of the contacts
 DRIVER_SHARE = 3

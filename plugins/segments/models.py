@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import peewee
 
-from ..models import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
+from core import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
 
 KINDS = ("static", "dynamic")
 SOURCES = ("manual", "import", "api", "action", "filter")

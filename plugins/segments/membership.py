@@ -21,12 +21,8 @@ import logging
 from flask import current_app
 from peewee import SQL, Value, fn
 
-from ..db import db_proxy, write_transaction
-from ..event_kinds import columns_changed_by
-from ..events import dispatch_many, emit
-from ..i18n import core_domain
-from ..models import Contact, Event, utcnow
-from ..queue import enqueue
+from core import (Contact, Event, columns_changed_by, db_proxy, dispatch_many, emit, enqueue, translation_domain, utcnow,
+                  write_transaction)
 from .compiler import DefinitionError, compile_segment, segment_condition
 from .dependencies import conditions_of, dependents_of, evaluation_order, uses_relative_dates
 from .filters import segment_filters
@@ -37,7 +33,7 @@ log = logging.getLogger("couvee.segments")
 JOINED, LEFT = "segment_joined", "segment_left"
 EVENT_SOURCE = "segments"
 BATCH = 500
-_ = core_domain().gettext
+_ = translation_domain(__name__).gettext
 
 
 class SegmentError(ValueError):

@@ -1,11 +1,9 @@
-"""Event kinds of segment membership (``core_segments``)."""
+"""Event kinds of segment membership (the segments plugin)."""
 from __future__ import annotations
 
-from ..event_kinds import EventKind
-from ..extension import Setting
-from ..i18n import core_domain
+from core import EventKind, Setting, translation_domain
 
-_l = core_domain().lazy_gettext
+_l = translation_domain(__name__).lazy_gettext
 
 SEGMENT = {"segment_id": _l("the segment's id"), "segment_name": _l("its name"), "via": _l("what moved the contact")}
 #: "@segments" is expanded by the settings forms into the list of segments
