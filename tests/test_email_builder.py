@@ -172,3 +172,16 @@ def test_the_design_page_in_french(admin, ctx):
     assert next(b for b in settings["blocks"] if b["id"] == "smart_content.recommended")["label"] == \
         "Contenu recommandé"
     assert "Se désinscrire" in settings["source"]  # the locked footer in the admin's language
+
+
+def test_mjml_posted_with_crlf_line_endings_renders(admin, ctx):
+    """Browsers post a textarea with CRLF line endings, which mrml refuses: the
+    form's default MJML newsletter must save as typed in a browser."""
+    from plugins.email import mjml
+
+    headed = EDITED.replace("<mj-body>", "<mj-head>\n<mj-attributes>\n<mj-all font-family=\"Arial\" />\n"
+                                         "</mj-attributes>\n</mj-head>\n<mj-body>")
+    assert mjml.check(headed.replace("\n", "\r\n")) == ""  # mrml alone: "unexpected token in root template"
+    newsletter = Newsletter.create(name="n", subject="s", content=NEWS, content_format="mjml")
+    autosave(admin, newsletter, headed.replace("\n", "\r\n"))
+    assert "Shop the summer" in Newsletter.get_by_id(newsletter.id).content
