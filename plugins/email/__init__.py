@@ -74,7 +74,7 @@ def register_actions():
 
 @hookimpl
 def register_blueprints():
-    from . import deliverability, duplicate, imageviews, templateviews  # noqa: F401 (their routes are on email_admin, email_public)
+    from . import builderviews, deliverability, duplicate, imageviews, templateviews  # noqa: F401 (their routes are on email_admin, email_public)
     from .public import email_public
     from .views import email_admin
 

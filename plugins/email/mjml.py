@@ -65,7 +65,7 @@ def to_html(source: str) -> str:
     memoised (:func:`_render`: a pure function of the text, nothing about an
     app or its plugins is in it), so a send job runs mrml once for all its
     recipients."""
-    return _render(source or "")
+    return _render((source or "").replace("\r\n", "\n").replace("\r", "\n"))  # mrml refuses the CRs browsers post
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)

@@ -68,6 +68,8 @@ def _edit(newsletter: Newsletter | None):
             else:
                 Newsletter.update(**model_values).where(Newsletter.id == newsletter.id).execute()
             flash(_("Newsletter saved."), "ok")
+            if request.form.get("then") == "design" and model_values["content_format"] == formats.MJML:
+                return redirect(url_for("email_admin.design", newsletter_id=newsletter.id))
             return redirect(url_for("email_admin.show", newsletter_id=newsletter.id))
     return render_template("email/form.html", newsletter=newsletter, values=values, errors=errors,
                            segments=_segments(), audience_active=audience_source(newsletters.AUDIENCE) is not None,

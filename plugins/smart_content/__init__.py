@@ -93,3 +93,11 @@ def tpl_slot(slot, context):
         stage=targeting.stage_of(contact, settings), override=targeting.stage_override_of(contact),
         interests=sorted(targeting.interests_of(contact).values(), key=str.lower),
     ))
+
+
+@hookimpl(optionalhook=True)
+def email_builder_blocks():
+    """The "recommended content" block of the newsletter editor (see emailblock.py)."""
+    from .emailblock import recommended_block
+
+    return [recommended_block()]
