@@ -48,10 +48,18 @@ def test_drip_template_with_empty_emails_is_not_ready_to_activate(admin):
             step["s-body"] = "<p>News</p>"
         editor = step.submit().follow()
     assert f"Step “Day 14 email”: write a body, or choose a newsletter as template." in editor.text
+    with _in_app(admin):
+        from plugins.email.models import Newsletter
+
+        chosen = Newsletter.create(name="Last call", subject="Last call", content="<p>Soon over</p>")
     step = admin.get(f"/admin/workflows/{workflow.id}/steps/s5").forms["step-form"]
-    step["s-template"] = "999"
+    step["s-template"] = str(chosen.id)  # picked by name from the list
     editor = step.submit().follow()
-    assert "Step “Day 14 email”: there is no newsletter #999 to use as a template." in editor.text
+    assert "Ready to activate." in editor.text
+    with _in_app(admin):
+        Newsletter.delete_by_id(chosen.id)  # deleted after the step chose it
+    editor = admin.get(f"/admin/workflows/{workflow.id}")
+    assert f"Step “Day 14 email”: there is no newsletter #{chosen.id} to use as a template." in editor.text
     step = admin.get(f"/admin/workflows/{workflow.id}/steps/s5").forms["step-form"]
     step["s-template"] = ""
     step["s-body"] = "<p>Last one</p>"
