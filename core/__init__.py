@@ -65,7 +65,7 @@ from .extension import (
 )
 from .fields import BooleanFieldType, DateFieldType
 from .fields_admin import FieldFormError, OptionsInUse, create_field, move_field, set_archived, update_field
-from .files import DEFAULT_ALLOWED, UnsafePathError, clean_original_name, open_stored, store_upload
+from .files import DEFAULT_ALLOWED, UnsafePathError, clean_original_name, open_stored, store_upload, stored_path_or_404
 from .hookspecs import FAIL_CLOSED, ISOLATED, STRICT, HookPolicy, hookimpl, hookspec, policy
 from .i18n import (
     contact_language, default_language, for_contact, format_local, instance_timezone, translation_domain,

@@ -277,6 +277,25 @@ def open_stored(stored_file, uploads_path) -> Path:
 
 # --- serving ----------------------------------------------------------------
 
+
+def stored_path_or_404(stored_file) -> Path:
+    """The path of a stored file to serve, or a 404 when it is unknown
+    (``None``), outside the uploads folder or missing on disk::
+
+        path = stored_path_or_404(image.file)
+        return send_file(path, mimetype=image.file.content_type)
+    """
+    if stored_file is None:
+        abort(404)
+    try:
+        path = open_stored(stored_file, current_app.extensions["couvee"].config.uploads_path)
+    except UnsafePathError as error:
+        log.warning("refusing to serve stored file %s: %s", getattr(stored_file, "id", stored_file), error)
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    return path
+
 files_blueprint = Blueprint("files", __name__)
 
 
@@ -285,16 +304,7 @@ def download(file_id: int):
     """Send a stored file as an attachment (logged-in users only, enforced by
     the app), sandboxed and never sniffed; 404 when unknown or missing."""
     stored = StoredFile.get_or_none(StoredFile.id == file_id)
-    if stored is None:
-        abort(404)
-    uploads_path = current_app.extensions["couvee"].config.uploads_path
-    try:
-        path = open_stored(stored, uploads_path)
-    except UnsafePathError as error:
-        log.warning("refusing to serve stored file %s: %s", file_id, error)
-        abort(404)
-    if not path.is_file():
-        abort(404)
+    path = stored_path_or_404(stored)
     response = send_file(
         path,
         mimetype=stored.content_type or "application/octet-stream",

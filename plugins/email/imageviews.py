@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 
-from core import UnsafePathError, open_stored, public, roles_required, translation_domain
+from core import public, roles_required, stored_path_or_404, translation_domain
 
 from . import images
 from .models import EmailImage
@@ -78,12 +78,7 @@ def image(token):
     found = EmailImage.get_or_none(EmailImage.token == token) if _TOKEN.match(token) else None
     if found is None:
         abort(404)
-    try:
-        path = open_stored(found.file, current_app.extensions["couvee"].config.uploads_path)
-    except UnsafePathError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
+    path = stored_path_or_404(found.file)
     response = send_file(path, mimetype=found.file.content_type, max_age=YEAR, conditional=True)
     response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, current_app, redirect, request, send_file, url_for
+from flask import Blueprint, Response, abort, redirect, request, send_file, url_for
 
-from core import UnsafePathError, enqueue, no_database, open_stored, public
+from core import enqueue, no_database, public, stored_path_or_404
 
 from . import ingest, script as scripts, sites
 from .models import Asset
@@ -143,12 +143,7 @@ def asset(slug):
     found = Asset.get_or_none(Asset.slug == slug)
     if found is None:
         abort(404)
-    try:
-        path = open_stored(found.file, current_app.extensions["couvee"].config.uploads_path)
-    except UnsafePathError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
+    path = stored_path_or_404(found.file)
     from .assets import record_download
 
     record_download(found, request.args.get("s", ""), request.args.get("v", ""), request.args.get("cv_t", ""),
