@@ -139,6 +139,16 @@ def web(wsgi):
     return TestApp(wsgi)
 
 
+def browser_login(page, base_url: str) -> None:
+    """Log the administrator in through the login page of a Chromium ``page``
+    (an English browser: the labels are English)."""
+    page.goto(base_url + "/admin/login")
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r".*/admin/?$"))
+
+
 def login(web: TestApp, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD):
     page = web.get("/admin/login")
     page.form["email"] = email

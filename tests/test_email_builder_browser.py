@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from core.contacts import create_contact
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, browser_login
 from tests.test_email_mjml import png
 from tests.test_email_send import configure, part
 
@@ -42,11 +42,7 @@ def test_build_an_email_from_blocks_and_send_it(chromium, live_server, admin_use
         page.set_default_timeout(15000)
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(live_server.url + "/admin/login")
-        page.get_by_label("Email").fill(ADMIN_EMAIL)
-        page.get_by_label("Password").fill(ADMIN_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/admin/?$"))
+        browser_login(page, live_server.url)
 
         page.goto(live_server.url + "/admin/email/new")
         page.locator("input[name=name]").fill("Summer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from .conftest import browser_login
 
 
 def test_insert_a_token_at_the_cursor_and_start_from_a_template(chromium, live_server, admin_user, ctx):
@@ -15,11 +15,7 @@ def test_insert_a_token_at_the_cursor_and_start_from_a_template(chromium, live_s
     context = chromium.new_context(locale="en-GB")
     try:
         page = context.new_page()
-        page.goto(live_server.url + "/admin/login")
-        page.get_by_label("Email").fill(ADMIN_EMAIL)
-        page.get_by_label("Password").fill(ADMIN_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/admin/?$"))
+        browser_login(page, live_server.url)
 
         page.goto(live_server.url + "/admin/email/new")
         assert page.locator("[data-token-menu]").is_visible()  # the script shows it
