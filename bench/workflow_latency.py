@@ -220,9 +220,9 @@ def start_forking_worker(folder: Path, redis_url: str) -> subprocess.Popen:
 def queues_idle(app) -> bool:
     """No job waiting or running on any queue, and no drain flagged."""
     from core.dispatch import signal as drain_signal
-    from core.queue import QUEUES, get_queue
+    from core.queue import get_queue, queue_names
 
-    for name in QUEUES:
+    for name in queue_names():
         queue = get_queue(name)
         if queue.count or queue.started_job_registry.count:
             return False

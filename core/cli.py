@@ -103,7 +103,8 @@ def serve(host, port, threads):
 
 
 @main.command()
-@click.option("--queue", "queues", multiple=True, help="Queues to listen to (default: all)")
+@click.option("--queue", "queues", multiple=True,
+              help="Queues to listen to (default: all, core's and those the plugins declare)")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty")
 @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking one per job")
 @click.option("--strict-priority", is_flag=True,
@@ -116,14 +117,15 @@ def worker(queues, burst, simple, strict_priority):
     one job; event drain jobs stop after about two seconds."""
     from rq.worker import DequeueStrategy
 
-    from .queue import QUEUES, make_worker
+    from .queue import make_worker, queue_names
     from .runtime import Runtime
 
     runtime = Runtime(app=_app())
-    chosen = queues or QUEUES
-    unknown = set(chosen) - set(QUEUES)
+    known = queue_names(runtime.app.extensions["couvee"].host.discovered)
+    chosen = queues or known
+    unknown = set(chosen) - set(known)
     if unknown:
-        raise click.ClickException(f"unknown queue(s): {', '.join(sorted(unknown))}; use {', '.join(QUEUES)}")
+        raise click.ClickException(f"unknown queue(s): {', '.join(sorted(unknown))}; use {', '.join(known)}")
     strategy = DequeueStrategy.DEFAULT if strict_priority else DequeueStrategy.ROUND_ROBIN
     make_worker(runtime, chosen, simple=simple).work(burst=burst, with_scheduler=True, dequeue_strategy=strategy)
 

@@ -38,10 +38,6 @@ class Config:
     plugin_uploads: bool = True
     max_plugin_upload_bytes: int = 20 * 1024 * 1024
     max_upload_bytes: int = 25 * 1024 * 1024
-    #: a zip uploaded to be imported (CSV + files): most entries, and most
-    #: bytes once unpacked (checked by the imports plugin before unpacking)
-    import_archive_max_files: int = 1000
-    import_archive_max_bytes: int = 500 * 1024 * 1024
     theme: str = "default"
     testing: bool = False
     #: seconds between two checks of the plugin state by a web process

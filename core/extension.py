@@ -34,7 +34,8 @@ class Setting:
     or raises ``ValueError`` with a message for the user (the form is shown
     again with it and nothing is stored), e.g.
     ``Setting("limits", "Limits", clean=parse_limits_text)``. It is not called
-    for an empty field.
+    for an empty field; an ``int`` setting's gets the whole number, e.g.
+    ``Setting("most", "Most", kind="int", clean=at_least_one)``.
 
     ``choices_from``, for a ``choice`` setting whose options live in the
     database, is called each time the form is drawn or checked and its

@@ -32,11 +32,8 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 
 from .auth import api_key_required
 from .models import Event, EventDelivery, utcnow
-from .queue import QUEUES
+from .queue import plugin_queues, queue_names
 from .state import state
-
-#: the queue whose running jobs are sends (newsletters, smart content, transactional mail)
-SEND_QUEUE = "email"
 
 log = logging.getLogger("couvee.metrics")
 
@@ -100,7 +97,8 @@ class CouveeCollector:
                                       labels=["queue"])
         failed = GaugeMetricFamily("couvee_queue_jobs_failed", "Jobs in the failed registry.", labels=["queue"])
         sends = 0
-        for name in QUEUES:
+        send_queues = [queue.name for _, queue in plugin_queues() if queue.sends]
+        for name in queue_names():
             queue = Queue(name, connection=self.redis)
             waiting.add_metric([name], queue.count)
             age.add_metric([name], self.oldest_age(queue))
@@ -108,11 +106,12 @@ class CouveeCollector:
             started.add_metric([name], running)
             scheduled.add_metric([name], ScheduledJobRegistry(queue=queue).count)
             failed.add_metric([name], FailedJobRegistry(queue=queue).count)
-            if name == SEND_QUEUE:
-                sends = running
+            if name in send_queues:
+                sends += running
         yield from (waiting, age, started, scheduled, failed)
         yield self.gauge("couvee_sends_in_progress",
-                         f"Send jobs running now (started jobs on the {SEND_QUEUE} queue).", sends)
+                         "Send jobs running now (started jobs on the queues plugins declare as sending: "
+                         f"{', '.join(send_queues) or 'none'}).", sends)
 
     def oldest_age(self, queue: Queue) -> float:
         for job in queue.get_jobs(0, 1):

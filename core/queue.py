@@ -6,10 +6,15 @@ plugin owning it is still active, and calls it inside the app context with a
 database connection open. A disabled plugin's queued jobs are skipped, in any
 worker, without a restart.
 
-Named queues: ``events`` (event drain jobs), ``default`` (periodic jobs,
-recoveries, workflow steps), ``email``, ``import``, ``low``. ``couvee worker``
-serves them in turn (round robin) and ``couvee serve`` adds a worker for
-``events`` alone; see docs/architecture.md, "Queues and workers".
+Core's queues: ``events`` (event drain jobs), ``default`` (periodic jobs,
+recoveries, workflow steps) and ``low`` (maintenance). A plugin declares
+queues of its own in its manifest (``[queues.NAME]`` in ``plugin.toml``, see
+``core.plugins.discovery``), e.g. the email plugin's ``email``. Workers serve
+core's queues and those of every discovered plugin, active or not, so jobs
+queued before a plugin was deactivated are taken (and skipped) rather than
+left behind. ``couvee worker`` serves them in turn (round robin) and ``couvee
+serve`` adds a worker for ``events`` alone; see docs/architecture.md, "Queues
+and workers".
 """
 from __future__ import annotations
 
@@ -21,9 +26,10 @@ from flask import current_app
 from rq import Queue, Worker
 from rq.worker import SimpleWorker
 
+from .plugins.discovery import CORE_QUEUES, DeclaredQueue, PluginInfo
+
 log = logging.getLogger("couvee.queue")
 
-QUEUES = ("events", "default", "email", "import", "low")
 SKIPPED = "skipped"
 
 
@@ -31,9 +37,31 @@ def _state():
     return current_app.extensions["couvee"]
 
 
+def plugin_queues(discovered: dict[str, PluginInfo] | None = None) -> list[tuple[PluginInfo, DeclaredQueue]]:
+    """The queues the discovered plugins declare, each with its plugin (the
+    first to declare a name owns it), in discovery order."""
+    if discovered is None:
+        discovered = _state().host.discovered
+    found, seen = [], set()
+    for info in discovered.values():
+        for queue in info.queues:
+            if queue.name not in seen:
+                seen.add(queue.name)
+                found.append((info, queue))
+    return found
+
+
+def queue_names(discovered: dict[str, PluginInfo] | None = None) -> tuple[str, ...]:
+    """Every queue a worker serves: ``events`` and ``default``, the plugins'
+    queues, then ``low``."""
+    declared = tuple(queue.name for _, queue in plugin_queues(discovered))
+    return CORE_QUEUES[:2] + declared + CORE_QUEUES[2:]
+
+
 def get_queue(name: str = "default", connection=None) -> Queue:
-    if name not in QUEUES:
-        raise ValueError(f"unknown queue {name!r}; use one of {', '.join(QUEUES)}")
+    known = queue_names()
+    if name not in known:
+        raise ValueError(f"unknown queue {name!r}; use one of {', '.join(known)}")
     return Queue(name, connection=connection or _state().redis)
 
 
@@ -151,8 +179,12 @@ class CouveeSimpleWorker(_AppWorkerMixin, SimpleWorker):
     """Runs jobs in its own process; used by tests and ``couvee worker --simple``."""
 
 
-def make_worker(runtime, queues=QUEUES, simple: bool = False, name: str | None = None):
-    connection = runtime.app.extensions["couvee"].redis
+def make_worker(runtime, queues=None, simple: bool = False, name: str | None = None):
+    """A worker on ``queues`` (default: all of them, see :func:`queue_names`)."""
+    state = runtime.app.extensions["couvee"]
+    connection = state.redis
+    if queues is None:
+        queues = queue_names(state.host.discovered)
     worker_class = CouveeSimpleWorker if simple else CouveeWorker
     return worker_class(
         [Queue(q, connection=connection) for q in queues],

@@ -74,12 +74,13 @@ def coerce(setting: Setting, raw):
         if not text:
             return setting.default
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
             raise SettingError(f"{setting.label} must be a whole number.") from None
+        text = number
     if setting.kind == "choice" and text and text not in {value for value, _label in setting.choice_list()}:
         raise SettingError(f"{setting.label}: choose one of the listed values.")
-    if setting.clean is not None and text:
+    if setting.clean is not None and text not in ("", None):
         try:
             return setting.clean(text)
         except ValueError as error:

@@ -14,7 +14,7 @@ import redis
 from webtest import TestApp
 
 from core.app import create_app
-from core.queue import QUEUES, make_worker
+from core.queue import make_worker
 from core.runtime import WSGIApp
 
 FIXTURE_PLUGINS = Path(__file__).parent / "plugins"
@@ -181,7 +181,7 @@ def run_jobs(wsgi):
     """Run a real RQ worker in burst mode until the queues are empty."""
     runtime = wsgi.runtime
 
-    def run(queues=QUEUES, simple=True):
+    def run(queues=None, simple=True):
         worker = make_worker(runtime, queues, simple=simple)
         worker.work(burst=True, with_scheduler=False)
         return worker

@@ -18,7 +18,7 @@ from plugins.automation.library import with_ids
 from plugins.automation.models import RunLog, StepExecution
 from core.events import emit
 from core.models import Contact, CustomField, Event, utcnow
-from core.queue import QUEUES
+from core.queue import queue_names
 
 # --- helpers shared by the automation tests ------------------------------------------
 
@@ -28,7 +28,7 @@ def release_due_jobs(app) -> int:
     time) to their queues: what RQ's scheduler does."""
     redis = app.extensions["couvee"].redis
     moved = 0
-    for name in QUEUES:
+    for name in queue_names(app.extensions["couvee"].host.discovered):
         queue = Queue(name, connection=redis)
         registry = ScheduledJobRegistry(queue=queue)
         for job_id in registry.get_jobs_to_schedule(int(time.time()) + 1):

@@ -14,7 +14,7 @@ from rq import Queue
 from core import contacts, state
 from core.events import emit
 from core.models import Contact, CustomField, Event, User, utcnow
-from core.queue import QUEUES
+from core.queue import queue_names
 from core.settings import save_settings
 from plugins.crm_koban_sync import push
 from plugins.crm_koban_sync.models import ErasedRecord, FieldMapping, KobanLink, SyncConflict, SyncError, SyncRun
@@ -37,7 +37,7 @@ def run_scheduled(wsgi, run_jobs) -> int:
     the queues; returns how many were moved."""
     redis = wsgi.app.extensions["couvee"].redis
     moved = 0
-    for name in QUEUES:
+    for name in queue_names(wsgi.app.extensions["couvee"].host.discovered):
         queue = Queue(name, connection=redis)
         registry = queue.scheduled_job_registry
         for job_id in registry.get_job_ids():

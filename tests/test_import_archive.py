@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+from core import get_setting, store_setting
 from core.files import open_stored
 from plugins.imports.models import ImportJob, ImportRowError
 from core.models import Contact, StoredFile
@@ -112,12 +113,12 @@ def test_a_traversal_entry_refuses_the_zip(article_fields, admin, ctx):  # noqa:
 
 
 def test_zip_bombs_and_zips_without_one_csv_are_refused(admin, ctx):
-    ctx.extensions["couvee"].config.import_archive_max_bytes = 2 * 1024 * 1024
+    store_setting("imports", "archive_max_megabytes", 2)
     bomb = a_zip({"contacts.csv": b"email\na@exemple.fr\n", "zeros.pdf": b"\x00" * (8 * 1024 * 1024)})
     assert len(bomb) < 100 * 1024
     assert "unpacks to more than 2 MB" in refusal(admin, bomb)
 
-    ctx.extensions["couvee"].config.import_archive_max_files = 3
+    store_setting("imports", "archive_max_files", 3)
     many = a_zip({"contacts.csv": b"email\na@exemple.fr\n", **{f"f{i}.pdf": PDF for i in range(5)}})
     assert "holds 6 entries; at most 3" in refusal(admin, many)
     assert "holds no CSV file" in refusal(admin, a_zip({"a.pdf": PDF}))
@@ -127,9 +128,24 @@ def test_zip_bombs_and_zips_without_one_csv_are_refused(admin, ctx):
     assert ImportJob.select().count() == 0 and leftovers(ctx) == []
 
 
+
+def test_the_zip_limits_are_the_imports_plugins_settings(admin, ctx, monkeypatch):
+    """Declared by the plugin (not core's config): 1,000 entries and 500 MB by
+    default, set on its settings page or by environment variable."""
+    assert get_setting("imports", "archive_max_files") == 1000
+    assert get_setting("imports", "archive_max_megabytes") == 500
+    form = admin.get("/admin/settings/imports").forms["settings-form"]
+    form["archive_max_files"] = "0"
+    page = form.submit(expect_errors=True)
+    assert "use a whole number of 1 or more" in page.text
+    assert get_setting("imports", "archive_max_files") == 1000  # nothing stored
+    monkeypatch.setenv("COUVEE_IMPORT_ARCHIVE_MAX_FILES", "2")
+    many = a_zip({"contacts.csv": b"email\na@exemple.fr\n", "a.pdf": PDF, "b.pdf": PDF})
+    assert "holds 3 entries; at most 2" in refusal(admin, many)
+
 def test_a_zip_whose_sizes_lie_is_stopped_while_unpacking(admin, ctx):
     """A zip can declare small sizes and hold more: the real bytes are counted."""
-    ctx.extensions["couvee"].config.import_archive_max_bytes = 1024 * 1024
+    store_setting("imports", "archive_max_megabytes", 1)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("contacts.csv", b"email\na@exemple.fr\n")

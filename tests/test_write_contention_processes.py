@@ -29,7 +29,7 @@ from rq.registry import FinishedJobRegistry, StartedJobRegistry
 
 from core import emit_many, utcnow
 from core.models import Contact
-from core.queue import QUEUES
+from core.queue import queue_names
 from plugins.segments.editing import save_segment
 from plugins.segments.models import Segment
 from plugins.forms.models import Submission
@@ -100,7 +100,7 @@ def worker_busy_between(redis, start, end) -> bool:
     """Whether a worker ran a job (they all write: dispatching events,
     rebuilding segments) at some time between ``start`` and ``end``."""
     start, end = _naive_utc(start), _naive_utc(end)
-    for name in QUEUES:
+    for name in queue_names():
         queue = Queue(name, connection=redis)
         for registry in (StartedJobRegistry(queue=queue), FinishedJobRegistry(queue=queue)):
             for job in Job.fetch_many(registry.get_job_ids(), connection=redis):

@@ -8,21 +8,28 @@ from dataclasses import dataclass
 
 from rq import Worker
 
-from ..i18n import core_domain
+from ..i18n import core_domain, current_language
 from ..models import utcnow
-from ..queue import QUEUES, get_queue
+from ..queue import get_queue, plugin_queues, queue_names
 
 _, _l = core_domain().pair()
 ngettext = core_domain().ngettext
 
-#: what each queue carries, in a user's words
+#: what each of core's queues carries, in a user's words (a plugin's queue
+#: says it in the plugin's manifest: ``[queues.NAME] label``)
 QUEUE_WORK = {
     "events": _l("Reactions to contact activity"),
     "default": _l("Automations and routine work"),
-    "email": _l("Emails to send"),
-    "import": _l("Imports"),
     "low": _l("Maintenance"),
 }
+
+
+def queue_work() -> dict[str, str]:
+    """Queue name -> what it carries, in the current language, every queue."""
+    language = current_language()
+    work = {name: str(label) for name, label in QUEUE_WORK.items()}
+    work.update((queue.name, info.queue_label_in(queue, language)) for info, queue in plugin_queues())
+    return work
 
 
 @dataclass
@@ -67,10 +74,11 @@ class BackgroundSummary:
 def background_summary(redis) -> BackgroundSummary:
     now = utcnow()
     lines = []
-    for name in QUEUES:
+    work = queue_work()
+    for name in queue_names():
         queue = get_queue(name, connection=redis)
         waiting = queue.count
-        lines.append(QueueLine(name, QUEUE_WORK.get(name, name), waiting, queue.failed_job_registry.count,
+        lines.append(QueueLine(name, work[name], waiting, queue.failed_job_registry.count,
                                queue.scheduled_job_registry.count, _oldest_wait(queue, now) if waiting else None))
     return BackgroundSummary(len(Worker.all(connection=redis)), lines)
 

@@ -18,12 +18,18 @@ Every plugin package carries a ``plugin.toml`` manifest::
     formerly = "old_name"        # optional: the name the plugin had before (a
                                  # core module that became a plugin, a rename)
 
+    [queues.forms]               # optional: RQ queues of the plugin's own
+    label = "Form submissions"   # (what its jobs do, on the dashboard);
+    sends = false                # true: running jobs count as sends in /metrics
+
     [translations.fr]            # optional: the title and description in
     title = "Formulaires"        # another language, shown on the Plugins page
     description = "Éditeur de formulaires, intégrations et soumissions"
+    queues = { forms = "Soumissions de formulaires" }   # queue labels
 
-See ``core.plugins.dependencies`` for what ``requires`` changes, and
-``core.plugins.lifecycle.adopt_former_names`` for ``formerly``.
+See ``core.plugins.dependencies`` for what ``requires`` changes,
+``core.plugins.lifecycle.adopt_former_names`` for ``formerly`` and
+``core.queue`` for ``queues``.
 """
 from __future__ import annotations
 
@@ -44,6 +50,18 @@ ENTRY_POINT_GROUP = "couvee.plugins"
 MANIFEST = "plugin.toml"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 REQUIRED_KEYS = ("name", "title", "version", "description", "author", "requires_core")
+#: the queues core fills itself (``core.queue``); a plugin may not declare one
+CORE_QUEUES = ("events", "default", "low")
+
+
+@dataclass(frozen=True)
+class DeclaredQueue:
+    """A queue a plugin's manifest declares (``[queues.NAME]``)."""
+
+    name: str
+    label: str
+    #: its running jobs are sends (``couvee_sends_in_progress`` in /metrics)
+    sends: bool = False
 
 
 class ManifestError(ValueError):
@@ -66,8 +84,10 @@ class PluginInfo:
     #: the name this plugin had before (``formerly`` in the manifest), whose
     #: migration records and enabled state it adopts
     formerly: str = ""
-    #: language -> {"title": ..., "description": ...} (``[translations.fr]``)
-    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: language -> {"title": ..., "description": ..., "queues": {name: label}}
+    translations: dict[str, dict] = field(default_factory=dict)
+    #: the plugin's own RQ queues (``[queues.NAME]``), in manifest order
+    queues: list[DeclaredQueue] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def title_in(self, language: str) -> str:
@@ -76,6 +96,9 @@ class PluginInfo:
 
     def description_in(self, language: str) -> str:
         return self.translations.get(language, {}).get("description") or self.description
+
+    def queue_label_in(self, queue: DeclaredQueue, language: str) -> str:
+        return self.translations.get(language, {}).get("queues", {}).get(queue.name) or queue.label
 
     @property
     def loadable(self) -> bool:
@@ -118,19 +141,43 @@ def parse_formerly(value, name: str) -> str:
     return value
 
 
-def parse_translations(value) -> dict[str, dict[str, str]]:
-    """The manifest's ``[translations.<language>]`` tables: a ``title`` and/or
-    a ``description`` per language code (``fr``, ``de``...)."""
+def parse_queues(value) -> list[DeclaredQueue]:
+    """The manifest's ``[queues.NAME]`` tables: a ``label`` (required) and
+    ``sends`` (optional, false) per queue; the name follows plugin names'
+    rules and may not be one of core's queues."""
+    if not isinstance(value, dict):
+        raise ManifestError(f"{MANIFEST}: queues must be tables like [queues.forms]")
+    found = []
+    for name, table in value.items():
+        if not NAME_PATTERN.match(name) or name in CORE_QUEUES:
+            raise ManifestError(f"{MANIFEST}: [queues.{name}] must name a queue of the plugin's own "
+                                f"(2-40 lowercase letters, digits or _; not {', '.join(CORE_QUEUES)})")
+        if not isinstance(table, dict) or set(table) - {"label", "sends"} \
+                or not str(table.get("label", "")).strip() or not isinstance(table.get("sends", False), bool):
+            raise ManifestError(f"{MANIFEST}: [queues.{name}] needs a label (text) and may say sends = true")
+        found.append(DeclaredQueue(name, str(table["label"]).strip(), table.get("sends", False)))
+    return found
+
+
+def parse_translations(value) -> dict[str, dict]:
+    """The manifest's ``[translations.<language>]`` tables: a ``title``, a
+    ``description`` and ``queues`` (queue name -> label) per language code
+    (``fr``, ``de``...), each optional."""
     if not isinstance(value, dict):
         raise ManifestError(f"{MANIFEST}: translations must be tables like [translations.fr]")
     found = {}
     for language, texts in value.items():
         if not re.fullmatch(r"[a-z]{2,3}", str(language)) or not isinstance(texts, dict):
             raise ManifestError(f"{MANIFEST}: [translations.{language}] must be a table under a language code")
+        queues = texts.pop("queues", {})
         unknown = set(texts) - {"title", "description"}
         if unknown or not all(isinstance(text, str) for text in texts.values()):
             raise ManifestError(f"{MANIFEST}: [translations.{language}] may hold a title and a description (text)")
+        if not isinstance(queues, dict) or not all(isinstance(text, str) for text in queues.values()):
+            raise ManifestError(f"{MANIFEST}: [translations.{language}] queues must map queue names to labels")
         found[language] = {key: text.strip() for key, text in texts.items() if text.strip()}
+        if queues:
+            found[language]["queues"] = {name: text.strip() for name, text in queues.items() if text.strip()}
     return found
 
 
@@ -156,6 +203,7 @@ def parse_manifest(text: str) -> dict:
     values["requires"] = parse_requires(data.get("requires", []))
     values["formerly"] = parse_formerly(data.get("formerly", ""), values["name"])
     values["translations"] = parse_translations(data.get("translations", {}))
+    values["queues"] = parse_queues(data.get("queues", {}))
     if any(requirement.name == values["name"] for requirement in values["requires"]):
         raise ManifestError(f"{MANIFEST}: {values['name']} requires itself")
     return values
@@ -226,8 +274,14 @@ def instance_plugins(folder: Path) -> list[PluginInfo]:
 
 def discover(instance_plugins_folder: Path) -> dict[str, PluginInfo]:
     plugins: dict[str, PluginInfo] = {}
+    queue_owners: dict[str, str] = {}
     for info in bundled_plugins() + entry_point_plugins() + instance_plugins(instance_plugins_folder):
         if info.name in plugins:
             continue
         plugins[info.name] = info
+        for queue in info.queues:
+            if queue.name in queue_owners:
+                info.problems.append(f"declares the queue {queue.name}, already the queue of {queue_owners[queue.name]}")
+            elif info.loadable:
+                queue_owners[queue.name] = info.name
     return plugins

@@ -31,7 +31,7 @@ from core import translation_domain
 from .models import DONE, IMPORT_MODELS, ImportJob
 from .views import ROLES, imports_blueprint
 
-_l = translation_domain(__name__).lazy_gettext
+_, _l = translation_domain(__name__).pair()
 
 
 @hookimpl
@@ -71,8 +71,20 @@ def register_settings():
             Setting("suppressed_addresses", _l("Suppressed addresses"), kind="textarea",
                     help=_l("One address per line. With the cleaning option on, imports skip them, "
                             "like addresses that bounced or unsubscribed.")),
+            Setting("archive_max_files", _l("Most entries in an imported zip"), kind="int", default=1000,
+                    env="COUVEE_IMPORT_ARCHIVE_MAX_FILES", clean=at_least_one,
+                    help=_l("A zip holding more files is refused before it is unpacked.")),
+            Setting("archive_max_megabytes", _l("Most megabytes an imported zip unpacks to"), kind="int",
+                    default=500, env="COUVEE_IMPORT_ARCHIVE_MAX_MEGABYTES", clean=at_least_one,
+                    help=_l("All its files together, as really unpacked: a larger zip is refused (zip bombs).")),
         ])
     ]
+
+
+def at_least_one(number: int) -> int:
+    if number < 1:
+        raise ValueError(_("use a whole number of 1 or more."))
+    return number
 
 
 @hookimpl

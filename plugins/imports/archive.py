@@ -8,9 +8,9 @@ zip is checked before anything is written:
 - it must be a readable zip with exactly one ``.csv`` (or ``.tsv``) file, no encrypted entry and no symbolic link;
 - no entry may leave the folder it is unpacked in (``../x``, ``/etc/x``,
   ``C:\\x``): the whole zip is refused, naming the entry;
-- at most ``import_archive_max_files`` entries and
-  ``import_archive_max_bytes`` unpacked bytes in all (zip bombs). The sizes a
-  zip declares can lie, so the bytes really unpacked are counted too.
+- at most the settings ``archive_max_files`` entries and
+  ``archive_max_megabytes`` unpacked in all (zip bombs). The sizes a zip
+  declares can lie, so the bytes really unpacked are counted too.
 
 The CSV then goes through :func:`.runner.new_job` like a plain upload (the
 mapping step follows). The other entries are unpacked into a private folder
@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 
 from flask import current_app
 
-from core import translation_domain
+from core import get_setting, translation_domain
 
 from . import runner
 from .attachments import ZIP_FOLDER_SUFFIX
@@ -59,8 +59,10 @@ def is_zip_upload(filename: str) -> bool:
 
 
 def _limits() -> tuple[int, int, int]:
-    config = current_app.extensions["couvee"].config
-    return config.import_archive_max_files, config.import_archive_max_bytes, config.max_upload_bytes
+    """Most entries, most unpacked bytes in all, most bytes for one file."""
+    megabytes = get_setting("imports", "archive_max_megabytes")
+    return (get_setting("imports", "archive_max_files"), megabytes * 1024 * 1024,
+            current_app.extensions["couvee"].config.max_upload_bytes)
 
 
 def _safe_name(info: zipfile.ZipInfo) -> str:
