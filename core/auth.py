@@ -75,7 +75,6 @@ def roles_required(*roles: str):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapper._couvee_roles = roles
         return wrapper
 
     return decorator

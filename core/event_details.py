@@ -14,6 +14,7 @@ import logging
 from .event_kinds import event_kinds
 from .contacts import native_fields
 from .i18n import core_domain
+from .state import state
 
 _, _l = core_domain().pair()
 log = logging.getLogger("couvee.events")
@@ -21,9 +22,9 @@ log = logging.getLogger("couvee.events")
 #: the contact's own fields, as the admin names them
 NATIVE_FIELD_LABELS = {**native_fields(), "language": _l("Language")}
 
-#: where a change came from, for the sources core itself records
-SOURCE_LABELS = {"admin": _l("by hand in the admin"), "api": _l("REST API"), "import": _l("CSV import"),
-                 "form": _l("form"), "merge": _l("merge")}
+#: where a change came from, for the sources core itself records (plugins
+#: word theirs with ``contact_change_sources``)
+SOURCE_LABELS = {"admin": _l("by hand in the admin"), "api": _l("REST API"), "merge": _l("merge")}
 
 EMPTY = "—"
 
@@ -66,9 +67,16 @@ def _blank(value) -> bool:
 
 
 def source_label(source) -> str:
-    """``import`` → ``CSV import``; a source core does not know is shown as recorded."""
-    label = SOURCE_LABELS.get(str(source or ""))
-    return str(label) if label is not None else str(source or "")
+    """``admin`` → ``by hand in the admin``, a plugin's source in its words
+    (``contact_change_sources``); a source nobody words is shown as recorded."""
+    key = str(source or "")
+    label = SOURCE_LABELS.get(key)
+    if label is None:
+        for _plugin, labels in state().hooks.call("contact_change_sources"):
+            if isinstance(labels, dict) and key in labels:
+                label = labels[key]
+                break
+    return str(label) if label is not None else key
 
 
 def field_label(key: str) -> str:

@@ -517,6 +517,27 @@ def contact_export(contact):
     """
 
 
+@hookspec
+def contact_change_sources():
+    """Words for the ``source`` the plugin records on contact changes.
+
+    Return a dict ``{source: label}``. ``create_contact(..., source=...)``,
+    ``update_contact`` and tag changes record where a change came from; the
+    contact's history shows the label in the reader's language instead of the
+    raw word. Core words its own sources (``admin``, ``api``, ``merge``); a
+    source nobody words is shown as recorded.
+
+    Example::
+
+        @hookimpl
+        def contact_change_sources():
+            return {"webinar": _l("webinar registration")}
+
+        # elsewhere in the plugin:
+        update_contact(contact, {"company": "Acme"}, source="webinar")
+    """
+
+
 # --------------------------------------------------------------------------
 # metrics_* : what an operator watches at ``/metrics``.
 # --------------------------------------------------------------------------

@@ -43,3 +43,20 @@ def test_an_unregistered_kind_falls_back_to_plain_data(ctx):
     assert event_details("gone_plugin_kind", {"form_id": 3, "tags": ["a", "b"], "empty": ""}) == \
         [("Form id", "3"), ("Tags", "a, b")]
     assert plain_text({"a": 1, "b": None}) == "A: 1"
+
+
+def test_a_plugins_change_source_is_worded_by_the_plugin(admin, ctx, wsgi):
+    """``import`` and ``form`` are the plugins' sources: they word them
+    (``contact_change_sources``); without the plugin the word is shown as recorded."""
+    from core import state
+    from core.plugins import lifecycle
+
+    contact = create_contact({"email": "ines@example.com"}, source="import")
+    update_contact(contact, {"first_name": "Inès"}, source="form")
+    english = history(admin.get(f"/admin/contacts/{contact.id}", headers=ENGLISH))
+    assert {"Source: CSV import"} in english and {"First name: — → Inès", "Source: form"} in english
+    french = history(admin.get(f"/admin/contacts/{contact.id}", headers=FRENCH))
+    assert {"Source : import CSV"} in french and {"Prénom : — → Inès", "Source : formulaire"} in french
+    lifecycle.deactivate(state(), "imports")
+    wsgi.runtime.refresh()
+    assert {"Source : import"} in history(admin.get(f"/admin/contacts/{contact.id}", headers=FRENCH))

@@ -21,7 +21,6 @@ from .operation import operation
 from .responses import created, invalid, no_content
 
 rest_blueprint = Blueprint("rest", __name__, url_prefix="/api/v1")
-MAX_PAGE = 500
 MAX_TAGS = 100
 
 TAG = s.String(min_length=1, max_length=100)

@@ -128,3 +128,8 @@ def register_setup_steps():
     return [SetupStep("forms.first", _l("Publish your first form"), "forms_admin.index",
                       lambda: Form.select().where(Form.status == "published").exists(),
                       help=_l("Collect sign-ups on your website, embedded or on a hosted page."), order=50)]
+
+
+@hookimpl
+def contact_change_sources():
+    return {"form": translation_domain(__name__).pgettext("change source", "form")}

@@ -88,6 +88,11 @@ def at_least_one(number: int) -> int:
 
 
 @hookimpl
+def contact_change_sources():
+    return {"import": translation_domain(__name__).pgettext("change source", "CSV import")}
+
+
+@hookimpl
 def register_commands():
     from .commands import export_command, import_command
 
