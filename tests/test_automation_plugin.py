@@ -46,7 +46,10 @@ def test_automation_is_a_bundled_plugin_active_by_default(admin, ctx):
     assert state.registries.actions.owner("workflow.start") == "automation"
     assert {"automation.time_triggers", "automation.recover"} <= {job.id for job in state.registries.periodic_jobs}
     assert 'data-menu="workflows"' in admin.get("/admin/").text
-    assert admin.get("/admin/workflows").status_int == 200
+    page = admin.get("/admin/workflows")
+    stylesheet = page.html.select_one('link[rel="stylesheet"][href*="automation.css"]')["href"]
+    assert stylesheet.startswith("/admin/workflows/static/automation.css")  # the plugin's, not core's
+    assert ".editor" in admin.get(stylesheet).text
 
 
 def test_disable_with_the_cli_then_enable_again(admin, admin_user, wsgi, couvee_cli, run_jobs):

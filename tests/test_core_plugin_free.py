@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: words that are a plugin's name and also core's own vocabulary, with where
 #: core may use them: ``email`` is the contact's native address field (the
-#: column, the API field, the login form), ``segments`` a key custom fields
-#: may not take because exports and the API use it as a column name
+#: column, the API field, the login form) and the channel id a
+#: ``core.Message`` to an address defaults to (whichever plugin registers it);
+#: ``segments`` is a key custom fields may not take because exports and the
+#: API use it as a column name
 SHARED_WORDS = {
     "email": "everywhere",
     "segments": "core/fields_admin.py",

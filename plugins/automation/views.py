@@ -16,7 +16,7 @@ from .library import templates
 from .models import RUN_ACTIVE, RunLog, StepExecution, Workflow, WorkflowRun
 from .steps import kind_of, step_kinds
 
-automation_admin = Blueprint("automation", __name__, url_prefix="/admin/workflows")
+automation_admin = Blueprint("automation", __name__, url_prefix="/admin/workflows", static_folder="static")
 EDITORS = ("admin", "marketer")
 LOG_PAGE = 100
 _ = translation_domain(__name__).gettext

@@ -23,8 +23,7 @@ UNSUBSCRIBE_KINDS = ("email_unsubscribed", "consent_withdrawn")
 PULL_EVERY = 300
 
 
-def _first_migration(database, migrator):
-    database.create_tables(MODELS, safe=True)
+def _default_mapping(database, migrator):
     for position, (couvee_field, koban_field, direction) in enumerate(mapping.DEFAULT_MAPPING):
         FieldMapping.insert(couvee_field=couvee_field, koban_field=koban_field, direction=direction,
                             position=position).on_conflict_ignore().execute()
@@ -46,7 +45,7 @@ def register_event_kinds():
 def register_migrations():
     from .trigger_upgrade import move_crm_status_triggers
 
-    return [Migration(1, "Koban links, mapping, sync log", _first_migration),
+    return [Migration.create_tables(1, "Koban links, mapping, sync log", MODELS, then=_default_mapping),
             Migration(2, "CRM status triggers saved as status_changed become crm_status_changed",
                       move_crm_status_triggers)]
 
