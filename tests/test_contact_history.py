@@ -45,9 +45,9 @@ def test_an_unregistered_kind_falls_back_to_plain_data(ctx):
     assert plain_text({"a": 1, "b": None}) == "A: 1"
 
 
-def test_a_plugins_change_source_is_worded_by_the_plugin(admin, ctx, wsgi):
-    """``import`` and ``form`` are the plugins' sources: they word them
-    (``contact_change_sources``); without the plugin the word is shown as recorded."""
+def test_hook_contact_change_sources(admin, ctx, wsgi):
+    """A plugin words its change sources (``import``, ``form``) for the
+    history; without the plugin the word is shown as recorded."""
     from core import state
     from core.plugins import lifecycle
 
