@@ -81,4 +81,6 @@ def status():
     if not sid or not state:
         return Response("MessageSid and MessageStatus are required\n", status=400, mimetype="text/plain")
     write_or_defer(record_receipt, sid, state.strip().lower(), request.form.get("ErrorCode", ""))
-    return Response("", status=204)
+    answer = Response(status=204)
+    answer.headers.pop("Content-Type", None)
+    return answer
