@@ -9,9 +9,12 @@ from core import audience_groups, roles_required, translation_domain
 from . import campaigns, segments
 from .models import DRAFT, Campaign
 
-_ = translation_domain(__name__).gettext
+_, _l = translation_domain(__name__).pair()
 sms_admin = Blueprint("sms", __name__, url_prefix="/admin/sms")
 MAX_BODY = 1600
+#: campaign and message states as the pages show them
+STATUS_LABELS = {"draft": _l("draft"), "sending": _l("sending"), "sent": _l("sent"), "queued": _l("waiting"),
+                 "skipped": _l("skipped"), "failed": _l("failed")}
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
@@ -57,7 +60,8 @@ def index():
             return redirect(url_for("sms.show", campaign_id=campaign.id))
     status = 400 if errors else 200
     return render_template("sms/index.html", campaigns=list(Campaign.select().order_by(Campaign.id.desc())),
-                           groups=audience_groups(campaigns.AUDIENCE), form=form, errors=errors), status
+                           groups=audience_groups(campaigns.AUDIENCE), form=form, errors=errors,
+                           labels=STATUS_LABELS), status
 
 
 @sms_admin.route("/<int:campaign_id>")
@@ -68,7 +72,8 @@ def show(campaign_id: int):
     return render_template("sms/show.html", campaign=campaign, estimate=estimate,
                            problems=campaigns.problems(campaign) if campaign.status == DRAFT else [],
                            progress=campaigns.progress(campaign), count=segments.count(campaign.body),
-                           groups={g.id: g.name for g in audience_groups(campaigns.AUDIENCE)})
+                           groups={g.id: g.name for g in audience_groups(campaigns.AUDIENCE)},
+                           labels=STATUS_LABELS)
 
 
 @sms_admin.route("/<int:campaign_id>/send", methods=["POST"])
