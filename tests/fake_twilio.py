@@ -20,12 +20,12 @@ import base64
 import itertools
 import json
 import re
-import socketserver
 import threading
 import urllib.parse
-import wsgiref.simple_server
 
 import pytest
+
+from tests.loopback import serve
 
 ACCOUNT_SID, AUTH_TOKEN = "AC" + "0" * 31 + "1", "fake-auth-token"
 PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
@@ -78,22 +78,10 @@ class FakeTwilio:
         return answer(201, message)
 
 
-class _Server(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(wsgiref.simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def fake_twilio():
+    """The fake on a loopback port; ``fake_twilio.url`` is the API base URL."""
     fake = FakeTwilio()
-    server = wsgiref.simple_server.make_server("127.0.0.1", 0, fake, server_class=_Server, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_port}"
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with serve(fake) as port:
+        fake.url = f"http://127.0.0.1:{port}"
+        yield fake

@@ -116,18 +116,17 @@ def register_periodic_jobs():
 
 @hookimpl
 def contact_can_receive(contact, channel, purpose):
-    from .optout import refusals
+    """A contact who replied STOP gets no marketing SMS (``False`` vetoes, ``None`` abstains)."""
+    from .optout import opposes
 
-    if contact.id is not None and refusals([contact.id], channel, purpose):
-        return False
-    return None
+    return False if opposes(contact, channel, purpose) else None
 
 
 @hookimpl
 def contact_receive_refusals(contact_ids, channel, purpose):
-    from .optout import refusals
+    from . import optout
 
-    return refusals(contact_ids, channel, purpose) or None
+    return optout.refusals(contact_ids, channel, purpose) or None
 
 
 @hookimpl

@@ -65,3 +65,8 @@ def refusals(contact_ids, channel: str, purpose: str) -> dict[int, str]:
     if channel != "sms" or purpose == "transactional":
         return {}
     return {contact_id: REFUSAL for contact_id in opted_out_ids(list(contact_ids))}
+
+
+def opposes(contact: Contact, channel: str, purpose: str) -> bool:
+    """Did ``contact`` oppose what is being sent (marketing on ``sms``)?"""
+    return contact.id is not None and bool(refusals([contact.id], channel, purpose))
