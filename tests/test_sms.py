@@ -227,3 +227,43 @@ def test_export_and_erase_cover_sms_data(ctx, phone_field, fake_twilio):
     assert "Hi Ada" in text and "+33612345678" in text
     erase_contact(ada, "delete")
     assert SmsSend.select().count() == 0
+
+
+def test_a_gateway_outage_loses_no_message(ctx, phone_field, fake_twilio, run_jobs):
+    configure(fake_twilio)
+    ada = create_contact({"email": "ada@example.com", "phone": "0612345678"})
+    campaign = Campaign.create(name="Outage", body="Hello", segments=[_segment("Clients", [ada]).id])
+    outage = [True]
+    fake_twilio.before_accept = lambda form: not outage[0]  # 503 while the outage lasts
+    assert campaigns.start(campaign) == []
+    run_jobs()
+    row = SmsSend.get()
+    # each of the two send jobs tried once and gave the row back
+    assert (row.status, row.attempts) == ("queued", 2) and "Twilio 20500: Service unavailable" in row.reason
+    assert Campaign.get_by_id(campaign.id).status == "sending" and fake_twilio.messages == []
+    outage[0] = False
+    campaigns.sweep()
+    run_jobs()
+    assert [m["to"] for m in fake_twilio.messages] == ["+33612345678"]
+    assert SmsSend.get().status == "sent" and Campaign.get_by_id(campaign.id).status == "sent"
+
+
+def test_settings_refuse_a_bad_region_or_price(admin, ctx):
+    form = admin.get("/admin/settings/sms").forms["settings-form"]
+    form["default_region"], form["price_per_segment"] = "Francia", "cheap"
+    page = form.submit(status=400)
+    assert "Unknown region code: use two letters such as FR, BE, CH." in page.text
+    assert "Write a price such as 0.045." in page.text
+    form = admin.get("/admin/settings/sms").forms["settings-form"]
+    form["default_region"], form["price_per_segment"] = "be", "0,045"
+    form.submit().follow()
+    from core import get_setting
+    assert (get_setting("sms", "default_region"), get_setting("sms", "price_per_segment")) == ("BE", "0.045")
+
+
+def test_a_campaign_without_text_segments_or_gateway_cannot_start(ctx):
+    campaign = Campaign.create(name="Empty", body="  ")
+    assert campaigns.start(campaign) == ["Write the text of the message.", "Choose at least one segment to send to.",
+                                         "SMS is not configured: fill in the account SID, auth token and sender in "
+                                         "Settings → SMS."]
+    assert Campaign.get_by_id(campaign.id).status == "draft" and SmsSend.select().count() == 0
