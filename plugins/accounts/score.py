@@ -64,10 +64,12 @@ def touch_last_interaction(contact_id: int, when: dt.datetime) -> None:
 
 def refresh_last_interaction(account_id: int) -> None:
     """The account's last interaction recomputed from its contacts (after links change)."""
-    latest = (Contact.select(peewee.fn.MAX(Contact.last_interaction_at))
-              .join(AccountContact, on=(AccountContact.contact == Contact.id))
-              .where(AccountContact.account == account_id).scalar(convert=True))
-    if latest is not None:
+    row = (Contact.select(Contact.last_interaction_at)
+           .join(AccountContact, on=(AccountContact.contact == Contact.id))
+           .where((AccountContact.account == account_id) & Contact.last_interaction_at.is_null(False))
+           .order_by(Contact.last_interaction_at.desc()).first())
+    if row is not None:
+        latest = row.last_interaction_at
         Account.update(last_interaction_at=latest).where(
             (Account.id == account_id)
             & (Account.last_interaction_at.is_null() | (Account.last_interaction_at < latest))).execute()
