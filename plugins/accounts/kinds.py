@@ -29,7 +29,7 @@ def status_details(data: dict) -> list[tuple[str, str]]:
 
 
 def accounts_event_kinds() -> list[EventKind]:
-    account = {"account_id": _l("the account's id"), "account_name": _l("the account's name")}
+    account = {"account_id": _l("the account’s id"), "account_name": _l("the account’s name")}
     return [
         EventKind(LINKED, _l("Linked to an account"), verb=_l("be linked to an account"),
                   past=_l("was linked to an account"), negative_past=_l("was not linked to an account"),
@@ -37,9 +37,9 @@ def accounts_event_kinds() -> list[EventKind]:
         EventKind(UNLINKED, _l("Unlinked from an account"), verb=_l("be unlinked from an account"),
                   past=_l("was unlinked from an account"), negative_past=_l("was not unlinked from an account"),
                   properties=dict(account), details=link_details),
-        EventKind(STATUS_CHANGED, _l("Account status changed"), verb=_l("have their account's status change"),
-                  past=_l("had their account's status change"),
-                  negative_past=_l("did not have their account's status change"),
+        EventKind(STATUS_CHANGED, _l("Account status changed"), verb=_l("have their account’s status change"),
+                  past=_l("had their account’s status change"),
+                  negative_past=_l("did not have their account’s status change"),
                   properties={**account, "old_status": _l("the former status"), "status": _l("the new status")},
                   details=status_details),
         EventKind(UPDATED, _l("Account updated"), verb=_l("have their account updated"),
