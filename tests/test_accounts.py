@@ -279,13 +279,19 @@ def test_csv_import_reports_bad_rows_by_line_and_imports_the_good_ones(admin, ct
 
     exported = admin.get("/admin/accounts/export.csv")
     assert exported.content_type == "text/csv"
-    lines = exported.text.splitlines()
+    lines = exported.text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("name,domain,size_band,revenue,industry,status,owner_email,contacts")
     assert any(line.startswith("Acme,acme.fr,pme,1500000,Industrie,customer,rep@example.com,0,") for line in lines)
 
     again = admin.get("/admin/accounts/import").forms["import-form"]
     again["file"] = ("accounts.csv", exported.body)
     assert "Created: 0 · updated: 0 · unchanged: 2" in again.submit().text
+
+
+def test_the_export_defuses_cells_a_spreadsheet_would_run(admin, ctx):
+    an_account(name="=HYPERLINK(\"http://evil.example\")", industry="@SUM(1)")
+    text = admin.get("/admin/accounts/export.csv").text
+    assert "'=HYPERLINK" in text and "'@SUM(1)" in text
 
 
 def test_csv_import_refuses_a_file_it_cannot_read(admin, ctx):

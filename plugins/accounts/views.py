@@ -5,7 +5,7 @@ CSV export and import."""
 from __future__ import annotations
 
 import peewee
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 
 from core import Contact, User, normalize_email, roles_required, translation_domain
 
@@ -166,8 +166,13 @@ def unlink_contact(account_id, contact_id):
 
 @accounts_admin.route("/export.csv")
 def export():
-    return Response(csvio.export_csv(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="accounts.csv"'})
+    """Every account as CSV, streamed (UTF-8 with a BOM, so spreadsheets read the accents)."""
+    def body():
+        yield "\ufeff"
+        yield from csvio.export_csv()
+
+    return Response(stream_with_context(body()), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="accounts.csv"', "X-Content-Type-Options": "nosniff"})
 
 
 @accounts_admin.route("/import", methods=["GET", "POST"])
