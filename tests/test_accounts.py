@@ -80,6 +80,18 @@ def test_an_automatic_link_follows_the_address_a_link_by_hand_stays(ctx, run_job
     assert kinds_of(ada).count("account_unlinked") == 2 and emails_of(acme) == set()
 
 
+def test_a_new_domain_moves_the_automatic_links_and_keeps_those_made_by_hand(ctx, run_jobs):
+    acme = an_account(domain="acme.fr")
+    ada = contacts.create_contact({"email": "ada@acme.fr"})
+    contacts.create_contact({"email": "bob@acme.com"})
+    cy = contacts.create_contact({"email": "cy@gmail.com"})
+    run_jobs()
+    link(cy, acme, source="manual")
+    update_account(acme, clean_account({"name": "Acme", "domain": "acme.com"}, acme))
+    assert emails_of(acme) == {"bob@acme.com", "cy@gmail.com"}
+    assert kinds_of(ada)[-1] == "account_unlinked"
+
+
 # --- the admin ----------------------------------------------------------------------------
 
 

@@ -102,6 +102,8 @@ def create_account(values: dict) -> Account:
 def update_account(account: Account, values: dict, source: str = "admin") -> dict:
     """Save cleaned values; record on each contact a status change
     (``account_status_changed``) or another change (``account_updated``).
+    A new domain moves the automatic links: contacts of the former domain
+    leave, those of the new one join.
     Returns the changes, ``{field: (old, new)}``."""
     changes = {key: (getattr(account, key), value) for key, value in values.items()
                if getattr(account, key) != value}
@@ -123,6 +125,7 @@ def update_account(account: Account, values: dict, source: str = "admin") -> dic
         emit_many(rows)
         if "domain" in changes:
             account = Account.get_by_id(account.id)
+            linking.drop_stale_domain_links(account)
             linking.link_existing_contacts(account)
     return changes
 

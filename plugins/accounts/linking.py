@@ -157,6 +157,23 @@ def link_existing_contacts(account: Account) -> int:
     return len(ids)
 
 
+def drop_stale_domain_links(account: Account) -> int:
+    """After the account's domain changed: the contacts it had by the former
+    domain leave it (links made by hand stay). Set-based; returns how many."""
+    stale = (AccountContact.select(AccountContact.contact).join(Contact, on=(AccountContact.contact == Contact.id))
+             .where((AccountContact.account == account.id) & (AccountContact.source == "domain")))
+    if account.domain:
+        stale = stale.where(~Contact.email.endswith("@" + account.domain))
+    with write_transaction(AccountContact._meta.database):
+        ids = [row.contact_id for row in stale]
+        if not ids:
+            return 0
+        AccountContact.delete().where(AccountContact.contact.in_(ids)).execute()
+        emit_many([{"contact": cid, "kind": UNLINKED, "data": _event_data(account), "source": "domain"}
+                   for cid in ids])
+    return len(ids)
+
+
 def contacts_of(account: Account):
     """The account's contacts (a query), most recently active first."""
     return (Contact.select(Contact, AccountContact.source.alias("link_source"))
