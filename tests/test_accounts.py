@@ -326,3 +326,20 @@ def test_the_export_names_the_account_and_erasure_removes_the_link(ctx, run_jobs
     assert sections["Account"][0]["name"] == "Acme" and sections["Account"][0]["linked"] == "domain"
     erase_contact(Contact.get_by_id(ada.id), "delete")
     assert AccountContact.select().count() == 0 and Account.get_by_id(acme.id).name == "Acme"
+
+
+def test_the_status_trigger_is_set_up_in_the_workflow_editor(admin, ctx):
+    from plugins.automation.lifecycle import create_workflow
+
+    workflow = create_workflow("Customers", {"triggers": [], "steps": [],
+                                             "entry": {"mode": "once", "reentry_days": 0, "exit_segment_id": None}})
+    choosing = admin.get(f"/admin/workflows/{workflow.id}/triggers/new")
+    assert "The account’s status changes" in choosing.text
+    form = admin.get(f"/admin/workflows/{workflow.id}/triggers/new", {"type": "account_status_changed"}).forms["trigger-form"]
+    assert [option[0] for option in form["s-to_status"].options] == ["", "prospect", "customer", "former"]
+    form["s-to_status"] = "customer"
+    form.submit().follow()
+    from plugins.automation import Workflow
+
+    triggers = Workflow.get_by_id(workflow.id).definition["triggers"]
+    assert triggers == [{"type": "account_status_changed", "settings": {"from_status": "", "to_status": "customer"}}]

@@ -15,10 +15,6 @@ _l = translation_domain(__name__).lazy_gettext
 OWNER_ASSIGNED = "owner_assigned"
 
 
-def _any_status():
-    return [("", _l("any status"))] + list(STATUSES.items())
-
-
 def match_status_change(event, settings: dict) -> bool:
     data = event.data or {}
     for key, actual in (("from_status", data.get("old_status")), ("to_status", data.get("status"))):
@@ -32,8 +28,8 @@ def status_trigger() -> TriggerType:
     return TriggerType(
         "account_status_changed", _l("The account’s status changes"), "behaviour", event_kinds=(STATUS_CHANGED,),
         description=_l("Runs for each contact of the account whose status changed."),
-        settings=[Setting("from_status", _l("From"), kind="choice", choices=_any_status()),
-                  Setting("to_status", _l("To"), kind="choice", choices=_any_status())],
+        settings=[Setting("from_status", _l("From (empty: any status)"), kind="choice", choices=list(STATUSES.items())),
+                  Setting("to_status", _l("To (empty: any status)"), kind="choice", choices=list(STATUSES.items()))],
         matches=match_status_change,
     )
 
