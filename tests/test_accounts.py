@@ -219,6 +219,27 @@ def test_account_conditions_in_a_dynamic_segment_follow_the_account(ctx, run_job
     assert members(customers) == {"ada@acme.fr"} and members(big) == {"ada@acme.fr"} and members(rich) == set()
 
 
+def test_an_account_condition_is_built_in_the_segment_editor(admin, ctx, run_jobs):
+    an_account(domain="acme.fr", status="customer", revenue="5000000")
+    contacts.create_contact({"email": "ada@acme.fr"})
+    contacts.create_contact({"email": "bob@other.fr"})
+    run_jobs()
+    form = admin.get("/admin/segments/new?kind=dynamic").forms["segment-form"]
+    form["name"] = "Big customers"
+    form["g0-c0-subject"] = "account_status"
+    form = form.submit("action", value="refresh").forms["segment-form"]
+    form["g0-c0-value"] = "customer"
+    form = form.submit("action", value="add-condition-0").forms["segment-form"]
+    form["g0-c1-subject"] = "account_revenue_at_least"
+    form = form.submit("action", value="refresh").forms["segment-form"]
+    form["g0-c1-value"] = "1000000"
+    page = form.submit("action", value="save").follow()
+    assert "Account status is" in page.text and "Account revenue ≥" in page.text
+    run_jobs()
+    page = admin.get(page.request.path)
+    assert "Big customers" in page.text and "ada@acme.fr" in page.text and "bob@other.fr" not in page.text
+
+
 def change_status(account, status, owner):
     account = Account.get_by_id(account.id)
     values = clean_account({"name": account.name, "domain": account.domain, "status": status,

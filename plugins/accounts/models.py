@@ -24,13 +24,6 @@ STATUSES = {
     "former": _l("Former customer"),
 }
 
-#: how a contact came to be linked, code -> label
-LINK_SOURCES = {
-    "domain": _l("email domain"),
-    "manual": _l("by hand"),
-}
-
-
 class Account(BaseModel):
     """A company. ``domain`` (``acme.fr``, lower case, without ``www.``) links
     the contacts whose address ends with ``@acme.fr``; two accounts never
