@@ -115,7 +115,7 @@ def test_empty_list_then_an_account_created_through_the_form(admin, ctx, run_job
     shown = form.submit().follow()
     assert "Account Acme created; 1 contacts at its domain were linked to it." in shown.text
     assert "PME (10 to 249 employees)" in shown.text and "1\u202f500\u202f000 €" in shown.text
-    assert "Ada" in shown.html.find(id="account-contacts").text
+    assert "Ada" in shown.html.find(id="account-contacts").text and "Contacts (1)" in shown.text
     assert "Linked to an account" in shown.html.find(id="account-timeline").text
 
     taken = admin.get("/admin/accounts/new").forms["account-form"]

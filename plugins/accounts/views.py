@@ -16,6 +16,8 @@ _ = translation_domain(__name__).gettext
 
 accounts_admin = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
 PER_PAGE = 50
+#: contacts listed on an account page (the most recently active)
+CONTACTS_SHOWN = 200
 #: who may delete and import accounts (everyone signed in may see and edit them)
 MANAGERS = ("admin", "marketer")
 
@@ -104,7 +106,9 @@ def edit(account_id):
 def show(account_id):
     account = _account(account_id)
     mode = score.score_mode()
-    return render_template("accounts/account.html", account=account, contacts=list(linking.contacts_of(account)),
+    return render_template("accounts/account.html", account=account,
+                           contacts=list(linking.contacts_of(account).limit(CONTACTS_SHOWN)),
+                           contact_count=linking.contact_ids_of(account).count(),
                            timeline=score.timeline(account), combined=score.combined_score(account, mode),
                            score_mode=dict(score.SCORE_MODES)[mode])
 
