@@ -32,6 +32,7 @@ from .contact_actions import field_choices, user_choices
 from .placeholders import fill_tokens
 from .contact_export import export_contact
 from .bulk import db_value, insert_rows, select_in
+from .csv_cells import csv_cell
 from .db import db_proxy, is_sqlite, write_transaction
 from .dispatch.memo import batch_memo
 from .deferred_writes import WriteOutcome, write_or_defer

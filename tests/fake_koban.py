@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import socketserver
 import threading
 import time
 import types
 import urllib.parse
-import wsgiref.simple_server
 from dataclasses import dataclass, field
 
 import pytest
+
+from tests.loopback import serve
 
 PREFIX = "/api/v1/"
 API_KEY, USER_KEY = "test-api-key", "test-user-key"
@@ -262,26 +262,10 @@ def path_known(name: str) -> bool:
     return name in KNOWN
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def koban():
     """The fake Koban on a loopback port: ``koban.api`` (the FakeKoban),
     ``koban.url`` (base URL ending in /api/v1)."""
     api = FakeKoban()
-    server = wsgiref.simple_server.make_server("127.0.0.1", 0, api, server_class=_ThreadingWSGIServer,
-                                               handler_class=_QuietHandler)
-    port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield types.SimpleNamespace(api=api, url=f"http://127.0.0.1:{port}/api/v1", port=port)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serve(api) as port:
+        yield types.SimpleNamespace(api=api, url=f"http://127.0.0.1:{port}/api/v1", port=port)

@@ -19,6 +19,7 @@ PUBLIC_ENDPOINTS |= {"email.open", "email.click", "email.view", "email.unsubscri
 PUBLIC_ENDPOINTS |= {"tracking_public.hit", "tracking_public.script_latest", "tracking_public.script", "tracking_public.asset"}  # tracking
 PUBLIC_ENDPOINTS |= {"forms.hosted", "forms.submit", "forms.definition", "forms.embed_js", "forms.stylesheet", "forms.confirm"}  # forms
 PUBLIC_ENDPOINTS |= {"gdpr_public.request_copy", "gdpr_public.export_page", "gdpr_public.export_download", "gdpr_public.preferences"}  # gdpr
+PUBLIC_ENDPOINTS |= {"sms_hooks.inbound", "sms_hooks.status"}  # sms: gateway webhooks, checked by X-Twilio-Signature
 PUBLIC_ENDPOINTS |= {"favicon.ico", "favicon.svg"}  # site icon
 
 

@@ -1,0 +1,153 @@
+"""Accounts (B2B companies): the tables (:mod:`.models`), the link of contacts
+by email domain or by hand (:mod:`.linking`), the account form's checks and
+the events of a change (:mod:`.editing`), the combined score, timeline and
+last interaction (:mod:`.score`), the segment filters (:mod:`.filters`), the
+workflow trigger and action (:mod:`.workflow`), CSV in and out
+(:mod:`.csvio`), the admin pages (:mod:`.views`) and GDPR (:mod:`.privacy`).
+
+Driving it from Python (tests)::
+
+    from plugins.accounts import create_account, link, account_of
+    account = create_account(clean_account({"name": "Acme", "domain": "acme.fr"}))
+    link(contact, account)          # by hand; emits account_linked
+    account_of(contact.id)          # Account or None
+
+Deactivated, its pages, menu entry, settings, event kinds, filters, trigger
+and action disappear; its tables are kept.
+"""
+from __future__ import annotations
+
+from flask import render_template
+from markupsafe import Markup
+
+from core import AdminMenuItem, Migration, Setting, SettingsGroup, counts_as_interaction, hookimpl, translation_domain
+
+from .editing import AccountError, clean_account, create_account, delete_account, update_account
+from .linking import account_of, link, unlink
+
+__all__ = ["AccountError", "account_of", "clean_account", "create_account", "delete_account", "link", "unlink",
+           "update_account"]
+
+_l = translation_domain(__name__).lazy_gettext
+
+#: accounts offered in the contact page's select (by name)
+PANEL_CHOICES = 500
+
+
+@hookimpl
+def register_models():
+    from .models import ACCOUNTS_MODELS
+
+    return list(ACCOUNTS_MODELS)
+
+
+@hookimpl
+def register_migrations():
+    from .models import ACCOUNTS_MODELS
+
+    return [Migration.create_tables(1, "accounts and the contacts' links", ACCOUNTS_MODELS)]
+
+
+@hookimpl
+def register_event_kinds():
+    from .kinds import accounts_event_kinds
+
+    return accounts_event_kinds()
+
+
+@hookimpl
+def register_segment_filters():
+    from .filters import account_filters
+
+    return account_filters()
+
+
+@hookimpl
+def register_trigger_types():
+    from .workflow import status_trigger
+
+    return [status_trigger()]
+
+
+@hookimpl
+def register_actions():
+    from .workflow import assign_owner_action
+
+    return [assign_owner_action()]
+
+
+@hookimpl
+def register_blueprints():
+    from .views import accounts_admin
+
+    return [accounts_admin]
+
+
+@hookimpl
+def register_admin_menu():
+    return [AdminMenuItem("accounts", _l("Accounts"), "accounts.index", order=15)]
+
+
+@hookimpl
+def register_settings():
+    from .linking import FREE_MAIL_DEFAULT
+    from .score import SCORE_MODES
+
+    return [
+        SettingsGroup("accounts", _l("Accounts"), [
+            Setting("free_mail_domains", _l("Free-mail domains"), kind="textarea", default=FREE_MAIL_DEFAULT,
+                    help=_l("One per line. Contacts at these domains are never linked to an account automatically.")),
+            Setting("score_mode", _l("Combined score of an account"), kind="choice", default="sum",
+                    choices=list(SCORE_MODES)),
+        ])
+    ]
+
+
+@hookimpl
+def contact_created(contact):
+    from .linking import on_contact_created
+
+    on_contact_created(contact)
+
+
+@hookimpl
+def contact_updated(contact, changes):
+    if "email" in changes:
+        from .linking import on_email_changed
+
+        on_email_changed(contact)
+
+
+@hookimpl
+def contact_event(event):
+    """An interaction of a contact moves its account's last interaction."""
+    if counts_as_interaction(event.kind):
+        from .score import touch_last_interaction
+
+        touch_last_interaction(event.contact_id, event.created_at)
+
+
+@hookimpl
+def contact_export(contact):
+    from .privacy import export_rows
+
+    return export_rows(contact)
+
+
+@hookimpl
+def contact_erase(contact, mode):
+    from .privacy import erase
+
+    erase(contact, mode)
+
+
+@hookimpl
+def tpl_slot(slot, context):
+    if slot != "contact_sidebar" or context.get("contact") is None:
+        return None
+    from .models import Account
+
+    contact = context["contact"]
+    accounts = list(Account.select(Account.id, Account.name).order_by(Account.name).limit(PANEL_CHOICES))
+    return Markup(render_template("accounts/contact_panel.html", contact=contact, account=account_of(contact.id),
+                                  accounts=accounts))

@@ -1,0 +1,13 @@
+"""The SMS plugin's event kind: ``sms_opted_out``, a contact replied STOP."""
+from __future__ import annotations
+
+from core import EventKind, translation_domain
+
+_l = translation_domain(__name__).lazy_gettext
+
+
+def sms_event_kinds() -> list[EventKind]:
+    return [EventKind("sms_opted_out", _l("Opted out of SMS"), verb=_l("reply STOP to an SMS"),
+                      past=_l("replied STOP to an SMS"), negative_past=_l("did not reply STOP to an SMS"),
+                      interaction=True, can_trigger=True, opposition=True,
+                      properties={"phone": "the number, E.164", "keyword": "the word replied (STOP, ARRET...)"})]

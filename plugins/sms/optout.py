@@ -1,0 +1,72 @@
+"""Opposition to SMS: a STOP reply (or an admin) records the number, and
+this plugin's ``contact_can_receive`` / ``contact_receive_refusals`` refuse
+marketing SMS to the contacts who own it. Transactional messages still pass
+(opposition is to prospecting)."""
+from __future__ import annotations
+
+from core import Contact, ContactValue, CustomField, emit, event_kind_registered, translation_domain, write_transaction
+
+from .models import OptOut
+from .phones import PhoneError, phone_field_key, raw_phones, to_e164
+
+_ = translation_domain(__name__).gettext
+
+#: replies that mean "no more messages" (Twilio's standard opt-out words, and French ones)
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET", "ARRÊT", "STOP SMS"})
+OPTED_OUT = "sms_opted_out"
+REFUSAL = "replied STOP to an SMS"
+
+
+def is_stop(body: str) -> bool:
+    return " ".join((body or "").split()).upper().strip(" .!") in STOP_WORDS
+
+
+def contacts_with_phone(phone: str) -> list[Contact]:
+    rows = (ContactValue.select(ContactValue.contact).join(CustomField)
+            .where((CustomField.key == phone_field_key()) & (ContactValue.value == phone)))
+    return list(Contact.select().where(Contact.id.in_([row.contact_id for row in rows])))
+
+
+def record_stop(phone: str, keyword: str = "STOP") -> list[Contact]:
+    """Record that ``phone`` (E.164) opposes SMS; emit ``sms_opted_out`` (and,
+    with the GDPR plugin active, ``consent_withdrawn`` for ``sms_marketing``)
+    for each contact with that number, once. Returns those contacts."""
+    contacts = contacts_with_phone(phone)
+    with write_transaction():
+        if OptOut.get_or_none(OptOut.phone == phone) is not None:
+            return contacts  # already recorded (a webhook delivered twice, a second STOP)
+        OptOut.create(phone=phone, contact=contacts[0].id if contacts else None, keyword=keyword[:40])
+    for contact in contacts:
+        emit(contact, OPTED_OUT, {"phone": phone, "keyword": keyword}, source="sms")
+        if event_kind_registered("consent_withdrawn"):
+            emit(contact, "consent_withdrawn", {"purpose": "sms_marketing", "source": "sms_stop",
+                                                "text": f"SMS reply: {keyword}"}, source="sms")
+    return contacts
+
+
+def opted_out_ids(contact_ids: list[int]) -> set[int]:
+    """Which of these contacts replied STOP (by contact, or by their current number)."""
+    if not contact_ids:
+        return set()
+    found = {row.contact_id for row in OptOut.select(OptOut.contact).where(OptOut.contact.in_(contact_ids))}
+    numbers: dict[str, list[int]] = {}
+    for contact_id, raw in raw_phones(contact_ids).items():
+        try:
+            numbers.setdefault(to_e164(raw), []).append(contact_id)
+        except PhoneError:
+            continue
+    if numbers:
+        for row in OptOut.select(OptOut.phone).where(OptOut.phone.in_(list(numbers))):
+            found.update(numbers[row.phone])
+    return found
+
+
+def refusals(contact_ids, channel: str, purpose: str) -> dict[int, str]:
+    if channel != "sms" or purpose == "transactional":
+        return {}
+    return {contact_id: REFUSAL for contact_id in opted_out_ids(list(contact_ids))}
+
+
+def opposes(contact: Contact, channel: str, purpose: str) -> bool:
+    """Did ``contact`` oppose what is being sent (marketing on ``sms``)?"""
+    return contact.id is not None and bool(refusals([contact.id], channel, purpose))

@@ -1,0 +1,88 @@
+"""Admin pages: SMS campaigns (write, see the segments and cost before
+sending, send, follow progress). ``/admin/sms``."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from core import audience_groups, roles_required, translation_domain
+
+from . import campaigns, segments
+from .models import DRAFT, Campaign
+
+_, _l = translation_domain(__name__).pair()
+sms_admin = Blueprint("sms", __name__, url_prefix="/admin/sms")
+MAX_BODY = 1600
+#: campaign and message states as the pages show them
+STATUS_LABELS = {"draft": _l("draft"), "sending": _l("sending"), "sent": _l("sent"), "queued": _l("waiting"),
+                 "skipped": _l("skipped"), "failed": _l("failed")}
+
+
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    campaign = Campaign.get_or_none(Campaign.id == campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _read_form() -> tuple[dict, dict]:
+    form = {"name": (request.form.get("name") or "").strip(), "body": (request.form.get("body") or "").strip(),
+            "segments": []}
+    errors = {}
+    groups = {group.id for group in audience_groups(campaigns.AUDIENCE)}
+    for value in request.form.getlist("segments"):
+        try:
+            group_id = int(value)
+        except ValueError:
+            group_id = None
+        if group_id not in groups:
+            errors["segments"] = _("Unknown segment: %(value)s.", value=value[:20])
+            continue
+        form["segments"].append(group_id)
+    if not form["name"]:
+        errors["name"] = _("Give the campaign a name.")
+    if not form["body"]:
+        errors["body"] = _("Write the text of the message.")
+    elif len(form["body"]) > MAX_BODY:
+        errors["body"] = _("The text is %(length)d characters long; the maximum is %(maximum)d.",
+                           length=len(form["body"]), maximum=MAX_BODY)
+    return form, errors
+
+
+@sms_admin.route("/", methods=["GET", "POST"])
+@roles_required("admin", "marketer")
+def index():
+    form, errors = {"name": "", "body": "", "segments": []}, {}
+    if request.method == "POST":
+        form, errors = _read_form()
+        if not errors:
+            campaign = Campaign.create(name=form["name"], body=form["body"], segments=form["segments"])
+            flash(_("The campaign was saved: check the cost, then send it."))
+            return redirect(url_for("sms.show", campaign_id=campaign.id))
+    status = 400 if errors else 200
+    return render_template("sms/index.html", campaigns=list(Campaign.select().order_by(Campaign.id.desc())),
+                           groups=audience_groups(campaigns.AUDIENCE), form=form, errors=errors,
+                           labels=STATUS_LABELS), status
+
+
+@sms_admin.route("/<int:campaign_id>")
+@roles_required("admin", "marketer")
+def show(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    estimate = campaigns.estimate(campaign) if campaign.status == DRAFT else None
+    return render_template("sms/show.html", campaign=campaign, estimate=estimate,
+                           problems=campaigns.problems(campaign) if campaign.status == DRAFT else [],
+                           progress=campaigns.progress(campaign), count=segments.count(campaign.body),
+                           groups={g.id: g.name for g in audience_groups(campaigns.AUDIENCE)},
+                           labels=STATUS_LABELS)
+
+
+@sms_admin.route("/<int:campaign_id>/send", methods=["POST"])
+@roles_required("admin", "marketer")
+def send(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    problems = campaigns.start(campaign)
+    for problem in problems:
+        flash(problem, "error")
+    if not problems:
+        flash(_("Sending started."))
+    return redirect(url_for("sms.show", campaign_id=campaign.id))
