@@ -76,3 +76,21 @@ def test_a_job_queued_before_its_plugin_was_deactivated_is_taken_and_skipped(ctx
     job.refresh()
     assert job.return_value() == SKIPPED
 
+
+
+def test_couvee_worker_refuses_a_queue_nobody_declared_and_lists_the_others(couvee_cli):
+    result = couvee_cli("worker", "--queue", "nowhere", "--burst", "--simple")
+    assert result.exit_code != 0
+    assert "unknown queue(s): nowhere; use events, default," in result.output
+    assert "import" in result.output and result.output.strip().endswith("low")
+
+
+def test_couvee_worker_serves_a_plugins_queue_by_name(couvee_cli, ctx):
+    from plugins.imports.runner import run_import
+
+    job = enqueue(run_import, 0, queue="import")
+    result = couvee_cli("worker", "--queue", "import", "--burst", "--simple")
+    assert result.exit_code == 0, result.output
+    assert get_queue("import").count == 0
+    job.refresh()
+    assert job.return_value() == "not queued"  # run (no import job 0), not skipped
