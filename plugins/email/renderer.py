@@ -159,12 +159,13 @@ class Renderer:
                 rendered = Rendered(subject=subject, html=filled[0], text=filled[1])
                 if not self.fast_checked:  # the first recipient: both ways must give the same email
                     self.fast_checked = True
-                    full = self.render_full(send_id, contact, urls, click)
+                    full = self.render_full(send_id, contact, urls, click, context)
                     if full != rendered:
                         log.warning("the prerendered newsletter differs from its full rendering; rendering each")
                         self.fast = None
                         return full
                 return rendered
+            return self.render_full(send_id, contact, urls, click, context)  # a value needs the full rendering
         return self.render_full(send_id, contact, urls, click)
 
     def context(self, contact: Contact | None, urls: dict) -> dict:
@@ -176,10 +177,12 @@ class Renderer:
         context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"], pixel_url=urls["open"])
         return context
 
-    def render_full(self, send_id: int, contact: Contact | None, urls: dict, click) -> Rendered:
-        """Every step for this recipient (the content may use logic, or a value needs it)."""
+    def render_full(self, send_id: int, contact: Contact | None, urls: dict, click,
+                    context: dict | None = None) -> Rendered:
+        """Every step for this recipient (the content may use logic, or a value needs it);
+        ``context``: this recipient's, when already built."""
         if self.is_template:
-            context = self.context(contact, urls)
+            context = context if context is not None else self.context(contact, urls)
             subject = " ".join(personal.render(self.subject_t, context).split())
             body = personal.render(self.content_t, context)
         else:
