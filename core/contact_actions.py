@@ -155,10 +155,11 @@ def contact_actions() -> list[Action]:
                description=_l("Emails the contact's owner or a chosen user, with a link to the contact."),
                settings=[Setting("user", _l("Who"), kind="choice", default="owner",
                                  choices=[("owner", _l("The contact's owner"))], choices_from=user_choices),
-                         Setting("subject", _l("Subject"), default="Contact to follow up: {{ name }}",
+                         Setting("subject", _l("Subject"), default="Contact to follow up: {{ name }}", tokens=True,
                                  help=_l("{{ first_name }}, {{ last_name }}, {{ name }}, {{ email }}, {{ points }} "
                                          "and {{ fields.<key> }} are replaced (as in emails).")),
-                         Setting("message", _l("Message"), kind="textarea", default="{{ name }} needs your attention.")]),
+                         Setting("message", _l("Message"), kind="textarea", default="{{ name }} needs your attention.",
+                                 tokens=True)]),
         Action("webhook.call", _l("Call a webhook"), run=run_webhook, validate=check_webhook_settings,
                description=_l("POSTs the contact as JSON; signed with HMAC-SHA256 in X-Couvee-Signature; "
                               "retried with exponential backoff."),

@@ -255,3 +255,41 @@ def search_contacts(q: str):
             Contact.email.contains(word) | Contact.first_name ** like | Contact.last_name ** like
         )
     return query
+
+
+def find_contact(raw: str | None) -> Contact | None:
+    """The contact named exactly by ``raw``: an id, or an email address
+    (normalised); None for anything else."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if raw.isdigit():
+        return Contact.get_or_none(Contact.id == int(raw))
+    try:
+        email = normalize_email(raw)
+    except ValueError:
+        return None
+    return Contact.get_or_none(Contact.email == email)
+
+
+def choose_contact(raw: str | None, limit: int = 10) -> tuple[Contact | None, list[Contact]]:
+    """A "preview as" box: ``(contact, matches)`` for what the user typed.
+
+    An id or an address names one contact (:func:`find_contact`); a name or
+    part of an address searches the contacts having an address
+    (:func:`search_contacts`): one match is the contact, several are the
+    ``matches`` to choose from (at most ``limit``, by address), none gives
+    ``(None, [])``. Example::
+
+        contact, matches = choose_contact(request.values.get("contact"))
+    """
+    raw = (raw or "").strip()
+    if not raw:
+        return None, []
+    contact = find_contact(raw)
+    if contact is not None:
+        return contact, []
+    matches = list(search_contacts(raw).where(Contact.email.is_null(False)).order_by(Contact.email).limit(limit))
+    if len(matches) == 1:
+        return matches[0], []
+    return None, matches

@@ -48,6 +48,11 @@ class Setting:
     again when the form is drawn next), e.g.
     ``Setting("template", "Email", kind="choice", choices_from=emails,
     create_link=("email_admin.new", "New newsletter"))``.
+
+    ``tokens`` says the action fills the contact's tokens in this text when it
+    runs (``{{ first_name }}``…, with :func:`core.fill_tokens`); the workflow
+    step editor then offers to preview it as a chosen contact, e.g.
+    ``Setting("message", "Message", kind="textarea", tokens=True)``.
     """
 
     key: str
@@ -62,6 +67,7 @@ class Setting:
     clean: Optional[Callable[[str], Any]] = None
     choices_from: Optional[Callable[[], Any]] = None
     create_link: Optional[tuple[str, Any]] = None
+    tokens: bool = False
 
     def choice_list(self) -> list[tuple[str, str]]:
         """The fixed ``choices``, then those ``choices_from`` gives now."""

@@ -74,7 +74,7 @@ def test_a_prerendered_newsletter_is_the_email_rendered_in_full(ctx, smtp_sink, 
             urls, click = renderer.urls(send_id), renderer.clicks(send_id)
             full = renderer.render_full(send_id, contact, urls, click)
             if renderer.fast is not None:
-                context = renderer_context(renderer, contact, urls)
+                context = renderer.context(contact, urls)
                 filled = renderer.fast.render(context, full.subject, urls, click)
                 if filled is not None:
                     fast_used += 1
@@ -85,12 +85,6 @@ def test_a_prerendered_newsletter_is_the_email_rendered_in_full(ctx, smtp_sink, 
         assert renderer.fast is not None  # the first recipient's comparison kept it
 
 
-def renderer_context(renderer, contact, urls):
-    from plugins.email import personal
-
-    context = personal.contact_context(contact, renderer.needs_fields, renderer.needs_owner)
-    context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"])
-    return context
 
 
 def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_no_sent_mark(ctx, wsgi, smtp_sink, run_jobs):

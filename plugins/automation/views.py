@@ -13,6 +13,7 @@ from .definition import BRANCHING, DefinitionError, entry_rules, find, insert_st
 from .entry import EntryRefused, start_workflow, stop_workflow
 from .forms import form_fields, parse_form
 from .library import templates
+from .preview import preview_step, token_settings
 from .models import RUN_ACTIVE, RunLog, StepExecution, Workflow, WorkflowRun
 from .steps import kind_of, step_kinds
 
@@ -328,6 +329,8 @@ def new_step(workflow_id):
                                at=at, index=index, choosing=True)
     label, declared, base = _declared(kind_key)
     values, errors = {}, {}
+    if request.method == "POST" and _previewing():
+        return _preview_form(workflow, label, kind_key, declared, step=None, at=at, index=index)
     if request.method == "POST":
         values, errors = parse_form(declared, request.form)
         if not errors:
@@ -339,7 +342,8 @@ def new_step(workflow_id):
             return _save(workflow, definition, _("Step “%(label)s” added.", label=label))
     return render_template("automation/step_form.html", workflow=workflow, label=label, kind=kind_key,
                            fields=form_fields(declared, values, errors), at=at, index=index, note="",
-                           choosing=False, step=None), (422 if errors else 200)
+                           choosing=False, step=None, previewable=bool(token_settings(declared)),
+                           preview=None), (422 if errors else 200)
 
 
 @automation_admin.route("/<int:workflow_id>/steps/<step_id>", methods=["GET", "POST"])
@@ -349,6 +353,8 @@ def edit_step(workflow_id, step_id):
     label, declared, _base = _declared(kind_of(step))
     values, errors = step.get("settings") or {}, {}
     note = step.get("note", "")
+    if request.method == "POST" and _previewing():
+        return _preview_form(workflow, label, kind_of(step), declared, step=step)
     if request.method == "POST":
         values, errors = parse_form(declared, request.form)
         note = request.form.get("note", "").strip()[:120]
@@ -357,7 +363,23 @@ def edit_step(workflow_id, step_id):
                          _("Step “%(label)s” saved.", label=label))
     return render_template("automation/step_form.html", workflow=workflow, label=label, kind=kind_of(step),
                            fields=form_fields(declared, values, errors), note=note, choosing=False,
-                           step=step), (422 if errors else 200)
+                           step=step, previewable=bool(token_settings(declared)), preview=None), (422 if errors else 200)
+
+
+def _previewing() -> bool:
+    """Did the form's "Preview" button (or a contact offered by a preview) submit it?"""
+    return bool(request.form.get("preview") or request.form.get("preview_as"))
+
+
+def _preview_form(workflow, label, kind_key, declared, step, at="root", index=0):
+    """The step form again, as typed (nothing saved), with its token texts filled for the chosen contact."""
+    values, errors = parse_form(declared, request.form)
+    asked = request.form.get("preview_as") or request.form.get("preview_contact", "")
+    shown = preview_step(declared, values, asked)
+    return render_template("automation/step_form.html", workflow=workflow, label=label, kind=kind_key,
+                           fields=form_fields(declared, values, errors), at=at, index=index,
+                           note=request.form.get("note", "").strip()[:120], choosing=False, step=step,
+                           previewable=bool(token_settings(declared)), preview=shown)
 
 
 @automation_admin.route("/<int:workflow_id>/steps/<step_id>/remove", methods=["POST"])

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app
-from jinja2 import TemplateError
+from jinja2 import TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from core import Contact, User, get_values
+from core import Contact, User, get_values, state
 
 EXTENSION_KEY = "email.jinja"
 
@@ -91,6 +91,10 @@ def contact_context(contact: Contact | None, needs_fields: bool = True, needs_ow
     return context
 
 
+#: the names :func:`contact_context` and the renderer's links fill
+OWN_NAMES = frozenset(contact_context(None)) | {"unsubscribe_url", "view_url", "pixel_url"}
+
+
 def needs(source: str) -> tuple[bool, bool]:
     """(needs custom fields, needs the owner) for these template sources."""
     return "fields" in source, "owner" in source
@@ -113,3 +117,34 @@ def evaluate(expression, context: dict):
         raise ContentError(f"Template error: {error}") from None
     except Exception as error:
         raise ContentError(f"Template error: {type(error).__name__}: {error}") from None
+
+
+def foreign_names(*sources: str) -> frozenset:
+    """The top-level names these templates use that the email plugin does not
+    fill (``content`` for ``{{ content.title }}``): the ones plugins may lend
+    through ``email_template_values``. Empty for most templates."""
+    names: set = set()
+    for source in sources:
+        if not source or "{" not in source:
+            continue
+        try:
+            names |= meta.find_undeclared_variables(_envs().text.parse(source))
+        except TemplateError as error:
+            raise ContentError(f"Template error: {error}") from None
+    return frozenset(names - OWN_NAMES - set(_envs().text.globals))
+
+
+def plugin_values(contact: Contact | None, names: frozenset) -> dict:
+    """What the plugins lend for ``names`` and this recipient (``email_template_values``);
+    only the names asked, never one the email plugin fills."""
+    values: dict = {}
+    try:
+        answers = state().hooks.results("email_template_values", contact=contact, names=names)
+    except Exception as error:  # reported against the plugin by the host; this email is not sent half-filled
+        raise ContentError(f"Template error: the values of {', '.join(sorted(names))} could not be computed "
+                           f"({type(error).__name__}: {error})") from None
+    for answer in answers:
+        for key, value in (answer or {}).items():
+            if key in names and key not in values:
+                values[key] = value
+    return values

@@ -88,6 +88,8 @@ class Renderer:
             self.subject_t = personal.compile_template(subject, html=False)
             self.content_t = personal.compile_template(content, html=True)
             self.needs_fields, self.needs_owner = personal.needs(subject + content)
+            #: names other plugins lend per recipient (``email_template_values``); usually none
+            self.foreign = personal.foreign_names(subject, content)
         else:
             self.subject, self.content = subject, content
         self.full_document = not is_template and bool(_FULL_DOCUMENT.search(content or ""))
@@ -150,27 +152,37 @@ class Renderer:
         urls = urls or self.urls(send_id)
         click = self.clicks(send_id)
         if self.fast is not None:
-            context = personal.contact_context(contact, self.needs_fields, self.needs_owner)
-            context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"], pixel_url=urls["open"])
+            context = self.context(contact, urls)
             subject = " ".join(personal.render(self.subject_t, context).split())
             filled = self.fast.render(context, subject, urls, click)
             if filled is not None:
                 rendered = Rendered(subject=subject, html=filled[0], text=filled[1])
                 if not self.fast_checked:  # the first recipient: both ways must give the same email
                     self.fast_checked = True
-                    full = self.render_full(send_id, contact, urls, click)
+                    full = self.render_full(send_id, contact, urls, click, context)
                     if full != rendered:
                         log.warning("the prerendered newsletter differs from its full rendering; rendering each")
                         self.fast = None
                         return full
                 return rendered
+            return self.render_full(send_id, contact, urls, click, context)  # a value needs the full rendering
         return self.render_full(send_id, contact, urls, click)
 
-    def render_full(self, send_id: int, contact: Contact | None, urls: dict, click) -> Rendered:
-        """Every step for this recipient (the content may use logic, or a value needs it)."""
+    def context(self, contact: Contact | None, urls: dict) -> dict:
+        """What the template sees for this recipient: the contact's data, the
+        send's own links, and what plugins lend for names the email plugin
+        does not fill (asked only when the template uses such a name)."""
+        context = personal.plugin_values(contact, self.foreign) if self.foreign else {}
+        context.update(personal.contact_context(contact, self.needs_fields, self.needs_owner))
+        context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"], pixel_url=urls["open"])
+        return context
+
+    def render_full(self, send_id: int, contact: Contact | None, urls: dict, click,
+                    context: dict | None = None) -> Rendered:
+        """Every step for this recipient (the content may use logic, or a value needs it);
+        ``context``: this recipient's, when already built."""
         if self.is_template:
-            context = personal.contact_context(contact, self.needs_fields, self.needs_owner)
-            context.update(unsubscribe_url=urls["unsubscribe"], view_url=urls["view"], pixel_url=urls["open"])
+            context = context if context is not None else self.context(contact, urls)
             subject = " ".join(personal.render(self.subject_t, context).split())
             body = personal.render(self.content_t, context)
         else:

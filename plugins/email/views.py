@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from core import Contact, audience_groups, audience_source, roles_required, search_contacts, translation_domain
+from core import (Contact, audience_groups, audience_source, choose_contact, find_contact, roles_required,
+                  translation_domain)
 
 from . import charts, editing, formats, metrics, newsletters, sendlog, tokenmenu
 from .config import load_config
@@ -199,31 +200,19 @@ def delete(newsletter_id):
 
 
 def _chosen_contact() -> Contact | None:
-    raw = (request.values.get("contact") or "").strip()
-    if not raw:
-        return None
-    if raw.isdigit():
-        return Contact.get_or_none(Contact.id == int(raw))
-    email = editing.valid_email(raw)
-    return Contact.get_or_none(Contact.email == email) if email else None
+    return find_contact(request.values.get("contact"))
 
 
 @email_admin.route("/<int:newsletter_id>/preview")
 @roles_required(*EDITORS)
 def preview(newsletter_id):
     newsletter = _newsletter(newsletter_id)
-    contact = _chosen_contact()
+    # an id or address, or a name or part of an address: the contacts it finds, to choose from
+    contact, matches = choose_contact(request.values.get("contact"), MATCHES_SHOWN)
     config = load_config()
     error, rendered = "", None
-    matches = []
-    if request.values.get("contact") and contact is None:
-        # a name or part of an address: the contacts it finds, to choose from
-        matches = list(search_contacts(request.values["contact"]).where(Contact.email.is_null(False))
-                       .order_by(Contact.email).limit(MATCHES_SHOWN))
-        if len(matches) == 1:
-            contact, matches = matches[0], []
-        elif not matches:
-            error = _("No contact with this id or email: showing the preview without contact data.")
+    if (request.values.get("contact") or "").strip() and contact is None and not matches:
+        error = _("No contact with this id or email: showing the preview without contact data.")
     try:
         renderer = Renderer(config, subject=newsletter.subject, content=newsletter.content,
                             preheader=newsletter.preheader, scope="", utm=newsletter.utm, track=False,

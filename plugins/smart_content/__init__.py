@@ -101,3 +101,11 @@ def email_builder_blocks():
     from .emailblock import recommended_block
 
     return [recommended_block()]
+
+
+@hookimpl(optionalhook=True)
+def email_template_values(contact, names):
+    """A newsletter's "recommended content" slots, per recipient (see emailblock.py)."""
+    from .emailblock import recipient_values
+
+    return recipient_values(contact, names)
