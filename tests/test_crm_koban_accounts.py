@@ -6,6 +6,8 @@ data kept out with a clear error, Koban down, the accounts plugin off, and
 the CRM page in English and French."""
 from __future__ import annotations
 
+import pytest
+
 from core import contacts
 from core.models import Event, User, utcnow
 from plugins.accounts import account_of, clean_account, create_account, update_account
@@ -103,7 +105,7 @@ def test_accounts_updated_in_koban_come_back_with_their_status(ctx, koban, run_j
     assert Account.get_by_id(gamma.id).status == "prospect"
 
 
-def test_a_field_changed_on_both_sides_goes_to_the_later_writer_and_is_recorded(ctx, koban):
+def test_a_field_changed_on_both_sides_goes_to_the_later_writer_and_is_recorded(admin, ctx, koban):
     configure(koban)
     acme = an_account(domain="acme.fr")
     sync_accounts()
@@ -117,6 +119,9 @@ def test_a_field_changed_on_both_sides_goes_to_the_later_writer_and_is_recorded(
     conflict = RecordConflict.get(RecordConflict.record_id == acme.id)
     assert (conflict.field, conflict.local_value, conflict.remote_value, conflict.winner) == \
         ("name", "Acme here", "Acme there", "koban")
+    shown = admin.get(f"/admin/crm/runs/{conflict.run_id}")
+    row = shown.html.select_one("#account-conflicts tbody tr").text
+    assert f"#{acme.id}" in row and "Acme here" in row and "Acme there" in row
 
     Account.update(name="Acme later", updated_at=utcnow().replace(year=utcnow().year + 1)).where(
         Account.id == acme.id).execute()
@@ -204,3 +209,27 @@ def test_the_crm_page_shows_the_account_sync_in_english_and_french(admin, ctx, k
     assert "compte relié à Koban" in box and "dernier envoi des comptes" in box
     assert "envoi des comptes" in page.html.select_one("#runs").text
     assert "Sync accounts now" not in page.text and "last account push" not in box
+
+
+def test_hook_crm_sync_record_types(ctx, run_jobs):
+    """The accounts plugin answers the sync's hook with the documented contract."""
+    from core import state
+
+    answers = state().hooks.call("crm_sync_record_types")
+    assert [plugin for plugin, _answer in answers] == ["accounts"]
+    [spec] = answers[0][1]
+    assert spec["type"] == "account" and str(spec["label"]) == "Accounts"
+    acme = an_account(domain="acme.fr", status="customer")
+    ada = contacts.create_contact({"email": "ada@acme.fr"}, source="admin")
+    run_jobs()
+    assert spec["changed_since"](None) == [acme.id] and spec["changed_since"](utcnow()) == []
+    values = spec["read"]([acme.id, 999999])
+    assert list(values) == [acme.id] and {k: values[acme.id][k] for k in ("name", "domain", "status")} == \
+        {"name": "Acme", "domain": "acme.fr", "status": "customer"}
+    assert spec["find"]("https://www.ACME.fr/") == acme.id and spec["find"]("nowhere.fr") is None
+    assert spec["record_of_contacts"]([ada.id]) == {ada.id: acme.id}
+    assert spec["write"](acme.id, {"status": "former"}, "crm_koban") == acme.id
+    assert Account.get_by_id(acme.id).status == "former"
+    with pytest.raises(ValueError, match="name"):
+        spec["write"](None, {"name": "", "domain": "x.fr"}, "crm_koban")
+    assert Account.select().count() == 1

@@ -10,7 +10,7 @@ from core import Contact, enqueue, roles_required, translation_domain
 from . import config, mapping, push, thirds
 from .charts import runs_chart
 from .client import KobanError
-from .models import DIRECTIONS, FieldMapping, KobanRecordLink, SyncConflict, SyncError, SyncRun
+from .models import DIRECTIONS, FieldMapping, KobanRecordLink, RecordConflict, SyncConflict, SyncError, SyncRun
 from .pull import pull_updates
 from .runs import KIND_LABELS, STATUS_LABELS
 
@@ -108,7 +108,10 @@ def run(run_id):
     sync_run = SyncRun.get_or_none(SyncRun.id == run_id) or abort(404)
     errors = list(SyncError.select().where(SyncError.run == sync_run.id).order_by(SyncError.id))
     conflicts = list(SyncConflict.select().where(SyncConflict.run == sync_run.id).order_by(SyncConflict.id))
+    account_conflicts = list(RecordConflict.select().where(RecordConflict.run == sync_run.id)
+                             .order_by(RecordConflict.id))
     return render_template("crm_koban_sync/run.html", run=sync_run, errors=errors, conflicts=conflicts,
+                           account_conflicts=account_conflicts,
                            kind_labels=KIND_LABELS, status_labels=STATUS_LABELS)
 
 
