@@ -28,6 +28,7 @@ from core import state, translation_domain, utcnow
 
 from . import config
 from .client import MAX_BATCH, KobanError
+from .merge import decide
 from .models import KobanRecordLink, RecordConflict, SyncRun
 from .runs import finish_run, last_cursor, record_error, start_run
 
@@ -309,21 +310,19 @@ def apply_third(spec: dict, remote: dict, run: SyncRun, again: set[int]) -> str:
 
 def _merge(spec, record_id, link, theirs, remote_at, run, again) -> tuple[dict, dict]:
     """Three-way merge like the contacts': returns the agreed values and those to write here."""
-    ours = _plain(_values(spec, [record_id]).get(record_id) or {})
-    local_at = (_values(spec, [record_id]).get(record_id) or {}).get("updated_at")
+    current = _values(spec, [record_id]).get(record_id) or {}
+    ours, local_at = _plain(current), current.get("updated_at")
     agreed = dict(link.synced or {})
     remote_time = dt.datetime.fromtimestamp(remote_at, dt.timezone.utc) if remote_at else None
     base, take = {}, {}
     for field, value in theirs.items():
-        mine, before = ours.get(field, ""), agreed.get(field)
-        if value == mine:
+        mine = ours.get(field, "")
+        decision = decide(value, mine, agreed.get(field))
+        if decision == "same":
             base[field] = value
-            continue
-        remote_changed = before is None or value != before
-        local_changed = before is None or mine != before
-        if remote_changed and not local_changed:
+        elif decision == "take":
             take[field] = base[field] = value
-        elif remote_changed and local_changed:
+        elif decision == "conflict":
             koban_wins = remote_time is not None and (local_at is None or remote_time > local_at)
             RecordConflict.create(run=run.id, record_type=TYPE, record_id=record_id, field=field,
                                   local_value=mine, remote_value=value, winner="koban" if koban_wins else "couvee")
