@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from core import state, translation_domain, utcnow
+from core import state, utcnow
 
 from . import config
 from .client import MAX_BATCH, KobanError
@@ -33,7 +33,6 @@ from .models import KobanRecordLink, RecordConflict, SyncRun
 from .runs import finish_run, last_cursor, record_error, start_run
 
 log = logging.getLogger(__name__)
-_ = translation_domain(__name__).gettext
 
 TYPE = "account"
 FIELDS = ("name", "domain", "status")
@@ -132,8 +131,8 @@ def _values(spec, ids) -> dict[int, dict]:
 
 
 def _payload(record_id: int, values: dict, codes: dict) -> dict:
-    payload = {"Extcode": str(record_id), "Label": values.get("name") or ""}
-    payload["WebSite"] = values.get("domain") or None
+    payload = {"Extcode": str(record_id), PROPERTIES["name"]: values.get("name") or "",
+               PROPERTIES["domain"]: values.get("domain") or None}
     if codes.get(values.get("status") or ""):
         payload["Status"] = codes[values["status"]]
     return payload
@@ -242,7 +241,8 @@ def pull_accounts(spec: dict) -> tuple[str, set[int]]:
 
 def _remote_values(remote: dict) -> tuple[dict, str]:
     """Koban's account in our fields, and a problem with its status ("" if none)."""
-    values = {"name": str(remote.get("Label") or "").strip(), "domain": normalize_domain(remote.get("WebSite"))}
+    values = {"name": str(remote.get(PROPERTIES["name"]) or "").strip(),
+              "domain": normalize_domain(remote.get(PROPERTIES["domain"]))}
     code = koban_status(remote)
     if not code:
         return values, ""
