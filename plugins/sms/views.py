@@ -1,5 +1,5 @@
 """Admin pages: SMS campaigns (write, see the segments and cost before
-sending, send, follow progress). ``/admin/sms``."""
+sending, send, follow progress, pause, resume, cancel). ``/admin/sms``."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -14,7 +14,8 @@ sms_admin = Blueprint("sms", __name__, url_prefix="/admin/sms")
 MAX_BODY = 1600
 #: campaign and message states as the pages show them
 STATUS_LABELS = {"draft": _l("draft"), "sending": _l("sending"), "sent": _l("sent"), "queued": _l("waiting"),
-                 "skipped": _l("skipped"), "failed": _l("failed")}
+                 "skipped": _l("skipped"), "failed": _l("failed"), "paused": _l("paused"),
+                 "cancelled": _l("cancelled")}
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
@@ -85,4 +86,29 @@ def send(campaign_id: int):
         flash(problem, "error")
     if not problems:
         flash(_("Sending started."))
+    return redirect(url_for("sms.show", campaign_id=campaign.id))
+
+
+#: the state changes of a started campaign: function, and the messages when it happened or could not
+CONTROLS = {
+    "pause": (campaigns.pause, _l("Sending paused: no further message goes out until you resume."),
+              _l("Only a campaign being sent can be paused.")),
+    "resume": (campaigns.resume, _l("Sending resumed."), _l("Only a paused campaign can be resumed.")),
+    "cancel": (campaigns.cancel, _l("Campaign cancelled: the messages not sent yet will not be sent."),
+               _l("Only a campaign being sent or paused can be cancelled.")),
+}
+
+
+@sms_admin.route("/<int:campaign_id>/<action>", methods=["POST"])
+@roles_required("admin", "marketer")
+def control(campaign_id: int, action: str):
+    """Pause, resume or cancel a started campaign."""
+    if action not in CONTROLS:
+        abort(404)
+    campaign = _campaign_or_404(campaign_id)
+    change, done, refused = CONTROLS[action]
+    if change(campaign):
+        flash(str(done))
+    else:
+        flash(str(refused), "error")
     return redirect(url_for("sms.show", campaign_id=campaign.id))
