@@ -1,0 +1,182 @@
+"""SMS part 2 with real components: START replies lift a STOP (and reach the
+GDPR consent ledger), and a campaign paused while a real ``couvee worker``
+sends it sends nothing more, resumes without a double send, and cancels the
+rest."""
+from __future__ import annotations
+
+import collections
+import subprocess
+import sys
+
+import pytest
+
+from core import can_receive, utcnow
+from core.contacts import create_contact
+from core.models import Contact, ContactValue, CustomField, Event
+from plugins.segments import Segment, SegmentMember
+from plugins.sms import campaigns
+from plugins.sms.models import Campaign, OptOut, SmsSend
+from plugins.sms.optout import is_start, is_stop
+from tests.fake_twilio import fake_twilio  # noqa: F401 (fixture)
+from tests.test_email_newsletter import _worker_env
+from tests.test_sms import _post_signed, configure
+
+
+@pytest.fixture
+def phone_field(ctx):
+    return CustomField.create(key="phone", label="Mobile", type_id="phone")
+
+
+def _kinds(contact, kinds):
+    return [e.kind for e in Event.select().where(Event.contact == contact.id).order_by(Event.id) if e.kind in kinds]
+
+
+@pytest.mark.parametrize("body, stop, start", [
+    ("stop", True, False), ("Arrêt", True, False), ("ARRET !", True, False), ("stop  sms", True, False),
+    ("start", False, True), (" Unstop. ", False, True), ("yes", False, True),
+    ("oui", False, False), ("start please", False, False), ("", False, False),
+])
+def test_reply_keywords(body, stop, start):
+    assert (is_stop(body), is_start(body)) == (stop, start)
+
+
+def test_start_lifts_the_opposition_and_is_in_the_consent_ledger(web, ctx, phone_field, fake_twilio, run_jobs):
+    from plugins.gdpr.models import ConsentRecord, ConsentState
+
+    configure(fake_twilio)
+    ada = create_contact({"email": "ada@example.com", "phone": "+33612345678"})
+    stop = {"From": "+33612345678", "To": "+33700000001", "Body": "ARRET"}
+    _post_signed(web, "/sms/hooks/inbound", stop)
+    assert not can_receive(ada, "sms", "marketing")[0]
+
+    start = dict(stop, Body="Start")
+    web.post("/sms/hooks/inbound", start, status=403)  # unsigned: changes nothing
+    assert OptOut.select().count() == 1
+    _post_signed(web, "/sms/hooks/inbound", start)
+    _post_signed(web, "/sms/hooks/inbound", start)  # delivered twice: recorded once
+    assert OptOut.select().count() == 0
+    assert can_receive(ada, "sms", "marketing")[0]
+    assert _kinds(ada, ("sms_opted_out", "sms_opted_in", "consent_withdrawn", "consent_given")) == [
+        "sms_opted_out", "consent_withdrawn", "sms_opted_in", "consent_given"]
+    opted_in = Event.get((Event.contact == ada.id) & (Event.kind == "sms_opted_in"))
+    assert opted_in.data == {"phone": "+33612345678", "keyword": "START"}
+    run_jobs()
+    ledger = [(r.granted, r.source, r.text) for r in ConsentRecord.select().where(
+        (ConsentRecord.contact == ada.id) & (ConsentRecord.purpose == "sms_marketing")).order_by(ConsentRecord.id)]
+    assert ledger == [(False, "sms_stop", "SMS reply: ARRET"), (True, "sms_start", "SMS reply: START")]
+    assert ConsentState.get((ConsentState.contact == ada.id) & (ConsentState.purpose == "sms_marketing")).granted
+
+
+def test_start_from_a_number_that_never_stopped_changes_nothing(web, ctx, phone_field, fake_twilio):
+    configure(fake_twilio)
+    ada = create_contact({"email": "ada@example.com", "phone": "+33612345678"})
+    _post_signed(web, "/sms/hooks/inbound", {"From": "+33612345678", "Body": "YES"})
+    _post_signed(web, "/sms/hooks/inbound", {"From": "not a number", "Body": "START"})  # logged, no error
+    assert _kinds(ada, ("sms_opted_in", "consent_given")) == []
+
+
+def _campaign(ctx, phone_field, total):
+    field_id, now = phone_field.id, utcnow()
+    with Contact._meta.database.atomic():
+        Contact.insert_many([{"email": f"r{i}@example.com", "created_at": now, "updated_at": now}
+                             for i in range(total)]).execute()
+        ids = [c.id for c in Contact.select(Contact.id).order_by(Contact.id)]
+        ContactValue.insert_many([{"contact": contact_id, "field": field_id, "value": f"+336{10000000 + n}"}
+                                  for n, contact_id in enumerate(ids)]).execute()
+    segment = Segment.create(name="Everyone", kind="static")
+    SegmentMember.insert_many([{"segment": segment.id, "contact": i} for i in ids]).execute()
+    return Campaign.create(name="Big", body="Big news", segments=[segment.id])
+
+
+def _pause_at(fake, app, campaign_id, count):
+    """Make the fake gateway pause the campaign (as the admin's button does,
+    from another connection) when the ``count``-th message arrives."""
+    def hook(form):
+        if len(fake.messages) == count - 1:
+            with app.app_context(), app.extensions["couvee"].database_connection():
+                assert campaigns.pause(Campaign.get_by_id(campaign_id))
+        return True
+
+    fake.before_accept = hook
+
+
+def _states():
+    return dict(collections.Counter(row.status for row in SmsSend.select()))
+
+
+def test_a_campaign_paused_while_a_worker_sends_it_sends_nothing_more_then_resumes_once(
+        admin, ctx, wsgi, phone_field, fake_twilio, run_jobs):
+    total, pause_at = 40, 15
+    configure(fake_twilio)
+    campaign = _campaign(ctx, phone_field, total)
+    _pause_at(fake_twilio, ctx, campaign.id, pause_at)
+    assert campaigns.start(campaign) == []
+    worker = subprocess.run([sys.executable, "-m", "core.cli", "worker", "--burst", "--queue", "default"],
+                            env=_worker_env(wsgi), timeout=300, capture_output=True)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    fake_twilio.before_accept = None
+    # the message being sent when the pause came went out; nothing after it
+    assert len(fake_twilio.messages) == pause_at
+    assert _states() == {"sent": pause_at, "queued": total - pause_at}
+    page = admin.get(f"/admin/sms/{campaign.id}")
+    assert "paused" in page.text and "pause-campaign" not in page.forms and "resume-campaign" in page.forms
+
+    campaigns.sweep()  # the periodic job does not restart a paused campaign
+    run_jobs(queues=("default",))
+    assert len(fake_twilio.messages) == pause_at and Campaign.get_by_id(campaign.id).status == "paused"
+
+    page = page.forms["resume-campaign"].submit().follow()
+    assert "Sending resumed." in page.text
+    run_jobs(queues=("default",))
+    received = collections.Counter(m["to"] for m in fake_twilio.messages)
+    assert len(received) == total and set(received.values()) == {1}
+    assert Campaign.get_by_id(campaign.id).status == "sent"
+    again = admin.post(f"/admin/sms/{campaign.id}/resume", {"csrf_token": _csrf(page)}).follow()
+    assert "Only a paused campaign can be resumed." in again.text
+
+
+def _csrf(page):
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_cancel_marks_the_rest_cancelled_and_sends_nothing_more(admin, ctx, phone_field, fake_twilio, run_jobs):
+    total, pause_at = 12, 5
+    configure(fake_twilio)
+    campaign = _campaign(ctx, phone_field, total)
+    _pause_at(fake_twilio, ctx, campaign.id, pause_at)
+    assert campaigns.start(campaign) == []
+    run_jobs(queues=("default",))
+    fake_twilio.before_accept = None
+    page = admin.get(f"/admin/sms/{campaign.id}")
+    page = page.forms["cancel-campaign"].submit().follow()
+    assert "Campaign cancelled" in page.text and "cancel-campaign" not in page.forms
+    assert _states() == {"sent": pause_at, "cancelled": total - pause_at}
+    assert Campaign.get_by_id(campaign.id).status == "cancelled"
+    campaigns.sweep()
+    run_jobs(queues=("default",))
+    assert len(fake_twilio.messages) == pause_at
+    refused = admin.post(f"/admin/sms/{campaign.id}/resume", {"csrf_token": _csrf(page)}).follow()
+    assert "Only a paused campaign can be resumed." in refused.text
+    admin.post(f"/admin/sms/{campaign.id}/explode", {"csrf_token": _csrf(page)}, status=404)
+
+
+def test_a_dead_workers_row_of_a_cancelled_campaign_is_cancelled_once_its_lease_ran_out(ctx, phone_field,
+                                                                                         fake_twilio):
+    import datetime as dt
+
+    import time_machine
+
+    from plugins.sms import claims
+
+    configure(fake_twilio)
+    campaign = _campaign(ctx, phone_field, 3)
+    assert campaigns.start(campaign) == []  # jobs queued, not run
+    held = claims.claim_next(campaign.id)  # a worker took it, then died
+    assert campaigns.cancel(Campaign.get_by_id(campaign.id))
+    assert _states() == {"sending": 1, "cancelled": 2}
+    assert claims.claim_next(campaign.id) is None
+    with time_machine.travel(utcnow() + dt.timedelta(minutes=6)):
+        campaigns.sweep()
+    assert SmsSend.get_by_id(held.id).status == "cancelled" and fake_twilio.messages == []
