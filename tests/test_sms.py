@@ -267,3 +267,28 @@ def test_a_campaign_without_text_segments_or_gateway_cannot_start(ctx):
                                          "SMS is not configured: fill in the account SID, auth token and sender in "
                                          "Settings → SMS."]
     assert Campaign.get_by_id(campaign.id).status == "draft" and SmsSend.select().count() == 0
+
+
+def test_export_has_receipts_and_the_opposition_of_the_number_and_erasure_keeps_the_opposition_unlinked(
+        web, ctx, phone_field, fake_twilio):
+    from core import erase_contact, export_contact
+
+    configure(fake_twilio)
+    # a STOP from the number before the contact existed: the opposition is the number's
+    _post_signed(web, "/sms/hooks/inbound", {"From": "+33612345678", "Body": "STOP SMS"})
+    ada = create_contact({"email": "ada@example.com", "phone": "06 12 34 56 78"})
+    sent = send_message(Message(to="+33612345678", subject="", text="Votre code 12", contact=ada, key="x1",
+                                purpose="transactional"), channel="sms")
+    _post_signed(web, "/sms/hooks/status", {"MessageSid": sent.provider_id, "MessageStatus": "delivered"}, status=204)
+    text = repr(export_contact(ada))
+    assert "'delivery': 'delivered'" in text and "Votre code 12" in text
+    assert "'keyword': 'STOP SMS'" in text and "'phone': '+33612345678'" in text
+
+    erase_contact(ada, "pseudonymise")
+    row = SmsSend.get(SmsSend.key == "x1")
+    assert (row.to, row.body, row.contact_id, row.delivery) == ("", "", None, "delivered")
+    stop = OptOut.get()
+    assert (stop.phone, stop.contact_id) == ("+33612345678", None)
+    # the same person re-imported later is still not texted
+    again = create_contact({"email": "ada2@example.com", "phone": "+33612345678"})
+    assert not can_receive(again, "sms", "marketing")[0]

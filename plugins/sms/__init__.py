@@ -133,8 +133,15 @@ def contact_receive_refusals(contact_ids, channel, purpose):
 def contact_export(contact):
     from .models import OptOut, SmsSend
 
+    from .phones import PhoneError, raw_phones, to_e164
+
     sends = SmsSend.select().where(SmsSend.contact == contact.id).order_by(SmsSend.id)
-    stops = OptOut.select().where(OptOut.contact == contact.id)
+    mine = OptOut.contact == contact.id
+    try:  # the opposition of their current number too (a STOP before they were a contact, or by a namesake)
+        mine |= OptOut.phone == to_e164(raw_phones([contact.id]).get(contact.id, ""))
+    except PhoneError:
+        pass
+    stops = OptOut.select().where(mine).order_by(OptOut.id)
     return {
         "SMS sent": [{"at": (row.sent_at or row.created_at).isoformat(), "to": row.to, "text": row.body,
                       "status": row.status, "delivery": row.delivery, "reason": row.reason} for row in sends],
