@@ -173,10 +173,8 @@ def test_a_campaign_shows_its_cost_then_sends_once_to_each_reachable_contact(adm
     assert "already sent" in again.text and len(fake_twilio.messages) == 1
 
 
-def test_a_worker_killed_mid_campaign_leaves_every_recipient_exactly_one_sms(ctx, wsgi, phone_field, fake_twilio,
-                                                                             run_jobs):
-    total, kill_at = 300, 120
-    configure(fake_twilio)
+def big_campaign(phone_field, total: int) -> Campaign:
+    """A draft campaign to a segment of ``total`` new contacts, each with a number."""
     field_id, now = phone_field.id, utcnow()
     with Contact._meta.database.atomic():
         Contact.insert_many([{"email": f"r{i}@example.com", "created_at": now, "updated_at": now}
@@ -186,7 +184,14 @@ def test_a_worker_killed_mid_campaign_leaves_every_recipient_exactly_one_sms(ctx
                                   for n, contact_id in enumerate(ids)]).execute()
     segment = Segment.create(name="Everyone", kind="static")
     SegmentMember.insert_many([{"segment": segment.id, "contact": i} for i in ids]).execute()
-    campaign = Campaign.create(name="Big", body="Big news", segments=[segment.id])
+    return Campaign.create(name="Big", body="Big news", segments=[segment.id])
+
+
+def test_a_worker_killed_mid_campaign_leaves_every_recipient_exactly_one_sms(ctx, wsgi, phone_field, fake_twilio,
+                                                                             run_jobs):
+    total, kill_at = 300, 120
+    configure(fake_twilio)
+    campaign = big_campaign(phone_field, total)
 
     worker = subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst", "--queue", "default"],
                               env=_worker_env(wsgi), start_new_session=True,

@@ -12,14 +12,13 @@ import pytest
 
 from core import can_receive, utcnow
 from core.contacts import create_contact
-from core.models import Contact, ContactValue, CustomField, Event
-from plugins.segments import Segment, SegmentMember
+from core.models import CustomField, Event
 from plugins.sms import campaigns
 from plugins.sms.models import Campaign, OptOut, SmsSend
 from plugins.sms.optout import is_start, is_stop
 from tests.fake_twilio import fake_twilio  # noqa: F401 (fixture)
 from tests.test_email_newsletter import _worker_env
-from tests.test_sms import _post_signed, configure
+from tests.test_sms import _post_signed, big_campaign, configure
 
 
 @pytest.fixture
@@ -75,19 +74,6 @@ def test_start_from_a_number_that_never_stopped_changes_nothing(web, ctx, phone_
     assert _kinds(ada, ("sms_opted_in", "consent_given")) == []
 
 
-def _campaign(ctx, phone_field, total):
-    field_id, now = phone_field.id, utcnow()
-    with Contact._meta.database.atomic():
-        Contact.insert_many([{"email": f"r{i}@example.com", "created_at": now, "updated_at": now}
-                             for i in range(total)]).execute()
-        ids = [c.id for c in Contact.select(Contact.id).order_by(Contact.id)]
-        ContactValue.insert_many([{"contact": contact_id, "field": field_id, "value": f"+336{10000000 + n}"}
-                                  for n, contact_id in enumerate(ids)]).execute()
-    segment = Segment.create(name="Everyone", kind="static")
-    SegmentMember.insert_many([{"segment": segment.id, "contact": i} for i in ids]).execute()
-    return Campaign.create(name="Big", body="Big news", segments=[segment.id])
-
-
 def _pause_at(fake, app, campaign_id, count):
     """Make the fake gateway pause the campaign (as the admin's button does,
     from another connection) when the ``count``-th message arrives."""
@@ -108,7 +94,7 @@ def test_a_campaign_paused_while_a_worker_sends_it_sends_nothing_more_then_resum
         admin, ctx, wsgi, phone_field, fake_twilio, run_jobs):
     total, pause_at = 40, 15
     configure(fake_twilio)
-    campaign = _campaign(ctx, phone_field, total)
+    campaign = big_campaign(phone_field, total)
     _pause_at(fake_twilio, ctx, campaign.id, pause_at)
     assert campaigns.start(campaign) == []
     worker = subprocess.run([sys.executable, "-m", "core.cli", "worker", "--burst", "--queue", "default"],
@@ -144,7 +130,7 @@ def _csrf(page):
 def test_cancel_marks_the_rest_cancelled_and_sends_nothing_more(admin, ctx, phone_field, fake_twilio, run_jobs):
     total, pause_at = 12, 5
     configure(fake_twilio)
-    campaign = _campaign(ctx, phone_field, total)
+    campaign = big_campaign(phone_field, total)
     _pause_at(fake_twilio, ctx, campaign.id, pause_at)
     assert campaigns.start(campaign) == []
     run_jobs(queues=("default",))
@@ -171,7 +157,7 @@ def test_a_dead_workers_row_of_a_cancelled_campaign_is_cancelled_once_its_lease_
     from plugins.sms import claims
 
     configure(fake_twilio)
-    campaign = _campaign(ctx, phone_field, 3)
+    campaign = big_campaign(phone_field, 3)
     assert campaigns.start(campaign) == []  # jobs queued, not run
     held = claims.claim_next(campaign.id)  # a worker took it, then died
     assert campaigns.cancel(Campaign.get_by_id(campaign.id))

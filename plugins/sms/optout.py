@@ -55,11 +55,7 @@ def record_stop(phone: str, keyword: str = "STOP") -> list[Contact]:
         if OptOut.get_or_none(OptOut.phone == phone) is not None:
             return contacts  # already recorded (a webhook delivered twice, a second STOP)
         OptOut.create(phone=phone, contact=contacts[0].id if contacts else None, keyword=keyword[:40])
-    for contact in contacts:
-        emit(contact, OPTED_OUT, {"phone": phone, "keyword": keyword}, source="sms")
-        if event_kind_registered("consent_withdrawn"):
-            emit(contact, "consent_withdrawn", {"purpose": "sms_marketing", "source": "sms_stop",
-                                                "text": f"SMS reply: {keyword}"}, source="sms")
+    _announce(contacts, OPTED_OUT, "consent_withdrawn", "sms_stop", phone, keyword)
     return contacts
 
 
@@ -74,12 +70,18 @@ def record_start(phone: str, keyword: str = "START") -> list[Contact]:
     with write_transaction():
         if not OptOut.delete().where(OptOut.phone == phone).execute():
             return []
-    for contact in contacts:
-        emit(contact, OPTED_IN, {"phone": phone, "keyword": keyword}, source="sms")
-        if event_kind_registered("consent_given"):
-            emit(contact, "consent_given", {"purpose": "sms_marketing", "source": "sms_start",
-                                            "text": f"SMS reply: {keyword}"}, source="sms")
+    _announce(contacts, OPTED_IN, "consent_given", "sms_start", phone, keyword)
     return contacts
+
+
+def _announce(contacts: list[Contact], kind: str, consent_kind: str, source: str, phone: str, keyword: str) -> None:
+    """Emit ``kind`` for each contact and, when the GDPR plugin registers it,
+    ``consent_kind`` for ``sms_marketing`` so the consent ledger has the reply."""
+    for contact in contacts:
+        emit(contact, kind, {"phone": phone, "keyword": keyword}, source="sms")
+        if event_kind_registered(consent_kind):
+            emit(contact, consent_kind, {"purpose": "sms_marketing", "source": source,
+                                         "text": f"SMS reply: {keyword}"}, source="sms")
 
 
 def opted_out_ids(contact_ids: list[int]) -> set[int]:
