@@ -166,3 +166,41 @@ def test_a_dead_workers_row_of_a_cancelled_campaign_is_cancelled_once_its_lease_
     with time_machine.travel(utcnow() + dt.timedelta(minutes=6)):
         campaigns.sweep()
     assert SmsSend.get_by_id(held.id).status == "cancelled" and fake_twilio.messages == []
+
+
+def test_the_count_endpoint_follows_the_sending_rules_and_needs_a_login(web, admin, ctx):
+    from core import store_setting
+
+    store_setting("sms", "price_per_segment", "0.045")
+    answer = admin.get("/admin/sms/count", {"text": "Bonjour " + "x" * 160}).json
+    assert (answer["encoding"], answer["segments"], answer["units"], answer["cost"]) == ("GSM-7", 2, 168, 0.09)
+    assert answer["label"] == "2 segment(s) in GSM-7, 168 characters; 0.09 per recipient."
+    assert admin.get("/admin/sms/count", {"text": "Café ? Oui ! 😀"}).json["encoding"] == "UCS-2"
+    too_long = admin.get("/admin/sms/count", {"text": "x" * 1601}, status=400).json
+    assert too_long["error"] == "The text is 1601 characters long; the maximum is 1600."
+    anonymous = type(web)(web.app)
+    assert "/admin/login" in anonymous.get("/admin/sms/count", {"text": "x"}, status=302).location
+
+
+def test_the_campaign_form_counts_segments_live_in_a_browser(chromium, live_server, admin_user, ctx):
+    from playwright.sync_api import expect
+
+    from core import store_setting
+    from tests.conftest import browser_login
+
+    store_setting("sms", "price_per_segment", "0.05")
+    context = chromium.new_context(locale="en-US")
+    errors = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        browser_login(page, live_server.url)
+        page.goto(live_server.url + "/admin/sms/")
+        live = page.locator("#sms-live-count")
+        page.locator("textarea[name=body]").fill("Bonjour Ada")
+        expect(live).to_have_text("1 segment(s) in GSM-7, 11 characters; 0.05 per recipient.")
+        page.locator("textarea[name=body]").fill("Bonjour Ada 😀 " + "x" * 60)
+        expect(live).to_have_text("2 segment(s) in UCS-2, 75 characters; 0.1 per recipient.")
+    finally:
+        context.close()
+    assert errors == []
