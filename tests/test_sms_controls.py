@@ -204,3 +204,31 @@ def test_the_campaign_form_counts_segments_live_in_a_browser(chromium, live_serv
     finally:
         context.close()
     assert errors == []
+
+
+def test_the_workflow_sms_step_counts_segments_live_in_a_browser(chromium, live_server, admin_user, ctx, admin):
+    from playwright.sync_api import expect
+
+    from core import store_setting
+    from plugins.automation.lifecycle import create_workflow
+    from tests.conftest import browser_login
+
+    store_setting("sms", "price_per_segment", "0.05")
+    workflow = create_workflow("Relance")
+    step_url = f"/admin/workflows/{workflow.id}/steps/new?kind=action:sms.send"
+    assert 'data-sms-count-for="s-text"' in admin.get(step_url).text
+    other = admin.get(f"/admin/workflows/{workflow.id}/steps/new?kind=action:tag.add").text
+    assert "sms-live-count" not in other and "sms-count.js" not in other
+    context = chromium.new_context(locale="en-US")
+    errors = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        browser_login(page, live_server.url)
+        page.goto(live_server.url + step_url)
+        page.locator("#s-text").fill("Bonjour {{ first_name }} " + "x" * 140)
+        expect(page.locator("#sms-live-count")).to_have_text(
+            "2 segment(s) in GSM-7, 169 characters; 0.1 per recipient.")  # { and } take two septets
+    finally:
+        context.close()
+    assert errors == []

@@ -115,6 +115,18 @@ def register_periodic_jobs():
 
 
 @hookimpl
+def tpl_slot(slot, context):
+    """``workflow_step_form`` of a *Send an SMS* step: the live segment count
+    and cost under its text (the step form's ``s-text`` textarea)."""
+    if slot != "workflow_step_form" or context.get("kind") != "action:sms.send":
+        return None
+    from flask import render_template
+    from markupsafe import Markup
+
+    return Markup(render_template("sms/_live_count.html", for_id="s-text"))
+
+
+@hookimpl
 def contact_can_receive(contact, channel, purpose):
     """A contact who replied STOP gets no marketing SMS (``False`` vetoes, ``None`` abstains)."""
     from .optout import opposes

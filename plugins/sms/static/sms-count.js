@@ -1,11 +1,15 @@
 // Live segment count and cost under an SMS text: a <textarea data-sms-count="URL"
 // data-sms-count-target="ID"> asks URL?text=... (the sms plugin's authenticated
 // /admin/sms/count) as the text is typed and writes the answer's label into #ID.
+// Where the textarea is another plugin's (the workflow step form), an element
+// <p data-sms-count="URL" data-sms-count-for="TEXTAREA-ID"> is the target instead.
 (function () {
   "use strict";
-  function attach(area) {
-    var target = document.getElementById(area.dataset.smsCountTarget);
-    if (!target) return;
+  function attach(element) {
+    var area = element.dataset.smsCountFor ? document.getElementById(element.dataset.smsCountFor) : element;
+    var target = element.dataset.smsCountFor ? element : document.getElementById(element.dataset.smsCountTarget);
+    if (!area || !target) return;
+    area.dataset.smsCount = element.dataset.smsCount;
     var timer = null, asked = 0;
     function ask() {
       var mine = ++asked;
@@ -22,5 +26,5 @@
     area.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(ask, 250); });
     ask();
   }
-  document.querySelectorAll("textarea[data-sms-count]").forEach(attach);
+  document.querySelectorAll("textarea[data-sms-count-target], [data-sms-count-for]").forEach(attach);
 })();
