@@ -60,6 +60,15 @@ def test_sms_stop_and_email_consent_are_shown_per_channel_from_the_ledger(ctx, a
     assert "<b>yes</b>" not in page.text
 
 
+def test_the_zone_escapes_what_an_event_said(ctx, admin, run_jobs):
+    ada = contacts.create_contact({"email": "ada@example.com"})
+    emit(ada, "consent_withdrawn", {"purpose": "phone_marketing", "source": "<img src=x onerror=alert(1)>"},
+         source="api")
+    run_jobs()
+    phone = _row(admin.get(f"/admin/contacts/{ada.id}"), "phone")
+    assert "via &lt;img src=x onerror=alert(1)&gt;" in phone and "<img" not in phone
+
+
 def _acme_with(emails):
     acme = create_account(clean_account({"name": "Acme <i>SA</i>"}))
     people = []
