@@ -5,6 +5,7 @@ rest."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import subprocess
 import sys
 
@@ -182,28 +183,36 @@ def test_the_count_endpoint_follows_the_sending_rules_and_needs_a_login(web, adm
     assert "/admin/login" in anonymous.get("/admin/sms/count", {"text": "x"}, status=302).location
 
 
-def test_the_campaign_form_counts_segments_live_in_a_browser(chromium, live_server, admin_user, ctx):
-    from playwright.sync_api import expect
-
-    from core import store_setting
+@contextlib.contextmanager
+def logged_in_page(chromium, live_server, path):
+    """A Chromium page of the logged-in admin at ``path``; fails if a script error occurred."""
     from tests.conftest import browser_login
 
-    store_setting("sms", "price_per_segment", "0.05")
     context = chromium.new_context(locale="en-US")
     errors = []
     try:
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         browser_login(page, live_server.url)
-        page.goto(live_server.url + "/admin/sms/")
+        page.goto(live_server.url + path)
+        yield page
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_the_campaign_form_counts_segments_live_in_a_browser(chromium, live_server, admin_user, ctx):
+    from playwright.sync_api import expect
+
+    from core import store_setting
+
+    store_setting("sms", "price_per_segment", "0.05")
+    with logged_in_page(chromium, live_server, "/admin/sms/") as page:
         live = page.locator("#sms-live-count")
         page.locator("textarea[name=body]").fill("Bonjour Ada")
         expect(live).to_have_text("1 segment(s) in GSM-7, 11 characters; 0.05 per recipient.")
         page.locator("textarea[name=body]").fill("Bonjour Ada 😀 " + "x" * 60)
         expect(live).to_have_text("2 segment(s) in UCS-2, 75 characters; 0.1 per recipient.")
-    finally:
-        context.close()
-    assert errors == []
 
 
 def test_the_workflow_sms_step_counts_segments_live_in_a_browser(chromium, live_server, admin_user, ctx, admin):
@@ -211,7 +220,6 @@ def test_the_workflow_sms_step_counts_segments_live_in_a_browser(chromium, live_
 
     from core import store_setting
     from plugins.automation.lifecycle import create_workflow
-    from tests.conftest import browser_login
 
     store_setting("sms", "price_per_segment", "0.05")
     workflow = create_workflow("Relance")
@@ -219,16 +227,7 @@ def test_the_workflow_sms_step_counts_segments_live_in_a_browser(chromium, live_
     assert 'data-sms-count-for="s-text"' in admin.get(step_url).text
     other = admin.get(f"/admin/workflows/{workflow.id}/steps/new?kind=action:tag.add").text
     assert "sms-live-count" not in other and "sms-count.js" not in other
-    context = chromium.new_context(locale="en-US")
-    errors = []
-    try:
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        browser_login(page, live_server.url)
-        page.goto(live_server.url + step_url)
+    with logged_in_page(chromium, live_server, step_url) as page:
         page.locator("#s-text").fill("Bonjour {{ first_name }} " + "x" * 140)
         expect(page.locator("#sms-live-count")).to_have_text(
             "2 segment(s) in GSM-7, 169 characters; 0.1 per recipient.")  # { and } take two septets
-    finally:
-        context.close()
-    assert errors == []
