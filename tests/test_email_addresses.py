@@ -125,3 +125,44 @@ def test_an_import_reports_bad_addresses_by_line_and_imports_the_others(ctx):
     problems = {row.line: row.reason for row in ImportRowError.select().where(ImportRowError.job == job.id)}
     assert sorted(problems) == [3, 5]
     assert "two periods in a row" in problems[3] and "It should have a period" in problems[5]
+
+
+def _plainly_valid_by_parts(address: str) -> bool:
+    """The fast path as it was written before it became one regex (groups
+    read back, labels split): the single ``fullmatch`` must answer the same."""
+    import re
+
+    from core.addresses import _RESERVED_TLDS, MAX_LENGTH, MAX_LOCAL_LENGTH
+
+    atom = r"[a-z0-9_!#$%&'*+\-/=?^`{|}~]"
+    match = re.fullmatch(rf"(?P<local>{atom}+(?:\.{atom}+)*)"
+                         r"@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?P<tld>[a-z]{2,63}))", address)
+    if len(address) > MAX_LENGTH or match is None or len(match.group("local")) > MAX_LOCAL_LENGTH:
+        return False
+    if any(label[2:4] == "--" for label in match.group("domain").split(".")):
+        return False
+    return match.group("tld") not in _RESERVED_TLDS
+
+
+EDGES = SAMPLES + [
+    "x@ab--cd.ef.fr", "x@abc--d.fr", "x@a--b.fr", "x@sub.xn--exmple-cva.fr", "x@y.localhost", "x@y.localhosts",
+    "x@y.invalids", "x@onion.fr", "x@y.local\n", "x@y.fr\n", "a" * 64 + "@" + "b" * 63 + ".fr",
+    "a" * 63 + "@y.fr", "a@b@c.fr", "@y.fr", "x@", "x@.fr", "x@y.f", "x@y." + "a" * 63, "x@y." + "a" * 64,
+    "x@" + ".".join(["b" * 63] * 3) + ".fr", "x@" + ".".join(["b" * 63] * 4) + ".fr", "é@y.fr", "x@é.fr",
+    "x@y.fr ", "x y@z.fr", "x@yy-.fr", "x@y-y.fr", "x@1-2.fr", "x@12--.fr",
+]
+
+
+@pytest.mark.parametrize("address", EDGES)
+def test_the_one_regex_fast_path_answers_as_the_checks_by_parts(address):
+    assert _plainly_valid(address) == _plainly_valid_by_parts(address)
+
+
+def test_the_fast_path_answers_as_the_checks_by_parts_on_generated_addresses():
+    import random
+
+    rng = random.Random(20)
+    alphabet = "ab-.@x1_"
+    for _ in range(20_000):
+        address = "".join(rng.choice(alphabet) for _ in range(rng.randint(3, 14)))
+        assert _plainly_valid(address) == _plainly_valid_by_parts(address), address
