@@ -326,15 +326,15 @@ class DateFieldType(FieldType):
             return text.date().isoformat()
         if isinstance(text, dt.date):
             return text.isoformat()
-        value = _single_text(text)
+        value = (text.strip() or None) if text.__class__ is str else _single_text(text)
         if value is None:
             return None
         iso = _ISO_DATE.match(value)
-        day_first = _DAY_FIRST_DATE.match(value)
+        day_first = None if iso else _DAY_FIRST_DATE.match(value)
         if iso:
-            year, month, day = iso.group(1), iso.group(2), iso.group(3)
+            year, month, day = iso.group(1, 2, 3)
         elif day_first:
-            day, month, year = day_first.group(1), day_first.group(3), day_first.group(4)
+            day, _sep, month, year = day_first.group(1, 2, 3, 4)
         else:
             raise FieldValueError(_("%(value)s is not a date; use %(formats)s.", value=_quote(value),
                                     formats=DATE_FORMATS_HELP))
