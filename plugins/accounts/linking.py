@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from core import (
-    Contact, batch_memo, db_value, emit, emit_many, get_setting, insert_rows, utcnow, write_transaction,
+    Contact, batch_memo, db_value, emit, emit_many, get_setting, insert_rows, select_in, utcnow, write_transaction,
 )
 
 from .kinds import LINKED, UNLINKED
@@ -69,11 +69,21 @@ def account_of(contact_id: int) -> Account | None:
 
 
 def account_for_email(email: str | None) -> Account | None:
-    """The account an address links to automatically, or None (free mail, no account)."""
+    """The account an address links to automatically, or None (free mail, no account).
+
+    While a batch of events is dispatched, each domain is looked up once for
+    the batch (an import's contacts share a few domains); an account saved
+    meanwhile links its contacts itself (:func:`link_existing_contacts`)."""
     domain = email_domain(email)
     if not domain or domain in free_mail_domains():
         return None
-    return Account.get_or_none(Account.domain == domain)
+    found = batch_memo("accounts.by_domain", dict)
+    if domain not in found:
+        # most addresses match no account: core's plain SELECT (no peewee query
+        # to compile), the account read only on a match
+        rows = select_in(Account, ["id"], {"domain": [domain]})
+        found[domain] = Account.get_by_id(rows[0][0]) if rows else None
+    return found[domain]
 
 
 def _event_data(account: Account, **extra) -> dict:
@@ -113,11 +123,10 @@ def unlink(contact, source: str = "manual") -> bool:
 
 
 def on_contact_created(contact) -> None:
-    """``contact_created``: link by the email domain (one indexed lookup)."""
-    if link_of(contact.id) is not None:
-        return
+    """``contact_created``: link by the email domain (one indexed lookup per
+    domain and batch; the contact's link is read only when an account matches)."""
     account = account_for_email(contact.email)
-    if account is not None:
+    if account is not None and link_of(contact.id) is None:
         link(contact, account, source="domain")
 
 
