@@ -20,7 +20,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from core import ROLES, Contact, User, emit, enqueue, get_setting, state, utcnow, write_transaction
+from core import ROLES, Contact, User, batch_memo, emit, enqueue, get_setting, state, utcnow, write_transaction
 
 from . import rules as rules_mod
 from .models import AssignmentRule, RoundRobinCounter
@@ -218,7 +218,9 @@ def on_contact_created(contact) -> Assignment | None:
     ``owners.assign_on_create`` setting is on; report a failure."""
     if contact.owner_id is not None or not get_setting(SETTINGS_GROUP, "assign_on_create"):
         return None
-    result = assign_owner(contact, mode="rules", source="assignment")
+    # the rules are definitions: read once per dispatched batch (an import's contacts come in batches)
+    rules = batch_memo("owners.active_rules", rules_mod.active_rules)
+    result = assign_owner(contact, mode="rules", source="assignment", rules=rules)
     if not result.assigned and not result.already_owned:
         report_unassigned(result)
     return result
