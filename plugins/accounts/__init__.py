@@ -36,16 +36,17 @@ PANEL_CHOICES = 500
 
 @hookimpl
 def register_models():
-    from .models import ACCOUNTS_MODELS
+    from .models import ACCOUNTS_MODELS, FIELD_MODELS
 
-    return list(ACCOUNTS_MODELS)
+    return list(ACCOUNTS_MODELS) + list(FIELD_MODELS)
 
 
 @hookimpl
 def register_migrations():
-    from .models import ACCOUNTS_MODELS
+    from .models import ACCOUNTS_MODELS, FIELD_MODELS
 
-    return [Migration.create_tables(1, "accounts and the contacts' links", ACCOUNTS_MODELS)]
+    return [Migration.create_tables(1, "accounts and the contacts' links", ACCOUNTS_MODELS),
+            Migration.create_tables(2, "custom fields of accounts", FIELD_MODELS)]
 
 
 @hookimpl
