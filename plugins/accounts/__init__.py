@@ -17,6 +17,7 @@ and action disappear; its tables are kept.
 """
 from __future__ import annotations
 
+import peewee
 from flask import render_template
 from markupsafe import Markup
 
@@ -24,6 +25,7 @@ from core import AdminMenuItem, Migration, Setting, SettingsGroup, counts_as_int
 
 from .editing import AccountError, clean_account, create_account, delete_account, update_account
 from .linking import account_of, link, unlink
+from .score import POINTS_KIND
 
 __all__ = ["AccountError", "account_of", "clean_account", "create_account", "delete_account", "link", "unlink",
            "update_account"]
@@ -41,12 +43,33 @@ def register_models():
     return list(ACCOUNTS_MODELS) + list(FIELD_MODELS)
 
 
+def add_last_score(database, migrator) -> None:
+    """``Account.last_score`` (the account score crossed trigger compares with it)."""
+    from playhouse.migrate import migrate
+
+    from .models import Account
+
+    table = Account._meta.table_name
+    if "last_score" not in {column.name for column in database.get_columns(table)}:
+        migrate(migrator.add_column(table, "last_score", Account.last_score))
+    # existing accounts start from the sum of their contacts' points: it is at
+    # least the score of every mode, so no threshold is reported crossed by the upgrade
+    from core import Contact
+    from .models import AccountContact
+
+    total = (Contact.select(peewee.fn.COALESCE(peewee.fn.SUM(Contact.points), 0))
+             .join(AccountContact, on=(AccountContact.contact == Contact.id))
+             .where(AccountContact.account == Account.id))
+    Account.update(last_score=total).where(Account.last_score.is_null()).execute()
+
+
 @hookimpl
 def register_migrations():
     from .models import ACCOUNTS_MODELS, FIELD_MODELS
 
     return [Migration.create_tables(1, "accounts and the contacts' links", ACCOUNTS_MODELS),
-            Migration.create_tables(2, "custom fields of accounts", FIELD_MODELS)]
+            Migration.create_tables(2, "custom fields of accounts", FIELD_MODELS),
+            Migration(3, "the accounts' last combined score", add_last_score)]
 
 
 @hookimpl
@@ -65,9 +88,10 @@ def register_segment_filters():
 
 @hookimpl
 def register_trigger_types():
+    from .crossing import score_trigger
     from .workflow import status_trigger
 
-    return [status_trigger()]
+    return [status_trigger(), score_trigger()]
 
 
 @hookimpl
@@ -91,6 +115,7 @@ def register_admin_menu():
 
 @hookimpl
 def register_settings():
+    from .crossing import THRESHOLDS_DEFAULT, clean_thresholds
     from .linking import FREE_MAIL_DEFAULT
     from .score import SCORE_MODES
 
@@ -100,6 +125,10 @@ def register_settings():
                     help=_l("One per line. Contacts at these domains are never linked to an account automatically.")),
             Setting("score_mode", _l("Combined score of an account"), kind="choice", default="sum",
                     choices=list(SCORE_MODES)),
+            Setting("score_thresholds", _l("Score thresholds"), kind="textarea", default=THRESHOLDS_DEFAULT,
+                    clean=clean_thresholds,
+                    help=_l("Whole numbers of points, one per line. The trigger “The account’s score crosses a "
+                            "threshold” offers them.")),
         ])
     ]
 
@@ -126,6 +155,10 @@ def contact_event(event):
         from .score import touch_last_interaction
 
         touch_last_interaction(event.contact_id, event.created_at)
+    if event.kind == POINTS_KIND:
+        from .crossing import check_score_of_contact
+
+        check_score_of_contact(event.contact_id)
 
 
 @hookimpl

@@ -20,6 +20,7 @@ from core import (
 
 from .kinds import LINKED, UNLINKED
 from .models import Account, AccountContact
+from .crossing import check_score
 from .score import refresh_last_interaction
 
 #: the default free-mail domains: no automatic link for these addresses
@@ -97,6 +98,9 @@ def link(contact, account: Account, source: str = "manual") -> bool:
         AccountContact.create(contact=contact.id, account=account.id, source=source, linked_at=utcnow())
         emit(contact, LINKED, _event_data(account, via=source), source=source)
         refresh_last_interaction(account.id)
+        if current is not None:
+            check_score(current.account_id)
+        check_score(account.id)
     return True
 
 
@@ -109,6 +113,7 @@ def unlink(contact, source: str = "manual") -> bool:
         account = Account.get_by_id(current.account_id)
         current.delete_instance()
         emit(contact, UNLINKED, _event_data(account), source=source)
+        check_score(account.id)
     return True
 
 
@@ -154,6 +159,7 @@ def link_existing_contacts(account: Account) -> int:
         emit_many([{"contact": cid, "kind": LINKED, "data": _event_data(account, via="domain"), "source": "domain"}
                    for cid in ids])
         refresh_last_interaction(account.id)
+        check_score(account.id)
     return len(ids)
 
 
@@ -171,6 +177,7 @@ def drop_stale_domain_links(account: Account) -> int:
         AccountContact.delete().where(AccountContact.contact.in_(ids)).execute()
         emit_many([{"contact": cid, "kind": UNLINKED, "data": _event_data(account), "source": "domain"}
                    for cid in ids])
+        check_score(account.id)
     return len(ids)
 
 

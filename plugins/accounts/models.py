@@ -41,6 +41,8 @@ class Account(BaseModel):
     updated_at = UTCDateTimeField(default=utcnow)
     #: the latest interaction of any of its contacts
     last_interaction_at = UTCDateTimeField(null=True)
+    #: the combined score when last computed (to tell a threshold crossed; None: never computed)
+    last_score = peewee.BigIntegerField(null=True)
 
     class Meta:
         table_name = "accounts_account"
