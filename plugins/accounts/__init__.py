@@ -38,9 +38,9 @@ PANEL_CHOICES = 500
 
 @hookimpl
 def register_models():
-    from .models import ACCOUNTS_MODELS, FIELD_MODELS
+    from .models import ACCOUNTS_MODELS, COUNTER_MODELS, FIELD_MODELS
 
-    return list(ACCOUNTS_MODELS) + list(FIELD_MODELS)
+    return list(ACCOUNTS_MODELS) + list(FIELD_MODELS) + list(COUNTER_MODELS)
 
 
 def add_last_score(database, migrator) -> None:
@@ -65,11 +65,12 @@ def add_last_score(database, migrator) -> None:
 
 @hookimpl
 def register_migrations():
-    from .models import ACCOUNTS_MODELS, FIELD_MODELS
+    from .models import ACCOUNTS_MODELS, COUNTER_MODELS, FIELD_MODELS
 
     return [Migration.create_tables(1, "accounts and the contacts' links", ACCOUNTS_MODELS),
             Migration.create_tables(2, "custom fields of accounts", FIELD_MODELS),
-            Migration(3, "the accounts' last combined score", add_last_score)]
+            Migration(3, "the accounts' last combined score", add_last_score),
+            Migration.create_tables(4, "the round robin of new accounts' owners", COUNTER_MODELS)]
 
 
 @hookimpl
@@ -117,6 +118,7 @@ def register_admin_menu():
 def register_settings():
     from .crossing import THRESHOLDS_DEFAULT, clean_thresholds
     from .linking import FREE_MAIL_DEFAULT
+    from .owners import role_choices
     from .score import SCORE_MODES
 
     return [
@@ -129,12 +131,20 @@ def register_settings():
                     clean=clean_thresholds,
                     help=_l("Whole numbers of points, one per line. The trigger “The account’s score crosses a "
                             "threshold” offers them.")),
+            Setting("contacts_get_account_owner", _l("Contacts get their account’s owner"), kind="bool", default=True,
+                    help=_l("A contact without owner linked to an account that has one gets the account’s owner "
+                            "(when linked, and when the account gets an owner).")),
+            Setting("round_robin_role", _l("Round robin of new accounts"), kind="choice", default="",
+                    choices=role_choices(),
+                    help=_l("New accounts without owner get one in turn among the active, available users of "
+                            "this role.")),
         ])
     ]
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def contact_created(contact):
+    """Linked first, so that the account's owner comes before other owner rules (round robin)."""
     from .linking import on_contact_created
 
     on_contact_created(contact)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core import User, emit_many, translation_domain, utcnow, write_transaction
 
-from . import fields, linking
+from . import fields, linking, owners
 from .kinds import STATUS_CHANGED, UNLINKED, UPDATED
 from .models import SIZE_BANDS, STATUSES, Account, AccountContact
 
@@ -101,6 +101,8 @@ def create_account(values: dict) -> Account:
     values = dict(values)
     custom = values.pop("custom", None) or {}
     with write_transaction(Account._meta.database):
+        if values.get("owner_id") is None:
+            values["owner_id"] = owners.round_robin_owner()
         account = Account.create(**values, created_at=now, updated_at=now)
         fields.store_values(account.id, custom)
         linking.link_existing_contacts(account)
@@ -135,10 +137,13 @@ def update_account(account: Account, values: dict, source: str = "admin") -> dic
             rows += [{"contact": cid, "kind": UPDATED, "data": {**data, "changes": others}, "source": source}
                      for cid in contact_ids]
         emit_many(rows)
-        if "domain" in changes:
+        if "domain" in changes or "owner_id" in changes:
             account = Account.get_by_id(account.id)
+        if "domain" in changes:
             linking.drop_stale_domain_links(account)
             linking.link_existing_contacts(account)
+        if "owner_id" in changes:
+            owners.on_owner_set(account)
     return changes
 
 

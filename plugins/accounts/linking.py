@@ -21,6 +21,7 @@ from core import (
 from .kinds import LINKED, UNLINKED
 from .models import Account, AccountContact
 from .crossing import check_score
+from .owners import on_linked
 from .score import refresh_last_interaction
 
 #: the default free-mail domains: no automatic link for these addresses
@@ -101,6 +102,8 @@ def link(contact, account: Account, source: str = "manual") -> bool:
         if current is not None:
             check_score(current.account_id)
         check_score(account.id)
+        if on_linked(account, [contact.id]):
+            contact.owner_id = account.owner_id
     return True
 
 
@@ -160,6 +163,7 @@ def link_existing_contacts(account: Account) -> int:
                    for cid in ids])
         refresh_last_interaction(account.id)
         check_score(account.id)
+        on_linked(account, ids)
     return len(ids)
 
 

@@ -104,6 +104,19 @@ class AccountValue(BaseModel):
         indexes = ((("field", "value"), False),)
 
 
+class Counter(BaseModel):
+    """A named counter (the round robin of new accounts' owners), incremented
+    inside the transaction that uses the value."""
+
+    name = peewee.CharField(primary_key=True)
+    value = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "accounts_counter"
+
+
 ACCOUNTS_MODELS = [Account, AccountContact]
 #: tables added by migration 2
 FIELD_MODELS = [AccountField, AccountValue]
+#: tables added by migration 4
+COUNTER_MODELS = [Counter]
