@@ -104,9 +104,10 @@ def register_actions():
 
 @hookimpl
 def register_blueprints():
+    from .api import accounts_api
     from .views import accounts_admin
 
-    return [accounts_admin]
+    return [accounts_admin, accounts_api]
 
 
 @hookimpl
