@@ -32,10 +32,6 @@ __all__ = ["AccountError", "account_of", "clean_account", "create_account", "del
 
 _l = translation_domain(__name__).lazy_gettext
 
-#: accounts offered in the contact page's select (by name)
-PANEL_CHOICES = 500
-
-
 @hookimpl
 def register_models():
     from .models import ACCOUNTS_MODELS, COUNTER_MODELS, FIELD_MODELS
@@ -190,9 +186,5 @@ def contact_erase(contact, mode):
 def tpl_slot(slot, context):
     if slot != "contact_sidebar" or context.get("contact") is None:
         return None
-    from .models import Account
-
     contact = context["contact"]
-    accounts = list(Account.select(Account.id, Account.name).order_by(Account.name).limit(PANEL_CHOICES))
-    return Markup(render_template("accounts/contact_panel.html", contact=contact, account=account_of(contact.id),
-                                  accounts=accounts))
+    return Markup(render_template("accounts/contact_panel.html", contact=contact, account=account_of(contact.id)))

@@ -195,3 +195,23 @@ def contacts_of(account: Account):
 
 def contact_ids_of(account: Account):
     return AccountContact.select(AccountContact.contact).where(AccountContact.account == account.id)
+
+
+def search_accounts(text: str, limit: int) -> list[Account]:
+    """Accounts whose name or domain holds ``text``: names starting with it
+    first, then the others, by name; at most ``limit`` (two LIMITed queries,
+    whatever the number of accounts)."""
+    text = (text or "").strip()[:200]
+    if not text:
+        return []
+    starting = list(Account.select(Account.id, Account.name, Account.domain, Account.status)
+                    .where(Account.name.startswith(text) | Account.domain.startswith(text.lower()))
+                    .order_by(Account.name, Account.id).limit(limit))
+    if len(starting) >= limit:
+        return starting
+    seen = [account.id for account in starting]
+    query = (Account.select(Account.id, Account.name, Account.domain, Account.status)
+             .where(Account.name.contains(text) | Account.domain.contains(text.lower())))
+    if seen:
+        query = query.where(Account.id.not_in(seen))
+    return starting + list(query.order_by(Account.name, Account.id).limit(limit - len(starting)))

@@ -5,7 +5,9 @@ CSV export and import."""
 from __future__ import annotations
 
 import peewee
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, stream_with_context, url_for,
+)
 
 from core import Contact, User, field_types, normalize_email, roles_required, translation_domain
 
@@ -14,8 +16,11 @@ from .models import SIZE_BANDS, STATUSES, Account, AccountContact, AccountField
 
 _ = translation_domain(__name__).gettext
 
-accounts_admin = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
+accounts_admin = Blueprint("accounts", __name__, url_prefix="/admin/accounts", static_folder="static")
 PER_PAGE = 50
+#: accounts the typeahead offers, and the search page lists
+SEARCH_LIMIT = 10
+CHOICES_LIMIT = 20
 #: contacts listed on an account page (the most recently active)
 CONTACTS_SHOWN = 200
 #: who may delete and import accounts (everyone signed in may see and edit them)
@@ -172,6 +177,24 @@ def link_contact(contact_id):
     if request.form.get("back") == "account" and raw.isdigit():
         return redirect(url_for("accounts.show", account_id=int(raw)))
     return redirect(url_for("admin.contact", contact_id=contact.id))
+
+
+@accounts_admin.route("/search")
+def search():
+    """Typeahead of the contact page's panel: ``{"items": [{id, name, domain, status}]}``, names
+    starting with the text first (at most ``SEARCH_LIMIT``; one indexed or limited query at any size)."""
+    found = linking.search_accounts(request.args.get("q", ""), SEARCH_LIMIT)
+    return jsonify(items=[{"id": a.id, "name": a.name, "domain": a.domain, "status": a.status} for a in found])
+
+
+@accounts_admin.route("/contacts/<int:contact_id>/choose")
+def choose_for_contact(contact_id):
+    """The panel's search without script: the matching accounts, each with a button linking the contact."""
+    contact = Contact.get_or_none(Contact.id == contact_id) or abort(404)
+    text = request.args.get("q", "").strip()[:200]
+    found = linking.search_accounts(text, CHOICES_LIMIT) if text else []
+    return render_template("accounts/choose.html", contact=contact, search=text, found=found,
+                           limit=CHOICES_LIMIT, current=linking.account_of(contact.id))
 
 
 @accounts_admin.route("/<int:account_id>/contacts/<int:contact_id>/unlink", methods=["POST"])
