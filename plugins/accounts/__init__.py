@@ -1,9 +1,12 @@
 """Accounts (B2B companies): the tables (:mod:`.models`), the link of contacts
 by email domain or by hand (:mod:`.linking`), the account form's checks and
 the events of a change (:mod:`.editing`), the combined score, timeline and
-last interaction (:mod:`.score`), the segment filters (:mod:`.filters`), the
+last interaction (:mod:`.score`), the custom fields (:mod:`.fields`), the
+score thresholds and their trigger (:mod:`.crossing`), the owner rules and
+round robin (:mod:`.owners`), the segment filters (:mod:`.filters`), the
 workflow trigger and action (:mod:`.workflow`), CSV in and out
-(:mod:`.csvio`), the admin pages (:mod:`.views`) and GDPR (:mod:`.privacy`).
+(:mod:`.csvio`), the admin pages (:mod:`.views`), the REST API (:mod:`.api`)
+and GDPR (:mod:`.privacy`).
 
 Driving it from Python (tests)::
 
