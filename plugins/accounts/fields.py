@@ -126,17 +126,7 @@ def parse_field_values(raw, getlist=None, prefix: str = "") -> tuple[dict, dict]
 
 def values_of(account_id: int) -> dict:
     """The account's custom values by key (lists for multi-valued types)."""
-    types = field_types()
-    fields = {field.id: field for field in account_fields()}
-    values: dict = {}
-    for row in AccountValue.select().where(AccountValue.account == account_id).order_by(AccountValue.value):
-        field = fields[row.field_id]
-        field_type = types.get(field.type_id)
-        if field_type is not None and field_type.multi_valued:
-            values.setdefault(field.key, []).append(row.value)
-        else:
-            values[field.key] = row.value
-    return values
+    return values_of_many([account_id]).get(account_id, {})
 
 
 def values_of_many(account_ids: list[int]) -> dict[int, dict]:
