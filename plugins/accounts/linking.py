@@ -22,7 +22,7 @@ from .kinds import LINKED, UNLINKED
 from .models import Account, AccountContact
 from .crossing import check_score
 from .owners import on_linked
-from .score import refresh_last_interaction
+from .score import refresh_last_interaction, score_mode
 
 #: the default free-mail domains: no automatic link for these addresses
 FREE_MAIL_DEFAULT = "\n".join((
@@ -82,6 +82,13 @@ def _event_data(account: Account, **extra) -> dict:
     return {"account_id": account.id, "account_name": account.name, **extra}
 
 
+def moves_score(contact) -> bool:
+    """Whether linking or unlinking ``contact`` may move an account's combined
+    score (a new contact without points does not: no aggregate is computed
+    for each contact of a bulk import)."""
+    return bool(getattr(contact, "points", 0)) or score_mode() == "sum_90_days"
+
+
 def link(contact, account: Account, source: str = "manual") -> bool:
     """Link ``contact`` (a Contact) to ``account``, replacing its former link;
     False when it was already linked there (with the same source)."""
@@ -99,9 +106,10 @@ def link(contact, account: Account, source: str = "manual") -> bool:
         AccountContact.create(contact=contact.id, account=account.id, source=source, linked_at=utcnow())
         emit(contact, LINKED, _event_data(account, via=source), source=source)
         refresh_last_interaction(account.id)
-        if current is not None:
-            check_score(current.account_id)
-        check_score(account.id)
+        if moves_score(contact):
+            if current is not None:
+                check_score(current.account_id)
+            check_score(account.id)
         if on_linked(account, [contact.id]):
             contact.owner_id = account.owner_id
     return True
@@ -116,7 +124,8 @@ def unlink(contact, source: str = "manual") -> bool:
         account = Account.get_by_id(current.account_id)
         current.delete_instance()
         emit(contact, UNLINKED, _event_data(account), source=source)
-        check_score(account.id)
+        if moves_score(contact):
+            check_score(account.id)
     return True
 
 
