@@ -81,3 +81,11 @@ def test_the_flush_keeps_the_latest_value_and_runs_at_once_outside_a_batch(ctx):
         batch_collect("test.inside", 2, seen.append)
         assert seen == [[1]]
     assert seen == [[1], [1, 2]]
+
+    def broken(items):
+        raise RuntimeError("disk full")
+
+    with batch_scope():  # a failing flush is logged; the batch is not delivered again for it
+        batch_collect("test.broken", 1, broken)
+        batch_collect("test.after", 3, seen.append)
+    assert seen[-1] == [3]
