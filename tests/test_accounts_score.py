@@ -90,3 +90,19 @@ def test_the_trigger_offers_the_thresholds_of_the_setting(ctx):
     registries = ctx.extensions["couvee"].registries
     assert "account_score_crossed" in registries.trigger_types
     assert "account_score_crossed" in registries.event_kinds
+
+
+def test_the_settings_page_checks_the_thresholds_and_offers_the_roles(admin, ctx):
+    from core import get_setting
+
+    form = admin.get("/admin/settings/accounts").forms["settings-form"]
+    assert [option[0] for option in form["round_robin_role"].options] == ["", "admin", "marketer", "sales"]
+    form["score_thresholds"] = "100\nlots"
+    refused = form.submit(status=400)
+    assert "“lots” is not a positive whole number of points." in refused.text
+    assert get_setting("accounts", "score_thresholds") == "50\n100\n200"
+    form = refused.forms["settings-form"]
+    form["score_thresholds"], form["round_robin_role"] = "300, 100", "sales"
+    form.submit().follow()
+    assert get_setting("accounts", "score_thresholds") == "100\n300"
+    assert get_setting("accounts", "round_robin_role") == "sales"
