@@ -84,7 +84,9 @@ def test_custom_fields_go_out_and_back_in_through_csv(admin, ctx):
     data = ("name;domain;siret;marches;partenaire\n"
             "Acme;acme.fr;552 100 554;France, Belgique;oui\n"
             "Globex;globex.fr;;Allemagne;\n").encode("utf-8")
-    form = admin.get("/admin/accounts/import").forms["import-form"]
+    page = admin.get("/admin/accounts/import")
+    assert "Custom fields, by key: siret, marches, partenaire" in page.text
+    form = page.forms["import-form"]
     form["file"] = ("accounts.csv", data)
     report = form.submit()
     assert "Created: 1 · updated: 0 · unchanged: 0" in report.text

@@ -219,21 +219,26 @@ def export():
         "Content-Disposition": 'attachment; filename="accounts.csv"', "X-Content-Type-Options": "nosniff"})
 
 
+def _import_page(report):
+    return render_template("accounts/import.html", report=report, columns=csvio.COLUMNS,
+                           custom_keys=[field.key for field in fields.account_fields()])
+
+
 @accounts_admin.route("/import", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def import_accounts():
     if request.method == "GET":
-        return render_template("accounts/import.html", report=None, columns=csvio.COLUMNS)
+        return _import_page(None)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a CSV file to import."), "error")
-        return render_template("accounts/import.html", report=None, columns=csvio.COLUMNS), 400
+        return _import_page(None), 400
     try:
         report = csvio.import_csv(upload.read())
     except csvio.ImportFileError as error:
         flash(str(error), "error")
-        return render_template("accounts/import.html", report=None, columns=csvio.COLUMNS), 400
-    return render_template("accounts/import.html", report=report, columns=csvio.COLUMNS)
+        return _import_page(None), 400
+    return _import_page(report)
 
 
 @accounts_admin.route("/fields", methods=["GET", "POST"])
