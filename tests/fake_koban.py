@@ -6,8 +6,11 @@ the CRM sync tests. It follows Koban's published docs and SDKs:
   ``{"Length": total, "List": [...]}``; ``GET ncContact/GetOne?id=<Guid>``;
 - ``POST ncContact/PostMany?uniqueproperty=Extcode|Email`` (≤ 100 objects) →
   ``{"Success", "Result": [guids], "Message", "Errors": [{"Index", "Extcode", "Message"}]}``;
-- ``ncThird/PostMany``, ``ncThird/GetUpdated``, ``ncThird/GetOneByKey``,
-  ``ncThird/GetStatus``; ``POST ncEMailing/Unsubscribe`` (form ``email``).
+- ``ncThird/PostMany?uniqueproperty=Extcode|Guid`` (accounts: ``Label``,
+  ``WebSite``, ``Status`` code), ``ncThird/GetUpdated`` (same paging),
+  ``ncThird/GetOneByKey``, ``ncThird/GetStatus?status=CLI``; a contact's
+  ``Third`` reference (``{"Extcode": …}`` matched with ``thirduniqueproperty``)
+  is resolved to the account's Guid and Label; ``POST ncEMailing/Unsubscribe`` (form ``email``).
 
 Tests inject failures with :meth:`FakeKoban.fail` (status, body, content
 type, ``Retry-After``, how many times) and read every request in
@@ -89,6 +92,20 @@ class FakeKoban:
         contact["DUpdated"] = self.now()
         return contact
 
+    def add_third(self, **fields) -> dict:
+        """An account (``ncThird``) created by a Koban user (``Status`` is its code, e.g. ``CLI``)."""
+        guid = fields.pop("Guid", None) or self.new_guid()
+        third = {"Guid": guid, "Extcode": None, "Label": "", "Status": "PROS", "DUpdated": self.now(), **fields}
+        self.thirds[guid] = third
+        return third
+
+    def edit_third(self, guid: str, **fields) -> dict:
+        """A Koban user edits an account (DUpdated moves)."""
+        third = self.thirds[guid]
+        third.update(fields)
+        third["DUpdated"] = self.now()
+        return third
+
     def by_extcode(self, extcode) -> dict | None:
         return next((c for c in self.contacts.values() if str(c.get("Extcode")) == str(extcode)), None)
 
@@ -162,7 +179,16 @@ class FakeKoban:
         return 200, dict(contact)
 
     def _ncContact_PostMany(self, method, query, body):
-        return self._post_many(self.contacts, query, body, "EMail")
+        status, payload = self._post_many(self.contacts, query, body, "EMail")
+        if status == 200:
+            key = query.get("thirduniqueproperty", "Extcode")
+            for guid in payload["Result"]:
+                contact = self.contacts.get(guid) if guid else None
+                reference = contact.get("Third") if contact else None
+                if isinstance(reference, dict) and reference.get(key) and "Guid" not in reference:
+                    third = next((t for t in self.thirds.values() if str(t.get(key)) == str(reference[key])), None)
+                    contact["Third"] = {"Guid": third["Guid"], "Label": third.get("Label")} if third else None
+        return status, payload
 
     def _post_many(self, table, query, body, email_key):
         items = body if isinstance(body, list) else None

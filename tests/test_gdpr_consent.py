@@ -137,7 +137,10 @@ def test_admin_records_consent_with_proof_and_sets_opposition(ctx, admin, run_jo
     assert flags_of(ada.id) == {"email": False, "sms": True, "phone": False, "all": True}
     assert not can_receive(ada, "email", "marketing")[0]
     run_jobs()
-    assert len(ledger_rows(ada)) == 1  # the emitted event's dispatch did not add a second entry
+    # the SMS flag set by the admin is a withdrawal for sms_marketing in the ledger (full opposition has no
+    # purpose of its own); the emitted events' dispatch did not add more entries
+    assert [(r.purpose, r.granted, r.source) for r in ledger_rows(ada)] == [
+        ("email_marketing", True, "admin"), ("sms_marketing", False, "admin")]
     actions = [e.action for e in AuditEntry.select().order_by(AuditEntry.id)]
     assert actions == ["consent.granted", "opposition.changed"]
 

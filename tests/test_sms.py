@@ -173,10 +173,8 @@ def test_a_campaign_shows_its_cost_then_sends_once_to_each_reachable_contact(adm
     assert "already sent" in again.text and len(fake_twilio.messages) == 1
 
 
-def test_a_worker_killed_mid_campaign_leaves_every_recipient_exactly_one_sms(ctx, wsgi, phone_field, fake_twilio,
-                                                                             run_jobs):
-    total, kill_at = 300, 120
-    configure(fake_twilio)
+def big_campaign(phone_field, total: int) -> Campaign:
+    """A draft campaign to a segment of ``total`` new contacts, each with a number."""
     field_id, now = phone_field.id, utcnow()
     with Contact._meta.database.atomic():
         Contact.insert_many([{"email": f"r{i}@example.com", "created_at": now, "updated_at": now}
@@ -186,7 +184,14 @@ def test_a_worker_killed_mid_campaign_leaves_every_recipient_exactly_one_sms(ctx
                                   for n, contact_id in enumerate(ids)]).execute()
     segment = Segment.create(name="Everyone", kind="static")
     SegmentMember.insert_many([{"segment": segment.id, "contact": i} for i in ids]).execute()
-    campaign = Campaign.create(name="Big", body="Big news", segments=[segment.id])
+    return Campaign.create(name="Big", body="Big news", segments=[segment.id])
+
+
+def test_a_worker_killed_mid_campaign_leaves_every_recipient_exactly_one_sms(ctx, wsgi, phone_field, fake_twilio,
+                                                                             run_jobs):
+    total, kill_at = 300, 120
+    configure(fake_twilio)
+    campaign = big_campaign(phone_field, total)
 
     worker = subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--burst", "--queue", "default"],
                               env=_worker_env(wsgi), start_new_session=True,
@@ -267,3 +272,28 @@ def test_a_campaign_without_text_segments_or_gateway_cannot_start(ctx):
                                          "SMS is not configured: fill in the account SID, auth token and sender in "
                                          "Settings → SMS."]
     assert Campaign.get_by_id(campaign.id).status == "draft" and SmsSend.select().count() == 0
+
+
+def test_export_has_receipts_and_the_opposition_of_the_number_and_erasure_keeps_the_opposition_unlinked(
+        web, ctx, phone_field, fake_twilio):
+    from core import erase_contact, export_contact
+
+    configure(fake_twilio)
+    # a STOP from the number before the contact existed: the opposition is the number's
+    _post_signed(web, "/sms/hooks/inbound", {"From": "+33612345678", "Body": "STOP SMS"})
+    ada = create_contact({"email": "ada@example.com", "phone": "06 12 34 56 78"})
+    sent = send_message(Message(to="+33612345678", subject="", text="Votre code 12", contact=ada, key="x1",
+                                purpose="transactional"), channel="sms")
+    _post_signed(web, "/sms/hooks/status", {"MessageSid": sent.provider_id, "MessageStatus": "delivered"}, status=204)
+    text = repr(export_contact(ada))
+    assert "'delivery': 'delivered'" in text and "Votre code 12" in text
+    assert "'keyword': 'STOP SMS'" in text and "'phone': '+33612345678'" in text
+
+    erase_contact(ada, "pseudonymise")
+    row = SmsSend.get(SmsSend.key == "x1")
+    assert (row.to, row.body, row.contact_id, row.delivery) == ("", "", None, "delivered")
+    stop = OptOut.get()
+    assert (stop.phone, stop.contact_id) == ("+33612345678", None)
+    # the same person re-imported later is still not texted
+    again = create_contact({"email": "ada2@example.com", "phone": "+33612345678"})
+    assert not can_receive(again, "sms", "marketing")[0]

@@ -101,6 +101,14 @@ def register_actions():
     return [assign_owner_action()]
 
 
+@hookimpl(optionalhook=True)
+def crm_sync_record_types():
+    """Accounts sync with Koban's ncThird while the Koban sync is on (:mod:`.crm`)."""
+    from .crm import record_types
+
+    return record_types()
+
+
 @hookimpl
 def register_blueprints():
     from .api import accounts_api

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from core import Action, AdminMenuItem, Migration, PeriodicJob, batch_memo, enqueue, hookimpl, translation_domain
 
 from . import config, erasure, mapping, push
-from .models import MODELS, FieldMapping, KobanLink, SyncConflict
+from .models import MODELS, RECORD_MODELS, FieldMapping, KobanLink, SyncConflict
 
 _l = translation_domain(__name__).lazy_gettext
 
@@ -31,7 +31,7 @@ def _default_mapping(database, migrator):
 
 @hookimpl
 def register_models():
-    return list(MODELS)
+    return list(MODELS) + list(RECORD_MODELS)
 
 
 @hookimpl
@@ -47,7 +47,8 @@ def register_migrations():
 
     return [Migration.create_tables(1, "Koban links, mapping, sync log", MODELS, then=_default_mapping),
             Migration(2, "CRM status triggers saved as status_changed become crm_status_changed",
-                      move_crm_status_triggers)]
+                      move_crm_status_triggers),
+            Migration.create_tables(3, "Koban account (ncThird) links and conflicts", RECORD_MODELS)]
 
 
 @hookimpl
@@ -71,7 +72,10 @@ def register_admin_menu():
 def register_periodic_jobs():
     from .pull import pull_updates
 
-    return [PeriodicJob("crm_koban.pull", pull_updates, interval=PULL_EVERY, queue="low")]
+    from .thirds import sync_accounts
+
+    return [PeriodicJob("crm_koban.pull", pull_updates, interval=PULL_EVERY, queue="low"),
+            PeriodicJob("crm_koban.accounts", sync_accounts, interval=PULL_EVERY, queue="low")]
 
 
 def run_push_action(contact, settings, context=None):

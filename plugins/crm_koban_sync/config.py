@@ -36,6 +36,9 @@ def settings_group() -> SettingsGroup:
         Setting("account_statuses", _l("Account statuses to follow"), default="PROS,CLI,PERDU",
                 help=_l("Comma-separated status codes asked with ncThird/GetStatus when the status comes from the "
                         "account.")),
+        Setting("account_status_codes", _l("Account status codes"), default="prospect=PROS, customer=CLI, former=ANC",
+                help=_l("Each account status here and its Koban status code (ncThird Status), comma-separated: "
+                        "prospect=…, customer=…, former=…. Used by the account sync both ways.")),
         Setting("lost_statuses", _l("Statuses meaning “opportunity lost”"), default="PERDU,LOST",
                 help=_l("Comma-separated; reaching one emits crm_opportunity_lost (e.g. to start a nurture "
                         "series).")),

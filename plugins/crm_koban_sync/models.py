@@ -53,7 +53,7 @@ class FieldMapping(BaseModel):
 class SyncRun(BaseModel):
     """One push, pull, unsubscribe or erase run, with its counts."""
 
-    kind = peewee.CharField()  # push | pull | unsubscribe | erase | test
+    kind = peewee.CharField()  # push | pull | unsubscribe | erase | test | account_push | account_pull
     status = peewee.CharField(default="running")  # running | ok | partial | failed | retrying
     started_at = UTCDateTimeField(default=utcnow, index=True)
     finished_at = UTCDateTimeField(null=True)
@@ -114,4 +114,43 @@ class ErasedRecord(BaseModel):
         table_name = "crm_koban_erased"
 
 
+class KobanRecordLink(BaseModel):
+    """A record another plugin offers (an account) known to Koban as an
+    ``ncThird``. ``synced`` holds the values both sides agreed on at the last
+    sync; ``extcode_sent`` says Koban's record carries our id as ``Extcode``
+    (false for an account first seen in Koban, until we push it)."""
+
+    record_type = peewee.CharField()
+    record_id = peewee.IntegerField()
+    guid = peewee.CharField(null=True, unique=True)
+    extcode_sent = peewee.BooleanField(default=False)
+    synced = JSONField(default=dict)
+    koban_updated = peewee.BigIntegerField(null=True)
+    last_pushed_at = UTCDateTimeField(null=True)
+    last_pulled_at = UTCDateTimeField(null=True)
+    last_error = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "crm_koban_record_link"
+        indexes = ((("record_type", "record_id"), True),)
+
+
+class RecordConflict(BaseModel):
+    """A field of an account changed on both sides since the last sync."""
+
+    run = peewee.ForeignKeyField(SyncRun, backref="record_conflicts", on_delete="CASCADE")
+    record_type = peewee.CharField()
+    record_id = peewee.IntegerField()
+    field = peewee.CharField()
+    local_value = peewee.TextField(default="")
+    remote_value = peewee.TextField(default="")
+    winner = peewee.CharField()  # couvee | koban
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "crm_koban_record_conflict"
+
+
 MODELS = [KobanLink, FieldMapping, SyncRun, SyncError, SyncConflict, ErasedRecord]
+#: the tables of the account sync (migration 3)
+RECORD_MODELS = [KobanRecordLink, RecordConflict]

@@ -28,6 +28,7 @@ from core import Contact, ContactError, CustomField, User, add_tag, create_conta
 
 from . import config, mapping
 from .client import KobanAuthError, KobanError, KobanUnavailable
+from .merge import decide
 from .models import ErasedRecord, KobanLink, SyncRun
 from .push import queue_push
 from .runs import finish_run, last_cursor, record_conflict, record_error, start_run
@@ -192,14 +193,13 @@ def _merge(contact: Contact, link: KobanLink, values: dict, rows, remote_at: int
     push_back = False
     for field, theirs in values.items():
         ours, agreed = local.get(field), base.get(field)
-        if theirs == ours:
+        decision = decide(theirs, ours, agreed)
+        if decision == "same":
             base[field] = theirs
             continue
-        remote_changed = agreed is None or theirs != agreed
-        local_changed = agreed is None or ours != agreed
-        if remote_changed and not local_changed:
+        if decision == "take":
             take[field] = theirs
-        elif remote_changed and local_changed:
+        elif decision == "conflict":
             koban_wins = remote_time is not None and remote_time > contact.updated_at
             record_conflict(run, contact.id, field, ours, theirs, contact.updated_at, remote_time,
                             "koban" if koban_wins else "couvee")

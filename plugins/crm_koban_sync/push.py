@@ -22,6 +22,7 @@ from . import config, mapping
 from .client import MAX_BATCH, KobanAuthError, KobanBadRequest, KobanError, KobanUnavailable
 from .models import KobanLink, SyncRun
 from .runs import finish_run, record_error, start_run
+from .thirds import third_references
 
 PENDING = "crm_koban:pending"
 FLUSH_FLAG = "crm_koban:flush_scheduled"
@@ -122,6 +123,10 @@ def _send(client, contacts: list[Contact], rows, run: SyncRun) -> None:
     if not contacts:
         return
     payloads = [mapping.koban_payload(contact, rows) for contact in contacts]
+    thirds = third_references([contact.id for contact in contacts])
+    for contact, payload in zip(contacts, payloads):
+        if contact.id in thirds:
+            payload["Third"] = thirds[contact.id]
     try:
         result = client.post_contacts(payloads, unique="Extcode", third_unique="Extcode")
     except KobanBadRequest as error:

@@ -10,7 +10,7 @@ _l = translation_domain(__name__).lazy_gettext
 
 #: what the sync log shows for a run's stored ``kind`` and ``status``
 KIND_LABELS = {"push": _l("push"), "pull": _l("pull"), "unsubscribe": _l("unsubscribe"), "erase": _l("erase"),
-               "test": _l("test")}
+               "test": _l("test"), "account_push": _l("account push"), "account_pull": _l("account pull")}
 STATUS_LABELS = {"running": _l("running"), "ok": _l("ok"), "partial": _l("partial"), "failed": _l("failed"),
                  "retrying": _l("retrying")}
 
@@ -48,9 +48,9 @@ def finish_run(run: SyncRun, status: str | None = None, message: str = "", reque
     return run
 
 
-def last_cursor() -> int:
-    """Up to when the last successful pull looked (0 before the first)."""
-    row = (SyncRun.select(SyncRun.cursor).where((SyncRun.kind == "pull") & SyncRun.cursor.is_null(False)
+def last_cursor(kind: str = "pull") -> int:
+    """Up to when the last successful run of ``kind`` looked (0 before the first)."""
+    row = (SyncRun.select(SyncRun.cursor).where((SyncRun.kind == kind) & SyncRun.cursor.is_null(False)
                                                 & SyncRun.status.in_(("ok", "partial")))
            .order_by(SyncRun.cursor.desc()).first())
     return int(row.cursor) if row else 0

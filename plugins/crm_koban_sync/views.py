@@ -7,10 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from core import Contact, enqueue, roles_required, translation_domain
 
-from . import config, mapping, push
+from . import config, mapping, push, thirds
 from .charts import runs_chart
 from .client import KobanError
-from .models import DIRECTIONS, FieldMapping, SyncConflict, SyncError, SyncRun
+from .models import DIRECTIONS, FieldMapping, KobanRecordLink, RecordConflict, SyncConflict, SyncError, SyncRun
 from .pull import pull_updates
 from .runs import KIND_LABELS, STATUS_LABELS
 
@@ -34,7 +34,19 @@ def index():
         enabled=config.is_enabled(), configured=config.is_configured(), base_url=config.setting("base_url"),
         pending=push.pending_count(), last_push=_last("push"), last_pull=_last("pull"),
         mapping_rows=mapping.mappings(), kind_labels=KIND_LABELS, status_labels=STATUS_LABELS,
+        accounts=_accounts_state(),
     )
+
+
+def _accounts_state() -> dict:
+    """What the page shows about the account sync (``offered`` false while no plugin offers accounts)."""
+    if thirds.provider() is None:
+        return {"offered": False}
+    links = KobanRecordLink.select().where(KobanRecordLink.record_type == thirds.TYPE)
+    return {"offered": True, "linked": links.where(KobanRecordLink.guid.is_null(False)).count(),
+            "failing": links.where(KobanRecordLink.last_error != "").count(),
+            "last_push": _last("account_push"), "last_pull": _last("account_pull"),
+            "codes": thirds.status_codes()}
 
 
 @crm_admin.route("/test", methods=["POST"])
@@ -77,13 +89,29 @@ def flush_now():
     return redirect(url_for("crm_koban.index"))
 
 
+@crm_admin.route("/accounts/sync", methods=["POST"])
+@roles_required("admin", "marketer")
+def sync_accounts_now():
+    if not (config.is_enabled() and config.is_configured()):
+        flash(_("Turn the sync on and enter both keys first (Settings → Koban CRM)."), "error")
+    elif thirds.provider() is None:
+        flash(_("No plugin offers accounts (turn the Accounts plugin on)."), "error")
+    else:
+        enqueue(thirds.sync_accounts, queue="low")
+        flash(_("An account sync with Koban is queued; its runs appear below when it is done."))
+    return redirect(url_for("crm_koban.index"))
+
+
 @crm_admin.route("/runs/<int:run_id>")
 @roles_required("admin", "marketer")
 def run(run_id):
     sync_run = SyncRun.get_or_none(SyncRun.id == run_id) or abort(404)
     errors = list(SyncError.select().where(SyncError.run == sync_run.id).order_by(SyncError.id))
     conflicts = list(SyncConflict.select().where(SyncConflict.run == sync_run.id).order_by(SyncConflict.id))
+    account_conflicts = list(RecordConflict.select().where(RecordConflict.run == sync_run.id)
+                             .order_by(RecordConflict.id))
     return render_template("crm_koban_sync/run.html", run=sync_run, errors=errors, conflicts=conflicts,
+                           account_conflicts=account_conflicts,
                            kind_labels=KIND_LABELS, status_labels=STATUS_LABELS)
 
 

@@ -147,6 +147,13 @@ def contact_export(contact):
 
 @hookimpl
 def tpl_slot(slot, context):
+    """``contact_sidebar``: the data-protection panel; ``account_sidebar``
+    (context ``contact_ids``, the account's contacts): how many oppose
+    email, SMS and phone prospecting."""
+    if slot == "account_sidebar" and context.get("contact_ids") is not None:
+        from .panel import account_summary
+
+        return Markup(render_template("gdpr/account_summary.html", **account_summary(context["contact_ids"])))
     if slot != "contact_sidebar" or context.get("contact") is None:
         return None
     from .panel import panel_context

@@ -12,6 +12,7 @@ from . import audit, export, ledger, reoptin, retention
 from .erasure import ErasureError, erase, is_erased
 from .models import ConsentState, ErasedContact, Suppression
 from .opposition import FLAGS, set_flags
+from .panel import record_flag_changes
 from .purposes import ERASE_MODES, PURPOSES, purpose_label
 from .register import processing_register
 from .suppression import lift, suppressed
@@ -102,6 +103,7 @@ def contact_opposition(contact_id):
     contact = _contact(contact_id)
     changes = set_flags(contact, "admin", **{flag: request.form.get(flag) == "1" for flag in FLAGS})
     if changes:
+        record_flag_changes(contact, changes, current_user())
         audit.log_action("opposition.changed", contact.id, **{f: new for f, (_, new) in changes.items()})
         flash(_("Opposition flags saved."))
     else:

@@ -115,6 +115,18 @@ def register_periodic_jobs():
 
 
 @hookimpl
+def tpl_slot(slot, context):
+    """``workflow_step_form`` of a *Send an SMS* step: the live segment count
+    and cost under its text (the step form's ``s-text`` textarea)."""
+    if slot != "workflow_step_form" or context.get("kind") != "action:sms.send":
+        return None
+    from flask import render_template
+    from markupsafe import Markup
+
+    return Markup(render_template("sms/_live_count.html", for_id="s-text"))
+
+
+@hookimpl
 def contact_can_receive(contact, channel, purpose):
     """A contact who replied STOP gets no marketing SMS (``False`` vetoes, ``None`` abstains)."""
     from .optout import opposes
@@ -133,8 +145,15 @@ def contact_receive_refusals(contact_ids, channel, purpose):
 def contact_export(contact):
     from .models import OptOut, SmsSend
 
+    from .phones import PhoneError, raw_phones, to_e164
+
     sends = SmsSend.select().where(SmsSend.contact == contact.id).order_by(SmsSend.id)
-    stops = OptOut.select().where(OptOut.contact == contact.id)
+    mine = OptOut.contact == contact.id
+    try:  # the opposition of their current number too (a STOP before they were a contact, or by a namesake)
+        mine |= OptOut.phone == to_e164(raw_phones([contact.id]).get(contact.id, ""))
+    except PhoneError:
+        pass
+    stops = OptOut.select().where(mine).order_by(OptOut.id)
     return {
         "SMS sent": [{"at": (row.sent_at or row.created_at).isoformat(), "to": row.to, "text": row.body,
                       "status": row.status, "delivery": row.delivery, "reason": row.reason} for row in sends],

@@ -1,10 +1,14 @@
 """SMS campaigns: a text sent to audience groups (segments), the audience
 frozen into the send log when it starts, rows sent by RQ jobs that claim
 them one by one (:mod:`.claims`), and the periodic sweep that restarts the
-work a dead worker left once its lease ran out.
+work a dead worker left once its lease ran out. A sending campaign can be
+paused (no worker claims another of its rows), resumed (the rows still
+waiting are sent, each once) or cancelled (the rows still waiting are marked
+``cancelled``).
 
     campaign = Campaign.create(name="Soldes", body="Soldes -20 % ce week-end", segments=[3])
     problems = start(campaign)      # [] when it started
+    pause(campaign); resume(campaign); cancel(campaign)   # each True when the state changed
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from core import (Contact, audience_contact_ids, audience_source, check_audience
                   fill_tokens, get_setting, translation_domain, utcnow, write_transaction)
 
 from . import claims, segments
-from .models import CLAIMED, DONE, DRAFT, QUEUED, SENDING, SENT, Campaign, SmsSend
+from .models import CANCELLED, CLAIMED, DONE, DRAFT, PAUSED, QUEUED, SENDING, SENT, Campaign, SmsSend
 from .phones import PhoneError, raw_phones, to_e164
 from .provider import configured_provider
 from .sending import deliver, skip
@@ -108,6 +112,39 @@ def start_drainers(campaign_id: int, count: int = DRAINERS) -> None:
         enqueue(drain, campaign_id, queue=QUEUE)
 
 
+def pause(campaign: Campaign) -> bool:
+    """Stop claiming the campaign's rows (a message already claimed still goes out)."""
+    return bool(Campaign.update(status=PAUSED).where(
+        (Campaign.id == campaign.id) & (Campaign.status == SENDING)).execute())
+
+
+def resume(campaign: Campaign) -> bool:
+    """Send the rows still waiting, each once: the claims skip those already sent."""
+    if not Campaign.update(status=SENDING).where((Campaign.id == campaign.id) & (Campaign.status == PAUSED)).execute():
+        return False
+    start_drainers(campaign.id)
+    return True
+
+
+def cancel(campaign: Campaign) -> bool:
+    """Mark the rows nobody is sending ``cancelled`` and the campaign with them.
+    A row a live worker holds finishes (sent or not); :func:`sweep` cancels
+    the rows of a dead worker once its lease has run out."""
+    with write_transaction():
+        if not Campaign.update(status=CANCELLED, finished_at=utcnow()).where(
+                (Campaign.id == campaign.id) & Campaign.status.in_([SENDING, PAUSED])).execute():
+            return False
+        cancel_rows(campaign.id)
+    return True
+
+
+def cancel_rows(campaign_id: int) -> int:
+    now = utcnow()
+    return SmsSend.update(status=CANCELLED, claim=None, lease_until=None).where(
+        (SmsSend.campaign == campaign_id) & ((SmsSend.status == QUEUED)
+                                             | ((SmsSend.status == CLAIMED) & (SmsSend.lease_until < now)))).execute()
+
+
 def drain(campaign_id: int) -> str:
     """Job: send the campaign's rows until none is free. Safe to run several at once."""
     campaign = Campaign.get_or_none(Campaign.id == campaign_id)
@@ -167,6 +204,8 @@ def sweep() -> str:
             restarted += 1
         else:
             finish_if_done(campaign.id)
+    for (campaign_id,) in Campaign.select(Campaign.id).where(Campaign.status == CANCELLED).tuples():
+        cancel_rows(campaign_id)
     return f"{restarted} restarted"
 
 
@@ -175,4 +214,4 @@ def progress(campaign: Campaign) -> dict:
 
     counts = dict(SmsSend.select(SmsSend.status, fn.COUNT(SmsSend.id)).where(SmsSend.campaign == campaign.id)
                   .group_by(SmsSend.status).tuples())
-    return {status: counts.get(status, 0) for status in (QUEUED, CLAIMED, DONE, "skipped", "failed")}
+    return {status: counts.get(status, 0) for status in (QUEUED, CLAIMED, DONE, "skipped", "failed", CANCELLED)}

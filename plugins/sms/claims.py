@@ -8,6 +8,11 @@ killed meanwhile leaves the row ``sending`` until its lease runs out; then
 anyone may take it again. (The gap between the gateway's "accepted" and our
 UPDATE cannot be closed: it is one local write.)
 
+A campaign's rows are claimed only while the campaign is ``sending``: the
+condition is in the claiming UPDATE itself, so once a pause or a cancel is
+committed no worker takes another row of it (a message already claimed
+still goes out, once).
+
 Rows are claimed singly rather than in batches: each SMS is an HTTP request
 of its own, so a claim per message costs little and a killed worker strands
 one row, not a batch.
@@ -21,7 +26,7 @@ import peewee
 
 from core import utcnow, write_transaction
 
-from .models import CLAIMED, DONE, FAILED, QUEUED, SKIPPED, SmsSend
+from .models import CLAIMED, DONE, FAILED, QUEUED, SENDING, SKIPPED, Campaign, SmsSend
 
 LEASE = dt.timedelta(minutes=5)
 #: transient failures (gateway unreachable, 5xx, 429) before a row is given up
@@ -41,17 +46,22 @@ def _take(row_id: int, condition, now: dt.datetime) -> SmsSend | None:
 
 
 def claim_next(campaign_id: int, now: dt.datetime | None = None) -> SmsSend | None:
-    """Take the campaign's next free row, or None when none is left."""
+    """Take the campaign's next free row, or None when none is left or the
+    campaign is no longer sending (paused, cancelled)."""
     now = now or utcnow()
+    sending = SmsSend.campaign.in_(Campaign.select(Campaign.id).where(
+        (Campaign.id == campaign_id) & (Campaign.status == SENDING)))
     while True:
         ids = [row_id for (row_id,) in SmsSend.select(SmsSend.id).where(
             (SmsSend.campaign == campaign_id) & _free(now)).order_by(SmsSend.id).limit(10).tuples()]
         if not ids:
             return None
         for row_id in ids:  # another worker may take a candidate first: try the next one
-            row = _take(row_id, _free(now), now)
+            row = _take(row_id, _free(now) & sending, now)
             if row is not None:
                 return row
+        if not Campaign.select().where((Campaign.id == campaign_id) & (Campaign.status == SENDING)).exists():
+            return None
 
 
 def claim_key(key: str, fields: dict, now: dt.datetime | None = None) -> tuple[SmsSend | None, str]:

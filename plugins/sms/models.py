@@ -8,8 +8,8 @@ import peewee
 from core import BaseModel, Contact, JSONField, UTCDateTimeField, utcnow
 
 # campaign states
-DRAFT, SENDING, SENT = "draft", "sending", "sent"
-# send-log states
+DRAFT, SENDING, PAUSED, SENT, CANCELLED = "draft", "sending", "paused", "sent", "cancelled"
+# send-log states (a campaign's cancelled rows are CANCELLED too)
 QUEUED, CLAIMED, DONE, SKIPPED, FAILED = "queued", "sending", "sent", "skipped", "failed"
 
 

@@ -1,8 +1,8 @@
 """Admin pages: SMS campaigns (write, see the segments and cost before
-sending, send, follow progress). ``/admin/sms``."""
+sending, send, follow progress, pause, resume, cancel). ``/admin/sms``."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from core import audience_groups, roles_required, translation_domain
 
@@ -10,11 +10,12 @@ from . import campaigns, segments
 from .models import DRAFT, Campaign
 
 _, _l = translation_domain(__name__).pair()
-sms_admin = Blueprint("sms", __name__, url_prefix="/admin/sms")
+sms_admin = Blueprint("sms", __name__, url_prefix="/admin/sms", static_folder="static")
 MAX_BODY = 1600
 #: campaign and message states as the pages show them
 STATUS_LABELS = {"draft": _l("draft"), "sending": _l("sending"), "sent": _l("sent"), "queued": _l("waiting"),
-                 "skipped": _l("skipped"), "failed": _l("failed")}
+                 "skipped": _l("skipped"), "failed": _l("failed"), "paused": _l("paused"),
+                 "cancelled": _l("cancelled")}
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
@@ -86,3 +87,48 @@ def send(campaign_id: int):
     if not problems:
         flash(_("Sending started."))
     return redirect(url_for("sms.show", campaign_id=campaign.id))
+
+
+#: the state changes of a started campaign: function, and the messages when it happened or could not
+CONTROLS = {
+    "pause": (campaigns.pause, _l("Sending paused: no further message goes out until you resume."),
+              _l("Only a campaign being sent can be paused.")),
+    "resume": (campaigns.resume, _l("Sending resumed."), _l("Only a paused campaign can be resumed.")),
+    "cancel": (campaigns.cancel, _l("Campaign cancelled: the messages not sent yet will not be sent."),
+               _l("Only a campaign being sent or paused can be cancelled.")),
+}
+
+
+@sms_admin.route("/<int:campaign_id>/<action>", methods=["POST"])
+@roles_required("admin", "marketer")
+def control(campaign_id: int, action: str):
+    """Pause, resume or cancel a started campaign."""
+    if action not in CONTROLS:
+        abort(404)
+    campaign = _campaign_or_404(campaign_id)
+    change, done, refused = CONTROLS[action]
+    if change(campaign):
+        flash(str(done))
+    else:
+        flash(str(refused), "error")
+    return redirect(url_for("sms.show", campaign_id=campaign.id))
+
+
+@sms_admin.route("/count")
+@roles_required("admin", "marketer")
+def count():
+    """The segments and cost of ``?text=`` as JSON, for the live counter
+    under an SMS text (``static/sms-count.js``); same rules as sending."""
+    text = request.args.get("text", "")
+    if len(text) > MAX_BODY:
+        message = _("The text is %(length)d characters long; the maximum is %(maximum)d.",
+                    length=len(text), maximum=MAX_BODY)
+        return jsonify({"error": message}), 400
+    result = segments.count(text)
+    price = campaigns.price_per_segment()
+    cost = result.cost(price)
+    return jsonify({"encoding": result.encoding, "units": result.units, "segments": result.segments,
+                    "per_segment": result.per_segment, "price_per_segment": price, "cost": cost,
+                    "label": _("%(segments)d segment(s) in %(encoding)s, %(units)d characters; %(cost)s per "
+                               "recipient.", segments=result.segments, encoding=result.encoding,
+                               units=result.units, cost=f"{cost:.4f}".rstrip("0").rstrip(".") if cost else "0")})

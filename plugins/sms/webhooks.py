@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from core import csrf_exempt, external_url, public, write_or_defer
 
 from .models import SmsSend
-from .optout import is_stop, record_stop
+from .optout import is_start, is_stop, keyword, record_start, record_stop
 from .phones import PhoneError, to_e164
 from .provider import configured_provider
 
@@ -43,17 +43,19 @@ def _refused() -> Response:
 @public
 @csrf_exempt
 def inbound():
-    """A reply to one of our numbers: ``From``, ``Body``. STOP words record the opposition."""
+    """A reply to one of our numbers: ``From``, ``Body``. STOP words record
+    the opposition, START words lift it; other replies are ignored."""
     if not _signed("sms_hooks.inbound"):
         return _refused()
     body = request.form.get("Body", "")
-    if is_stop(body):
+    action = record_stop if is_stop(body) else record_start if is_start(body) else None
+    if action is not None:
         try:
             phone = to_e164(request.form.get("From", ""))
         except PhoneError as error:
-            log.warning("STOP from an unreadable number: %s", error)
+            log.warning("%s from an unreadable number: %s", keyword(body), error)
         else:
-            write_or_defer(record_stop, phone, " ".join(body.split()).upper()[:40])
+            write_or_defer(action, phone, keyword(body)[:40])
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
