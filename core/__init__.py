@@ -36,7 +36,7 @@ from .contact_export import export_contact
 from .bulk import db_value, insert_rows, select_in
 from .csv_cells import csv_cell
 from .db import db_proxy, is_sqlite, write_transaction
-from .dispatch.memo import batch_memo
+from .dispatch.memo import batch_collect, batch_memo
 from .deferred_writes import WriteOutcome, write_or_defer
 from .event_kinds import (
     EventKind, UnknownEventKind, columns_changed_by, counts_as_interaction, data_matches, event_kind_registered, event_kinds,

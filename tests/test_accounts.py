@@ -31,6 +31,11 @@ def kinds_of(contact) -> list[str]:
 # --- linking --------------------------------------------------------------------------
 
 
+def link_form(page, index=0):
+    """The n-th "Link to ..." button of the account search page."""
+    return [form for form in page.forms.values() if form.action.endswith("/link")][index]
+
+
 def test_new_contacts_are_linked_by_their_email_domain_but_not_free_mail(ctx, run_jobs):
     acme = an_account(domain="https://www.Acme.fr/")
     assert acme.domain == "acme.fr"
@@ -146,8 +151,9 @@ def test_linking_by_hand_from_the_contact_page_and_the_account_page(admin, ctx, 
     page = admin.get(f"/admin/contacts/{bob.id}")
     assert "No account." in page.html.find(id="account-panel").text
     form = page.forms["account-link"]
-    form["account_id"] = str(acme.id)
-    page = form.submit().follow()
+    form["q"] = "acm"
+    choices = form.submit()
+    page = link_form(choices).submit().follow()  # "Link to Acme"
     assert "Bob is now linked to Acme." in page.text
     assert AccountContact.get(AccountContact.contact == bob.id).source == "manual"
 

@@ -36,5 +36,8 @@ def test_the_accounts_pages_speak_french(admin, ctx, run_jobs):
                    "Rattaché à un compte", "Compte : Acme", "1\u202f500\u202f000\u202f€", "domaine e-mail"):
         assert french in shown.text, french
     assert "Combined score" not in shown.text and "Linked to an account" not in shown.text
-    panel = admin.get(f"/admin/contacts/{ada.id}").html.find(id="account-panel").text
-    assert "Compte" in panel and "— aucun compte —" in panel
+    panel = admin.get(f"/admin/contacts/{ada.id}").html.find(id="account-panel")
+    assert "Compte" in panel.text and "Détacher de ce compte" in panel.text
+    assert "Trouver un compte par son nom ou son domaine" in panel.decode()
+    choose = admin.get(f"/admin/accounts/contacts/{ada.id}/choose", {"q": "zzz"})
+    assert "Aucun compte ne correspond à « zzz »." in choose.text

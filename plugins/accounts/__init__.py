@@ -1,9 +1,12 @@
 """Accounts (B2B companies): the tables (:mod:`.models`), the link of contacts
 by email domain or by hand (:mod:`.linking`), the account form's checks and
 the events of a change (:mod:`.editing`), the combined score, timeline and
-last interaction (:mod:`.score`), the segment filters (:mod:`.filters`), the
+last interaction (:mod:`.score`), the custom fields (:mod:`.fields`), the
+score thresholds and their trigger (:mod:`.crossing`), the owner rules and
+round robin (:mod:`.owners`), the segment filters (:mod:`.filters`), the
 workflow trigger and action (:mod:`.workflow`), CSV in and out
-(:mod:`.csvio`), the admin pages (:mod:`.views`) and GDPR (:mod:`.privacy`).
+(:mod:`.csvio`), the admin pages (:mod:`.views`), the REST API (:mod:`.api`)
+and GDPR (:mod:`.privacy`).
 
 Driving it from Python (tests)::
 
@@ -17,6 +20,7 @@ and action disappear; its tables are kept.
 """
 from __future__ import annotations
 
+import peewee
 from flask import render_template
 from markupsafe import Markup
 
@@ -24,28 +28,48 @@ from core import AdminMenuItem, Migration, Setting, SettingsGroup, counts_as_int
 
 from .editing import AccountError, clean_account, create_account, delete_account, update_account
 from .linking import account_of, link, unlink
+from .score import POINTS_KIND
 
 __all__ = ["AccountError", "account_of", "clean_account", "create_account", "delete_account", "link", "unlink",
            "update_account"]
 
 _l = translation_domain(__name__).lazy_gettext
 
-#: accounts offered in the contact page's select (by name)
-PANEL_CHOICES = 500
-
-
 @hookimpl
 def register_models():
-    from .models import ACCOUNTS_MODELS
+    from .models import ACCOUNTS_MODELS, COUNTER_MODELS, FIELD_MODELS
 
-    return list(ACCOUNTS_MODELS)
+    return list(ACCOUNTS_MODELS) + list(FIELD_MODELS) + list(COUNTER_MODELS)
+
+
+def add_last_score(database, migrator) -> None:
+    """``Account.last_score`` (the account score crossed trigger compares with it)."""
+    from playhouse.migrate import migrate
+
+    from .models import Account
+
+    table = Account._meta.table_name
+    if "last_score" not in {column.name for column in database.get_columns(table)}:
+        migrate(migrator.add_column(table, "last_score", Account.last_score))
+    # existing accounts start from the sum of their contacts' points: it is at
+    # least the score of every mode, so no threshold is reported crossed by the upgrade
+    from core import Contact
+    from .models import AccountContact
+
+    total = (Contact.select(peewee.fn.COALESCE(peewee.fn.SUM(Contact.points), 0))
+             .join(AccountContact, on=(AccountContact.contact == Contact.id))
+             .where(AccountContact.account == Account.id))
+    Account.update(last_score=total).where(Account.last_score.is_null()).execute()
 
 
 @hookimpl
 def register_migrations():
-    from .models import ACCOUNTS_MODELS
+    from .models import ACCOUNTS_MODELS, COUNTER_MODELS, FIELD_MODELS
 
-    return [Migration.create_tables(1, "accounts and the contacts' links", ACCOUNTS_MODELS)]
+    return [Migration.create_tables(1, "accounts and the contacts' links", ACCOUNTS_MODELS),
+            Migration.create_tables(2, "custom fields of accounts", FIELD_MODELS),
+            Migration(3, "the accounts' last combined score", add_last_score),
+            Migration.create_tables(4, "the round robin of new accounts' owners", COUNTER_MODELS)]
 
 
 @hookimpl
@@ -64,9 +88,10 @@ def register_segment_filters():
 
 @hookimpl
 def register_trigger_types():
+    from .crossing import score_trigger
     from .workflow import status_trigger
 
-    return [status_trigger()]
+    return [status_trigger(), score_trigger()]
 
 
 @hookimpl
@@ -86,9 +111,10 @@ def crm_sync_record_types():
 
 @hookimpl
 def register_blueprints():
+    from .api import accounts_api
     from .views import accounts_admin
 
-    return [accounts_admin]
+    return [accounts_admin, accounts_api]
 
 
 @hookimpl
@@ -98,7 +124,9 @@ def register_admin_menu():
 
 @hookimpl
 def register_settings():
+    from .crossing import THRESHOLDS_DEFAULT, clean_thresholds
     from .linking import FREE_MAIL_DEFAULT
+    from .owners import role_choices
     from .score import SCORE_MODES
 
     return [
@@ -107,12 +135,24 @@ def register_settings():
                     help=_l("One per line. Contacts at these domains are never linked to an account automatically.")),
             Setting("score_mode", _l("Combined score of an account"), kind="choice", default="sum",
                     choices=list(SCORE_MODES)),
+            Setting("score_thresholds", _l("Score thresholds"), kind="textarea", default=THRESHOLDS_DEFAULT,
+                    clean=clean_thresholds,
+                    help=_l("Whole numbers of points, one per line. The trigger “The account’s score crosses a "
+                            "threshold” offers them.")),
+            Setting("contacts_get_account_owner", _l("Contacts get their account’s owner"), kind="bool", default=True,
+                    help=_l("A contact without owner linked to an account that has one gets the account’s owner "
+                            "(when linked, and when the account gets an owner).")),
+            Setting("round_robin_role", _l("Round robin of new accounts"), kind="choice", default="",
+                    choices=role_choices(),
+                    help=_l("New accounts without owner get one in turn among the active, available users of "
+                            "this role.")),
         ])
     ]
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def contact_created(contact):
+    """Linked first, so that the account's owner comes before other owner rules (round robin)."""
     from .linking import on_contact_created
 
     on_contact_created(contact)
@@ -133,6 +173,10 @@ def contact_event(event):
         from .score import touch_last_interaction
 
         touch_last_interaction(event.contact_id, event.created_at)
+    if event.kind == POINTS_KIND:
+        from .crossing import check_score_of_contact
+
+        check_score_of_contact(event.contact_id)
 
 
 @hookimpl
@@ -153,9 +197,5 @@ def contact_erase(contact, mode):
 def tpl_slot(slot, context):
     if slot != "contact_sidebar" or context.get("contact") is None:
         return None
-    from .models import Account
-
     contact = context["contact"]
-    accounts = list(Account.select(Account.id, Account.name).order_by(Account.name).limit(PANEL_CHOICES))
-    return Markup(render_template("accounts/contact_panel.html", contact=contact, account=account_of(contact.id),
-                                  accounts=accounts))
+    return Markup(render_template("accounts/contact_panel.html", contact=contact, account=account_of(contact.id)))

@@ -14,6 +14,7 @@ import peewee
 from core import User, csv_cell, translation_domain
 
 from .editing import AccountError, clean_account, create_account, update_account
+from .fields import account_fields, values_of_many
 from .models import Account, AccountContact
 
 _ = translation_domain(__name__).gettext
@@ -26,8 +27,10 @@ PAGE = 1000
 
 def export_rows() -> Iterator[list]:
     """The header, then one row per account (by name, a page at a time; the
-    contact counts and owners read with the page, not per account)."""
-    yield list(COLUMNS) + ["contacts", "created_at", "last_interaction_at"]
+    contact counts, owners and custom values read with the page, not per
+    account). The custom fields come last, one column per key."""
+    custom = account_fields()
+    yield list(COLUMNS) + ["contacts", "created_at", "last_interaction_at"] + [f.key for f in custom]
     last_id = 0
     while True:
         page = list(Account.select(Account, User).join(User, peewee.JOIN.LEFT_OUTER)
@@ -37,13 +40,22 @@ def export_rows() -> Iterator[list]:
         counts = dict(AccountContact.select(AccountContact.account, peewee.fn.COUNT(AccountContact.contact))
                       .where(AccountContact.account.in_([a.id for a in page]))
                       .group_by(AccountContact.account).tuples())
+        values = values_of_many([a.id for a in page]) if custom else {}
         for account in page:
+            own = values.get(account.id, {})
             yield [account.name, account.domain or "", account.size_band,
                    "" if account.revenue is None else account.revenue, account.industry, account.status,
                    account.owner.email if account.owner_id else "", counts.get(account.id, 0),
                    account.created_at.isoformat(),
-                   account.last_interaction_at.isoformat() if account.last_interaction_at else ""]
+                   account.last_interaction_at.isoformat() if account.last_interaction_at else ""] + [
+                   _cell(own.get(f.key)) for f in custom]
         last_id = page[-1].id
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 def export_csv() -> Iterator[str]:
@@ -107,7 +119,7 @@ def import_csv(data: bytes) -> ImportReport:
         form["owner_id"] = form.pop("owner_email", "")
         existing = _existing(form)
         try:
-            values = clean_account(form, existing)
+            values = clean_account(form, existing, field_prefix="")
         except AccountError as error:
             report.errors.append((line, "; ".join(error.errors.values())))
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core import User, emit_many, translation_domain, utcnow, write_transaction
 
-from . import linking
+from . import fields, linking, owners
 from .kinds import STATUS_CHANGED, UNLINKED, UPDATED
 from .models import SIZE_BANDS, STATUSES, Account, AccountContact
 
@@ -45,9 +45,11 @@ def _owner_id(text: str) -> int | None:
     return user.id
 
 
-def clean_account(form, account: Account | None = None) -> dict:
+def clean_account(form, account: Account | None = None, field_prefix: str = fields.PREFIX) -> dict:
     """The values of an account from a form or a CSV row (strings), checked:
-    raises :class:`AccountError` listing every mistake."""
+    raises :class:`AccountError` listing every mistake. Custom fields are read
+    from ``field_prefix + key`` (``field.siret`` in a form, ``siret`` in a
+    CSV row) and land in ``values["custom"]``; those absent keep their value."""
     def text(key):
         return str(form.get(key) or "").strip()
 
@@ -85,6 +87,9 @@ def clean_account(form, account: Account | None = None) -> dict:
         values["owner_id"] = _owner_id(text("owner_id"))
     except ValueError:
         errors["owner_id"] = _("No active user %(owner)s.", owner=text("owner_id"))
+    getlist = getattr(form, "getlist", None)
+    values["custom"], custom_errors = fields.parse_field_values(form, getlist, field_prefix)
+    errors.update({fields.PREFIX + key: message for key, message in custom_errors.items()})
     if errors:
         raise AccountError(errors)
     return values
@@ -93,8 +98,13 @@ def clean_account(form, account: Account | None = None) -> dict:
 def create_account(values: dict) -> Account:
     """A new account from cleaned values; links the contacts already at its domain."""
     now = utcnow()
+    values = dict(values)
+    custom = values.pop("custom", None) or {}
     with write_transaction(Account._meta.database):
+        if values.get("owner_id") is None:
+            values["owner_id"] = owners.round_robin_owner()
         account = Account.create(**values, created_at=now, updated_at=now)
+        fields.store_values(account.id, custom)
         linking.link_existing_contacts(account)
     return account
 
@@ -104,12 +114,16 @@ def update_account(account: Account, values: dict, source: str = "admin") -> dic
     (``account_status_changed``) or another change (``account_updated``).
     A new domain moves the automatic links: contacts of the former domain
     leave, those of the new one join.
+    Custom fields changed are named by their key.
     Returns the changes, ``{field: (old, new)}``."""
+    values = dict(values)
+    custom = values.pop("custom", None) or {}
     changes = {key: (getattr(account, key), value) for key, value in values.items()
                if getattr(account, key) != value}
-    if not changes:
-        return {}
     with write_transaction(Account._meta.database):
+        changes.update({key: tuple(pair) for key, pair in fields.store_values(account.id, custom).items()})
+        if not changes:
+            return {}
         Account.update(**values, updated_at=utcnow()).where(Account.id == account.id).execute()
         contact_ids = [row.contact_id for row in linking.contact_ids_of(account)]
         data = {"account_id": account.id, "account_name": values.get("name", account.name)}
@@ -123,10 +137,13 @@ def update_account(account: Account, values: dict, source: str = "admin") -> dic
             rows += [{"contact": cid, "kind": UPDATED, "data": {**data, "changes": others}, "source": source}
                      for cid in contact_ids]
         emit_many(rows)
-        if "domain" in changes:
+        if "domain" in changes or "owner_id" in changes:
             account = Account.get_by_id(account.id)
+        if "domain" in changes:
             linking.drop_stale_domain_links(account)
             linking.link_existing_contacts(account)
+        if "owner_id" in changes:
+            owners.on_owner_set(account)
     return changes
 
 

@@ -13,6 +13,7 @@ LINKED = "account_linked"
 UNLINKED = "account_unlinked"
 STATUS_CHANGED = "account_status_changed"
 UPDATED = "account_updated"
+SCORE_CROSSED = "account_score_crossed"
 
 
 def _status(code) -> str:
@@ -26,6 +27,11 @@ def link_details(data: dict) -> list[tuple[str, str]]:
 def status_details(data: dict) -> list[tuple[str, str]]:
     return [(_("Account"), str(data.get("account_name") or "")),
             (_("Status"), f"{_status(data.get('old_status'))} → {_status(data.get('status'))}")]
+
+
+def score_details(data: dict) -> list[tuple[str, str]]:
+    return [(_("Account"), str(data.get("account_name") or "")), (_("Threshold"), str(data.get("threshold", ""))),
+            (_("Score"), f"{data.get('previous_score', '')} → {data.get('score', '')}")]
 
 
 def accounts_event_kinds() -> list[EventKind]:
@@ -45,4 +51,11 @@ def accounts_event_kinds() -> list[EventKind]:
         EventKind(UPDATED, _l("Account updated"), verb=_l("have their account updated"),
                   past=_l("had their account updated"), negative_past=_l("did not have their account updated"),
                   properties={**account, "changes": _l("the changed account fields")}, details=link_details),
+        EventKind(SCORE_CROSSED, _l("Account score crossed a threshold"),
+                  verb=_l("have their account’s score cross a threshold"),
+                  past=_l("had their account’s score cross a threshold"),
+                  negative_past=_l("did not have their account’s score cross a threshold"),
+                  properties={**account, "threshold": _l("the threshold crossed"), "score": _l("the new combined score"),
+                              "previous_score": _l("the combined score before")},
+                  details=score_details),
     ]

@@ -20,7 +20,9 @@ from core import (
 
 from .kinds import LINKED, UNLINKED
 from .models import Account, AccountContact
-from .score import refresh_last_interaction
+from .crossing import check_score
+from .owners import on_linked
+from .score import refresh_last_interaction, score_mode
 
 #: the default free-mail domains: no automatic link for these addresses
 FREE_MAIL_DEFAULT = "\n".join((
@@ -90,6 +92,13 @@ def _event_data(account: Account, **extra) -> dict:
     return {"account_id": account.id, "account_name": account.name, **extra}
 
 
+def moves_score(contact) -> bool:
+    """Whether linking or unlinking ``contact`` may move an account's combined
+    score (a new contact without points does not: no aggregate is computed
+    for each contact of a bulk import)."""
+    return bool(getattr(contact, "points", 0)) or score_mode() == "sum_90_days"
+
+
 def link(contact, account: Account, source: str = "manual") -> bool:
     """Link ``contact`` (a Contact) to ``account``, replacing its former link;
     False when it was already linked there (with the same source)."""
@@ -107,6 +116,12 @@ def link(contact, account: Account, source: str = "manual") -> bool:
         AccountContact.create(contact=contact.id, account=account.id, source=source, linked_at=utcnow())
         emit(contact, LINKED, _event_data(account, via=source), source=source)
         refresh_last_interaction(account.id)
+        if moves_score(contact):
+            if current is not None:
+                check_score(current.account_id)
+            check_score(account.id)
+        if on_linked(account, [contact.id]):
+            contact.owner_id = account.owner_id
     return True
 
 
@@ -119,6 +134,8 @@ def unlink(contact, source: str = "manual") -> bool:
         account = Account.get_by_id(current.account_id)
         current.delete_instance()
         emit(contact, UNLINKED, _event_data(account), source=source)
+        if moves_score(contact):
+            check_score(account.id)
     return True
 
 
@@ -163,6 +180,8 @@ def link_existing_contacts(account: Account) -> int:
         emit_many([{"contact": cid, "kind": LINKED, "data": _event_data(account, via="domain"), "source": "domain"}
                    for cid in ids])
         refresh_last_interaction(account.id)
+        check_score(account.id)
+        on_linked(account, ids)
     return len(ids)
 
 
@@ -180,6 +199,7 @@ def drop_stale_domain_links(account: Account) -> int:
         AccountContact.delete().where(AccountContact.contact.in_(ids)).execute()
         emit_many([{"contact": cid, "kind": UNLINKED, "data": _event_data(account), "source": "domain"}
                    for cid in ids])
+        check_score(account.id)
     return len(ids)
 
 
@@ -193,3 +213,23 @@ def contacts_of(account: Account):
 
 def contact_ids_of(account: Account):
     return AccountContact.select(AccountContact.contact).where(AccountContact.account == account.id)
+
+
+def search_accounts(text: str, limit: int) -> list[Account]:
+    """Accounts whose name or domain holds ``text``: names starting with it
+    first, then the others, by name; at most ``limit`` (two LIMITed queries,
+    whatever the number of accounts)."""
+    text = (text or "").strip()[:200]
+    if not text:
+        return []
+    starting = list(Account.select(Account.id, Account.name, Account.domain, Account.status)
+                    .where(Account.name.startswith(text) | Account.domain.startswith(text.lower()))
+                    .order_by(Account.name, Account.id).limit(limit))
+    if len(starting) >= limit:
+        return starting
+    seen = [account.id for account in starting]
+    query = (Account.select(Account.id, Account.name, Account.domain, Account.status)
+             .where(Account.name.contains(text) | Account.domain.contains(text.lower())))
+    if seen:
+        query = query.where(Account.id.not_in(seen))
+    return starting + list(query.order_by(Account.name, Account.id).limit(limit - len(starting)))

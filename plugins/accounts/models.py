@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import peewee
 
-from core import BaseModel, Contact, User, UTCDateTimeField, translation_domain, utcnow
+from core import BaseModel, Contact, JSONField, User, UTCDateTimeField, translation_domain, utcnow
 
 _l = translation_domain(__name__).lazy_gettext
 
@@ -41,6 +41,8 @@ class Account(BaseModel):
     updated_at = UTCDateTimeField(default=utcnow)
     #: the latest interaction of any of its contacts
     last_interaction_at = UTCDateTimeField(null=True)
+    #: the combined score when last computed (to tell a threshold crossed; None: never computed)
+    last_score = peewee.BigIntegerField(null=True)
 
     class Meta:
         table_name = "accounts_account"
@@ -72,4 +74,49 @@ class AccountContact(BaseModel):
         table_name = "accounts_contact"
 
 
+class AccountField(BaseModel):
+    """A custom field of accounts, of one of the contact field types
+    (``core.field_types()``: text, yes/no, select, multiple select, date, and
+    the plugins' types). ``key`` names its CSV column and its form input."""
+
+    key = peewee.CharField(unique=True)
+    label = peewee.CharField()
+    type_id = peewee.CharField()
+    #: choices of the select types
+    options = JSONField(default=list)
+    position = peewee.IntegerField(default=0)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "accounts_field"
+
+
+class AccountValue(BaseModel):
+    """One stored value of an account field, as text (multi-valued fields: one row each)."""
+
+    account = peewee.ForeignKeyField(Account, backref="values", on_delete="CASCADE")
+    field = peewee.ForeignKeyField(AccountField, backref="values", on_delete="CASCADE")
+    value = peewee.TextField()
+
+    class Meta:
+        table_name = "accounts_value"
+        primary_key = peewee.CompositeKey("account", "field", "value")
+        indexes = ((("field", "value"), False),)
+
+
+class Counter(BaseModel):
+    """A named counter (the round robin of new accounts' owners), incremented
+    inside the transaction that uses the value."""
+
+    name = peewee.CharField(primary_key=True)
+    value = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "accounts_counter"
+
+
 ACCOUNTS_MODELS = [Account, AccountContact]
+#: tables added by migration 2
+FIELD_MODELS = [AccountField, AccountValue]
+#: tables added by migration 4
+COUNTER_MODELS = [Counter]

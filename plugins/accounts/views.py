@@ -5,17 +5,22 @@ CSV export and import."""
 from __future__ import annotations
 
 import peewee
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, stream_with_context, url_for,
+)
 
-from core import Contact, User, normalize_email, roles_required, translation_domain
+from core import Contact, User, field_types, normalize_email, roles_required, translation_domain
 
-from . import csvio, editing, linking, score
-from .models import SIZE_BANDS, STATUSES, Account, AccountContact
+from . import csvio, editing, fields, linking, score
+from .models import SIZE_BANDS, STATUSES, Account, AccountContact, AccountField
 
 _ = translation_domain(__name__).gettext
 
-accounts_admin = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
+accounts_admin = Blueprint("accounts", __name__, url_prefix="/admin/accounts", static_folder="static")
 PER_PAGE = 50
+#: accounts the typeahead offers, and the search page lists
+SEARCH_LIMIT = 10
+CHOICES_LIMIT = 20
 #: contacts listed on an account page (the most recently active)
 CONTACTS_SHOWN = 200
 #: who may delete and import accounts (everyone signed in may see and edit them)
@@ -65,15 +70,30 @@ def _users():
     return list(User.select().where(User.is_active == True).order_by(User.email))  # noqa: E712
 
 
-def _render_form(account, form, errors, status=200):
+def _custom_from_form(form) -> dict:
+    """What the custom inputs of a posted form held (to show them again)."""
+    types = field_types()
+    result = {}
+    for field in fields.account_fields():
+        name = fields.PREFIX + field.key
+        field_type = types.get(field.type_id)
+        multi = field_type is not None and field_type.multi_valued and hasattr(form, "getlist")
+        result[field.key] = [item for item in form.getlist(name) if item] if multi else form.get(name)
+    return result
+
+
+def _render_form(account, form, errors, status=200, custom=None):
+    if custom is None:
+        custom = _custom_from_form(form)
     return render_template("accounts/form.html", account=account, form=form, errors=errors, users=_users(),
-                           size_bands=SIZE_BANDS, statuses=STATUSES), status
+                           size_bands=SIZE_BANDS, statuses=STATUSES, custom_fields=fields.account_fields(),
+                           custom=custom, widget=fields.widget, prefix=fields.PREFIX), status
 
 
 @accounts_admin.route("/new", methods=["GET", "POST"])
 def new():
     if request.method == "GET":
-        return _render_form(None, {"status": "prospect"}, {})
+        return _render_form(None, {"status": "prospect"}, {}, custom={})
     try:
         values = editing.clean_account(request.form)
     except editing.AccountError as error:
@@ -92,7 +112,7 @@ def edit(account_id):
     if request.method == "GET":
         form = {key: getattr(account, key) for key in editing.FIELDS}
         form["domain"], form["revenue"] = account.domain or "", "" if account.revenue is None else account.revenue
-        return _render_form(account, form, {})
+        return _render_form(account, form, {}, custom=fields.values_of(account.id))
     try:
         values = editing.clean_account(request.form, account)
     except editing.AccountError as error:
@@ -110,6 +130,8 @@ def show(account_id):
                            contacts=list(linking.contacts_of(account).limit(CONTACTS_SHOWN)),
                            contact_count=linking.contact_ids_of(account).count(),
                            timeline=score.timeline(account), combined=score.combined_score(account, mode),
+                           custom_fields=fields.account_fields(), custom=fields.values_of(account.id),
+                           show_value=fields.display,
                            score_mode=dict(score.SCORE_MODES)[mode])
 
 
@@ -157,6 +179,24 @@ def link_contact(contact_id):
     return redirect(url_for("admin.contact", contact_id=contact.id))
 
 
+@accounts_admin.route("/search")
+def search():
+    """Typeahead of the contact page's panel: ``{"items": [{id, name, domain, status}]}``, names
+    starting with the text first (at most ``SEARCH_LIMIT``; one indexed or limited query at any size)."""
+    found = linking.search_accounts(request.args.get("q", ""), SEARCH_LIMIT)
+    return jsonify(items=[{"id": a.id, "name": a.name, "domain": a.domain, "status": a.status} for a in found])
+
+
+@accounts_admin.route("/contacts/<int:contact_id>/choose")
+def choose_for_contact(contact_id):
+    """The panel's search without script: the matching accounts, each with a button linking the contact."""
+    contact = Contact.get_or_none(Contact.id == contact_id) or abort(404)
+    text = request.args.get("q", "").strip()[:200]
+    found = linking.search_accounts(text, CHOICES_LIMIT) if text else []
+    return render_template("accounts/choose.html", contact=contact, search=text, found=found,
+                           limit=CHOICES_LIMIT, current=linking.account_of(contact.id))
+
+
 @accounts_admin.route("/<int:account_id>/contacts/<int:contact_id>/unlink", methods=["POST"])
 def unlink_contact(account_id, contact_id):
     account = _account(account_id)
@@ -179,18 +219,50 @@ def export():
         "Content-Disposition": 'attachment; filename="accounts.csv"', "X-Content-Type-Options": "nosniff"})
 
 
+def _import_page(report):
+    return render_template("accounts/import.html", report=report, columns=csvio.COLUMNS,
+                           custom_keys=[field.key for field in fields.account_fields()])
+
+
 @accounts_admin.route("/import", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def import_accounts():
     if request.method == "GET":
-        return render_template("accounts/import.html", report=None, columns=csvio.COLUMNS)
+        return _import_page(None)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a CSV file to import."), "error")
-        return render_template("accounts/import.html", report=None, columns=csvio.COLUMNS), 400
+        return _import_page(None), 400
     try:
         report = csvio.import_csv(upload.read())
     except csvio.ImportFileError as error:
         flash(str(error), "error")
-        return render_template("accounts/import.html", report=None, columns=csvio.COLUMNS), 400
-    return render_template("accounts/import.html", report=report, columns=csvio.COLUMNS)
+        return _import_page(None), 400
+    return _import_page(report)
+
+
+@accounts_admin.route("/fields", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def field_definitions():
+    """The custom fields of accounts: the list and the form adding one."""
+    form, errors, status = {}, {}, 200
+    if request.method == "POST":
+        try:
+            field = fields.create_field(request.form)
+        except fields.FieldDefinitionError as error:
+            form, errors, status = request.form, error.errors, 400
+        else:
+            flash(_("Field %(label)s added; its CSV column is %(key)s.", label=field.label, key=field.key))
+            return redirect(url_for("accounts.field_definitions"))
+    types = fields.usable_types()
+    return render_template("accounts/fields.html", fields=fields.account_fields(), types=types, form=form,
+                           errors=errors), status
+
+
+@accounts_admin.route("/fields/<int:field_id>/delete", methods=["POST"])
+@roles_required(*MANAGERS)
+def delete_field(field_id):
+    field = AccountField.get_or_none(AccountField.id == field_id) or abort(404)
+    fields.delete_field(field)
+    flash(_("Field %(label)s deleted, with its values.", label=field.label))
+    return redirect(url_for("accounts.field_definitions"))

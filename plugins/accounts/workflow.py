@@ -8,11 +8,10 @@ from core import Action, Contact, TriggerType, Setting, emit, event_kind_registe
 from .kinds import STATUS_CHANGED
 from .linking import account_of
 from .models import STATUSES
+from .owners import OWNER_ASSIGNED
 
 _l = translation_domain(__name__).lazy_gettext
 
-#: the owners plugin's kind, emitted by name only while a plugin registers it
-OWNER_ASSIGNED = "owner_assigned"
 
 
 def match_status_change(event, settings: dict) -> bool:

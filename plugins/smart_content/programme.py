@@ -20,6 +20,8 @@ from .template import DEFAULT_SUBJECT, DEFAULT_TEMPLATE, TemplateError, check_te
 _, _l = translation_domain(__name__).pair()
 
 WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
+#: the stages a segment can lead to, in the order the rules are tried (engagement is what is left)
+GROUP_STAGES = ("loyalty", "transformation", "qualification")
 _DATE = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})$|^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
 
 
@@ -44,6 +46,9 @@ class Programme:
     opportunity_field: str = "opportunity_status"
     opportunity_values: list = dataclasses.field(default_factory=lambda: ["open"])
     qualification_threshold: int = 50
+    #: stage → ids of segments whose members are in that stage too (``GROUP_STAGES``), e.g.
+    #: ``{"loyalty": [12]}`` with 12 a dynamic segment "account status is customer"
+    stage_groups: dict = dataclasses.field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -167,8 +172,26 @@ def _int(form, key: str, errors: dict, low: int, high: int) -> int:
     return value
 
 
-def from_form(form, segment_ids: set[int]) -> Programme:
-    """Build settings from the admin form, or raise :class:`ProgrammeError`."""
+def _stage_groups(form, segment_ids: set[int], errors: dict) -> dict:
+    """The segments chosen per stage (``stage_groups_<stage>`` lists)."""
+    chosen = {}
+    for stage in GROUP_STAGES:
+        key, ids = f"stage_groups_{stage}", []
+        for raw in form.getlist(key):
+            if not raw.isdigit() or int(raw) not in segment_ids:
+                errors[key] = _("One of the segments chosen for this stage does not exist any more.")
+            elif int(raw) not in ids:
+                ids.append(int(raw))
+        if ids:
+            chosen[stage] = ids
+    return chosen
+
+
+def from_form(form, segment_ids: set[int], kept_stage_groups: dict | None = None) -> Programme:
+    """Build settings from the admin form, or raise :class:`ProgrammeError`.
+
+    ``kept_stage_groups``: when no audience source is active the form has no
+    segment pickers for the stages; the stored choice is passed here and kept."""
     errors: dict[str, str] = {}
     weekdays = sorted({int(d) for d in form.getlist("weekdays") if d in {str(i) for i in range(7)}})
     if not weekdays:
@@ -205,6 +228,8 @@ def from_form(form, segment_ids: set[int]) -> Programme:
         opportunity_field=(form.get("opportunity_field") or "").strip(),
         opportunity_values=_words(form.get("opportunity_values", "")),
         qualification_threshold=_int(form, "qualification_threshold", errors, -10**9, 10**9),
+        stage_groups=(dict(kept_stage_groups) if kept_stage_groups is not None
+                      else _stage_groups(form, segment_ids, errors)),
     )
     if "hour_start" not in errors and "hour_end" not in errors and programme.hour_start >= programme.hour_end:
         errors["hour_end"] = _("The end hour must be after the start hour.")

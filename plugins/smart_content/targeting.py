@@ -3,9 +3,16 @@
 - **Stage** follows configurable rules, first match wins: the per-contact
   override; the customer field → ``loyalty``; an open opportunity field →
   ``transformation``; points ≥ the qualification threshold →
-  ``qualification``; otherwise ``engagement``. The rules compile to one SQL
-  ``CASE`` expression (:func:`stage_sql`) so the picker computes the stage of
-  thousands of contacts in the same query that picks their content.
+  ``qualification``; otherwise ``engagement``. Each of the three stages may
+  also take the members of chosen segments (``Programme.stage_groups``, e.g.
+  a dynamic segment "account status is customer" → ``loyalty``): a contact
+  matching the field rule *or* in one of the segments is in that stage. The
+  rules compile to one SQL ``CASE`` expression (:func:`stage_sql`) so the
+  picker computes the stage of thousands of contacts in the same query that
+  picks their content; segment membership is the audience source's own query
+  (``core.audience_contact_ids``) nested as ``c.id IN (...)``, never a list of
+  ids loaded here. With no active source the segment rules are left out
+  (inert) and the stored choice is kept for when it comes back.
 - **Interests** = the contact's own tags ∪ the tags of the segments they are
   in (a segment is a target audience whose tags say what it cares about).
   Segments are read through the ``"segment"`` audience source
@@ -15,7 +22,7 @@
 from __future__ import annotations
 
 from core import (Contact, ContactTag, ContactValue, CustomField, Tag, audience_contact_ids, audience_groups,
-                  db_proxy)
+                  audience_source, db_proxy)
 
 from .models import STAGES, Profile
 
@@ -40,18 +47,43 @@ def _rule_sql(field_key: str, values: list[str], contact_ref: str) -> tuple[str,
             f"AND cv.field_id = {param} AND cv.value NOT IN ('', '0'))", [field.id])
 
 
+def _member_sql(group_ids, contact_ref: str) -> tuple[str, list]:
+    """``c.id IN (members of these groups)``, the audience source's own query
+    nested in the statement; "" when no group is chosen or no source is active
+    (the rule is inert)."""
+    if not group_ids or audience_source(AUDIENCE) is None:
+        return "", []
+    members, params = audience_contact_ids(AUDIENCE, list(group_ids)).sql()
+    return f"{contact_ref} IN ({members})", list(params)
+
+
+def _either(*clauses: tuple[str, list]) -> tuple[str, list]:
+    """The non-empty clauses joined by OR (``""`` when none)."""
+    kept = [(sql, params) for sql, params in clauses if sql]
+    if not kept:
+        return "", []
+    if len(kept) == 1:
+        return kept[0]
+    return "(" + " OR ".join(sql for sql, _ in kept) + ")", [p for _, params in kept for p in params]
+
+
 def stage_sql(programme, contact_alias: str = "c", profile_alias: str = "p") -> tuple[str, list]:
     """A SQL expression giving the stage of contact ``c`` (its profile joined as ``p``)."""
     param = db_proxy.param
+    contact_ref = f"{contact_alias}.id"
+    groups = programme.stage_groups or {}
     parts, params = [f"CASE WHEN {profile_alias}.stage_override IS NOT NULL THEN {profile_alias}.stage_override"], []
     for stage, key, values in (("loyalty", programme.customer_field, programme.customer_values),
                                ("transformation", programme.opportunity_field, programme.opportunity_values)):
-        clause, clause_params = _rule_sql(key, values, f"{contact_alias}.id")
+        clause, clause_params = _either(_rule_sql(key, values, contact_ref),
+                                        _member_sql(groups.get(stage), contact_ref))
         if clause:
             parts.append(f"WHEN {clause} THEN '{stage}'")
             params += clause_params
-    parts.append(f"WHEN {contact_alias}.points >= {param} THEN 'qualification' ELSE 'engagement' END")
-    params.append(int(programme.qualification_threshold))
+    clause, clause_params = _either(_member_sql(groups.get("qualification"), contact_ref),
+                                    (f"{contact_alias}.points >= {param}", [int(programme.qualification_threshold)]))
+    parts.append(f"WHEN {clause} THEN 'qualification' ELSE 'engagement' END")
+    params += clause_params
     return " ".join(parts), params
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import peewee
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from core import (Contact, FieldValueError, audience_groups, enqueue, for_contact, normalize_email, roles_required,
-                  translation_domain)
+from core import (Contact, FieldValueError, audience_groups, audience_source, enqueue, for_contact, normalize_email,
+                  roles_required, translation_domain)
 
 from . import feed_status, library, programme as programme_settings, sender, stats, targeting
 from .audience import programme_audience
@@ -187,10 +187,12 @@ def matrix():
 def programme():
     current, errors, form = programme_settings.load(), {}, None
     segments = audience_groups(targeting.AUDIENCE)
+    source_active = audience_source(targeting.AUDIENCE) is not None
     if request.method == "POST":
         form = request.form
         try:
-            current = programme_settings.from_form(form, {s.id for s in segments})
+            current = programme_settings.from_form(form, {s.id for s in segments},
+                                                   kept_stage_groups=None if source_active else current.stage_groups)
         except programme_settings.ProgrammeError as error:
             errors = error.errors
         else:
@@ -199,6 +201,7 @@ def programme():
             return redirect(url_for("smart_content.programme"))
     return render_template("smart_content/programme.html", programme=current, errors=errors, form=form,
                            segments=segments, weekdays=programme_settings.WEEKDAY_LABELS,
+                           source_active=source_active, group_stages=programme_settings.GROUP_STAGES,
                            audience=programme_audience(current)), (400 if errors else 200)
 
 
