@@ -73,19 +73,23 @@ def account_of(contact_id: int) -> Account | None:
 def account_for_email(email: str | None) -> Account | None:
     """The account an address links to automatically, or None (free mail, no account).
 
-    While a batch of events is dispatched, each domain is looked up once for
-    the batch (an import's contacts share a few domains); an account saved
-    meanwhile links its contacts itself (:func:`link_existing_contacts`)."""
+    While a batch of events is dispatched, which account id (or none) a domain
+    has is looked up once for the batch (an import's contacts share a few
+    domains, most of them without account); an account saved meanwhile links
+    its contacts itself (:func:`link_existing_contacts`). A matching account
+    is read afresh, and dropped if its domain changed meanwhile."""
     domain = email_domain(email)
     if not domain or domain in free_mail_domains():
         return None
-    found = batch_memo("accounts.by_domain", dict)
-    if domain not in found:
-        # most addresses match no account: core's plain SELECT (no peewee query
-        # to compile), the account read only on a match
+    ids = batch_memo("accounts.id_by_domain", dict)
+    if domain not in ids:
+        # core's plain SELECT: no peewee query to compile for every domain
         rows = select_in(Account, ["id"], {"domain": [domain]})
-        found[domain] = Account.get_by_id(rows[0][0]) if rows else None
-    return found[domain]
+        ids[domain] = rows[0][0] if rows else None
+    if ids[domain] is None:
+        return None
+    account = Account.get_or_none(Account.id == ids[domain])
+    return account if account is not None and account.domain == domain else None
 
 
 def _event_data(account: Account, **extra) -> dict:
