@@ -32,7 +32,7 @@ def backlog(total: int, contacts: int = 200) -> None:
         emit_many([{"contact": ids[n % len(ids)], "kind": "page_visited",
                     "data": {"url": f"https://ex.com/p{n}"}} for n in range(start, min(total, start + 1000))],
                   dispatch=False)
-    assert signal.request_drain()
+    assert signal.request_drain(), f"a drain was already signalled: {signal.holders()}"
 
 
 def start_worker(wsgi, *options: str) -> subprocess.Popen:
@@ -104,8 +104,20 @@ def test_a_backlog_of_events_holds_back_no_other_queue(wsgi, ctx, smtp_sink):
           "newsletter sent after (s):", round(sent_at - queued_at, 2), "events still waiting:", waiting_when_sent)
 
 
+def forget_stale_drains(redis) -> None:
+    """Expire drain flags left over from an earlier test's killed worker (a
+    busy machine failed this test's first signal twice in full runs, never
+    alone), printing who held them: shown if the test fails later."""
+    held = signal.holders()
+    if held:
+        ps = subprocess.run(["ps", "-eo", "pid,ppid,etimes,args"], capture_output=True, text=True).stdout
+        print("stale drain flags:", held, {key: redis.ttl(key) for key in signal.flags()}, ps[-3000:], sep="\n")
+        expire_drains(redis)
+
+
 def test_a_worker_killed_mid_backlog_neither_floods_the_queue_nor_loses_events(wsgi, ctx, run_jobs):
     total = 3_000
+    forget_stale_drains(ctx.extensions["couvee"].redis)
     backlog(total)
     worker = start_worker(wsgi, "--queue", "events")
     most_jobs = 0
