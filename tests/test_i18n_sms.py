@@ -31,7 +31,7 @@ def test_the_campaign_pages_speak_french(admin, ctx):
     form = refused.forms["new-campaign"]
     form["body"] = "Soldes ce week-end"
     shown = form.submit().follow()
-    assert "1 segment(s) en GSM-7, 18 caractères." in shown.text
+    assert "1 segment en GSM-7, 18 caractères." in shown.text
     assert "Les SMS ne sont pas configurés" in shown.text and "brouillon" in shown.text
 
 

@@ -156,8 +156,8 @@ def test_a_campaign_shows_its_cost_then_sends_once_to_each_reachable_contact(adm
     form = refused.forms["new-campaign"]
     form["body"] = "Bonjour {{ first_name }} : soldes -20 % ce week-end ! " + "x" * 120
     shown = form.submit().follow()
-    assert "2 segment(s) in GSM-7" in shown.text
-    assert "1 recipient(s) will receive it; estimated cost 0.10" in shown.text
+    assert "2 segments in GSM-7" in shown.text
+    assert "1 recipient will receive it; estimated cost 0.10" in shown.text
     assert "no valid phone number: 1" in shown.text and "replied STOP to an SMS" in shown.text
 
     shown.forms["send-campaign"].submit().follow()

@@ -175,7 +175,7 @@ def test_the_count_endpoint_follows_the_sending_rules_and_needs_a_login(web, adm
     store_setting("sms", "price_per_segment", "0.045")
     answer = admin.get("/admin/sms/count", {"text": "Bonjour " + "x" * 160}).json
     assert (answer["encoding"], answer["segments"], answer["units"], answer["cost"]) == ("GSM-7", 2, 168, 0.09)
-    assert answer["label"] == "2 segment(s) in GSM-7, 168 characters; 0.09 per recipient."
+    assert answer["label"] == "2 segments in GSM-7, 168 characters; 0.09 per recipient."
     assert admin.get("/admin/sms/count", {"text": "Café ? Oui ! 😀"}).json["encoding"] == "UCS-2"
     too_long = admin.get("/admin/sms/count", {"text": "x" * 1601}, status=400).json
     assert too_long["error"] == "The text is 1601 characters long; the maximum is 1600."
@@ -210,9 +210,9 @@ def test_the_campaign_form_counts_segments_live_in_a_browser(chromium, live_serv
     with logged_in_page(chromium, live_server, "/admin/sms/") as page:
         live = page.locator("#sms-live-count")
         page.locator("textarea[name=body]").fill("Bonjour Ada")
-        expect(live).to_have_text("1 segment(s) in GSM-7, 11 characters; 0.05 per recipient.")
+        expect(live).to_have_text("1 segment in GSM-7, 11 characters; 0.05 per recipient.")
         page.locator("textarea[name=body]").fill("Bonjour Ada 😀 " + "x" * 60)
-        expect(live).to_have_text("2 segment(s) in UCS-2, 75 characters; 0.1 per recipient.")
+        expect(live).to_have_text("2 segments in UCS-2, 75 characters; 0.1 per recipient.")
 
 
 def test_the_workflow_sms_step_counts_segments_live_in_a_browser(chromium, live_server, admin_user, ctx, admin):
@@ -230,4 +230,4 @@ def test_the_workflow_sms_step_counts_segments_live_in_a_browser(chromium, live_
     with logged_in_page(chromium, live_server, step_url) as page:
         page.locator("#s-text").fill("Bonjour {{ first_name }} " + "x" * 140)
         expect(page.locator("#sms-live-count")).to_have_text(
-            "2 segment(s) in GSM-7, 169 characters; 0.1 per recipient.")  # { and } take two septets
+            "2 segments in GSM-7, 169 characters; 0.1 per recipient.")  # { and } take two septets

@@ -10,6 +10,7 @@ from . import campaigns, segments
 from .models import DRAFT, Campaign
 
 _, _l = translation_domain(__name__).pair()
+ngettext = translation_domain(__name__).ngettext
 sms_admin = Blueprint("sms", __name__, url_prefix="/admin/sms", static_folder="static")
 MAX_BODY = 1600
 #: campaign and message states as the pages show them
@@ -129,6 +130,7 @@ def count():
     cost = result.cost(price)
     return jsonify({"encoding": result.encoding, "units": result.units, "segments": result.segments,
                     "per_segment": result.per_segment, "price_per_segment": price, "cost": cost,
-                    "label": _("%(segments)d segment(s) in %(encoding)s, %(units)d characters; %(cost)s per "
-                               "recipient.", segments=result.segments, encoding=result.encoding,
-                               units=result.units, cost=f"{cost:.4f}".rstrip("0").rstrip(".") if cost else "0")})
+                    "label": ngettext("%(num)d segment in %(encoding)s, %(units)d characters; %(cost)s per recipient.",
+                                      "%(num)d segments in %(encoding)s, %(units)d characters; %(cost)s per recipient.",
+                                      result.segments, encoding=result.encoding, units=result.units,
+                                      cost=f"{cost:.4f}".rstrip("0").rstrip(".") if cost else "0")})
