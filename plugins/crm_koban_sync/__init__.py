@@ -12,8 +12,8 @@ from markupsafe import Markup
 
 from core import Action, AdminMenuItem, Migration, PeriodicJob, batch_memo, enqueue, hookimpl, translation_domain
 
-from . import config, erasure, mapping, push
-from .models import MODELS, RECORD_MODELS, FieldMapping, KobanLink, SyncConflict
+from . import config, erasure, mapping, push, record_mapping
+from .models import MODELS, RECORD_MAPPING_MODELS, RECORD_MODELS, FieldMapping, KobanLink, SyncConflict
 
 _l = translation_domain(__name__).lazy_gettext
 
@@ -31,7 +31,7 @@ def _default_mapping(database, migrator):
 
 @hookimpl
 def register_models():
-    return list(MODELS) + list(RECORD_MODELS)
+    return list(MODELS) + list(RECORD_MODELS) + list(RECORD_MAPPING_MODELS)
 
 
 @hookimpl
@@ -48,7 +48,9 @@ def register_migrations():
     return [Migration.create_tables(1, "Koban links, mapping, sync log", MODELS, then=_default_mapping),
             Migration(2, "CRM status triggers saved as status_changed become crm_status_changed",
                       move_crm_status_triggers),
-            Migration.create_tables(3, "Koban account (ncThird) links and conflicts", RECORD_MODELS)]
+            Migration.create_tables(3, "Koban account (ncThird) links and conflicts", RECORD_MODELS),
+            Migration.create_tables(4, "Koban account field mapping (name ↔ Label, domain ↔ WebSite)",
+                                    RECORD_MAPPING_MODELS, then=record_mapping.create_defaults)]
 
 
 @hookimpl

@@ -53,11 +53,22 @@ def couvee_choices() -> list[tuple[str, str]]:
     return choices
 
 
+def check_direction(direction: str) -> str:
+    """``direction`` if it is ``both``, ``push`` or ``pull``, else :class:`MappingError`."""
+    if direction not in ("both", "push", "pull"):
+        raise MappingError(_("Choose a direction: both ways, Couvée → Koban or Koban → Couvée."))
+    return direction
+
+
+def is_property_name(name: str) -> bool:
+    """Whether ``name`` can be a plain Koban property (``Phone``, ``WebSite``)."""
+    return bool(name) and ":" not in name and name.replace("_", "").isalnum()
+
+
 def validate(couvee_field: str, koban_field: str, direction: str) -> tuple[str, str, str]:
     """Clean one mapping row or raise :class:`MappingError`."""
     couvee_field, koban_field = (couvee_field or "").strip(), (koban_field or "").strip()
-    if direction not in ("both", "push", "pull"):
-        raise MappingError(_("Choose a direction: both ways, Couvée → Koban or Koban → Couvée."))
+    check_direction(direction)
     if couvee_field not in dict(couvee_choices()):
         raise MappingError(_("“%(field)s” is not a Couvée field (email, first_name, last_name, a custom field or "
                              "tags).", field=couvee_field))
@@ -69,7 +80,7 @@ def validate(couvee_field: str, koban_field: str, direction: str) -> tuple[str, 
         if not ref.strip():
             raise MappingError(_("%(kind)s: needs the Koban id after the colon, e.g. %(kind)s:5583bc22…", kind=kind))
         koban_field = f"{kind}:{ref.strip()}"
-    elif ":" in koban_field or not koban_field.replace("_", "").isalnum():
+    elif not is_property_name(koban_field):
         raise MappingError(_("“%(field)s” is not a Koban contact property name.", field=koban_field))
     elif koban_field in RESERVED:
         raise MappingError(_("%(field)s is handled by the sync itself and cannot be mapped.", field=koban_field))

@@ -151,6 +151,23 @@ class RecordConflict(BaseModel):
         table_name = "crm_koban_record_conflict"
 
 
+class RecordMapping(BaseModel):
+    """A field of another plugin's record type (``account``) ↔ a property of
+    Koban's ``ncThird`` (``revenue`` ↔ ``Turnover``)."""
+
+    record_type = peewee.CharField()
+    record_field = peewee.CharField()
+    koban_field = peewee.CharField()
+    direction = peewee.CharField(default="both")
+    position = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "crm_koban_record_mapping"
+        indexes = ((("record_type", "record_field"), True), (("record_type", "koban_field"), True))
+
+
 MODELS = [KobanLink, FieldMapping, SyncRun, SyncError, SyncConflict, ErasedRecord]
 #: the tables of the account sync (migration 3)
 RECORD_MODELS = [KobanRecordLink, RecordConflict]
+#: the account field mapping (migration 4)
+RECORD_MAPPING_MODELS = [RecordMapping]

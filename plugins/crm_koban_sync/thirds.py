@@ -15,9 +15,10 @@ Every 5 minutes (and on “Sync accounts now”):
    our id as ``Extcode`` (``uniqueproperty=Extcode``; an account known by its
    Koban ``Guid`` but without our ``Extcode`` yet is matched on the Guid).
 
-Fields: ``name`` ↔ ``Label``, ``domain`` ↔ ``WebSite`` and ``status`` ↔
-``Status`` through the status codes setting (``prospect=PROS, customer=CLI,
-former=ANC``).
+Fields: the rows of the account mapping (``record_mapping``; by default
+``name`` ↔ ``Label`` and ``domain`` ↔ ``WebSite``), compared in the form the
+provider's ``canonical`` gives, and ``status`` ↔ ``Status`` through the
+status codes setting (``prospect=PROS, customer=CLI, former=ANC``).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import logging
 
 from core import state, utcnow
 
-from . import config
+from . import config, record_mapping
 from .client import MAX_BATCH, KobanError
 from .merge import decide
 from .models import KobanRecordLink, RecordConflict, SyncRun
@@ -35,9 +36,6 @@ from .runs import finish_run, last_cursor, record_error, start_run
 log = logging.getLogger(__name__)
 
 TYPE = "account"
-FIELDS = ("name", "domain", "status")
-#: our field -> Koban ncThird property (status goes through the codes)
-PROPERTIES = {"name": "Label", "domain": "WebSite"}
 OVERLAP = 120
 LOCK = "crm_koban:accounts_lock"
 MAX_PAGES = 10_000
@@ -70,15 +68,6 @@ def koban_status(remote: dict) -> str:
     if isinstance(status, dict):
         status = status.get("ExternalCode") or status.get("Code") or status.get("Label")
     return str(status or "").strip().upper()
-
-
-def normalize_domain(value) -> str:
-    text = str(value or "").strip().lower()
-    for prefix in ("https://", "http://"):
-        if text.startswith(prefix):
-            text = text[len(prefix):]
-    text = text.split("/")[0]
-    return text[4:] if text.startswith("www.") else text
 
 
 # --- links ----------------------------------------------------------------------------
@@ -130,16 +119,47 @@ def _values(spec, ids) -> dict[int, dict]:
     return {int(k): v for k, v in (spec["read"](list(ids)) or {}).items()}
 
 
-def _payload(record_id: int, values: dict, codes: dict) -> dict:
-    payload = {"Extcode": str(record_id), PROPERTIES["name"]: values.get("name") or "",
-               PROPERTIES["domain"]: values.get("domain") or None}
+class Mapping:
+    """The account mapping rows flowing one way, with the provider's fields."""
+
+    def __init__(self, spec: dict, direction: str):
+        self.fields = record_mapping.fields_of(spec)
+        self.rows = [row for row in record_mapping.rows(TYPE, direction) if row.record_field in self.fields]
+
+    def keys(self) -> list[str]:
+        return [row.record_field for row in self.rows] + ["status"]
+
+    def canonical(self, key: str, value) -> str:
+        """``value`` of field ``key`` in the comparable form (raises ValueError)."""
+        if key == "status":
+            return str(value or "")
+        return self.fields[key]["canonical"](value)
+
+    def plain(self, values: dict) -> dict:
+        """Our account's mapped values, comparable (a value we hold is kept as text if odd)."""
+        out = {}
+        for key in self.keys():
+            try:
+                out[key] = self.canonical(key, values.get(key))
+            except ValueError:
+                out[key] = str(values.get(key) or "")
+        return out
+
+
+def _agreed(synced: dict, keys) -> dict:
+    return {key: (synced or {}).get(key) or "" for key in keys}
+
+
+def _payload(record_id: int, values: dict, codes: dict, mapping: Mapping) -> dict:
+    payload = {"Extcode": str(record_id)}
+    for row in mapping.rows:
+        value = values.get(row.record_field)
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        payload[row.koban_field] = None if value in (None, "") else value
     if codes.get(values.get("status") or ""):
         payload["Status"] = codes[values["status"]]
     return payload
-
-
-def _plain(values: dict) -> dict:
-    return {key: values.get(key) or "" for key in FIELDS}
 
 
 def push_accounts(spec: dict, extra: set[int] = frozenset()) -> str:
@@ -149,10 +169,11 @@ def push_accounts(spec: dict, extra: set[int] = frozenset()) -> str:
     since = dt.datetime.fromtimestamp(cursor - OVERLAP, dt.timezone.utc) if cursor else None
     ids = set(spec["changed_since"](since) or []) | set(extra)
     values = _values(spec, ids)
+    mapping = Mapping(spec, "push")
     links = {link.record_id: link for link in KobanRecordLink.select().where(
         (KobanRecordLink.record_type == TYPE) & KobanRecordLink.record_id.in_(list(values) or [0]))}
     due = [rid for rid in sorted(values) if rid not in links or not links[rid].extcode_sent
-           or _plain(values[rid]) != _plain(links[rid].synced or {})]
+           or mapping.plain(values[rid]) != _agreed(links[rid].synced, mapping.keys())]
     run = start_run("account_push")
     if not due:
         run.cursor = int(started.timestamp())
@@ -166,7 +187,7 @@ def push_accounts(spec: dict, extra: set[int] = frozenset()) -> str:
         by_extcode = [rid for rid in due if rid not in by_guid]
         for unique, group in (("Guid", by_guid), ("Extcode", by_extcode)):
             for start in range(0, len(group), MAX_BATCH):
-                _post(client, group[start:start + MAX_BATCH], unique, values, links, codes, run)
+                _post(client, group[start:start + MAX_BATCH], unique, values, links, codes, mapping, run)
     except KobanError as error:
         finish_run(run, "failed", f"{error} The accounts are sent again on the next run.",
                    requests=client.requests if client else 0)
@@ -176,10 +197,10 @@ def push_accounts(spec: dict, extra: set[int] = frozenset()) -> str:
     return run.status
 
 
-def _post(client, chunk, unique, values, links, codes, run) -> None:
+def _post(client, chunk, unique, values, links, codes, mapping, run) -> None:
     payloads = []
     for rid in chunk:
-        payload = _payload(rid, values[rid], codes)
+        payload = _payload(rid, values[rid], codes, mapping)
         if unique == "Guid":
             payload["Guid"] = links[rid].guid
         payloads.append(payload)
@@ -200,7 +221,7 @@ def _post(client, chunk, unique, values, links, codes, run) -> None:
         KobanRecordLink.delete().where((KobanRecordLink.guid == result.guids[index])
                                        & (KobanRecordLink.record_id != rid)).execute()
         link.guid, link.extcode_sent = result.guids[index], True
-        link.synced = _plain(values[rid])
+        link.synced = {**(link.synced or {}), **mapping.plain(values[rid])}
         link.last_pushed_at, link.last_error = utcnow(), ""
         link.save()
 
@@ -239,18 +260,24 @@ def pull_accounts(spec: dict) -> tuple[str, set[int]]:
     return run.status, again
 
 
-def _remote_values(remote: dict) -> tuple[dict, str]:
-    """Koban's account in our fields, and a problem with its status ("" if none)."""
-    values = {"name": str(remote.get(PROPERTIES["name"]) or "").strip(),
-              "domain": normalize_domain(remote.get(PROPERTIES["domain"]))}
+def _remote_values(remote: dict, mapping: Mapping) -> tuple[dict, list[str]]:
+    """Koban's account in our fields (comparable), and the problems with the
+    values left out (a value an account cannot hold, an unknown status code)."""
+    values, problems = {}, []
+    for row in mapping.rows:
+        try:
+            values[row.record_field] = mapping.canonical(row.record_field, remote.get(row.koban_field))
+        except ValueError as error:
+            problems.append(f"{row.koban_field}: {error}; {row.record_field} left unchanged")
     code = koban_status(remote)
     if not code:
-        return values, ""
+        return values, problems
     ours = {theirs: mine for mine, theirs in status_codes().items()}.get(code)
     if ours is None:
-        return values, f"the status code {code} is not in the account status codes setting; status left unchanged"
-    values["status"] = ours
-    return values, ""
+        problems.append(f"the status code {code} is not in the account status codes setting; status left unchanged")
+    else:
+        values["status"] = ours
+    return values, problems
 
 
 def _find(spec, remote: dict, domain: str) -> tuple[int | None, KobanRecordLink | None]:
@@ -274,15 +301,17 @@ def apply_third(spec: dict, remote: dict, run: SyncRun, again: set[int]) -> str:
     from .pull import koban_seconds  # pull imports push, which imports this module
 
     remote_at = koban_seconds(remote.get("DUpdated"))
-    theirs, problem = _remote_values(remote)
-    record_id, link = _find(spec, remote, theirs["domain"])
-    if problem:
-        record_error(run, f"Koban account {guid} ({theirs['name']}): {problem}", guid=guid)
+    mapping = Mapping(spec, "pull")
+    theirs, problems = _remote_values(remote, mapping)
+    record_id, link = _find(spec, remote, theirs.get("domain") or "")
+    for problem in problems:
+        record_error(run, f"Koban account {guid} ({theirs.get('name') or remote.get('Label') or ''}): {problem}",
+                     guid=guid)
     if link is not None and link.koban_updated and remote_at and remote_at < link.koban_updated:
         run.unchanged += 1
         return "unchanged"
     if record_id is None:
-        if not theirs["name"]:
+        if not theirs.get("name"):
             run.skipped += 1
             return "skipped"
         record_id = spec["write"](None, theirs, config.SOURCE)
@@ -291,7 +320,7 @@ def apply_third(spec: dict, remote: dict, run: SyncRun, again: set[int]) -> str:
         outcome = "created"
         again.add(record_id)
     else:
-        base, take = _merge(spec, record_id, link, theirs, remote_at, run, again)
+        base, take = _merge(spec, record_id, link, theirs, remote_at, run, again, mapping)
         if take:
             spec["write"](record_id, take, config.SOURCE)
         outcome = "updated" if take else "unchanged"
@@ -300,7 +329,7 @@ def apply_third(spec: dict, remote: dict, run: SyncRun, again: set[int]) -> str:
     link.extcode_sent = link.extcode_sent or str(remote.get("Extcode") or "") == str(record_id)
     if not link.extcode_sent:
         again.add(record_id)
-    link.synced = {**_plain(link.synced or {}), **base}
+    link.synced = {**(link.synced or {}), **base}
     link.koban_updated = remote_at
     link.last_pulled_at, link.last_error = utcnow(), ""
     link.save()
@@ -308,10 +337,10 @@ def apply_third(spec: dict, remote: dict, run: SyncRun, again: set[int]) -> str:
     return outcome
 
 
-def _merge(spec, record_id, link, theirs, remote_at, run, again) -> tuple[dict, dict]:
+def _merge(spec, record_id, link, theirs, remote_at, run, again, mapping) -> tuple[dict, dict]:
     """Three-way merge like the contacts': returns the agreed values and those to write here."""
     current = _values(spec, [record_id]).get(record_id) or {}
-    ours, local_at = _plain(current), current.get("updated_at")
+    ours, local_at = mapping.plain(current), current.get("updated_at")
     agreed = dict(link.synced or {})
     remote_time = dt.datetime.fromtimestamp(remote_at, dt.timezone.utc) if remote_at else None
     base, take = {}, {}
