@@ -7,10 +7,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from core import Contact, enqueue, roles_required, translation_domain
 
-from . import config, mapping, push, thirds
+from . import config, mapping, push, record_mapping, thirds
 from .charts import runs_chart
 from .client import KobanError
-from .models import DIRECTIONS, FieldMapping, KobanRecordLink, RecordConflict, SyncConflict, SyncError, SyncRun
+from .models import (DIRECTIONS, FieldMapping, KobanRecordLink, RecordConflict, RecordMapping, SyncConflict, SyncError,
+                     SyncRun)
 from .pull import pull_updates
 from .runs import KIND_LABELS, STATUS_LABELS
 
@@ -118,52 +119,101 @@ def run(run_id):
 # --- mapping ----------------------------------------------------------------------------
 
 
+def _mapping_page(error=None, values=None, account_error=None, account_values=None):
+    values = values or {"couvee_field": "", "koban_field": "", "direction": "both"}
+    account_values = account_values or {"record_field": "", "koban_field": "", "direction": "both"}
+    spec = thirds.provider()
+    account_fields = {key: field["label"] for key, field in record_mapping.fields_of(spec).items()} if spec else {}
+    return render_template(
+        "crm_koban_sync/mapping.html", rows=mapping.mappings(), error=error, values=values,
+        couvee_choices=mapping.couvee_choices(), koban_properties=mapping.KOBAN_PROPERTIES,
+        directions=DIRECTIONS, labels=dict(mapping.couvee_choices()), direction_labels=dict(DIRECTIONS),
+        accounts_offered=spec is not None, account_rows=record_mapping.rows(thirds.TYPE),
+        account_fields=account_fields, account_error=account_error, account_values=account_values,
+    ), (400 if error or account_error else 200)
+
+
 @crm_admin.route("/mapping", methods=["GET", "POST"])
 @roles_required("admin")
 def mapping_page():
-    error, values = None, {"couvee_field": "", "koban_field": "", "direction": "both"}
-    if request.method == "POST":
-        values = {key: request.form.get(key, "") for key in values}
-        try:
-            couvee_field, koban_field, direction = mapping.validate(**values)
-            if FieldMapping.select().where((FieldMapping.couvee_field == couvee_field)
-                                           & (FieldMapping.koban_field == koban_field)).exists():
-                raise mapping.MappingError(_("This pair is already mapped."))
-            last = FieldMapping.select().order_by(FieldMapping.position.desc()).first()
-            FieldMapping.create(couvee_field=couvee_field, koban_field=koban_field, direction=direction,
-                                position=(last.position + 1) if last else 0)
-            flash(_("%(couvee)s ↔ %(koban)s added.", couvee=couvee_field, koban=koban_field))
-            return redirect(url_for("crm_koban.mapping_page"))
-        except mapping.MappingError as problem:
-            error = str(problem)
-    return render_template("crm_koban_sync/mapping.html", rows=mapping.mappings(), error=error, values=values,
-                           couvee_choices=mapping.couvee_choices(), koban_properties=mapping.KOBAN_PROPERTIES,
-                           directions=DIRECTIONS, labels=dict(mapping.couvee_choices()),
-                           direction_labels=dict(DIRECTIONS)), (400 if error else 200)
+    if request.method == "GET":
+        return _mapping_page()
+    values = {key: request.form.get(key, "") for key in ("couvee_field", "koban_field", "direction")}
+    try:
+        couvee_field, koban_field, direction = mapping.validate(**values)
+        if FieldMapping.select().where((FieldMapping.couvee_field == couvee_field)
+                                       & (FieldMapping.koban_field == koban_field)).exists():
+            raise mapping.MappingError(_("This pair is already mapped."))
+        last = FieldMapping.select().order_by(FieldMapping.position.desc()).first()
+        FieldMapping.create(couvee_field=couvee_field, koban_field=koban_field, direction=direction,
+                            position=(last.position + 1) if last else 0)
+    except mapping.MappingError as problem:
+        return _mapping_page(error=str(problem), values=values)
+    flash(_("%(couvee)s ↔ %(koban)s added.", couvee=couvee_field, koban=koban_field))
+    return redirect(url_for("crm_koban.mapping_page"))
 
 
-@crm_admin.route("/mapping/<int:row_id>/direction", methods=["POST"])
+@crm_admin.route("/mapping/accounts", methods=["POST"])
 @roles_required("admin")
-def mapping_direction(row_id):
-    row = FieldMapping.get_or_none(FieldMapping.id == row_id) or abort(404)
+def account_mapping_add():
+    """Add an account field ↔ ncThird property row."""
+    values = {key: request.form.get(key, "") for key in ("record_field", "koban_field", "direction")}
+    spec = thirds.provider()
+    if spec is None:
+        flash(_("No plugin offers accounts (turn the Accounts plugin on)."), "error")
+        return redirect(url_for("crm_koban.mapping_page"))
+    try:
+        row = record_mapping.add(spec, **values)
+    except mapping.MappingError as problem:
+        return _mapping_page(account_error=str(problem), account_values=values)
+    flash(_("%(couvee)s ↔ %(koban)s added.", couvee=row.record_field, koban=row.koban_field))
+    return redirect(url_for("crm_koban.mapping_page"))
+
+
+def _set_direction(row, ours: str):
     direction = request.form.get("direction", "")
     if direction not in dict(DIRECTIONS):
         flash(_("Choose a direction from the list."), "error")
     else:
         row.direction = direction
         row.save()
-        flash(_("%(couvee)s ↔ %(koban)s: %(direction)s.", couvee=row.couvee_field, koban=row.koban_field,
+        flash(_("%(couvee)s ↔ %(koban)s: %(direction)s.", couvee=ours, koban=row.koban_field,
                 direction=dict(DIRECTIONS)[direction]))
     return redirect(url_for("crm_koban.mapping_page"))
+
+
+def _delete(row, ours: str):
+    row.delete_instance()
+    flash(_("%(couvee)s ↔ %(koban)s removed.", couvee=ours, koban=row.koban_field))
+    return redirect(url_for("crm_koban.mapping_page"))
+
+
+@crm_admin.route("/mapping/<int:row_id>/direction", methods=["POST"])
+@roles_required("admin")
+def mapping_direction(row_id):
+    row = FieldMapping.get_or_none(FieldMapping.id == row_id) or abort(404)
+    return _set_direction(row, row.couvee_field)
 
 
 @crm_admin.route("/mapping/<int:row_id>/delete", methods=["POST"])
 @roles_required("admin")
 def mapping_delete(row_id):
     row = FieldMapping.get_or_none(FieldMapping.id == row_id) or abort(404)
-    row.delete_instance()
-    flash(_("%(couvee)s ↔ %(koban)s removed.", couvee=row.couvee_field, koban=row.koban_field))
-    return redirect(url_for("crm_koban.mapping_page"))
+    return _delete(row, row.couvee_field)
+
+
+@crm_admin.route("/mapping/accounts/<int:row_id>/direction", methods=["POST"])
+@roles_required("admin")
+def account_mapping_direction(row_id):
+    row = RecordMapping.get_or_none(RecordMapping.id == row_id) or abort(404)
+    return _set_direction(row, row.record_field)
+
+
+@crm_admin.route("/mapping/accounts/<int:row_id>/delete", methods=["POST"])
+@roles_required("admin")
+def account_mapping_delete(row_id):
+    row = RecordMapping.get_or_none(RecordMapping.id == row_id) or abort(404)
+    return _delete(row, row.record_field)
 
 
 # --- contact panel -----------------------------------------------------------------------
