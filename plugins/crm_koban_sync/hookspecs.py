@@ -22,18 +22,25 @@ def crm_sync_record_types():
     - ``changed_since(since)``: ids of the records created or changed at or
       after ``since`` (an aware UTC datetime; ``None`` means all of them);
     - ``read(ids)``: ``{id: values}`` for those that still exist, values being
-      ``name``, ``domain`` (lower case, no ``www.``; ``""`` if none),
-      ``status`` (``prospect``, ``customer`` or ``former``) and ``updated_at``
+      those of ``fields()``, ``name``, ``domain`` (lower case, no ``www.``;
+      ``""`` if none), ``status`` (``prospect``, ``customer`` or ``former``) and ``updated_at``
       (aware UTC datetime of the last change);
     - ``find(domain)``: the id of the record with this domain, or ``None``;
     - ``write(record_id, values, source)``: create (``record_id`` is ``None``)
-      or update a record from some of ``name``/``domain``/``status``; returns
-      its id; raises ``ValueError`` with a message a user can read when the
+      or update a record from some of ``status`` and the ``fields()`` keys
+      (values as ``canonical`` gives them); returns its id; raises ``ValueError`` with a message a user can read when the
       values are refused (nothing is then written). ``source`` is
       ``"crm_koban"``: record it on the events your change emits;
     - ``record_of_contacts(contact_ids)``: ``{contact_id: record_id}`` for the
       contacts that belong to a record (the contact push sends it as the
-      contact's ``Third``).
+      contact's ``Third``);
+    - ``fields()``: the fields the account mapping page may map to Koban
+      properties, a list of dicts with ``key`` (as in ``read``/``write``),
+      ``label`` and ``canonical(value)``: a value from either side (Koban's
+      JSON or ``read``'s) as the text both sides are compared and written in
+      (``"2 500 000"`` → ``"2500000"``), raising ``ValueError`` with a
+      readable message when a record cannot hold it. ``read`` returns these
+      keys too, and ``write`` accepts them.
 
     The sync keeps the Koban Guid of each record in its own table: the
     provider stores nothing about Koban.
@@ -44,5 +51,9 @@ def crm_sync_record_types():
         def crm_sync_record_types():
             return [{"type": "account", "label": _l("Accounts"), "changed_since": changed_since,
                      "read": read, "find": find_by_domain, "write": write,
-                     "record_of_contacts": record_of_contacts}]
+                     "record_of_contacts": record_of_contacts, "fields": mappable_fields}]
+
+        def mappable_fields():
+            return [{"key": "name", "label": _l("Name"), "canonical": lambda v: str(v or "").strip()},
+                    {"key": "revenue", "label": _l("Revenue"), "canonical": revenue_text}]
     """
