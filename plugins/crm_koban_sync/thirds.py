@@ -240,12 +240,13 @@ def pull_accounts(spec: dict) -> tuple[str, set[int]]:
     client = None
     try:
         client = config.make_client()
+        mapping = Mapping(spec, "pull")
         start, size = 0, config.page_size()
         for _page in range(MAX_PAGES):
             total, page = client.thirds_updated(since, start, size)
             for remote in page:
                 try:
-                    apply_third(spec, remote, run, again)
+                    apply_third(spec, remote, run, again, mapping)
                 except ValueError as error:
                     record_error(run, f"Koban account {remote.get('Guid')}: {error}", guid=str(remote.get("Guid") or ""))
             start += len(page)
@@ -292,8 +293,8 @@ def _find(spec, remote: dict, domain: str) -> tuple[int | None, KobanRecordLink 
     return (int(found), link_of(int(found))) if found is not None else (None, None)
 
 
-def apply_third(spec: dict, remote: dict, run: SyncRun, again: set[int]) -> str:
-    """Create or update our account for one Koban account."""
+def apply_third(spec: dict, remote: dict, run: SyncRun, again: set[int], mapping: Mapping) -> str:
+    """Create or update our account for one Koban account (``mapping``: the rows flowing ``pull``)."""
     guid = str(remote.get("Guid") or "")
     if not guid:
         run.skipped += 1
@@ -301,7 +302,6 @@ def apply_third(spec: dict, remote: dict, run: SyncRun, again: set[int]) -> str:
     from .pull import koban_seconds  # pull imports push, which imports this module
 
     remote_at = koban_seconds(remote.get("DUpdated"))
-    mapping = Mapping(spec, "pull")
     theirs, problems = _remote_values(remote, mapping)
     record_id, link = _find(spec, remote, theirs.get("domain") or "")
     for problem in problems:
