@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import translation_domain
-
-from core import field_types
+from core import field_types, translation_domain
 
 from . import fields as custom_fields
 from .editing import _revenue, clean_account, create_account, update_account
