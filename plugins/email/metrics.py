@@ -7,7 +7,7 @@ import datetime as dt
 
 from peewee import fn
 
-from core import utcnow
+from core import count_per_local_day, local_today
 
 from .models import DONE, Click, Link, Send
 
@@ -50,23 +50,20 @@ def top_links(newsletter_id: int, limit: int = 10) -> list[dict]:
 
 
 def daily(days: int = 30, newsletter_id: int | None = None) -> dict:
-    """``{"days": [...], "sent": [...], "opens": [...], "clicks": [...], "unsubscribes": [...],
-    "bounces": [...]}`` for the last ``days`` days (UTC)."""
-    today = utcnow().date()
-    labels = [(today - dt.timedelta(days=offset)).isoformat() for offset in range(days - 1, -1, -1)]
-    since = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), tzinfo=dt.timezone.utc)
+    """``{"days": [...], "sent": [...], "opens": [...], "clicks": [...], "unsubscribes": [...]}``
+    for the last ``days`` days of the instance time zone."""
+    today = local_today()
+    start = today - dt.timedelta(days=days - 1)
+    dates = [start + dt.timedelta(days=offset) for offset in range(days)]
     scope = (Send.newsletter == newsletter_id) if newsletter_id else (Send.id > 0)
 
     def per_day(column, extra=None):
-        condition = scope & (column >= since)
-        if extra is not None:
-            condition &= extra
-        query = Send.select(fn.DATE(column).alias("day"), fn.COUNT(Send.id)).where(condition).group_by(fn.DATE(column))
-        counts = {str(day)[:10]: n for day, n in query.tuples()}
-        return [counts.get(label, 0) for label in labels]
+        condition = scope if extra is None else scope & extra
+        counts = count_per_local_day(Send, column, start, today, condition)
+        return [counts.get(day, 0) for day in dates]
 
     return {
-        "days": labels,
+        "days": [day.isoformat() for day in dates],
         "sent": per_day(Send.sent_at, Send.status == DONE),
         "opens": per_day(Send.opened_at),
         "clicks": per_day(Send.clicked_at),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import peewee
 from markupsafe import Markup, escape
 
-from core import Contact, translation_domain, utcnow
+from core import Contact, count_per_local_day, local_day_start, local_today, translation_domain
 
 from .models import Hit, Site
 
@@ -60,10 +60,9 @@ def _where(filters: VisitFilters):
             | Contact.last_name.contains(filters.contact))
         condition &= Hit.contact.in_(matching)
     if filters.since:
-        condition &= Hit.created_at >= dt.datetime.combine(filters.since, dt.time(), dt.timezone.utc)
+        condition &= Hit.created_at >= local_day_start(filters.since)
     if filters.until:
-        condition &= Hit.created_at < dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(),
-                                                          dt.timezone.utc)
+        condition &= Hit.created_at < local_day_start(filters.until + dt.timedelta(days=1))
     return condition
 
 
@@ -82,17 +81,14 @@ def top_pages(filters: VisitFilters, limit: int = 10) -> list[tuple[str, int]]:
 
 
 def per_day(filters: VisitFilters, days: int = 30) -> list[tuple[dt.date, int]]:
-    """Page views per UTC day over the last ``days`` days (or the filtered range)."""
-    end = filters.until or utcnow().date()
+    """Page views per instance day (time zone setting) over the last ``days``
+    days (or the filtered range)."""
+    end = filters.until or local_today()
     start = filters.since or end - dt.timedelta(days=days - 1)
     if (end - start).days > 366:
         start = end - dt.timedelta(days=366)
-    bounded = VisitFilters(filters.site_id, filters.url, filters.contact, start, end)
-    counts: dict[dt.date, int] = {}
-    query = Hit.select(Hit.created_at).where(_where(bounded) & (Hit.kind == "page")).tuples()
-    for (when,) in query.iterator():
-        day = when.date()
-        counts[day] = counts.get(day, 0) + 1
+    unbounded = VisitFilters(filters.site_id, filters.url, filters.contact)
+    counts = count_per_local_day(Hit, Hit.created_at, start, end, _where(unbounded) & (Hit.kind == "page"))
     return [(start + dt.timedelta(days=i), counts.get(start + dt.timedelta(days=i), 0))
             for i in range((end - start).days + 1)]
 
