@@ -41,7 +41,7 @@ def runs_and_tags(app, email: str) -> tuple[int, list[str]]:
 
 def test_automation_is_a_bundled_plugin_active_by_default(admin, ctx):
     state = ctx.extensions["couvee"]
-    assert_bundled_and_active(state, "automation", formerly="core_automation")
+    assert_bundled_and_active(state, "automation", formerly="core_automation", migrations=2)
     assert state.registries.event_kinds.owner("workflow_entered") == "automation"
     assert state.registries.actions.owner("workflow.start") == "automation"
     assert {"automation.time_triggers", "automation.recover"} <= {job.id for job in state.registries.periodic_jobs}

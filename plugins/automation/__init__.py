@@ -49,7 +49,10 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    return [Migration.create_tables(1, "workflows, versions, runs, step claims and run logs", AUTOMATION_MODELS)]
+    from .migrations import add_log_keys
+
+    return [Migration.create_tables(1, "workflows, versions, runs, step claims and run logs", AUTOMATION_MODELS),
+            Migration(2, "run log lines shown in the reader's language", add_log_keys)]
 
 
 @hookimpl

@@ -44,6 +44,7 @@ from flask import current_app, g, has_app_context
 
 from core import Contact, SendResult, db_proxy, emit, enqueue, is_sqlite, utcnow, write_transaction
 from .definition import StepMap
+from .logtext import N_, log_key
 from .models import RUN_ACTIVE, RunLog, StepExecution, Workflow, WorkflowRun, WorkflowVersion
 from .steps import check_condition, delay_due
 
@@ -68,11 +69,13 @@ class StepOutcome:
 STOP = StepOutcome(False)
 
 
-def write_log(run: WorkflowRun, kind: str, message: str, step_id: str | None = None) -> None:
+def write_log(run: WorkflowRun, kind: str, message: str, step_id: str | None = None,
+              key: str | None = None) -> None:
     """A line of the run's history: written now, or with the others of the
-    job when inside :func:`run_logs`."""
+    job when inside :func:`run_logs`. ``message`` is the English text, ``key``
+    what pages translate (:func:`.logtext.log_key`)."""
     row = {"run": run.id, "workflow": run.workflow_id, "contact": run.contact_id, "step_id": step_id,
-           "kind": kind, "message": message[:2000], "at": utcnow()}
+           "kind": kind, "message": message[:2000], "message_key": key, "at": utcnow()}
     pending = g.get("couvee_run_logs") if has_app_context() else None
     if pending is None:
         RunLog.insert(row).execute()
@@ -256,12 +259,14 @@ def _delay(run, step, contact, execution, state) -> StepOutcome:
         due, why = delay_due(step, contact, execution.started_at)
         if due <= now:
             finish(execution)
-            write_log(run, "step", f"{why}: already due, goes on", step["id"])
+            write_log(run, "step", f"{why}: already due, goes on", step["id"],
+                      log_key(N_("%(why)s: already due, goes on"), why=why))
             return StepOutcome(True)
         StepExecution.update(status="waiting", outcome=due.isoformat(), lease_until=None).where(
             StepExecution.id == execution.id).execute()
         if _set_run(run, status="waiting", wake_at=due):
-            write_log(run, "waiting", f"{why} (until {due:%Y-%m-%d %H:%M} UTC)", step["id"])
+            write_log(run, "waiting", f"{why} (until {due:%Y-%m-%d %H:%M} UTC)", step["id"],
+                      log_key(N_("%(why)s (until %(due_at)s)"), why=why, due_at=due))
             schedule(run, at=due)
         return STOP
     due = dt.datetime.fromisoformat(execution.outcome)
@@ -269,7 +274,7 @@ def _delay(run, step, contact, execution, state) -> StepOutcome:
         schedule(run, at=due)  # woken early (e.g. by recovery): sleep again
         return STOP
     if finish(execution):
-        write_log(run, "step", "delay over", step["id"])
+        write_log(run, "step", "delay over", step["id"], log_key(N_("delay over")))
     return StepOutcome(True)
 
 
@@ -279,14 +284,16 @@ def _wait(run, step, execution, state) -> StepOutcome:
         until = execution.started_at + dt.timedelta(days=int(settings.get("days") or 30))
         StepExecution.update(status="waiting", lease_until=None).where(StepExecution.id == execution.id).execute()
         if _set_run(run, status="waiting", wake_at=until, waiting_for=settings.get("event") or ""):
-            write_log(run, "waiting", f"waits until {until:%Y-%m-%d %H:%M} UTC for it", step["id"])
+            write_log(run, "waiting", f"waits until {until:%Y-%m-%d %H:%M} UTC for it", step["id"],
+                      log_key(N_("waits until %(until_at)s for it"), until_at=until))
             schedule(run, at=until)
         return STOP
     if run.wake_at is not None and run.wake_at > utcnow():
         schedule(run, at=run.wake_at)
         return STOP
     if finish(execution, outcome="no"):
-        write_log(run, "branch", "time ran out: takes the “no” branch", step["id"])
+        write_log(run, "branch", "time ran out: takes the “no” branch", step["id"],
+                  log_key(N_("time ran out: takes the “no” branch")))
         return StepOutcome(True, "no")
     return STOP  # the awaited event won the race
 
@@ -298,7 +305,8 @@ def _condition(run, step, contact, execution) -> StepOutcome:
         return _failed_attempt(run, step, execution, error)
     branch = "yes" if yes else "no"
     if finish(execution, outcome=branch):
-        write_log(run, "branch", f"{reason}: takes the “{branch}” branch", step["id"])
+        write_log(run, "branch", f"{reason}: takes the “{branch}” branch", step["id"],
+                  log_key(N_("%(reason)s: takes the “%(branch)s” branch"), reason=reason, branch=branch))
     return StepOutcome(True, branch)
 
 
@@ -320,7 +328,9 @@ def _action(run, step, contact, execution) -> StepOutcome:
         return _failed_attempt(run, step, execution, error)
     if finish(execution):
         detail = result.describe() if isinstance(result, SendResult) else result if isinstance(result, str) else ""
-        write_log(run, "step", f"{action.label}: {detail}" if detail else action.label, step["id"])
+        key = (log_key(N_("%(action)s: %(detail)s"), action=action.id, detail=detail) if detail
+               else log_key(N_("%(action)s"), action=action.id))
+        write_log(run, "step", f"{action.label}: {detail}" if detail else str(action.label), step["id"], key)
     return StepOutcome(True)
 
 
@@ -328,14 +338,18 @@ def _failed_attempt(run, step, execution, error) -> StepOutcome:
     message = f"{type(error).__name__}: {error}"
     if execution.attempts >= MAX_ATTEMPTS:
         finish(execution, status="failed", error=message)
-        fail(run, f"step {step['id']} failed after {execution.attempts} attempts: {message}", step["id"])
+        fail(run, f"step {step['id']} failed after {execution.attempts} attempts: {message}", step["id"],
+             log_key(N_("step %(step)s failed after %(attempts)s attempts: %(error)s"), step=step["id"],
+                     attempts=execution.attempts, error=message))
         return STOP
     retry_at = utcnow() + dt.timedelta(seconds=BACKOFF[execution.attempts - 1])
     StepExecution.update(status="retry", error=message, lease_until=None).where(
         StepExecution.id == execution.id).execute()
     if _set_run(run, status="retrying", wake_at=retry_at, error=message):
         write_log(run, "retry", f"attempt {execution.attempts} failed ({message}); "
-                                f"retries at {retry_at:%H:%M:%S} UTC", step["id"])
+                                f"retries at {retry_at:%H:%M:%S} UTC", step["id"],
+                  log_key(N_("attempt %(attempt)s failed (%(error)s); retries at %(retry_at)s"),
+                          attempt=execution.attempts, error=message, retry_at=retry_at))
         schedule(run, at=retry_at)
     return STOP
 
@@ -356,7 +370,9 @@ def move_to_version(run: WorkflowRun, number: int, reason: str) -> bool:
         return False
     StepExecution.update(attempts=0).where((StepExecution.run == run.id) & (StepExecution.step_id == run.step_id)
                                            & (StepExecution.status == "retry")).execute()
-    write_log(run, "moved", f"moved from version {previous} to version {number}, {reason}", run.step_id)
+    write_log(run, "moved", f"moved from version {previous} to version {number}, {reason}", run.step_id,
+              log_key(N_("moved from version %(previous)s to version %(number)s, %(reason)s"),
+                      previous=previous, number=number, reason=reason))
     schedule(run, at=run.wake_at if run.status == "waiting" else None)
     return True
 
@@ -366,14 +382,14 @@ def move_to_version(run: WorkflowRun, number: int, reason: str) -> bool:
 
 def complete(run: WorkflowRun, contact: Contact | None = None) -> None:
     if _set_run(run, status="completed", finished_at=utcnow(), wake_at=None, waiting_for=None):
-        write_log(run, "completed", "reached the end of the workflow")
+        write_log(run, "completed", "reached the end of the workflow", key=log_key(N_("reached the end of the workflow")))
         emit(contact or Contact.get_by_id(run.contact_id), "workflow_completed", {"workflow_id": run.workflow_id},
              source="automation")
 
 
-def fail(run: WorkflowRun, message: str, step_id: str | None = None) -> None:
+def fail(run: WorkflowRun, message: str, step_id: str | None = None, key: str | None = None) -> None:
     if _set_run(run, status="failed", finished_at=utcnow(), error=message, wake_at=None, waiting_for=None):
-        write_log(run, "failed", message, step_id)
+        write_log(run, "failed", message, step_id, key)
 
 
 def exit_run(run: WorkflowRun, reason: str) -> bool:

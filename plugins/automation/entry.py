@@ -17,6 +17,7 @@ from flask import current_app
 from core import Contact, Event, batch_memo, counts_as_interaction, emit, event_kinds, translation_domain, utcnow
 from . import engine
 from .definition import StepMap, entry_rules
+from .logtext import N_, log_key
 from .models import RUN_ACTIVE, StepExecution, Workflow, WorkflowRun, WorkflowVersion
 from .steps import ANY_INTERACTION, event_matches_pattern
 
@@ -88,7 +89,9 @@ def start_workflow(contact, workflow, reason: str = "added by hand", key: str | 
     run = WorkflowRun(id=inserted[0].id, error="", waiting_for=None, wake_at=None, finished_at=None,
                       updated_at=fresh["started_at"], **fresh)
     with engine.run_logs():
-        engine.write_log(run, "entered", f"entered (version {run.version}): {reason}")
+        engine.write_log(run, "entered", f"entered (version {run.version}): {reason}",
+                         key=log_key(N_("entered (version %(version)s): %(reason)s"), version=run.version,
+                                     reason=reason))
         emit(contact, "workflow_entered", {"workflow_id": workflow.id}, source="automation")
         if run_now:
             engine.walk(run, contact, steps)
@@ -222,7 +225,8 @@ def resolve_waits(event: Event) -> int:
             continue
         if engine.finish(execution, outcome="yes"):
             engine.write_log(run, "branch", f"{event.kind} received (event #{event.id}): takes the “yes” branch",
-                             run.step_id)
+                             run.step_id, log_key(N_("%(kind)s received (event #%(event)s): takes the “yes” branch"),
+                                                  kind=event.kind, event=event.id))
             if engine._set_run(run, status="running", wake_at=None, waiting_for=None,
                                step_id=StepMap(engine.definition_of(run)).next_after(run.step_id, "yes")):
                 engine.schedule(run)

@@ -122,7 +122,16 @@ class RunLog(BaseModel):
     #: entered | step | branch | waiting | retry | failed | completed | exited
     kind = peewee.CharField()
     message = peewee.TextField()
+    #: the message id and parameters, translated when shown (see logtext.py); NULL on older rows
+    message_key = peewee.TextField(null=True)
     at = UTCDateTimeField(default=utcnow)
+
+    @property
+    def text(self) -> str:
+        """The line in the reader's language (see logtext.py)."""
+        from .logtext import shown
+
+        return shown(self)
 
     class Meta:
         table_name = "automation_run_log"
