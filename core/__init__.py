@@ -48,6 +48,7 @@ from .audience_sources import (
 )
 from .erasure import ERASE_MODES, ErasureError, erase_contact
 from .events import dispatch_many, emit, emit_many
+from .fast_endpoints import FastEndpoint, FastResponse, read_body, request_header
 from .extension import (
     Action,
     AdminMenuItem,

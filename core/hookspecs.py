@@ -119,6 +119,32 @@ def register_blueprints():
 
 
 @hookspec
+def register_fast_endpoints():
+    """Hot public paths answered before Flask (:mod:`core.fast_endpoints`).
+
+    Returns a list of :class:`core.FastEndpoint`. The handler gets the WSGI
+    ``environ`` in the app context and returns a :class:`core.FastResponse`:
+    no session, no user, no CSRF token and no database connection, so the
+    endpoint is public by design and must check what it receives itself. A
+    method not listed gets 405; an exception is logged and answered 503,
+    never 500. Only for paths hit at web-page rates (the tracking hit); every
+    other view is a blueprint route.
+
+    Example::
+
+        def pixel(environ):
+            body = read_body(environ, 1024)       # core.read_body: None if too long
+            if body is None:
+                return FastResponse(413, body=b"too large\n")
+            return FastResponse(204)
+
+        @hookimpl
+        def register_fast_endpoints():
+            return [FastEndpoint("/p/ping", "pings.ping", ("POST",), pixel)]
+    """
+
+
+@hookspec
 def register_field_types():
     """Contact field types.
 

@@ -129,6 +129,22 @@ def init_app(app: Flask) -> None:
                 app.register_blueprint(blueprint)
             except Exception as error:  # e.g. a name clash with another blueprint
                 state.record_plugin_error(plugin, "register_blueprints", f"{type(error).__name__}: {error}")
+    _install_fast_endpoints(app, state)
+
+
+def _install_fast_endpoints(app: Flask, state) -> None:
+    from . import fast_endpoints
+
+    endpoints, paths = [], set()
+    for plugin, declared in state.host.call("register_fast_endpoints"):
+        for endpoint in declared or ():
+            if endpoint.path in paths or endpoint.name in app.view_functions:
+                state.record_plugin_error(plugin, "register_fast_endpoints",
+                                          f"{endpoint.path} ({endpoint.name}) is already taken")
+                continue
+            paths.add(endpoint.path)
+            endpoints.append(endpoint)
+    fast_endpoints.install(app, endpoints)
 
 
 def _n(message: str) -> str:

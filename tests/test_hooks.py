@@ -4,6 +4,7 @@ third-party plugin would be."""
 from __future__ import annotations
 
 import pytest
+from flask import url_for
 from click.testing import CliRunner
 
 from core import contacts
@@ -57,6 +58,20 @@ def test_hook_register_migrations(fixture_plugin):
 def test_hook_register_blueprints(fixture_plugin, admin):
     page = admin.get("/admin/fixture/")
     assert "Fixture page" in page.text
+
+
+def test_hook_register_fast_endpoints(fixture_plugin, wsgi, web):
+    """Answered before Flask with the app context (Redis through current_app),
+    no session or CSRF token needed; gone with the plugin."""
+    first = web.post("/fixture/ping", b"")
+    assert first.json == {"pings": 1} and first.headers["Content-Type"] == "application/json"
+    assert web.post("/fixture/ping", b"", headers={"Cookie": "couvee_session=forged"}).json == {"pings": 2}
+    assert web.get("/fixture/ping", expect_errors=True).status_int == 405
+    with fixture_plugin.test_request_context():
+        assert url_for("couvee_fixture_fast.ping") == "/fixture/ping"
+    lifecycle.deactivate(wsgi.app.extensions["couvee"], "couvee_fixture")
+    wsgi.runtime.refresh()
+    assert web.post("/fixture/ping", b"", expect_errors=True).status_int == 404
 
 
 def test_hook_register_field_types(fixture_plugin):

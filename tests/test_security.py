@@ -21,6 +21,7 @@ PUBLIC_ENDPOINTS |= {"forms.hosted", "forms.submit", "forms.definition", "forms.
 PUBLIC_ENDPOINTS |= {"gdpr_public.request_copy", "gdpr_public.export_page", "gdpr_public.export_download", "gdpr_public.preferences"}  # gdpr
 PUBLIC_ENDPOINTS |= {"sms_hooks.inbound", "sms_hooks.status"}  # sms: gateway webhooks, checked by X-Twilio-Signature
 PUBLIC_ENDPOINTS |= {"favicon.ico", "favicon.svg"}  # site icon
+PUBLIC_ENDPOINTS |= {"couvee_fixture_fast.ping"}  # the test plugin's fast endpoint (core.FastEndpoint: public by design)
 
 
 def _url(rule) -> str:

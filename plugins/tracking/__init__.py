@@ -52,6 +52,13 @@ def register_blueprints():
 
 
 @hookimpl
+def register_fast_endpoints():
+    from .hit_endpoint import endpoint
+
+    return [endpoint()]
+
+
+@hookimpl
 def register_admin_menu():
     return [AdminMenuItem("tracking", _l("Visits"), "tracking.visits", order=30)]
 

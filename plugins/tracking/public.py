@@ -1,97 +1,26 @@
 """Public tracking endpoints (no session; each is protected otherwise):
 
-- ``POST /t/hit`` — a hit from the script (site key + Origin + rate limit;
-  CORS with preflight), appended to the Redis stream, never the database;
 - ``GET /t/<key>/couvee.js`` and ``/t/<key>/couvee.<version>.js`` — the script;
 - ``GET /t/a/<slug>`` — a tracked asset download.
+
+``POST /t/hit``, the script's hits, is answered before Flask (:mod:`.hit_endpoint`).
 """
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, Response, abort, redirect, request, send_file, url_for
 
-from core import enqueue, no_database, public, stored_path_or_404
+from core import public, stored_path_or_404
 
-from . import ingest, script as scripts, sites
+from . import script as scripts
 from .models import Asset
 
-log = logging.getLogger("couvee.tracking")
-
 tracking_public = Blueprint("tracking_public", __name__, url_prefix="/t")
-PREFLIGHT_MAX_AGE = "86400"
 LATEST_MAX_AGE = 300
 YEAR = 365 * 86400
 
 
-def _empty() -> Response:
-    response = Response(status=204)
-    del response.headers["Content-Type"]
-    return response
-
-
-def _cors(response: Response, origin: str) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Vary"] = "Origin"
-    return response
-
-
 def _client_ip() -> str:
     return request.remote_addr or "unknown"
-
-
-def _queue_drain() -> None:
-    from .drain import drain
-
-    try:
-        enqueue(drain, queue="default", timeout=600)
-    except Exception:  # the periodic drain will pick the hits up
-        log.exception("could not queue a tracking drain")
-
-
-@tracking_public.route("/hit", methods=["POST", "OPTIONS"])
-@no_database
-def hit():
-    origin = request.headers.get("Origin", "")
-    if request.method == "OPTIONS":
-        return _preflight(origin)
-    if (request.content_length or 0) > ingest.MAX_BODY:
-        return _refusal(ingest.Refused(413, f"a hit is at most {ingest.MAX_BODY} bytes"), origin)
-    body = request.stream.read(ingest.MAX_BODY + 1)
-    dnt = request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"
-    try:
-        outcome = ingest.ingest(body, origin, request.headers.get("User-Agent", ""), _client_ip(), dnt)
-    except ingest.Refused as refused:
-        return _refusal(refused, origin)
-    response = _empty()
-    if outcome.dropped:
-        response.headers["X-Couvee-Dropped"] = outcome.dropped
-    if outcome.queue_drain:
-        _queue_drain()
-    return _cors(response, origin)
-
-
-def _refusal(refused: ingest.Refused, origin: str) -> Response:
-    response = Response(refused.reason + "\n", status=refused.status, mimetype="text/plain")
-    if refused.status == 429:
-        response.headers["Retry-After"] = "60"
-    # a refused origin gets no CORS header: the browser hides the answer from the page
-    if origin and refused.status != 403:
-        _cors(response, origin)
-    return response
-
-
-def _preflight(origin: str) -> Response:
-    """CORS preflight: answer with the allowed origin only if some site allows it
-    (the site key is in the body, which a preflight does not carry)."""
-    response = _empty()
-    response.headers["Vary"] = "Origin"
-    if origin and sites.any_site_allows(origin):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "POST"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
-    return response
 
 
 # --- the script ------------------------------------------------------------------

@@ -10,8 +10,9 @@ from flask import Blueprint, render_template
 from markupsafe import Markup
 
 from core import (
-    Action, AdminMenuItem, BaseModel, Command, Contact, EventKind, FieldType, FieldValueError, Gauge, Migration,
-    PeriodicJob, SegmentFilter, SendChannel, Setting, SettingsGroup, TriggerType, enqueue, hookimpl,
+    Action, AdminMenuItem, BaseModel, Command, Contact, EventKind, FastEndpoint, FastResponse, FieldType,
+    FieldValueError, Gauge, Migration, PeriodicJob, SegmentFilter, SendChannel, Setting, SettingsGroup, TriggerType,
+    enqueue, hookimpl, read_body,
 )
 
 
@@ -74,6 +75,21 @@ def register_migrations():
 @hookimpl
 def register_blueprints():
     return [blueprint]
+
+
+def ping(environ):
+    """A fast endpoint: counts pings in Redis (no database) and answers the count."""
+    from flask import current_app
+
+    if read_body(environ, 64) is None:
+        return FastResponse(413, body=b"too long\n")
+    count = current_app.extensions["couvee"].redis.incr("couvee_fixture:pings")
+    return FastResponse(200, [("Content-Type", "application/json")], b'{"pings": %d}' % count)
+
+
+@hookimpl
+def register_fast_endpoints():
+    return [FastEndpoint("/fixture/ping", "couvee_fixture_fast.ping", ("POST",), ping)]
 
 
 @hookimpl
