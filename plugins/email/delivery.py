@@ -63,10 +63,11 @@ class Mailer:
             time.sleep(wait)
             waited += wait
 
-    def transmit(self, row: Send, rendered: Rendered, *, sender_name: str, sender_email: str,
-                 reply_to: str = "", marketing: bool = True, urls: dict | None = None,
-                 headers: dict | None = None) -> str:
-        """Send one message now; returns its Message-ID (TransportError on refusal)."""
+    def compose(self, row: Send, rendered: Rendered, *, sender_name: str, sender_email: str,
+                reply_to: str = "", marketing: bool = True, urls: dict | None = None,
+                headers: dict | None = None) -> tuple[str, bytes]:
+        """The message's Message-ID and bytes, as :meth:`transmit` sends them
+        (DkimError when the signing key is unusable)."""
         domain = self.config.return_domain
         envelope = compose.Envelope(
             send_id=row.id, to=row.to_email, subject=rendered.subject, html=rendered.html, text=rendered.text,
@@ -75,8 +76,13 @@ class Mailer:
             if marketing else "",
             unsubscribe_https=(urls or {}).get("one_click", "") if marketing else "",
         )
-        message_id, raw = compose.build(self.config, envelope)
-        self.transport.send(verp.address("bounce", row.id, domain), row.to_email, raw)
+        return compose.build(self.config, envelope)
+
+    def transmit(self, row: Send, rendered: Rendered, **options) -> str:
+        """Send one message now (options as :meth:`compose`); returns its
+        Message-ID (TransportError on refusal)."""
+        message_id, raw = self.compose(row, rendered, **options)
+        self.transport.send(verp.address("bounce", row.id, self.config.return_domain), row.to_email, raw)
         return message_id
 
 
