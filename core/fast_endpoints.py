@@ -32,7 +32,7 @@ from typing import Callable
 
 log = logging.getLogger("couvee.fast_endpoints")
 
-#: headers every fast answer carries (Flask's pages get them from ``core.web``)
+#: headers every answer carries, fast or through Flask (``core.web`` sets them on Flask's)
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"))
 _UNAVAILABLE = b"temporarily unavailable, try again shortly\n"
 
