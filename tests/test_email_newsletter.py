@@ -241,6 +241,38 @@ def run_worker_killed_at(wsgi, smtp_sink, kill_at: int) -> None:
     assert len(smtp_sink.messages) == kill_at
 
 
+def test_a_send_job_that_loses_a_claim_race_claims_the_next_rows(ctx, smtp_sink, monkeypatch):
+    """Two send jobs pick the same oldest rows at the same moment: the one
+    whose UPDATE finds them taken picks again. It used to get an empty batch,
+    take it for "nothing left" and end, so one worker sent the rest alone."""
+    from plugins.email import sendlog
+    from plugins.email.models import CLAIMED
+
+    configure(smtp_sink)
+    segment = static_list("Six")
+    for i in range(6):
+        add_to_segment(create_contact({"email": f"reader{i}@example.com"}), segment)
+    newsletter = Newsletter.create(name="Race", subject="Hello", content="<p>News</p>", segments=[segment.id])
+    assert not newsletters.start(newsletter).errors
+    newsletters.begin(newsletter.id)  # what the begin job does, without running its send jobs
+    update, rival = Send.update.__func__, []
+
+    def racing_update(cls, *args, **kwargs):
+        if not rival:  # the other job claims the three oldest rows just before this job's UPDATE
+            oldest = [row.id for row in Send.select(Send.id).where(Send.newsletter == newsletter.id)
+                      .order_by(Send.id).limit(3)]
+            rival.extend(oldest)
+            update(cls, status=CLAIMED, claim="rival").where(Send.id.in_(oldest)).execute()
+        return update(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Send, "update", classmethod(racing_update))
+    claim, rows = sendlog.claim_batch(newsletter.id, 3)
+    assert len(rival) == 3
+    assert [row.to_email for row in rows] == [f"reader{i}@example.com" for i in (3, 4, 5)]
+    assert {row.claim for row in rows} == {claim}
+    assert sendlog.claim_batch(newsletter.id, 3)[1] == []  # all six are held: nothing left to claim
+
+
 def test_a_worker_killed_mid_newsletter_leaves_every_recipient_exactly_one_email(ctx, wsgi, smtp_sink, run_jobs):
     total, kill_at = 5000, 1500
     configure(smtp_sink, batch_size=100, workers=2)

@@ -36,16 +36,21 @@ def _claimable(now):
 
 def claim_batch(newsletter_id: int, size: int, now: dt.datetime | None = None) -> tuple[str, list[Send]]:
     """Claim up to ``size`` due rows of a newsletter (queued, or abandoned by
-    a dead worker). Safe when several workers claim at once."""
+    a dead worker). Safe when several workers claim at once: when another
+    worker took every row picked (both picked the oldest), pick again, so an
+    empty answer always means that no due row is left to claim."""
     now = now or utcnow()
     claim = new_claim()
-    candidates = (Send.select(Send.id).where((Send.newsletter == newsletter_id) & _claimable(now))
-                  .order_by(Send.id).limit(size))
-    ids = [row.id for row in candidates]
-    if not ids:
-        return claim, []
-    (Send.update(status=CLAIMED, claim=claim, lease_until=now + LEASE, attempts=Send.attempts + 1)
-     .where(Send.id.in_(ids) & _claimable(now)).execute())
+    while True:
+        candidates = (Send.select(Send.id).where((Send.newsletter == newsletter_id) & _claimable(now))
+                      .order_by(Send.id).limit(size))
+        ids = [row.id for row in candidates]
+        if not ids:
+            return claim, []
+        claimed = (Send.update(status=CLAIMED, claim=claim, lease_until=now + LEASE, attempts=Send.attempts + 1)
+                   .where(Send.id.in_(ids) & _claimable(now)).execute())
+        if claimed:  # each lost race means another worker claimed rows: this loop ends
+            break
     rows = list(Send.select(Send, Contact).join(Contact, peewee.JOIN.LEFT_OUTER)
                 .where((Send.claim == claim) & (Send.status == CLAIMED)).order_by(Send.id))
     return claim, rows
