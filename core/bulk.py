@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from itertools import chain
 
 from .db import db_proxy, is_sqlite
 
@@ -76,7 +77,7 @@ def insert_rows(model, field_names: list[str], rows: list[tuple], returning: tup
     returned: list[tuple] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
-        params = [value for row in chunk for value in row]
+        params = list(chain.from_iterable(chunk))
         cursor = database.execute_sql(head + ", ".join([placeholder] * len(chunk)) + tail, params)
         if returning:
             returned.extend(tuple(row) for row in cursor.fetchall())

@@ -329,6 +329,12 @@ class DateFieldType(FieldType):
         value = (text.strip() or None) if text.__class__ is str else _single_text(text)
         if value is None:
             return None
+        if len(value) == 10 and value[2] in "/.-" and value[5] == value[2] and value.isascii():
+            # the usual French cell, 31/03/2024: read without the regexes (an import
+            # parses one per row; most dates of a file are distinct)
+            day, month, year = value[:2], value[3:5], value[6:]
+            if day.isdigit() and month.isdigit() and year.isdigit():
+                return self._calendar_date(value, year, month, day)
         iso = _ISO_DATE.match(value)
         day_first = None if iso else _DAY_FIRST_DATE.match(value)
         if iso:
@@ -338,6 +344,11 @@ class DateFieldType(FieldType):
         else:
             raise FieldValueError(_("%(value)s is not a date; use %(formats)s.", value=_quote(value),
                                     formats=DATE_FORMATS_HELP))
+        return self._calendar_date(value, year, month, day)
+
+    @staticmethod
+    def _calendar_date(value: str, year: str, month: str, day: str) -> str:
+        """ISO text of the date the digits name; FieldValueError when there is none."""
         try:
             return dt.date(int(year), int(month), int(day)).isoformat()
         except ValueError:

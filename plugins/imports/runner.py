@@ -17,7 +17,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from core import CustomField, enqueue, translation_domain, utcnow
+from core import CustomField, db_value, enqueue, insert_rows, translation_domain, utcnow
 from . import mapping as mapping_mod
 from .models import CANCELLED, DONE, DRAFT, FAILED, QUEUED, RUNNING, ImportJob, ImportRowError
 from .pipeline import BATCH_SIZE, Counts, Importer, Settings, parse_suppression_list, scan
@@ -343,10 +343,8 @@ def _progress_writer(job: ImportJob):
             errors=ImportJob.errors + c.errors, warnings=ImportJob.warnings + c.warnings,
             progress_at=utcnow(),
         ).where(ImportJob.id == job.id).execute()
-        reports = [{"job": job.id, "line": r.line, "kind": r.kind, "reason": r.reason.english(),
-                    "detail": r.reason.as_data(), "row": r.cells}
-                   for r in result.reports]
-        for start in range(0, len(reports), 1000):
-            ImportRowError.insert_many(reports[start:start + 1000]).execute()
+        insert_rows(ImportRowError, ["job", "line", "kind", "reason", "detail", "row"],
+                    [(job.id, r.line, r.kind, r.reason.english(), db_value(ImportRowError, "detail", r.reason.as_data()),
+                      db_value(ImportRowError, "row", r.cells)) for r in result.reports])
 
     return store
