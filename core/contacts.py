@@ -13,6 +13,7 @@ from .db import write_transaction
 from .events import emit
 from .extension import FieldValueError
 from .i18n import LANGUAGES, core_domain, valid_language
+from .like import text_contains
 from .models import Contact, ContactTag, ContactValue, CustomField, Tag, User, utcnow
 from .queue import enqueue
 
@@ -249,10 +250,10 @@ def search_contacts(q: str):
     ``q`` (the contacts list's search, the REST API's ``q``, the CSV export),
     as a query to refine."""
     query = Contact.select()
-    for word in q.split():
-        like = f"%{word}%"
+    for word in q.split():  # typed % and _ are matched literally
         query = query.where(
-            Contact.email.contains(word) | Contact.first_name ** like | Contact.last_name ** like
+            text_contains(Contact.email, word) | text_contains(Contact.first_name, word)
+            | text_contains(Contact.last_name, word)
         )
     return query
 

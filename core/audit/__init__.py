@@ -13,6 +13,7 @@ plugins' history shown on the Plugins page).
 """
 from __future__ import annotations
 
+from ..like import text_starts_with
 from .models import AuditEntry
 
 CLI = "CLI"
@@ -31,5 +32,5 @@ def record(action: str, subject: str = "", *, actor: str, **detail) -> AuditEntr
 def entries(action_prefix: str = "", limit: int = 50) -> list[AuditEntry]:
     query = AuditEntry.select().order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
     if action_prefix:
-        query = query.where(AuditEntry.action.startswith(action_prefix))
+        query = query.where(text_starts_with(AuditEntry.action, action_prefix))
     return list(query)

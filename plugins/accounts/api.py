@@ -22,7 +22,7 @@ from core import Contact, api_operation as operation, api_schema as s, created_j
 from core import invalid_json as _invalid, no_content as _no_content
 
 from . import editing, fields, linking, score
-from .models import SIZE_BANDS, STATUSES, Account, AccountContact
+from .models import SIZE_BANDS, STATUSES, Account, AccountContact, name_or_domain
 
 accounts_api = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts")
 MANAGERS = ("admin", "marketer")
@@ -129,7 +129,7 @@ def list_accounts(query):
     found = Account.select()
     if query.get("q"):
         text = query["q"].strip()
-        found = found.where(Account.name.contains(text) | Account.domain.contains(text.lower()))
+        found = found.where(name_or_domain(text))
     if query.get("status"):
         found = found.where(Account.status == query["status"])
     if query.get("domain"):

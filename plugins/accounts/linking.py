@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 
 from core import (
-    Contact, batch_memo, db_value, emit, emit_many, get_setting, insert_rows, select_in, utcnow, write_transaction,
+    Contact, batch_memo, db_value, emit, emit_many, get_setting, insert_rows, select_in, text_ends_with, utcnow,
+    write_transaction,
 )
 
 from .kinds import LINKED, UNLINKED
-from .models import Account, AccountContact
+from .models import Account, AccountContact, name_or_domain
 from .crossing import check_score
 from .owners import on_linked
 from .score import refresh_last_interaction, score_mode
@@ -172,7 +173,7 @@ def link_existing_contacts(account: Account) -> int:
     with write_transaction(AccountContact._meta.database):
         linked = AccountContact.select(AccountContact.contact)
         candidates = (Contact.select(Contact.id)
-                      .where(Contact.email.endswith("@" + account.domain) & Contact.id.not_in(linked)))
+                      .where(text_ends_with(Contact.email, "@" + account.domain) & Contact.id.not_in(linked)))
         ids = [row.id for row in candidates]
         if not ids:
             return 0
@@ -195,7 +196,7 @@ def drop_stale_domain_links(account: Account) -> int:
     stale = (AccountContact.select(AccountContact.contact).join(Contact, on=(AccountContact.contact == Contact.id))
              .where((AccountContact.account == account.id) & (AccountContact.source == "domain")))
     if account.domain:
-        stale = stale.where(~Contact.email.endswith("@" + account.domain))
+        stale = stale.where(~text_ends_with(Contact.email, "@" + account.domain))
     with write_transaction(AccountContact._meta.database):
         ids = [row.contact_id for row in stale]
         if not ids:
@@ -227,13 +228,13 @@ def search_accounts(text: str, limit: int) -> list[Account]:
     if not text:
         return []
     starting = list(Account.select(Account.id, Account.name, Account.domain, Account.status)
-                    .where(Account.name.startswith(text) | Account.domain.startswith(text.lower()))
+                    .where(name_or_domain(text, starting=True))
                     .order_by(Account.name, Account.id).limit(limit))
     if len(starting) >= limit:
         return starting
     seen = [account.id for account in starting]
     query = (Account.select(Account.id, Account.name, Account.domain, Account.status)
-             .where(Account.name.contains(text) | Account.domain.contains(text.lower())))
+             .where(name_or_domain(text)))
     if seen:
         query = query.where(Account.id.not_in(seen))
     return starting + list(query.order_by(Account.name, Account.id).limit(limit - len(starting)))

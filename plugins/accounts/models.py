@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import peewee
 
-from core import BaseModel, Contact, JSONField, User, UTCDateTimeField, translation_domain, utcnow
+from core import (
+    BaseModel, Contact, JSONField, User, UTCDateTimeField, text_contains, text_starts_with, translation_domain,
+    utcnow,
+)
 
 _l = translation_domain(__name__).lazy_gettext
 
@@ -120,3 +123,11 @@ ACCOUNTS_MODELS = [Account, AccountContact]
 FIELD_MODELS = [AccountField, AccountValue]
 #: tables added by migration 4
 COUNTER_MODELS = [Counter]
+
+
+def name_or_domain(text: str, starting: bool = False):
+    """Accounts whose name or domain contains (or ``starting``: starts with)
+    ``text``, typed characters taken literally (the list's search, the API's
+    ``q``, the contact page's account picker)."""
+    match = text_starts_with if starting else text_contains
+    return match(Account.name, text) | match(Account.domain, text.lower())

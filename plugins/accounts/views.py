@@ -12,7 +12,7 @@ from flask import (
 from core import Contact, User, field_types, normalize_email, roles_required, translation_domain
 
 from . import csvio, editing, fields, linking, score
-from .models import SIZE_BANDS, STATUSES, Account, AccountContact, AccountField
+from .models import SIZE_BANDS, STATUSES, Account, AccountContact, AccountField, name_or_domain
 
 _ = translation_domain(__name__).gettext
 
@@ -43,7 +43,7 @@ def index():
     status = request.args.get("status", "")
     query = Account.select()
     if search:
-        query = query.where(Account.name.contains(search) | Account.domain.contains(search.lower()))
+        query = query.where(name_or_domain(search))
     if status in STATUSES:
         query = query.where(Account.status == status)
     else:

@@ -11,7 +11,10 @@ import re
 
 from peewee import OP, SQL, Cast, Expression, NodeList, Value, fn
 
-from core import Contact, DateFieldType, FieldValueError, is_sqlite, translation_domain, utcnow
+from core import (
+    Contact, DateFieldType, FieldValueError, is_sqlite, text_contains, text_ends_with, text_starts_with,
+    translation_domain, utcnow,
+)
 
 _, _l = translation_domain(__name__).pair()
 
@@ -178,11 +181,11 @@ def text_predicate(column, operator: str, value):
     if operator == "in":
         return column.in_(value)
     if operator == "contains":
-        return column.contains(value)
+        return text_contains(column, value)
     if operator == "starts_with":
-        return column.startswith(value)
+        return text_starts_with(column, value)
     if operator == "ends_with":
-        return column.endswith(value)
+        return text_ends_with(column, value)
     if operator == "not_empty":
         return column.is_null(False) & (column != "")
     raise SegmentFilterError(_("Segments cannot evaluate the operator “%(operator)s”.", operator=operator))

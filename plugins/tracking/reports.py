@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import peewee
 from markupsafe import Markup, escape
 
-from core import Contact, count_per_local_day, local_day_start, local_today, translation_domain
+from core import Contact, count_per_local_day, local_day_start, local_today, text_contains, translation_domain
 
 from .models import Hit, Site
 
@@ -52,12 +52,12 @@ def _where(filters: VisitFilters):
     if filters.site_id:
         condition &= Hit.site == filters.site_id
     if filters.url:
-        condition &= Hit.url.contains(filters.url)
+        condition &= text_contains(Hit.url, filters.url)
     if filters.contact:
         term = filters.contact.lower()
         matching = Contact.select(Contact.id).where(
-            Contact.email.contains(term) | Contact.first_name.contains(filters.contact)
-            | Contact.last_name.contains(filters.contact))
+            text_contains(Contact.email, term) | text_contains(Contact.first_name, filters.contact)
+            | text_contains(Contact.last_name, filters.contact))
         condition &= Hit.contact.in_(matching)
     if filters.since:
         condition &= Hit.created_at >= local_day_start(filters.since)

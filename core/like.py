@@ -1,0 +1,43 @@
+"""Case-insensitive text matching on a column where the user's text is taken
+literally: ``%`` and ``_`` typed in a search box or a segment filter match
+themselves, not "anything" and "any character" as they would in a bare
+``LIKE`` (peewee's ``contains``, ``startswith`` and ``endswith`` leave them
+unescaped).
+
+    Contact.select().where(text_contains(Contact.email, "jean_d"))
+    # SQLite: "email" LIKE ? ESCAPE '\\'   with '%jean\\_d%'
+    # PostgreSQL: "email" ILIKE %s ESCAPE '\\'
+
+Same SQL and same case rules as peewee's helpers (``ILIKE`` on PostgreSQL,
+``LIKE`` on SQLite, case-insensitive for ASCII); the pattern is a bound
+parameter like any other value.
+"""
+from __future__ import annotations
+
+import peewee
+
+_ESCAPE = peewee.SQL("ESCAPE '\\'")
+
+
+def escape_like(text: str) -> str:
+    """``text`` with LIKE's wildcards and the escape character escaped."""
+    return str(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like(column, pattern: str):
+    return peewee.Expression(column, peewee.OP.ILIKE, peewee.NodeList((peewee.Value(pattern, converter=False), _ESCAPE)))
+
+
+def text_contains(column, text: str):
+    """``column`` contains ``text`` (case-insensitive, literally)."""
+    return _like(column, f"%{escape_like(text)}%")
+
+
+def text_starts_with(column, text: str):
+    """``column`` starts with ``text`` (case-insensitive, literally)."""
+    return _like(column, f"{escape_like(text)}%")
+
+
+def text_ends_with(column, text: str):
+    """``column`` ends with ``text`` (case-insensitive, literally)."""
+    return _like(column, f"%{escape_like(text)}")
