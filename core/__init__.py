@@ -35,7 +35,7 @@ from .placeholders import fill_tokens
 from .contact_export import export_contact
 from .bulk import db_value, insert_rows, select_in
 from .csv_cells import csv_cell
-from .like import escape_like, text_contains, text_ends_with, text_starts_with
+from .like import escape_like, escaped_like, text_contains, text_ends_with, text_starts_with
 from .db import db_proxy, is_sqlite, write_transaction
 from .dispatch.memo import batch_collect, batch_memo
 from .deferred_writes import WriteOutcome, write_or_defer

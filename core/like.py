@@ -24,20 +24,22 @@ def escape_like(text: str) -> str:
     return str(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _like(column, pattern: str):
+def escaped_like(column, pattern: str):
+    """``column ILIKE pattern ESCAPE '\\'``: ``pattern`` is a LIKE pattern whose literal parts went
+    through :func:`escape_like` (e.g. a URL pattern with ``*`` turned into ``%``)."""
     return peewee.Expression(column, peewee.OP.ILIKE, peewee.NodeList((peewee.Value(pattern, converter=False), _ESCAPE)))
 
 
 def text_contains(column, text: str):
     """``column`` contains ``text`` (case-insensitive, literally)."""
-    return _like(column, f"%{escape_like(text)}%")
+    return escaped_like(column, f"%{escape_like(text)}%")
 
 
 def text_starts_with(column, text: str):
     """``column`` starts with ``text`` (case-insensitive, literally)."""
-    return _like(column, f"{escape_like(text)}%")
+    return escaped_like(column, f"{escape_like(text)}%")
 
 
 def text_ends_with(column, text: str):
     """``column`` ends with ``text`` (case-insensitive, literally)."""
-    return _like(column, f"%{escape_like(text)}")
+    return escaped_like(column, f"%{escape_like(text)}")

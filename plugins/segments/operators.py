@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from peewee import OP, SQL, Cast, Expression, NodeList, Value, fn
+from peewee import Cast, Expression, Value, fn
 
 from core import (
-    Contact, DateFieldType, FieldValueError, is_sqlite, text_contains, text_ends_with, text_starts_with,
+    Contact, DateFieldType, FieldValueError, escape_like, escaped_like, is_sqlite, text_contains, text_ends_with, text_starts_with,
     translation_domain, utcnow,
 )
 
@@ -155,14 +155,10 @@ def wildcard_like(column, pattern: str):
     """Case-insensitive match of ``column`` against a pattern where ``*`` is
     any text; a pattern without ``*`` matches values containing it. ``%``, ``_``
     and ``\\`` in the pattern are literal (escaped)."""
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = escape_like(pattern)
     if "*" not in escaped:
         escaped = f"*{escaped}*"
-    like = re.sub(r"\*+", "%", escaped)
-    return Expression(
-        column, OP.ILIKE,
-        NodeList((Value(like, converter=False), SQL("ESCAPE"), Value("\\", converter=False))),
-    )
+    return escaped_like(column, re.sub(r"\*+", "%", escaped))
 
 
 def json_text(column, key: str):
