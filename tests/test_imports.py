@@ -10,10 +10,9 @@ import io
 
 import pytest
 
-from core import auth
+from core import auth, csv_cell
 from core.contacts import get_values, tags_of
 from plugins.imports import runner
-from plugins.imports.export import neutralise
 from plugins.imports.mapping import create_field, normalize_header, suggest_mapping
 from plugins.imports.models import ImportJob, ImportRowError
 from plugins.imports.sniff import detect_delimiter, guess_header
@@ -409,7 +408,7 @@ def test_export_of_a_search_neutralises_formulas(article_fields, admin, rep):
     assert row["CA de l'entreprise"] == "'@risk" and row["Tags"] == "'-danger"
     assert row["Owner"] == "vendeuse@example.com"
     assert row["Zone d'activité géographique"] == "EMEA" and row["Utilise Excel pour gérer ses tâches ?"] == "Yes"
-    assert [neutralise(v) for v in ("\tx", "\rx", "a=b", 3)] == ["'\tx", "'\rx", "a=b", "3"]
+    assert [csv_cell(v) for v in ("\tx", "\rx", "a=b", 3)] == ["'\tx", "'\rx", "a=b", "3"]
 
 
 def test_export_streams_every_contact_page_by_page(ctx, admin, monkeypatch):

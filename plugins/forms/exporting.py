@@ -6,14 +6,9 @@ from __future__ import annotations
 import csv
 import io
 
+from core import csv_cell
+
 from .models import Form, Submission, SubmittedValue
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def submissions_csv(form: Form) -> str:
@@ -27,11 +22,11 @@ def submissions_csv(form: Form) -> str:
         values.setdefault(row.submission_id, {})[row.name] = row.value
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([safe_cell(c) for c in ["Submitted at (UTC)", "Contact id", "Page URL", "IP", "User agent",
+    writer.writerow([csv_cell(c) for c in ["Submitted at (UTC)", "Contact id", "Page URL", "IP", "User agent",
                                              "Channel", *columns.values()]])
     for submission in submissions:
         own = values.get(submission.id, {})
-        writer.writerow([safe_cell(c) for c in [
+        writer.writerow([csv_cell(c) for c in [
             submission.created_at.strftime("%Y-%m-%d %H:%M:%S"), submission.contact_id, submission.page_url,
             submission.ip, submission.user_agent, submission.channel, *(own.get(name, "") for name in columns)]])
     return out.getvalue()

@@ -13,9 +13,7 @@ import json
 import re
 import zipfile
 
-from core import Contact, export_contact
-
-CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+from core import Contact, csv_cell, export_contact
 
 
 def build(contact: Contact) -> dict:
@@ -25,11 +23,6 @@ def build(contact: Contact) -> dict:
 
 def to_json(document: dict) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False).encode()
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA) else text
 
 
 def _filename(title: str, taken: set) -> str:
@@ -55,6 +48,6 @@ def to_csv_zip(document: dict) -> bytes:
             writer = csv.writer(text)
             writer.writerow(columns or ["(empty)"])
             for row in rows:
-                writer.writerow([_cell(row.get(column)) for column in columns])
+                writer.writerow([csv_cell(row.get(column)) for column in columns])
             archive.writestr(_filename(title, taken), "\ufeff" + text.getvalue())
     return buffer.getvalue()

@@ -13,25 +13,19 @@ from typing import Iterable, Iterator
 
 from flask import current_app
 
-from core import Contact, ContactTag, ContactValue, CustomField, Tag, User, search_contacts, translation_domain
+from core import (
+    Contact, ContactTag, ContactValue, CustomField, Tag, User, csv_cell, search_contacts, translation_domain,
+)
 from .models import ImportJob, ImportRowError
 from .reasons import Reason
 
 _, _l = translation_domain(__name__).pair()
 
 PAGE = 1000
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NATIVE_HEADERS = [_l("Email"), _l("First name"), _l("Last name"), _l("Owner"), _l("Tags")]
 TRAILING_HEADERS = [_l("Points"), _l("Created at")]
 #: what a reported line of an import is, in the report
 REPORT_KINDS = {"error": _l("error"), "warning": _l("warning"), "skipped": _l("skipped")}
-
-
-def neutralise(cell) -> str:
-    """The cell as text, prefixed with ``'`` when a spreadsheet would read it
-    as a formula."""
-    text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def csv_lines(rows: Iterable[list]) -> Iterator[str]:
@@ -39,7 +33,7 @@ def csv_lines(rows: Iterable[list]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
+        writer.writerow([csv_cell(cell) for cell in row])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
