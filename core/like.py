@@ -27,7 +27,8 @@ def escape_like(text: str) -> str:
 def escaped_like(column, pattern: str):
     """``column ILIKE pattern ESCAPE '\\'``: ``pattern`` is a LIKE pattern whose literal parts went
     through :func:`escape_like` (e.g. a URL pattern with ``*`` turned into ``%``)."""
-    return peewee.Expression(column, peewee.OP.ILIKE, peewee.NodeList((peewee.Value(pattern, converter=False), _ESCAPE)))
+    pattern_sql = peewee.NodeList((peewee.Value(pattern, converter=False), _ESCAPE))
+    return peewee.Expression(column, peewee.OP.ILIKE, pattern_sql)
 
 
 def text_contains(column, text: str):

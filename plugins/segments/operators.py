@@ -12,8 +12,8 @@ import re
 from peewee import Cast, Expression, Value, fn
 
 from core import (
-    Contact, DateFieldType, FieldValueError, escape_like, escaped_like, is_sqlite, text_contains, text_ends_with, text_starts_with,
-    translation_domain, utcnow,
+    Contact, DateFieldType, FieldValueError, escape_like, escaped_like, is_sqlite, text_contains, text_ends_with,
+    text_starts_with, translation_domain, utcnow,
 )
 
 _, _l = translation_domain(__name__).pair()
