@@ -18,6 +18,8 @@ from .reasons import N_, Reason
 _TAG_SEPARATORS = frozenset(",;|")
 _MEMO_LIMIT = 50_000
 _NO_WARNINGS: tuple[Reason, ...] = ()
+#: what a multi-valued field type returns for no value
+_NO_ITEMS: list = []
 #: same limit as core.contacts.parse_values
 NAME_MAX = 200
 
@@ -73,7 +75,8 @@ class Record:
     #: custom field id -> stored text, or a sorted list for multi-valued fields
     values: dict = field(default_factory=dict)
     owner_id: int | None = None
-    tags: set = field(default_factory=set)
+    #: normalised tag names (a frozenset: replaced, never changed in place)
+    tags: frozenset = frozenset()
     last_activity: str | None = None
 
     def merge(self, later: "Record", override: bool) -> None:
@@ -85,7 +88,8 @@ class Record:
                     mine[key] = value
         if later.owner_id is not None and (override or self.owner_id is None):
             self.owner_id = later.owner_id
-        self.tags |= later.tags
+        if later.tags:
+            self.tags = self.tags | later.tags
 
 
 class _Column:
@@ -171,39 +175,42 @@ class RowParser:
                    "(a separator inside an unquoted value?)."), count=count, width=width))
         if count < width:
             cells = cells + [""] * (width - count)
-        problems = []
+        problems = None
         try:
             email = normalize_email(cells[self._email_index])
         except FieldValueError as error:
-            problems.append(Reason.of(N_("%(column)s: %(error)s"), column=self.email_column.header, error=str(error)))
+            problems = [Reason.of(N_("%(column)s: %(error)s"), column=self.email_column.header, error=str(error))]
             email = ""
         else:
             if email is None:
-                problems.append(Reason.of(N_("%(column)s: no email address"), column=self.email_column.header))
+                problems = [Reason.of(N_("%(column)s: no email address"), column=self.email_column.header)]
                 email = ""
-        record = Record(row.line, row.cells, email)
-        natives, values = record.natives, record.values
+        natives, values = {}, {}
         for index, target, header in self._native_cells:
             text = cells[index].strip()
-            if text and target == "language":
-                code = valid_language(text)
-                if code:
-                    natives[target] = code
-                else:
-                    problems.append(Reason.of(N_("%(column)s: unknown language %(value)s (use fr or en)"),
-                                              column=header, value=repr(text[:20])))
-            elif text:
+            if not text:
+                continue
+            if target != "language":
                 natives[target] = text[:NAME_MAX]
+                continue
+            code = valid_language(text)
+            if code:
+                natives[target] = code
+            else:
+                problems = (problems or []) + [Reason.of(
+                    N_("%(column)s: unknown language %(value)s (use fr or en)"), column=header,
+                    value=repr(text[:20]))]
         for index, field_id, memo, parse_new, header in self._custom_cells:
             text = cells[index]
             if text:
                 value, error = memo.get(text) or parse_new(text)
                 if error:
-                    problems.append(Reason.of(N_("%(column)s: %(error)s"), column=header, error=error))
-                elif value is not None and value != []:
+                    problems = (problems or []) + [Reason.of(N_("%(column)s: %(error)s"), column=header, error=error)]
+                elif value is not None and value != _NO_ITEMS:
                     values[field_id] = value
         if problems:
             raise RowProblem(Reason.joined(problems))
+        record = Record(row.line, row.cells, email, natives, values)
         if not self._extras:
             return record, _NO_WARNINGS
         warnings = []
@@ -211,9 +218,9 @@ class RowParser:
             warning = self._owner(record, cells[self.owner_column.index])
             if warning:
                 warnings.append(warning)
-        for column in self.tag_columns:
-            for name in split_tags(cells[column.index]):
-                record.tags.add(normalize_tag(name))
+        if self.tag_columns:
+            record.tags = frozenset(normalize_tag(name) for column in self.tag_columns
+                                    for name in split_tags(cells[column.index]))
         if self.cold_column is not None:
             text = cells[self.cold_column.index] if self.cold_column.index < len(cells) else ""
             if text.strip():

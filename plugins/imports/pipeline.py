@@ -397,33 +397,41 @@ class Importer:
         plan = _Plan()
         self._plan_existing(records, existing, self._current_values(known_ids), plan, result.counts)
         new_records = [record for email, record in records.items() if email not in existing]
-        created_data = self._data()
-        value_rows, events, kept = plan.value_rows, plan.events, plan.kept
-        for record, contact_id in self._create(new_records, now_db, result):
+        created = self._create(new_records, now_db, result)
+        value_rows = plan.value_rows
+        for record, contact_id in created:
             for field_id, value in record.values.items():
                 if value.__class__ is list:
                     value_rows.extend((contact_id, field_id, item) for item in value)
                 else:
                     value_rows.append((contact_id, field_id, value))
-            events.append((contact_id, "contact_created", created_data))
-            kept.append((record, contact_id, "created"))
 
         for contact_id, fields in plan.updates:
             Contact.update(updated_at=now, **fields).where(Contact.id == contact_id).execute()
         for field_id, contact_ids in plan.cleared.items():
             for chunk in _chunks(contact_ids, _IN_CHUNK):
                 ContactValue.delete().where((ContactValue.field == field_id) & ContactValue.contact.in_(chunk)).execute()
-        insert_rows(ContactValue, ["contact", "field", "value"], plan.value_rows, ignore_conflicts=True)
-        tag_events = self._link_tags(plan.kept, links, now_db) if tag_names else {}
+        insert_rows(ContactValue, ["contact", "field", "value"], value_rows, ignore_conflicts=True)
+        # every kept row, the created ones last (built only when tags or consent need them)
+        kept = (plan.kept + [(record, contact_id, "created") for record, contact_id in created]
+                if tag_names or self.settings.consent is not None else None)
+        tag_events = self._link_tags(kept, links, now_db) if tag_names else {}
         outcomes = Counter(outcome if outcome != "unchanged" or contact_id not in tag_events else "updated"
                            for _, contact_id, outcome in plan.kept)
+        outcomes["created"] += len(created)
         for outcome, count in outcomes.items():
             setattr(result.counts, outcome, getattr(result.counts, outcome) + count)
-        for contact_id, names in tag_events.items():
-            plan.events.extend((contact_id, "tag_added", self._data(tag=name)) for name in names)
         result.contact_ids = [contact_id for _, contact_id, _ in plan.kept]
-        plan.events.extend(self._consent_events(plan.kept))
-        return self._insert_events(plan.events, now_db)
+        result.contact_ids += [contact_id for _, contact_id in created]
+        # the timeline, in this order: updates, creations, tags, consents
+        created_data = self._data()
+        events = [(contact_id, kind, data, "import", now_db) for contact_id, kind, data in plan.events]
+        events += [(contact_id, "contact_created", created_data, "import", now_db) for _, contact_id in created]
+        later = [(contact_id, "tag_added", self._data(tag=name)) for contact_id, names in tag_events.items()
+                 for name in names]
+        later += self._consent_events(kept or ())
+        events += [(contact_id, kind, data, "import", now_db) for contact_id, kind, data in later]
+        return self._insert_events(events)
 
     def _consent_events(self, kept) -> list[tuple]:
         """One :data:`IMPORTED_CONSENT` event per imported contact who consented."""
@@ -468,8 +476,8 @@ class Importer:
         return db_value(Event, "data", {"source": "import", "import_id": self.settings.import_id, **extra})
 
     @staticmethod
-    def _insert_events(events: list[tuple], now_db) -> list[int]:
-        rows = [(contact_id, kind, data, "import", now_db) for contact_id, kind, data in events]
+    def _insert_events(rows: list[tuple]) -> list[int]:
+        """Insert (contact, kind, data, source, created_at) rows; their ids."""
         inserted = insert_rows(Event, ["contact", "kind", "data", "source", "created_at"], rows, returning=("id",))
         return [row[0] for row in inserted]
 
@@ -483,11 +491,19 @@ class Importer:
     def _create(self, records: list[Record], now_db, result: BatchResult) -> list[tuple[Record, int]]:
         if not records:
             return []
-        rows = [(r.email, r.natives.get("first_name", ""), r.natives.get("last_name", ""),
-                 r.natives.get("language", ""), r.owner_id, 0, now_db, now_db) for r in records]
+        rows = [(r.email, natives.get("first_name", ""), natives.get("last_name", ""),
+                 natives.get("language", ""), r.owner_id, 0, now_db, now_db)
+                for r in records for natives in (r.natives,)]
         inserted = insert_rows(Contact, ["email", "first_name", "last_name", "language", "owner", "points",
                                          "created_at", "updated_at"], rows, returning=("id", "email"),
                                ignore_conflicts=True)
+        if len(inserted) == len(records):
+            # the usual case: every row inserted, returned in the order given (checked: the
+            # databases do not promise that order)
+            paired = [(record, contact_id) for record, (contact_id, email) in zip(records, inserted)
+                      if record.email == email]
+            if len(paired) == len(records):
+                return paired
         ids = {email: contact_id for contact_id, email in inserted}
         created = []
         for record in records:
