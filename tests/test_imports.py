@@ -313,6 +313,42 @@ def test_imported_contacts_get_events_in_bulk_dispatched_by_a_worker(article_fie
     assert Event.select().where(Event.dispatched_at.is_null()).count() == 0
 
 
+def test_a_contact_created_by_someone_else_during_the_import_is_reported_not_overwritten(ctx, monkeypatch):
+    from plugins.imports import pipeline
+
+    Contact.create(email="b@exemple.fr", first_name="Déjà là")
+    looked_up = pipeline.Importer._existing
+    # the lookup ran before the other writer committed: it does not see b@
+    monkeypatch.setattr(pipeline.Importer, "_existing",
+                        lambda self, emails: {e: r for e, r in looked_up(self, emails).items() if e != "b@exemple.fr"})
+    job = run(upload("email,first name\na@exemple.fr,Ana\nb@exemple.fr,Bruno\nc@exemple.fr,Chloé\n"))
+    assert (job.created, job.skipped) == (2, 1)
+    assert reported(job)[0][:2] == (3, "skipped")
+    assert "someone else" in reported(job)[0][2]
+    assert contact("b@exemple.fr").first_name == "Déjà là"
+    events = {e.contact.email for e in Event.select().where(Event.kind == "contact_created")}
+    assert events == {"a@exemple.fr", "c@exemple.fr"}
+
+
+def test_created_contacts_get_their_own_values_whatever_order_the_database_returns_them_in(article_fields, monkeypatch):
+    from plugins.imports import pipeline
+
+    inserted = pipeline.insert_rows
+
+    def reversed_returning(model, fields, rows, **options):
+        returned = inserted(model, fields, rows, **options)
+        return returned[::-1] if model is Contact else returned
+
+    monkeypatch.setattr(pipeline, "insert_rows", reversed_returning)
+    job = run(upload("email,first name,zone\na@exemple.fr,Ana,EMEA\nb@exemple.fr,Bruno,APAC\n",
+                     targets={"zone": "field:zone"}))
+    assert job.created == 2
+    assert get_values(contact("a@exemple.fr"))["zone"] == "EMEA"
+    assert get_values(contact("b@exemple.fr"))["zone"] == "APAC"
+    created = {e.contact.email: e.contact.first_name for e in Event.select().where(Event.kind == "contact_created")}
+    assert created == {"a@exemple.fr": "Ana", "b@exemple.fr": "Bruno"}
+
+
 def test_tags_column_and_tags_for_every_contact(ctx):
     job = run(upload("email,tags\na@exemple.fr,\"vip, salon\"\nb@exemple.fr,\n", tags=["import-mai"]))
     assert job.created == 2

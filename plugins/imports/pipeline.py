@@ -509,9 +509,8 @@ class Importer:
         for record in records:
             contact_id = ids.get(record.email)
             if contact_id is None:  # created by someone else since we looked
-                self._report(result, record, "skipped",
-                             "This contact was created by someone else during the import; run the import "
-                             "again to update it.")
+                self._report(result, record, "skipped", Reason.of(N_(
+                    "This contact was created by someone else during the import; run the import again to update it.")))
             else:
                 created.append((record, contact_id))
         return created
