@@ -301,6 +301,30 @@ def test_running_the_same_file_again_changes_nothing(article_fields, run_jobs, m
     assert Contact.select().count() == 25
 
 
+def test_a_multiple_select_column_creates_updates_and_then_changes_nothing(ctx):
+    CustomField.create(key="interests", label="Centres d'intérêt", type_id="multiselect",
+                       options=["CRM", "Emailing", "SEO"])
+    targets = {"intérêts": "field:interests"}
+    first = run(upload("email,intérêts\na@exemple.fr,\"seo, crm\"\nb@exemple.fr,Emailing\nc@exemple.fr,\n",
+                       targets=targets))
+    assert first.created == 3
+    assert get_values(contact("a@exemple.fr"))["interests"] == ["CRM", "SEO"]
+    assert get_values(contact("b@exemple.fr"))["interests"] == ["Emailing"]
+    assert "interests" not in get_values(contact("c@exemple.fr"))
+
+    again = run(upload("email,intérêts\na@exemple.fr,CRM|SEO\nb@exemple.fr,SEO;CRM\nc@exemple.fr,Emailing\n",
+                       targets=targets))
+    assert (again.created, again.updated, again.unchanged) == (0, 2, 1)
+    assert get_values(contact("a@exemple.fr"))["interests"] == ["CRM", "SEO"]
+    assert get_values(contact("b@exemple.fr"))["interests"] == ["CRM", "SEO"]  # replaced, not added to
+    assert get_values(contact("c@exemple.fr"))["interests"] == ["Emailing"]
+    changed = Event.select().where((Event.kind == "contact_updated") & (Event.contact == contact("b@exemple.fr").id)).get()
+    assert changed.data["changes"] == {"interests": [["Emailing"], ["CRM", "SEO"]]}
+
+    third = run(runner.copy_job(again))
+    assert (third.updated, third.unchanged) == (0, 3)
+
+
 def test_imported_contacts_get_events_in_bulk_dispatched_by_a_worker(article_fields, run_jobs):
     job = run(upload(rows_csv(5), tags=["webinar"]))
     created = list(Event.select().where(Event.kind == "contact_created"))
