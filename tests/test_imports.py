@@ -596,6 +596,56 @@ def test_cancel_a_queued_import(ctx, admin, run_jobs):
     assert Contact.select().count() == 0
 
 
+def test_cancelling_a_running_import_stops_it_after_its_batch_and_running_it_again_finishes(ctx, monkeypatch):
+    monkeypatch.setattr(runner, "BATCH_SIZE", 4)
+    job = upload(rows_csv(10))
+    runner.start(job)
+    done = runner._done
+
+    def cancel_after_the_first_batch(result, counts, on_batch):
+        done(result, counts, on_batch)
+        runner.cancel(job)
+
+    monkeypatch.setattr(runner, "_done", cancel_after_the_first_batch)
+    assert runner.run_import(job.id) == "cancelled"
+    stopped = ImportJob.get_by_id(job.id)
+    assert (stopped.rows_done, stopped.created) == (4, 4)
+    assert Contact.select().count() == 4
+    monkeypatch.setattr(runner, "_done", done)
+
+    again = run(runner.copy_job(stopped))
+    assert (again.created, again.unchanged) == (6, 4)
+    assert Contact.select().count() == 10
+
+
+def test_an_import_that_fails_half_way_keeps_its_committed_batches_and_says_why(ctx, monkeypatch):
+    from plugins.imports import pipeline
+
+    monkeypatch.setattr(runner, "BATCH_SIZE", 4)
+    job = upload(rows_csv(10))
+    runner.start(job)
+    write = pipeline.Importer._write
+    batches = []
+
+    def disk_full_on_the_second_batch(self, records, existing, result):
+        batches.append(len(records))
+        if len(batches) == 2:
+            raise OSError("No space left on device")
+        return write(self, records, existing, result)
+
+    monkeypatch.setattr(pipeline.Importer, "_write", disk_full_on_the_second_batch)
+    assert runner.run_import(job.id) == "failed"
+    failed = ImportJob.get_by_id(job.id)
+    assert failed.message == "OSError: No space left on device"
+    assert (failed.rows_done, failed.created) == (4, 4)  # the second batch was rolled back as a whole
+    assert Contact.select().count() == 4
+    assert Event.select().count() == 4
+    monkeypatch.setattr(pipeline.Importer, "_write", write)
+
+    again = run(runner.copy_job(failed))
+    assert (again.created, again.unchanged) == (6, 4)
+
+
 def test_sales_reps_cannot_import_or_export(ctx, web, admin_user, rep):
     from .conftest import login
 
