@@ -307,3 +307,83 @@ def test_the_transport_keeps_its_connection_usable_after_each_refusal(ctx, sink)
     assert [m.envelope_to[0] for m in sink.wait_for(len(expected))] == expected
     assert len(sink.peers) == 1
     transport.close()
+
+
+class FailingServer(SmtpSink):
+    """The SMTP sink, accepting ``limit`` messages, then answering 421 (the
+    server is going down) until the test stops it."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+        self.going_down = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.limit is not None and len(self.messages) >= self.limit:
+            self.going_down.set()
+            return "421 4.3.0 server going down for maintenance"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_an_smtp_outage_mid_newsletter_is_shown_then_every_reader_gets_one_email_when_it_is_back(
+        admin, ctx, run_jobs):
+    """The SMTP server accepts 7 messages, then goes away: the send job stops
+    and says why on the newsletter's page; when the server is back, the
+    retry sends the others, each reader getting exactly one email."""
+    import time_machine
+
+    handler = FailingServer(limit=7)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.host, handler.port = "127.0.0.1", port
+    configure(handler, batch_size=10, workers=1)
+    readers = [f"reader{i}@example.com" for i in range(25)]
+    newsletter, page = write_newsletter(admin, [audience(*readers).id])
+
+    def stop_when_going_down():
+        handler.going_down.wait(timeout=60)
+        controller.stop()
+
+    stopper = threading.Thread(target=stop_when_going_down)
+    stopper.start()
+    confirm(action_form(page, "send").submit()).follow()
+    run_jobs()
+    stopper.join()
+
+    assert len(handler.messages) == 7
+    rows = list(Send.select().where(Send.newsletter == newsletter.id))
+    assert sum(row.status == "sent" for row in rows) == 7
+    assert {row.status for row in rows} == {"sent", "queued"}  # none failed, none lost
+    page = admin.get(f"/admin/email/{newsletter.id}")
+    assert "7 sent, 0 skipped, 0 failed, 18 to go, of 25" in figures(page)
+    waiting = page.html.select_one("details.waiting").get_text(" ", strip=True)
+    assert f"SMTP server 127.0.0.1:{port}: 421 4.3.0 server going down for maintenance" in waiting  # why it waits
+    assert Newsletter.get_by_id(newsletter.id).status == "sending"
+
+    # the server stays down for longer than MAX_ATTEMPTS retries: nobody is failed for it
+    later = utcnow()
+    for _ in range(sendlog.MAX_ATTEMPTS + 2):
+        later += 2 * newsletters.OUTAGE_DELAY
+        with time_machine.travel(later, tick=True):
+            newsletters.sweep()  # the periodic job restarts the send
+            run_jobs()
+    rows = list(Send.select().where(Send.newsletter == newsletter.id))
+    assert {row.status for row in rows} == {"sent", "queued"}
+    assert max(row.attempts for row in rows) <= 1
+    waiting = admin.get(f"/admin/email/{newsletter.id}").html.select_one("details.waiting").get_text(" ", strip=True)
+    assert "Connection refused" in waiting
+
+    handler.limit = None
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with time_machine.travel(later + 2 * newsletters.OUTAGE_DELAY, tick=True):
+            newsletters.sweep()
+            run_jobs()
+    finally:
+        controller.stop()
+    received = [m.envelope_to[0] for m in handler.messages]
+    assert sorted(received) == sorted(readers)  # everyone, once
+    assert {row.status for row in Send.select().where(Send.newsletter == newsletter.id)} == {"sent"}
+    assert Newsletter.get_by_id(newsletter.id).status == "sent"

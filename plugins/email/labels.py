@@ -29,6 +29,10 @@ REASON_LABELS = {
     "no address": _l("no address"),
     "no email address": _l("no email address"),
     "newsletter cancelled": _l("newsletter cancelled"),
+    # a recipient put back in the queue, to try again later
+    "domain rate limit": _l("this domain's sending limit is reached"),
+    "outside the send window": _l("outside the send window"),
+    "rate limit": _l("the sending rate limit is reached"),
 }
 _SOFT_BOUNCES = re.compile(r"^(?:bounced \()?(\d+)\+? soft bounces\)?$")
 #: a bounce's type -> its label

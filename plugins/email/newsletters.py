@@ -364,7 +364,9 @@ def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mai
             record_bounce(row, "hard", "5.0.0", str(error))
         return None
     except TransportError as error:
-        sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
+        # the server, not this recipient: an outage (unreachable, 421) does not count against the row
+        sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * (row.attempts if error.permanent else 1),
+                        reason=str(error), counted=error.permanent)
         return OUTAGE_DELAY
     journal.accepted(row, message_id, rendered.subject)
     return None

@@ -119,14 +119,38 @@ def skipped_by_reason(newsletter_id: int) -> list[tuple[str, int]]:
                 .group_by(Send.reason).order_by(count.desc(), Send.reason).tuples())
 
 
+def waiting_by_reason(newsletter_id: int, limit: int = 10) -> list[tuple[str, int, dt.datetime | None]]:
+    """A newsletter's recipients put back in the queue with a reason (the SMTP
+    server unreachable, a temporary refusal, a rate limit, the send window):
+    ``(reason, recipients, next try)``, the largest groups first."""
+    count = peewee.fn.COUNT(Send.id)
+    groups = (Send.select(Send.reason, count, peewee.fn.MIN(Send.not_before))
+              .where((Send.newsletter == newsletter_id) & (Send.status == QUEUED) & (Send.reason != ""))
+              .group_by(Send.reason).order_by(count.desc(), Send.reason).limit(limit).tuples())
+    return [(reason, recipients, _moment(at)) for reason, recipients, at in groups]
+
+
+def _moment(value) -> dt.datetime | None:
+    """An aggregate's datetime (SQLite returns ``MIN`` of a datetime column as text), in UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = Send.not_before.python_value(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 def mark_failed(row: Send, reason: str) -> None:
     Send.update(status=FAILED, reason=reason[:1000], lease_until=None).where(
         (Send.id == row.id) & (Send.claim == row.claim)).execute()
 
 
-def release(row: Send, not_before: dt.datetime | None = None, reason: str = "") -> None:
-    """Give a claimed row back to the queue (to retry later)."""
-    Send.update(status=QUEUED, claim=None, lease_until=None, not_before=not_before, reason=reason[:1000]).where(
+def release(row: Send, not_before: dt.datetime | None = None, reason: str = "", counted: bool = True) -> None:
+    """Give a claimed row back to the queue (to retry later). ``counted=False``
+    when the server failed, not this recipient: the attempt is not counted
+    against :data:`MAX_ATTEMPTS`, so a long outage fails nobody."""
+    attempts = Send.attempts if counted else Send.attempts - 1
+    Send.update(status=QUEUED, claim=None, lease_until=None, not_before=not_before, reason=reason[:1000],
+                attempts=attempts).where(
         (Send.id == row.id) & (Send.claim == row.claim) & (Send.status == CLAIMED)).execute()
 
 

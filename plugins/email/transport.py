@@ -18,7 +18,9 @@ Errors say what the caller should do:
   ``bounce`` is True when the server refused the address for good (5xx), a
   hard bounce.
 - :class:`TransportError` (any other) is about the server or the connection:
-  stop and retry later.
+  stop and retry later. A ``421`` reply, whatever command it answers, is
+  one: the server says it is closing the channel (RFC 5321, 4.2.3), not
+  that this recipient has a problem.
 
 Addresses with an internationalised domain are sent with the domain in its
 ASCII (IDNA) form; a non-ASCII local part needs the server's SMTPUTF8
@@ -143,13 +145,16 @@ class SmtpTransport:
             client.sendmail(sender, [recipient], data, mail_options=options)
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
+            self._closing(code, text)
             self._reset()
             raise RecipientError(f"{code} {_text(text)}", permanent=code >= 500, bounce=code >= 500) from None
         except smtplib.SMTPSenderRefused as error:
+            self._closing(error.smtp_code, error.smtp_error)
             self._reset()
             raise TransportError(f"the SMTP server refused the sender {error.sender}: "
                                  f"{error.smtp_code} {_text(error.smtp_error)}", permanent=error.smtp_code >= 500) from None
         except smtplib.SMTPResponseException as error:  # the message refused after DATA
+            self._closing(error.smtp_code, error.smtp_error)
             self._reset()
             raise RecipientError(f"{error.smtp_code} {_text(error.smtp_error)}", permanent=error.smtp_code >= 500,
                                  bounce=error.smtp_code >= 500) from None
@@ -158,6 +163,13 @@ class SmtpTransport:
         except Exception as error:  # half-way through a transaction: never leave it open
             self._reset()
             raise RecipientError(f"could not send to {to}: {type(error).__name__}: {error}") from None
+
+    def _closing(self, code: int, text) -> None:
+        """A ``421`` reply: drop the connection and raise :class:`TransportError`."""
+        if code == 421:
+            self.close()
+            where = f"{self.config.smtp_host}:{self.config.smtp_port}"
+            raise TransportError(f"SMTP server {where}: {code} {_text(text)}") from None
 
     def _reset(self):
         try:

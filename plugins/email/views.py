@@ -101,6 +101,7 @@ def show(newsletter_id):
     summary = metrics.newsletter_summary(newsletter.id)
     links = metrics.top_links(newsletter.id)
     skips = sendlog.skipped_by_reason(newsletter.id) if progress["skipped"] else []
+    waiting = sendlog.waiting_by_reason(newsletter.id) if progress["pending"] else []
     failures = list(Send.select(Send.to_email, Send.reason).where(
         (Send.newsletter == newsletter.id) & (Send.status == FAILED)).order_by(Send.id).limit(FAILURES_SHOWN))
     names = {group.id: group.name for group in _segments()}
@@ -108,7 +109,7 @@ def show(newsletter_id):
         "email/newsletter.html", newsletter=newsletter, verdict=verdict, progress=progress, summary=summary,
         progress_bar=charts.progress_bar(progress["percent"]), window=describe(newsletter.window or {}),
         links_chart=charts.bar_chart([(l["url"], l["clicks"]) for l in links], title=_("Top links")) if links else None,
-        links=links, failures=failures, skips=skips, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.send_timezone,
+        links=links, failures=failures, skips=skips, waiting=waiting, failures_shown=FAILURES_SHOWN, segment_names=names, refresh=newsletters.in_progress(newsletter), timezone=config.send_timezone,
         rates_chart=charts.bar_chart([(_("Deliverability"), summary["deliverability"]),
                                       (_("Open rate"), summary["open_rate"]), (_("Click rate"), summary["click_rate"]),
                                       (_("Unsubscribe rate"), summary["unsubscribe_rate"])], unit="%",
