@@ -189,7 +189,13 @@ class Action:
 @dataclass
 class SendChannel:
     """A way to reach a contact (email, SMS...). ``send(message)`` delivers one
-    message and returns a provider id or raises.
+    message and returns a provider id or raises, or returns a
+    :class:`core.SendResult`; one with ``retry=True`` says the failure is
+    temporary (the provider unreachable, a rate limit), so callers that can
+    wait try again later with the same ``message.key``::
+
+        except ProviderUnavailable as error:
+            return SendResult("failed", f"provider unreachable: {error}", retry=True)
 
     ``test(message)`` (optional) sends one test message *now*, while the admin
     waits, on its own connection: not tracked, no event, not counted as a send

@@ -67,13 +67,21 @@ class Message:
 @dataclass
 class SendResult:
     """``status`` is ``sent``, ``skipped`` (vetoed, duplicate key, no address)
-    or ``failed``; ``reason`` says why when not sent."""
+    or ``failed``; ``reason`` says why when not sent.
+
+    ``retry`` is True on a failure that says nothing about the message or the
+    recipient (the channel's server unreachable, a temporary refusal, a rate
+    limit): the same message sent again later, with the same ``key``, may go
+    through. Callers that can wait do so: the workflow engine retries the step
+    with its backoff, e.g. ``if result.retry: raise RuntimeError(result.reason)``."""
 
     status: str
     reason: str = ""
     provider_id: Any = None
     #: what the channel reports about a delivered message (a test send: the server's answer)
     detail: str = ""
+    #: the failure is temporary: try the same message again later (see above)
+    retry: bool = False
 
     @property
     def sent(self) -> bool:

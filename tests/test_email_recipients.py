@@ -14,6 +14,7 @@ import re
 import threading
 
 import pytest
+import time_machine
 from aiosmtpd.controller import Controller
 
 from core import Message, contacts, send_message, utcnow
@@ -22,7 +23,7 @@ from core.contacts import create_contact
 from core.models import Contact
 from plugins.segments import Segment, add_to_segment
 from tests.conftest import SmtpSink, free_port
-from tests.test_automation import live
+from tests.test_automation import later, live
 from tests.test_email_newsletter import write_newsletter
 from tests.test_email_send import configure
 
@@ -330,8 +331,6 @@ def test_an_smtp_outage_mid_newsletter_is_shown_then_every_reader_gets_one_email
     """The SMTP server accepts 7 messages, then goes away: the send job stops
     and says why on the newsletter's page; when the server is back, the
     retry sends the others, each reader getting exactly one email."""
-    import time_machine
-
     handler = FailingServer(limit=7)
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
@@ -387,3 +386,70 @@ def test_an_smtp_outage_mid_newsletter_is_shown_then_every_reader_gets_one_email
     assert sorted(received) == sorted(readers)  # everyone, once
     assert {row.status for row in Send.select().where(Send.newsletter == newsletter.id)} == {"sent"}
     assert Newsletter.get_by_id(newsletter.id).status == "sent"
+
+
+def test_workflow_and_smart_content_emails_wait_for_an_smtp_server_that_is_down_then_go_once(ctx, run_jobs):
+    """The SMTP server is down when a workflow step and the smart content
+    programme send: nothing is lost or failed for good; once the server is
+    back, each person gets their email once."""
+    from plugins.automation import WorkflowRun
+    from plugins.smart_content import sender
+
+    handler = SmtpSink()
+    port = free_port()  # nothing listens there yet
+    handler.host, handler.port = "127.0.0.1", port
+    configure(handler)
+    live("Welcome", [{"type": "tag_added", "settings": {"tag": "new"}}],
+         [{"type": "action", "action": "email.send",
+           "settings": {"subject": "Bienvenue", "body": "<p>Bonjour {{ first_name }}</p>"}}])
+    ada = create_contact({"email": "ada@example.com", "first_name": "Ada"})
+    contacts.add_tag(ada, "new")
+    run_jobs()
+    (run,) = runs_of(ada)
+    assert run.status == "retrying" and "Connection refused" in run.error  # the step waits with its backoff
+    welcome = Send.get(Send.kind == "workflow.email")
+    assert welcome.status == "failed" and "Connection refused" in welcome.reason
+
+    smart_content_programme()
+    luc = create_contact({"email": "luc@example.com", "first_name": "Luc"})
+    contacts.add_tag(luc, "CRM")
+    run_jobs()
+    assert run_programme()["claimed"] == 1
+    run_jobs(queues=["email"])
+    pick = Pick.get(Pick.contact == luc.id)
+    assert pick.status == "claimed" and "Connection refused" in pick.reason  # kept to send later
+
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        traveller = later(ctx, run_jobs, seconds=31)  # the step's retry
+        traveller.stop()
+        with time_machine.travel(utcnow() + sender.STALE_CLAIM + dt.timedelta(minutes=1), tick=True):
+            assert run_programme()["requeued"] == 1
+            run_jobs(queues=["email"])
+    finally:
+        controller.stop()
+    assert sorted(m.envelope_to[0] for m in handler.messages) == ["ada@example.com", "luc@example.com"]
+    assert WorkflowRun.get_by_id(run.id).status == "completed"
+    assert Send.get_by_id(welcome.id).status == "sent"
+    assert Pick.get_by_id(pick.id).status == "sent"
+
+
+def test_a_pick_still_waiting_on_the_next_send_day_is_not_sent_any_more(ctx, run_jobs):
+    from plugins.smart_content import sender
+
+    handler = SmtpSink()
+    handler.host, handler.port = "127.0.0.1", free_port()  # down, and it stays down
+    configure(handler)
+    smart_content_programme()
+    luc = create_contact({"email": "luc@example.com", "first_name": "Luc"})
+    contacts.add_tag(luc, "CRM")
+    run_jobs()
+    run_programme()
+    run_jobs(queues=["email"])
+    pick = Pick.get(Pick.contact == luc.id)
+    assert pick.status == "claimed"
+    sender.requeue_stale(pick.send_date + dt.timedelta(days=1))
+    pick = Pick.get_by_id(pick.id)
+    assert pick.status == "failed"
+    assert sender.explain_reason(pick.reason) == "not sent: the email channel stayed unavailable until the next send day"

@@ -140,7 +140,7 @@ def send_single(message: Message, config: EmailConfig | None = None, template: b
     mailer = Mailer(config)
     if mailer.wait_domain_turn(row.to_email, SINGLE_MAX_WAIT) or mailer.wait_turn(SINGLE_MAX_WAIT):
         sendlog.release(row, reason="rate limit")
-        return SendResult("failed", "the sending rate limit is reached; retry later")
+        return SendResult("failed", "the sending rate limit is reached; retry later", retry=True)
     try:
         message_id = mailer.transmit(row, rendered, sender_name=message.sender_name or config.from_name,
                                      sender_email=sender_email, reply_to=message.reply_to or config.reply_to,
@@ -151,7 +151,8 @@ def send_single(message: Message, config: EmailConfig | None = None, template: b
             from .bounces import record_bounce
 
             record_bounce(row, "hard", "5.0.0", str(error))
-        return SendResult("failed", str(error))
+        # the server unreachable or a 4xx: the same key claims the row again on the next try
+        return SendResult("failed", str(error), retry=isinstance(error, TransportError) and not error.permanent)
     except Exception as error:  # a failure of this message is reported, never raised into the caller's batch
         log.exception("sending email %s to %s failed", row.id, row.to_email)
         reason = f"{type(error).__name__}: {error}"

@@ -36,6 +36,7 @@ MESSAGE_KIND = "smart_content.pick"
 #: the reasons this module stores on a pick (in English, as data); see explain_reason
 NO_CONTENT = "no content matches this contact's stage and interests"
 GONE = "the contact or the content was deleted"
+EXPIRED = "not sent: the email channel stayed unavailable until the next send day"
 _ = translation_domain(__name__).gettext
 
 
@@ -46,6 +47,8 @@ def explain_reason(reason: str) -> str:
         return _("no content matches this contact's stage and interests")
     if reason == GONE:
         return _("the contact or the content was deleted")
+    if reason == EXPIRED:
+        return _("not sent: the email channel stayed unavailable until the next send day")
     return reason
 
 
@@ -91,16 +94,20 @@ def run_programme() -> dict:
         totals["no_content"] += sum(1 for c in choices if c.content_id is None)
         for start in range(0, len(mine), SEND_CHUNK):
             enqueue(send_picks, mine[start:start + SEND_CHUNK], queue="email")
-    totals["requeued"] = requeue_stale()
+    totals["requeued"] = requeue_stale(send_date)
     Pick.delete().where((Pick.status == "no_content")
                         & (Pick.send_date < send_date - KEEP_NO_CONTENT)).execute()
     log.info("smart content run %s: %s", run_id, totals)
     return totals
 
 
-def requeue_stale() -> int:
-    """Claims whose send job was lost (Redis restarted, worker killed) are sent
-    again; the channel's idempotency key prevents a second email."""
+def requeue_stale(send_date: dt.date) -> int:
+    """Claims whose send job was lost (Redis restarted, worker killed) or
+    whose channel was down (:attr:`core.SendResult.retry`) are sent again; the
+    channel's idempotency key prevents a second email. A claim of an earlier
+    send day is not sent any more: the next day's pick replaces it."""
+    Pick.update(status="failed", reason=EXPIRED).where(
+        (Pick.status == "claimed") & (Pick.send_date < send_date)).execute()
     stale = [p.id for p in Pick.select(Pick.id).where(
         (Pick.status == "claimed") & (Pick.created_at < utcnow() - STALE_CLAIM))]
     for start in range(0, len(stale), SEND_CHUNK):
@@ -139,7 +146,7 @@ def mark_emailed(contact_id: int, when: dt.datetime) -> None:
 def send_picks(pick_ids: list[int]) -> dict:
     """Job: send each claimed pick once (retries are safe: key per contact and date)."""
     programme = programme_settings.load()
-    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    counts = {"sent": 0, "skipped": 0, "failed": 0, "waiting": 0}
     for pick in Pick.select().where(Pick.id.in_(pick_ids) & (Pick.status == "claimed")):
         contact = Contact.get_or_none(Contact.id == pick.contact_id)
         content = Content.get_or_none(Content.id == pick.content_id) if pick.content_id else None
@@ -157,6 +164,11 @@ def send_picks(pick_ids: list[int]) -> dict:
             pick.status, pick.reason = "failed", f"{type(error).__name__}: {error}"[:1000]
             pick.save()
             counts["failed"] += 1
+            continue
+        if result.retry:  # the channel is down for now: the pick stays claimed, requeue_stale sends it later
+            pick.reason = result.reason[:1000]
+            pick.save()
+            counts["waiting"] += 1
             continue
         already = result.status == "skipped" and any(w in result.reason.lower() for w in ("duplicate", "already"))
         pick.status, pick.reason = ("sent" if already else result.status), result.reason[:1000]
