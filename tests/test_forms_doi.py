@@ -141,3 +141,42 @@ def test_expired_and_forged_links(web, ctx, smtp_sink, run_jobs):
                                     "text_version": "1"})
     run_jobs()
     assert "forms" not in can_receive(contact, "email", "marketing")[1]
+
+
+def test_a_confirmation_email_that_could_not_go_is_sent_once_the_smtp_server_is_back(web, ctx, run_jobs):
+    """The SMTP server is down when someone subscribes, longer than the send
+    job's retries: the request waits (not failed for good), the periodic job
+    sends it once the server is back, and only once."""
+    from aiosmtpd.controller import Controller
+
+    from plugins.forms.jobs import RESEND_AFTER, resend_unsent_opt_ins
+
+    from .conftest import SmtpSink, free_port
+
+    sink = SmtpSink()
+    sink.host, sink.port = "127.0.0.1", free_port()  # nothing listens there yet
+    configure_email(sink)
+    form = newsletter_with_doi()
+    submit(web, form, {"email": "nina@example.com", consent_names(open_form(web, form)[1])[0]: True})
+    run_jobs()
+    opt_in = OptIn.get()
+    assert opt_in.sent_at is None and opt_in.send_status.startswith("waiting: ")
+    assert "Connection refused" in opt_in.send_status
+    assert resend_unsent_opt_ins() == 0  # the job's own retries come first
+    from core import state
+
+    assert state().registries.periodic_jobs["forms.resend_unsent_opt_ins"].func is resend_unsent_opt_ins
+
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        with time_machine.travel(time.time() + RESEND_AFTER.total_seconds() + 60, tick=True):
+            assert resend_unsent_opt_ins() == 1
+            run_jobs()
+            assert resend_unsent_opt_ins() == 0
+            run_jobs()
+    finally:
+        controller.stop()
+    assert [m["To"] for m in sink.messages] == ["nina@example.com"]
+    assert OptIn.get().sent_at is not None and OptIn.get().send_status == "sent"
+    assert confirmation_link(sink.messages[0])

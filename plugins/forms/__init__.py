@@ -13,12 +13,21 @@ from __future__ import annotations
 from flask import render_template
 from markupsafe import Markup
 
-from core import AdminMenuItem, Migration, Setting, SettingsGroup, SetupStep, hookimpl, translation_domain
+from core import (
+    AdminMenuItem, Migration, PeriodicJob, Setting, SettingsGroup, SetupStep, hookimpl, translation_domain,
+)
 
 from . import migrations
 from .models import FORMS_MODELS
 
 _l = translation_domain(__name__).lazy_gettext
+
+
+@hookimpl
+def register_periodic_jobs():
+    from .jobs import resend_unsent_opt_ins
+
+    return [PeriodicJob("forms.resend_unsent_opt_ins", resend_unsent_opt_ins, interval=600, queue="default")]
 
 
 @hookimpl

@@ -1,11 +1,13 @@
 """Worker jobs run after a submission: attach the tracked visitor, run the
 form's actions (each at most once per submission), send the double opt-in
-email."""
+email; and the periodic job that sends again the confirmation emails that
+could not go (:func:`resend_unsent_opt_ins`)."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from core import state, utcnow
+from core import enqueue, state, utcnow
 
 from .models import ActionRun, FormAction, OptIn, Submission
 
@@ -77,13 +79,39 @@ def after_submission(submission_id: int) -> str:
     return "done"
 
 
+#: a confirmation email still not sent this long after the request is queued again
+RESEND_AFTER = dt.timedelta(minutes=10)
+
+
 def send_opt_in(opt_in_id: int) -> str:
     from . import optin
 
     opt_in = OptIn.get_or_none(OptIn.id == opt_in_id)
     if opt_in is None or opt_in.status != "pending":
         return "nothing to send"
+    if opt_in.sent_at is not None:  # a duplicated job
+        return "sent already"
     result = optin.send(opt_in)
     if result.status == "failed":
         raise RuntimeError(f"double opt-in email not sent: {result.reason}")
     return result.status
+
+
+def resend_unsent_opt_ins() -> int:
+    """Periodic job: queue again the confirmation email of every pending
+    request that was never sent because the channel was down for longer than
+    the job's retries (``core.SendResult.retry``), or whose job was lost with
+    Redis, while its link can still be confirmed. Returns how many."""
+    from . import optin
+
+    now = utcnow()
+    waiting = (OptIn.select(OptIn.id)
+               .where((OptIn.status == "pending") & OptIn.sent_at.is_null()
+                      & ((OptIn.send_status == "") | OptIn.send_status.startswith(optin.WAITING))
+                      & (OptIn.requested_at < now - RESEND_AFTER) & (OptIn.requested_at > now - optin.max_age()))
+               .order_by(OptIn.id).tuples())
+    count = 0
+    for (opt_in_id,) in waiting:
+        enqueue(send_opt_in, opt_in_id, queue="email", job_id=f"forms-doi-{opt_in_id}", retries=3)
+        count += 1
+    return count

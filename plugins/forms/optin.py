@@ -60,10 +60,15 @@ def message_for(opt_in: OptIn) -> Message:
     )
 
 
+#: ``send_status`` of a request whose email failed for now (``SendResult.retry``): sent again later
+WAITING = "waiting"
+
+
 def send(opt_in: OptIn):
     result = send_message(message_for(opt_in))
+    status = WAITING if result.retry else result.status
     OptIn.update(sent_at=utcnow() if result.sent else None,
-                 send_status=(result.status + (f": {result.reason}" if result.reason else ""))[:250]).where(
+                 send_status=(status + (f": {result.reason}" if result.reason else ""))[:250]).where(
         OptIn.id == opt_in.id).execute()
     return result
 
