@@ -78,7 +78,7 @@ from .i18n import (
     use_language, valid_language,
 )
 from .local_days import count_per_local_day, local_day_start, local_today
-from .messages import Message, SendResult, channel_available, send_message, send_test_message
+from .messages import Message, SendLater, SendResult, channel_available, send_message, send_test_message
 from .models import (
     ROLES, BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, StoredFile, Tag, User,
     UTCDateTimeField, utcnow,

@@ -91,6 +91,21 @@ class SendResult:
         """For logs: ``sent``, or ``skipped: <reason>`` / ``failed: <reason>``."""
         return f"{self.status}: {self.reason}" if self.reason else self.status
 
+    def raise_for_retry(self) -> "SendResult":
+        """Raise :class:`SendLater` when the failure is temporary (``retry``),
+        so that the RQ job or workflow step that sent the message is tried
+        again later (with the same ``key``, it goes once); else return itself::
+
+            return send_message(message).raise_for_retry().status
+        """
+        if self.retry:
+            raise SendLater(f"not sent for now: {self.reason}")
+        return self
+
+
+class SendLater(RuntimeError):
+    """A message could not go for now (see :meth:`SendResult.raise_for_retry`)."""
+
 
 def channel_available(channel: str = "email") -> bool:
     """Is a channel with this id registered by an active plugin?"""

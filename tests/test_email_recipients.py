@@ -453,3 +453,32 @@ def test_a_pick_still_waiting_on_the_next_send_day_is_not_sent_any_more(ctx, run
     pick = Pick.get_by_id(pick.id)
     assert pick.status == "failed"
     assert sender.explain_reason(pick.reason) == "not sent: the email channel stayed unavailable until the next send day"
+
+
+def test_gdpr_emails_are_tried_again_when_the_smtp_server_is_down(ctx):
+    """The re-opt-in request (a workflow action) and the self-service export
+    link (a job) raise SendLater on an outage, so their step or job is tried
+    again; with the server back, the same key sends each once."""
+    from core import SendLater
+    from plugins.gdpr.public_views import send_export_link
+    from plugins.gdpr.reoptin import REOPTIN_SUBJECT, REOPTIN_TEXT, request_reoptin
+
+    handler = SmtpSink()
+    handler.host, handler.port = "127.0.0.1", free_port()  # nothing listens there yet
+    configure(handler)
+    paul = create_contact({"email": "paul@example.com", "language": "fr"})
+    settings = {"campaign": "2026", "subject": REOPTIN_SUBJECT, "body": REOPTIN_TEXT}
+    with pytest.raises(SendLater, match="Connection refused"):
+        request_reoptin(paul, settings)
+    with pytest.raises(SendLater, match="Connection refused"):
+        send_export_link(paul.id, "nonce1")
+
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    try:
+        assert request_reoptin(paul, settings) == "sent"
+        assert send_export_link(paul.id, "nonce1") == "sent"
+        assert request_reoptin(paul, settings) == "skipped"  # once per campaign
+    finally:
+        controller.stop()
+    assert len(handler.messages) == 2

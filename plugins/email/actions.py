@@ -80,10 +80,8 @@ def run_send(contact, settings: dict, context: dict | None = None) -> SendResult
                       key=f"action:{key}" if key else "", track=True)
     if not message.to:
         return SendResult("skipped", "no address")
-    result = send_single(message, template=True, content_format=content_format)
-    if result.retry:  # the engine tries the step again with its backoff (the key sends it once)
-        raise RuntimeError(f"not sent for now: {result.reason}")
-    return result
+    # a temporary failure raises: the engine tries the step again with its backoff (the key sends it once)
+    return send_single(message, template=True, content_format=content_format).raise_for_retry()
 
 
 #: the skip reason of contacts without an address (counted by the step's audience check)

@@ -72,7 +72,7 @@ def request_copy():
         else:
             contact = Contact.get_or_none(Contact.email == email)
             if contact is not None and not is_erased(contact.id) and not _limited(f"contact:{contact.id}", PER_CONTACT_DAY, 86400):
-                enqueue(send_export_link, contact.id, secrets.token_hex(8), queue="email")
+                enqueue(send_export_link, contact.id, secrets.token_hex(8), queue="email", retries=3)
             sent = True
     return render_template("gdpr/public_request.html", error=error, sent=sent), (400 if error else 200)
 
@@ -97,7 +97,7 @@ def send_export_link(contact_id: int, nonce: str) -> str:
     result = send_message(Message(to=contact.email, contact=contact, kind="gdpr.export_link", purpose="transactional",
                                   subject=subject, text=text, html=html,
                                   key=f"gdpr.export_link:{contact.id}:{nonce}"))
-    return result.status
+    return result.raise_for_retry().status  # the channel down: the job's retries send it later
 
 
 def _token_contact(purpose: str, max_age) -> tuple[Contact | None, str]:

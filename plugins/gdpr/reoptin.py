@@ -98,7 +98,7 @@ def request_reoptin(contact: Contact, settings: dict, context: dict | None = Non
     result = send_message(Message(
         to=contact.email, contact=contact, kind="gdpr.reoptin_request", purpose="transactional",
         subject=subject, text=text, key=f"gdpr.reoptin:{campaign}:{contact.id}"))
-    return result.status
+    return result.raise_for_retry().status  # the channel down: the workflow step is tried again later
 
 
 def _custom(value, default: str) -> str:
