@@ -297,3 +297,18 @@ def test_export_has_receipts_and_the_opposition_of_the_number_and_erasure_keeps_
     # the same person re-imported later is still not texted
     again = create_contact({"email": "ada2@example.com", "phone": "+33612345678"})
     assert not can_receive(again, "sms", "marketing")[0]
+
+
+def test_the_workflow_action_raises_during_a_gateway_outage_so_the_step_is_tried_again(ctx, phone_field, fake_twilio):
+    from core import SendLater
+
+    configure(fake_twilio)
+    action = ctx.extensions["couvee"].registries.actions["sms.send"]
+    ada = create_contact({"email": "ada@example.com", "first_name": "Ada", "phone": "0612345678"})
+    settings = {"text": "Bonjour {{ first_name }}", "purpose": "marketing"}
+    fake_twilio.before_accept = lambda form: False  # 503: the gateway is down
+    with pytest.raises(SendLater, match="Service unavailable"):
+        action.run(ada, settings, {"key": "wf:2:ada"})
+    fake_twilio.before_accept = lambda form: True
+    assert action.run(ada, settings, {"key": "wf:2:ada"}) == "sent"
+    assert [m["body"] for m in fake_twilio.messages] == ["Bonjour Ada"]

@@ -30,7 +30,7 @@ def run_send_sms(contact, settings: dict, context: dict) -> str:
     result = send_message(Message(to=to, subject="", text=fill_tokens(settings.get("text") or "", contact),
                                   contact=contact, kind="sms.workflow", purpose=purpose,
                                   key=str(context.get("key") or "")), channel="sms")
-    return result.describe()
+    return result.raise_for_retry().describe()  # the gateway down: the engine tries the step again
 
 
 def send_sms_action() -> Action:

@@ -46,7 +46,7 @@ def deliver(row: SmsSend, to: str, body: str) -> SendResult:
             claims.finish(row, FAILED, reason=str(error)[:1000], to=to)
         else:
             claims.give_back(row, str(error))
-        return SendResult("failed", str(error))
+        return SendResult("failed", str(error), retry=not error.permanent)
     claims.finish(row, DONE, provider_id=sid, to=to, body=body, segments=parts, reason="", delivery="accepted")
     return SendResult("sent", provider_id=sid, detail=sid)
 
