@@ -482,3 +482,31 @@ def test_gdpr_emails_are_tried_again_when_the_smtp_server_is_down(ctx):
     finally:
         controller.stop()
     assert len(handler.messages) == 2
+
+
+def test_a_dkim_key_that_cannot_sign_pauses_the_newsletter_instead_of_failing_every_reader(
+        admin, ctx, smtp_sink, run_jobs):
+    """A key that does not sign (set by the environment, say) would fail every
+    message the same way: the newsletter pauses with the reason on its page,
+    nobody is failed, and Resume sends to everyone once the key is fixed."""
+    from tests.test_email_deliverability import rsa_key
+
+    configure(smtp_sink, dkim_selector="s1", dkim_domain="example.com",
+              dkim_private_key="-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5\n-----END RSA PRIVATE KEY-----\n")
+    readers = [f"reader{i}@example.com" for i in range(6)]
+    newsletter, page = write_newsletter(admin, [audience(*readers).id])
+    confirm(action_form(page, "send").submit()).follow()
+    run_jobs()
+    assert smtp_sink.messages == []
+    assert Newsletter.get_by_id(newsletter.id).status == "paused"
+    page = admin.get(f"/admin/email/{newsletter.id}")
+    assert "0 sent, 0 skipped, 0 failed, 6 to go, of 6" in figures(page)
+    assert "DKIM" in page.html.select_one("details.waiting").get_text(" ", strip=True)
+
+    configure(smtp_sink, dkim_selector="s1", dkim_domain="example.com", dkim_private_key=rsa_key(1024))
+    action_form(admin.get(f"/admin/email/{newsletter.id}"), "resume").submit()
+    run_jobs()
+    assert sorted(m.envelope_to[0] for m in smtp_sink.messages) == sorted(readers)
+    assert all(m["DKIM-Signature"] for m in smtp_sink.messages)
+    assert Newsletter.get_by_id(newsletter.id).status == "sent"
+    assert {row.status for row in Send.select().where(Send.newsletter == newsletter.id)} == {"sent"}

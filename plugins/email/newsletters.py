@@ -111,6 +111,14 @@ def pause(newsletter: Newsletter) -> None:
         raise NewsletterError(_("Only a newsletter being sent can be paused."))
 
 
+def _pause_quietly(newsletter: Newsletter) -> None:
+    """Pause a newsletter being sent (nothing when another job paused it already)."""
+    try:
+        pause(newsletter)
+    except NewsletterError:
+        pass
+
+
 def resume(newsletter: Newsletter) -> None:
     changed = Newsletter.update(status=SENDING, updated_at=utcnow()).where(
         (Newsletter.id == newsletter.id) & (Newsletter.status == PAUSED)).execute()
@@ -351,8 +359,12 @@ def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mai
                                      reply_to=reply_to, marketing=True, urls=urls,
                                      headers={"Precedence": "bulk", "Feedback-ID": f"nl{newsletter.id}:couvee"})
     except DkimError as error:
-        sendlog.mark_failed(row, str(error))
-        return None
+        # the configuration, not this recipient: every message would fail the same way. The
+        # newsletter pauses (the reason is on its page, with this row), to resume once the key is fixed
+        sendlog.release(row, reason=str(error), counted=False)
+        _pause_quietly(newsletter)
+        log.error("newsletter %s paused: %s", newsletter.id, error)
+        return OUTAGE_DELAY
     except RecipientError as error:
         if not error.permanent:  # e.g. 451 greylisting: this address later, the others now
             sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
