@@ -72,8 +72,8 @@ class SendResult:
     ``retry`` is True on a failure that says nothing about the message or the
     recipient (the channel's server unreachable, a temporary refusal, a rate
     limit): the same message sent again later, with the same ``key``, may go
-    through. Callers that can wait do so: the workflow engine retries the step
-    with its backoff, e.g. ``if result.retry: raise RuntimeError(result.reason)``."""
+    through. Callers that can wait do so, through :meth:`raise_for_retry` (a
+    workflow step raising is retried by the engine with its backoff)."""
 
     status: str
     reason: str = ""
