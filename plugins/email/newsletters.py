@@ -248,10 +248,7 @@ def finish(newsletter_id: int, sent: int) -> str:
     waiting = Send.select().where((Send.newsletter == newsletter_id) & Send.status.in_([QUEUED, CLAIMED])).exists()
     if waiting:
         if pending is not None:
-            at = Send.not_before.python_value(pending) if not isinstance(pending, dt.datetime) else pending
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=dt.timezone.utc)
-            enqueue(drain, newsletter_id, queue=QUEUE, at=at, timeout=3600)
+            enqueue(drain, newsletter_id, queue=QUEUE, at=sendlog.aggregate_time(pending), timeout=3600)
         return f"sent {sent}; others pending"
     now = utcnow()
     Newsletter.update(status=SENT, finished_at=now, updated_at=now).where(

@@ -127,11 +127,11 @@ def waiting_by_reason(newsletter_id: int, limit: int = 10) -> list[tuple[str, in
     groups = (Send.select(Send.reason, count, peewee.fn.MIN(Send.not_before))
               .where((Send.newsletter == newsletter_id) & (Send.status == QUEUED) & (Send.reason != ""))
               .group_by(Send.reason).order_by(count.desc(), Send.reason).limit(limit).tuples())
-    return [(reason, recipients, _moment(at)) for reason, recipients, at in groups]
+    return [(reason, recipients, aggregate_time(at)) for reason, recipients, at in groups]
 
 
-def _moment(value) -> dt.datetime | None:
-    """An aggregate's datetime (SQLite returns ``MIN`` of a datetime column as text), in UTC."""
+def aggregate_time(value) -> dt.datetime | None:
+    """A ``MIN``/``MAX`` of a datetime column as an aware UTC datetime (SQLite returns it as text)."""
     if value is None:
         return None
     if not isinstance(value, dt.datetime):

@@ -491,9 +491,8 @@ class Importer:
     def _create(self, records: list[Record], now_db, result: BatchResult) -> list[tuple[Record, int]]:
         if not records:
             return []
-        rows = [(r.email, natives.get("first_name", ""), natives.get("last_name", ""),
-                 natives.get("language", ""), r.owner_id, 0, now_db, now_db)
-                for r in records for natives in (r.natives,)]
+        rows = [(r.email, r.natives.get("first_name", ""), r.natives.get("last_name", ""),
+                 r.natives.get("language", ""), r.owner_id, 0, now_db, now_db) for r in records]
         inserted = insert_rows(Contact, ["email", "first_name", "last_name", "language", "owner", "points",
                                          "created_at", "updated_at"], rows, returning=("id", "email"),
                                ignore_conflicts=True)
