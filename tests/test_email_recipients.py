@@ -42,7 +42,9 @@ SENT_TO = ["ada@example.com", "luc@example.com", "zoe@example.com"]
 
 class RefusingSink(SmtpSink):
     """The SMTP sink, refusing any recipient whose address starts with
-    "refused" (550) or "busy" (451, for now), and noting the client connection of every message."""
+    "refused" (550) or "busy" (451, for now), refusing the message itself
+    after its final dot when it is for "spam..." (554), and noting the client
+    connection of every message."""
 
     def __init__(self):
         super().__init__()
@@ -58,6 +60,8 @@ class RefusingSink(SmtpSink):
 
     async def handle_DATA(self, server, session, envelope):
         self.peers.add(session.peer)
+        if envelope.rcpt_tos[0].startswith("spam"):
+            return "554 5.7.1 message refused as spam"
         return await super().handle_DATA(server, session, envelope)
 
     def received(self) -> dict:
@@ -101,11 +105,11 @@ def action_form(page, action: str):
 
 def test_a_newsletter_sends_past_an_unsendable_and_a_refused_address(admin, ctx, sink, run_jobs):
     configure(sink)
-    segment = audience("ada@example.com", NON_ASCII, "refused@example.com", IDN, "luc@example.com",
-                       "zoe@example.com")
+    segment = audience("ada@example.com", NON_ASCII, "refused@example.com", IDN, "spam@example.com",
+                       "luc@example.com", "zoe@example.com")
     newsletter, page = write_newsletter(admin, [segment.id])
     confirmation = action_form(page, "send").submit()
-    assert "<strong>6</strong> contacts" in confirmation.text
+    assert "<strong>7</strong> contacts" in confirmation.text
     started = confirm(confirmation).follow()
     assert "Sending started." in started.text
     assert '<meta http-equiv="refresh"' in started.text  # "scheduled" for a moment: the page refreshes itself
@@ -119,6 +123,10 @@ def test_a_newsletter_sends_past_an_unsendable_and_a_refused_address(admin, ctx,
     refused = rows["refused@example.com"]
     assert refused.status == "failed" and "550 5.1.1" in refused.reason
     assert Bounce.get(Bounce.send == refused.id).type == "hard"
+    # refused after its final dot: the verdict is read once the next message is ready, and it is
+    # this row's, not the next one's (luc's, sent right after it)
+    assert rows["spam@example.com"].status == "failed" and "554 5.7.1" in rows["spam@example.com"].reason
+    assert rows["luc@example.com"].status == "sent" and rows["ada@example.com"].status == "sent"
     if sink.smtputf8:
         assert set(received) == {*SENT_TO, "jean@xn--exmple-cva.fr", NON_ASCII}
         assert received[NON_ASCII]["To"] == NON_ASCII
@@ -130,9 +138,9 @@ def test_a_newsletter_sends_past_an_unsendable_and_a_refused_address(admin, ctx,
         assert not Bounce.select().where(Bounce.send == rows[NON_ASCII].id).exists()  # our limit, not a bounce
 
     page = admin.get(f"/admin/email/{newsletter.id}")
-    failed = 1 if sink.smtputf8 else 2
+    failed = 2 if sink.smtputf8 else 3
     assert Newsletter.get_by_id(newsletter.id).status == "sent"
-    assert f"{6 - failed} sent, 0 skipped, {failed} failed, 0 to go, of 6" in figures(page)
+    assert f"{7 - failed} sent, 0 skipped, {failed} failed, 0 to go, of 7" in figures(page)
     assert '<meta http-equiv="refresh"' not in page.text
     assert "no such mailbox here" in page.text  # the reasons are on the newsletter's page
 
@@ -310,6 +318,45 @@ def test_the_transport_keeps_its_connection_usable_after_each_refusal(ctx, sink)
     transport.close()
 
 
+def test_a_message_is_handed_over_then_its_verdict_read_after_the_caller_s_own_work(ctx, sink):
+    """``start`` sends a message up to its final dot; ``finish`` reads the
+    verdict, refused or not; ``meanwhile`` runs once per ``start``, even when
+    the message never got as far as MAIL FROM; a ``meanwhile`` that fails
+    closes the connection and its error reaches the caller; lines starting
+    with a dot arrive whole."""
+    configure(sink)
+    transport = SmtpTransport(load_config())
+    body = b"Subject: hello\r\n\r\nhello\r\n.starts with a dot\r\n..two dots\r\n."
+    calls = []
+    transport.start("bounce@couvee.test", "ada@example.com", body, meanwhile=lambda: calls.append("ada"))
+    with pytest.raises(RuntimeError, match="was not read"):
+        transport.start("bounce@couvee.test", "luc@example.com", body)
+    transport.finish()
+    transport.start("bounce@couvee.test", "spam@example.com", body, meanwhile=lambda: calls.append("spam"))
+    with pytest.raises(RecipientError) as refused:
+        transport.finish()
+    assert refused.value.permanent and "554 5.7.1" in str(refused.value)
+    with pytest.raises(RecipientError):  # refused at RCPT: nothing waits for a verdict after it
+        transport.start("bounce@couvee.test", "refused@example.com", body, meanwhile=lambda: calls.append("refused"))
+    transport.finish()
+    if not sink.smtputf8:  # refused before MAIL FROM: meanwhile still runs
+        with pytest.raises(RecipientError, match="does not offer SMTPUTF8"):
+            transport.start("bounce@couvee.test", NON_ASCII, body, meanwhile=lambda: calls.append("unsendable"))
+    assert calls == ["ada", "spam", "refused"] + ([] if sink.smtputf8 else ["unsendable"])
+
+    def broken():
+        raise ConnectionError("the journal is unreachable")
+
+    with pytest.raises(ConnectionError, match="journal is unreachable"):
+        transport.start("bounce@couvee.test", "zoe@example.com", body, meanwhile=broken)
+    assert transport.client is None and transport.awaiting is None  # closed: the next message reconnects
+    transport.send("bounce@couvee.test", "luc@example.com", body)
+    received = {m.envelope_to[0]: m for m in sink.wait_for(2)}
+    assert sorted(received) == ["ada@example.com", "luc@example.com"]
+    assert received["luc@example.com"].raw.splitlines()[-3:] == [b".starts with a dot", b"..two dots", b"."]
+    transport.close()
+
+
 class FailingServer(SmtpSink):
     """The SMTP sink, accepting ``limit`` messages, then answering 421 (the
     server is going down) until the test stops it."""
@@ -388,7 +435,16 @@ def test_an_smtp_outage_mid_newsletter_is_shown_then_every_reader_gets_one_email
     assert Newsletter.get_by_id(newsletter.id).status == "sent"
 
 
-def test_workflow_and_smart_content_emails_wait_for_an_smtp_server_that_is_down_then_go_once(ctx, run_jobs):
+@pytest.fixture
+def morning():
+    """The clock at 09:00 UTC tomorrow, ticking: a test that travels half an
+    hour ahead stays on the same send day (run near midnight, it did not)."""
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    with time_machine.travel(dt.datetime.combine(tomorrow, dt.time(9), tzinfo=dt.timezone.utc), tick=True):
+        yield
+
+
+def test_workflow_and_smart_content_emails_wait_for_an_smtp_server_that_is_down_then_go_once(morning, ctx, run_jobs):
     """The SMTP server is down when a workflow step and the smart content
     programme send: nothing is lost or failed for good; once the server is
     back, each person gets their email once."""

@@ -78,6 +78,17 @@ class Mailer:
         )
         return compose.build(self.config, envelope)
 
+    def start(self, row: Send, raw: bytes, meanwhile=None) -> None:
+        """Hand a composed message to the server without waiting for its
+        verdict, which :meth:`finish` reads (TransportError on refusal);
+        ``meanwhile`` as ``SmtpTransport.start``."""
+        self.transport.start(verp.address("bounce", row.id, self.config.return_domain), row.to_email, raw,
+                             meanwhile=meanwhile)
+
+    def finish(self) -> None:
+        """The server's verdict on the message :meth:`start` sent."""
+        self.transport.finish()
+
     def transmit(self, row: Send, rendered: Rendered, **options) -> str:
         """Send one message now (options as :meth:`compose`); returns its
         Message-ID (TransportError on refusal)."""

@@ -297,42 +297,103 @@ def screen(rows: list[Send], journal: Journal) -> list[Send]:
     return [row for row in candidates if row.contact.id not in refused]
 
 
+class _Ready:
+    """A message composed for one claimed row, not handed to the server yet."""
+
+    __slots__ = ("row", "message_id", "raw", "subject")
+
+    def __init__(self, row: Send, message_id: str, raw: bytes, subject: str):
+        self.row, self.message_id, self.raw, self.subject = row, message_id, raw, subject
+
+
 def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: Renderer, mailer: Mailer,
                journal: Journal):
+    """Send the screened rows, one message at a time, preparing each while
+    the server takes in the one before.
+
+    A message goes out up to its final dot, then the next one is rendered
+    and composed, and only then is the server's verdict on the first read
+    (and noted in the journal). The server's work on a message and ours on
+    the next overlap; the connection still carries one message at a time."""
     config = mailer.config
     window = windows.normalize(newsletter.window) if newsletter.window else {}
     sender = (newsletter.sender_name or config.from_name, newsletter.sender_email or config.from_email,
               newsletter.reply_to or config.reply_to)
     renewed_at = checked_at = flushed_at = time.monotonic()
-    for row, postpone in mailer.pacer.pace(rows):  # a domain over its own limit waits, the others go on
-        if postpone:
-            sendlog.release(row, not_before=utcnow() + dt.timedelta(seconds=postpone), reason="domain rate limit")
-            continue
-        if time.monotonic() - renewed_at > sendlog.LEASE.total_seconds() / 3:
-            sendlog.renew(claim)
-            renewed_at = time.monotonic()
-        if time.monotonic() - flushed_at > FLUSH_SECONDS:
-            dispatch_many(journal.flush())  # progress and events keep flowing in a slow (rate-limited) batch
-            flushed_at = time.monotonic()
-        if time.monotonic() - checked_at > CANCEL_CHECK_SECONDS:
-            if Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter.id).scalar() == CANCELLED:
-                return None  # cancel() has marked the rest; the drain loop sees the status and stops
-            checked_at = time.monotonic()
-        try:
-            delay = _send_row(newsletter, row, renderer, mailer, window, sender, journal)
-        except Exception as error:  # whatever one recipient does, the others still get their email
-            log.exception("newsletter %s: sending to %s failed", newsletter.id, row.to_email)
-            sendlog.mark_failed(row, f"{type(error).__name__}: {error}")
-            continue
-        if delay is not None:
-            return delay
-    return None
+    in_flight: _Ready | None = None  # sent, its verdict not read yet
+    unnoted: _Ready | None = None  # accepted, not in the journal yet
+    failures: list[Exception] = []  # the journal could not be written (Redis): the job stops
+
+    def note() -> None:
+        nonlocal unnoted
+        accepted, unnoted = unnoted, None
+        if accepted is not None:
+            try:
+                journal.accepted(accepted.row, accepted.message_id, accepted.subject)
+            except Exception as error:  # raised below, not inside the SMTP transaction it runs in
+                failures.append(error)
+
+    try:
+        for row, postpone in mailer.pacer.pace(rows):  # a domain over its own limit waits, the others go on
+            if postpone:
+                sendlog.release(row, not_before=utcnow() + dt.timedelta(seconds=postpone), reason="domain rate limit")
+                continue
+            try:
+                ready = _prepare_row(newsletter, row, renderer, mailer, window, sender)
+            except DkimError as error:
+                # the configuration, not this recipient: every message would fail the same way. The
+                # newsletter pauses (the reason is on its page, with this row), to resume once the key is fixed
+                sendlog.release(row, reason=str(error), counted=False)
+                _pause_quietly(newsletter)
+                log.error("newsletter %s paused: %s", newsletter.id, error)
+                ready = OUTAGE_DELAY
+            except Exception as error:  # whatever one recipient does, the others still get their email
+                log.exception("newsletter %s: preparing the message to %s failed", newsletter.id, row.to_email)
+                sendlog.mark_failed(row, f"{type(error).__name__}: {error}")
+                continue
+            settled, in_flight = in_flight, None
+            unnoted, delay = _settle(newsletter, settled, mailer)
+            if delay is not None or isinstance(ready, dt.timedelta):
+                return delay or ready  # a row prepared but not sent stays claimed: the caller releases it
+            if ready is None:  # failed or postponed by itself
+                continue
+            if time.monotonic() - renewed_at > sendlog.LEASE.total_seconds() / 3:
+                sendlog.renew(claim)
+                renewed_at = time.monotonic()
+            if time.monotonic() - flushed_at > FLUSH_SECONDS:
+                note()
+                if failures:
+                    raise failures[0]
+                dispatch_many(journal.flush())  # progress and events keep flowing in a slow (rate-limited) batch
+                flushed_at = time.monotonic()
+            if time.monotonic() - checked_at > CANCEL_CHECK_SECONDS:
+                if Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter.id).scalar() == CANCELLED:
+                    return None  # cancel() has marked the rest; the drain loop sees the status and stops
+                checked_at = time.monotonic()
+            # the previous message is noted in the journal while the server answers this one's MAIL FROM
+            handed, delay = _hand_over(newsletter, ready, mailer, note)
+            in_flight = ready if handed else None
+            if failures:
+                raise failures[0]
+            if delay is not None:
+                return delay
+        settled, in_flight = in_flight, None
+        unnoted, delay = _settle(newsletter, settled, mailer)
+        return delay
+    finally:
+        if in_flight is not None:  # an error stops the job: still read the last verdict
+            unnoted = _settle(newsletter, in_flight, mailer)[0] or unnoted
+        note()
+        if failures:
+            raise failures[0]
 
 
-def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mailer, window: dict,
-              sender: tuple[str, str, str], journal: Journal) -> dt.timedelta | None:
-    """Send (or fail, postpone) one claimed, screened row; a delay means the
-    whole job must stop and come back later (rate limit, SMTP server unreachable)."""
+def _prepare_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mailer, window: dict,
+                 sender: tuple[str, str, str]) -> _Ready | dt.timedelta | None:
+    """Render and compose one claimed, screened row's message. None when the
+    row is done with for now (outside its send window, or its content
+    failed); a delay when the whole job must stop and come back later (rate
+    limit). DkimError when the signing key is unusable."""
     config = mailer.config
     contact = row.contact
     if window:
@@ -351,18 +412,50 @@ def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mai
         sendlog.mark_failed(row, str(error))
         return None
     sender_name, sender_email, reply_to = sender
-    try:
-        message_id = mailer.transmit(row, rendered, sender_name=sender_name, sender_email=sender_email,
+    message_id, raw = mailer.compose(row, rendered, sender_name=sender_name, sender_email=sender_email,
                                      reply_to=reply_to, marketing=True, urls=urls,
                                      headers={"Precedence": "bulk", "Feedback-ID": f"nl{newsletter.id}:couvee"})
-    except DkimError as error:
-        # the configuration, not this recipient: every message would fail the same way. The
-        # newsletter pauses (the reason is on its page, with this row), to resume once the key is fixed
-        sendlog.release(row, reason=str(error), counted=False)
-        _pause_quietly(newsletter)
-        log.error("newsletter %s paused: %s", newsletter.id, error)
-        return OUTAGE_DELAY
-    except RecipientError as error:
+    return _Ready(row, message_id, raw, rendered.subject)
+
+
+def _hand_over(newsletter: Newsletter, ready: _Ready, mailer: Mailer, meanwhile) -> tuple[bool, dt.timedelta | None]:
+    """Send a prepared message up to its final dot (the verdict is read by
+    :func:`_settle`), calling ``meanwhile`` once on the way (see
+    ``SmtpTransport.start``). Returns whether it went out, and a delay when
+    the server cannot be used now."""
+    try:
+        mailer.start(ready.row, ready.raw, meanwhile)
+    except TransportError as error:
+        return False, _refused(newsletter, ready.row, error)
+    except Exception as error:  # whatever one recipient does, the others still get their email
+        log.exception("newsletter %s: sending to %s failed", newsletter.id, ready.row.to_email)
+        sendlog.mark_failed(ready.row, f"{type(error).__name__}: {error}")
+        return False, None
+    return True, None
+
+
+def _settle(newsletter: Newsletter, ready: _Ready | None, mailer: Mailer) -> tuple[_Ready | None, dt.timedelta | None]:
+    """Read the server's verdict on the message in flight: the message when
+    it was accepted (to note in the journal), else the refusal recorded; and
+    a delay when the job must stop."""
+    if ready is None:
+        return None, None
+    try:
+        mailer.finish()
+    except TransportError as error:
+        return None, _refused(newsletter, ready.row, error)
+    except Exception as error:
+        log.exception("newsletter %s: sending to %s failed", newsletter.id, ready.row.to_email)
+        sendlog.mark_failed(ready.row, f"{type(error).__name__}: {error}")
+        return None, None
+    return ready, None
+
+
+def _refused(newsletter: Newsletter, row: Send, error: TransportError) -> dt.timedelta | None:
+    """Record what the server said about one row: a refused recipient fails
+    (or waits, for a temporary refusal) and the others go on; a server
+    problem (unreachable, 421) stops the job without counting it against the row."""
+    if isinstance(error, RecipientError):
         if not error.permanent:  # e.g. 451 greylisting: this address later, the others now
             sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
             return None
@@ -372,13 +465,9 @@ def _send_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mai
 
             record_bounce(row, "hard", "5.0.0", str(error))
         return None
-    except TransportError as error:
-        # the server, not this recipient: an outage (unreachable, 421) does not count against the row
-        sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * (row.attempts if error.permanent else 1),
-                        reason=str(error), counted=error.permanent)
-        return OUTAGE_DELAY
-    journal.accepted(row, message_id, rendered.subject)
-    return None
+    sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * (row.attempts if error.permanent else 1),
+                    reason=str(error), counted=error.permanent)
+    return OUTAGE_DELAY
 
 
 def sweep() -> dict:

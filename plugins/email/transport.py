@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import re
 import smtplib
 import ssl
 import threading
@@ -87,6 +88,20 @@ def smtp_address(address: str, smtputf8: bool) -> str:
     return f"{checked.local_part}@{checked.ascii_domain}"
 
 
+class _MeanwhileFailed(Exception):
+    """The caller's ``meanwhile`` raised (its exception is the cause); the
+    connection is closed and that exception is raised as it is."""
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message as DATA carries it: a line starting with "." gets a second
+    one, and it ends with CRLF "." CRLF (RFC 5321, 4.5.2)."""
+    stuffed = re.sub(rb"(?m)^\.", b"..", data)
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"
+
+
 def _text(reply) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
@@ -99,6 +114,7 @@ class SmtpTransport:
         self.timeout = timeout
         self.client: smtplib.SMTP | None = None
         self.pid = os.getpid()
+        self.awaiting: str | None = None  # the recipient whose message's verdict is not read yet
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
@@ -116,22 +132,71 @@ class SmtpTransport:
         return client
 
     def send(self, envelope_from: str, to: str, data: bytes) -> None:
-        if self.pid != os.getpid():  # inherited across a fork: never share a socket
-            self.client, self.pid = None, os.getpid()
-        for attempt in (1, 2):
-            try:
-                if self.client is None:
-                    self.client = self._connect()
-                self._transaction(self.client, envelope_from, to, data)
-                return
-            except (smtplib.SMTPServerDisconnected, ConnectionError, OSError) as error:
-                self.close()
-                if attempt == 2:
-                    raise TransportError(f"SMTP server {self.config.smtp_host}:{self.config.smtp_port}: {error}") from None
+        """Send one message and wait for the server's verdict on it."""
+        self.start(envelope_from, to, data)
+        self.finish()
 
-    def _transaction(self, client: smtplib.SMTP, envelope_from: str, to: str, data: bytes) -> None:
-        """One MAIL/RCPT/DATA; whatever goes wrong, the connection is left
-        ready for the next message (reset) or closed."""
+    def start(self, envelope_from: str, to: str, data: bytes, meanwhile=None) -> None:
+        """Send one message up to its final dot, without reading the server's
+        verdict on it: :meth:`finish` reads it.
+
+        Between the two calls the caller prepares its next message while the
+        server takes this one in. Nothing else is sent on the connection
+        before that verdict is read (no PIPELINING is needed), so calling
+        ``start`` again first is a programming error.
+
+        ``meanwhile`` (no arguments) is called exactly once: while the server
+        answers ``MAIL FROM``, or before ``start`` returns or raises when the
+        message did not get that far. A newsletter notes the previous
+        message's acceptance there, e.g.
+        ``transport.start(sender, to, data, meanwhile=lambda: journal.accepted(row, ...))``."""
+        pending = [meanwhile] if meanwhile is not None else []
+        try:
+            if self.pid != os.getpid():  # inherited across a fork: never share a socket
+                self.client, self.pid, self.awaiting = None, os.getpid(), None
+            if self.awaiting is not None:
+                raise RuntimeError(f"the verdict on the message to {self.awaiting} was not read (call finish())")
+            for attempt in (1, 2):
+                try:
+                    if self.client is None:
+                        self.client = self._connect()
+                    self._open_transaction(self.client, envelope_from, to, data, pending)
+                    self.awaiting = to
+                    return
+                except _MeanwhileFailed as failed:
+                    raise failed.__cause__ from None
+                except (smtplib.SMTPServerDisconnected, ConnectionError, OSError) as error:
+                    self.close()
+                    if attempt == 2:
+                        raise self._unreachable(error) from None
+        finally:
+            if pending:
+                pending.pop()()
+
+    def finish(self) -> None:
+        """Read the server's verdict on the message :meth:`start` sent
+        (nothing to do when none waits): :class:`RecipientError` when it was
+        refused, :class:`TransportError` when the connection was lost or the
+        server is closing it (``421``)."""
+        to, self.awaiting = self.awaiting, None
+        if to is None or self.client is None:
+            return
+        try:
+            code, text = self.client.getreply()
+        except (smtplib.SMTPServerDisconnected, ConnectionError, OSError) as error:
+            self.close()
+            raise self._unreachable(error) from None
+        if code != 250:
+            self._refused(code, text)
+
+    def _unreachable(self, error: Exception) -> TransportError:
+        return TransportError(f"SMTP server {self.config.smtp_host}:{self.config.smtp_port}: {error}")
+
+    def _open_transaction(self, client: smtplib.SMTP, envelope_from: str, to: str, data: bytes,
+                          pending: list) -> None:
+        """MAIL, RCPT, DATA and the message (``pending``: the caller's
+        ``meanwhile``, run while MAIL is answered); whatever goes wrong, the
+        connection is left ready for the next message (reset) or closed."""
         smtputf8 = client.has_extn("smtputf8")
         recipient = smtp_address(to, smtputf8)  # refused before MAIL FROM: nothing to reset
         sender = smtp_address(envelope_from, smtputf8)
@@ -140,29 +205,45 @@ class SmtpTransport:
             options.append("SMTPUTF8")
             if client.has_extn("8bitmime"):
                 options.append("BODY=8BITMIME")
-        client.command_encoding = "ascii"  # smtplib leaves it at utf-8 after an SMTPUTF8 transaction
+        if client.has_extn("size"):
+            options.append(f"SIZE={len(data)}")
+        # the commands written here rather than by smtplib's mail() and rcpt(), which parse each
+        # address again (email.utils): the addresses are already plain
+        client.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
         try:
-            client.sendmail(sender, [recipient], data, mail_options=options)
-        except smtplib.SMTPRecipientsRefused as error:
-            code, text = next(iter(error.recipients.values()))
-            self._closing(code, text)
-            self._reset()
-            raise RecipientError(f"{code} {_text(text)}", permanent=code >= 500, bounce=code >= 500) from None
-        except smtplib.SMTPSenderRefused as error:
-            self._closing(error.smtp_code, error.smtp_error)
-            self._reset()
-            raise TransportError(f"the SMTP server refused the sender {error.sender}: "
-                                 f"{error.smtp_code} {_text(error.smtp_error)}", permanent=error.smtp_code >= 500) from None
-        except smtplib.SMTPResponseException as error:  # the message refused after DATA
-            self._closing(error.smtp_code, error.smtp_error)
-            self._reset()
-            raise RecipientError(f"{error.smtp_code} {_text(error.smtp_error)}", permanent=error.smtp_code >= 500,
-                                 bounce=error.smtp_code >= 500) from None
-        except (smtplib.SMTPServerDisconnected, ConnectionError, OSError):
+            client.putcmd("mail", f"FROM:<{sender}>" + "".join(f" {option}" for option in options))
+            if pending:
+                try:
+                    pending.pop()()
+                except Exception as error:  # the caller's own failure, not this message's
+                    self.close()
+                    raise _MeanwhileFailed() from error
+            code, text = client.getreply()
+            if code != 250:
+                self._closing(code, text)
+                self._reset()
+                raise TransportError(f"the SMTP server refused the sender {sender}: {code} {_text(text)}",
+                                     permanent=code >= 500)
+            code, text = client.docmd("rcpt", f"TO:<{recipient}>")
+            if code not in (250, 251):
+                self._refused(code, text)
+            code, text = client.docmd("data")
+            if code != 354:
+                self._refused(code, text)
+            client.send(_dot_stuffed(data))
+        except (TransportError, _MeanwhileFailed, smtplib.SMTPServerDisconnected, ConnectionError, OSError):
             raise
         except Exception as error:  # half-way through a transaction: never leave it open
             self._reset()
             raise RecipientError(f"could not send to {to}: {type(error).__name__}: {error}") from None
+
+    def _refused(self, code: int, text) -> None:
+        """The server refused this message (its recipient or its content):
+        reset the transaction and raise :class:`RecipientError` (a 5xx is
+        permanent and a hard bounce), or :class:`TransportError` for ``421``."""
+        self._closing(code, text)
+        self._reset()
+        raise RecipientError(f"{code} {_text(text)}", permanent=code >= 500, bounce=code >= 500)
 
     def _closing(self, code: int, text) -> None:
         """A ``421`` reply: drop the connection and raise :class:`TransportError`."""
@@ -187,7 +268,7 @@ class SmtpTransport:
                     self.client.close()
                 except Exception:
                     pass
-        self.client = None
+        self.client, self.awaiting = None, None
 
 
 class MaildirTransport:
@@ -200,6 +281,15 @@ class MaildirTransport:
     def send(self, envelope_from: str, to: str, data: bytes) -> None:
         message = mailbox.MaildirMessage(data)
         self.box.add(message)
+
+    def start(self, envelope_from: str, to: str, data: bytes, meanwhile=None) -> None:
+        """Write the message at once (there is no verdict to wait for)."""
+        if meanwhile is not None:
+            meanwhile()
+        self.send(envelope_from, to, data)
+
+    def finish(self) -> None:
+        pass
 
     def close(self):
         pass
