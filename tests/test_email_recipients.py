@@ -22,7 +22,7 @@ from plugins.automation import runs_of
 from core.contacts import create_contact
 from core.models import Contact
 from plugins.segments import Segment, add_to_segment
-from tests.conftest import SmtpSink, free_port
+from tests.conftest import SmtpSink, free_port, start_smtp
 from tests.test_automation import later, live
 from tests.test_email_newsletter import write_newsletter
 from tests.test_email_send import configure
@@ -566,3 +566,46 @@ def test_a_dkim_key_that_cannot_sign_pauses_the_newsletter_instead_of_failing_ev
     assert all(m["DKIM-Signature"] for m in smtp_sink.messages)
     assert Newsletter.get_by_id(newsletter.id).status == "sent"
     assert {row.status for row in Send.select().where(Send.newsletter == newsletter.id)} == {"sent"}
+
+
+class SenderRefusingSink(SmtpSink):
+    """The SMTP sink, refusing every sender (550) while ``refusing`` is set."""
+
+    refusing = True
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refusing:
+            return f"550 5.7.1 <{address}>: sender not allowed to relay through this server"
+        envelope.mail_from = address
+        return "250 OK"
+
+
+def test_a_sender_the_server_refuses_pauses_the_newsletter_instead_of_failing_readers_one_by_one(
+        admin, ctx, run_jobs):
+    """A 5xx to MAIL FROM (a sender the relay does not allow) would refuse
+    every message the same way: the newsletter pauses at once with the
+    server's answer on its page, nobody's attempt is counted, and Resume
+    sends to everyone once the server takes the sender."""
+    handler = SenderRefusingSink()
+    controller = start_smtp(handler)
+    try:
+        configure(handler)
+        readers = [f"reader{i}@example.com" for i in range(5)]
+        newsletter, page = write_newsletter(admin, [audience(*readers).id])
+        confirm(action_form(page, "send").submit()).follow()
+        run_jobs()
+        assert handler.messages == []
+        assert Newsletter.get_by_id(newsletter.id).status == "paused"
+        rows = list(Send.select().where(Send.newsletter == newsletter.id))
+        assert {row.status for row in rows} == {"queued"} and {row.attempts for row in rows} == {0}
+        page = admin.get(f"/admin/email/{newsletter.id}")
+        assert "0 sent, 0 skipped, 0 failed, 5 to go, of 5" in figures(page)
+        assert "550 5.7.1" in page.html.select_one("details.waiting").get_text(" ", strip=True)
+
+        handler.refusing = False
+        action_form(admin.get(f"/admin/email/{newsletter.id}"), "resume").submit()
+        run_jobs()
+        assert sorted(m.envelope_to[0] for m in handler.messages) == sorted(readers)
+        assert Newsletter.get_by_id(newsletter.id).status == "sent"
+    finally:
+        controller.stop()

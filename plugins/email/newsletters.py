@@ -454,7 +454,8 @@ def _settle(newsletter: Newsletter, ready: _Ready | None, mailer: Mailer) -> tup
 def _refused(newsletter: Newsletter, row: Send, error: TransportError) -> dt.timedelta | None:
     """Record what the server said about one row: a refused recipient fails
     (or waits, for a temporary refusal) and the others go on; a server
-    problem (unreachable, 421) stops the job without counting it against the row."""
+    problem (unreachable, 421) stops the job without counting it against the
+    row; a sender the server refuses for good pauses the newsletter."""
     if isinstance(error, RecipientError):
         if not error.permanent:  # e.g. 451 greylisting: this address later, the others now
             sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * row.attempts, reason=str(error))
@@ -465,8 +466,15 @@ def _refused(newsletter: Newsletter, row: Send, error: TransportError) -> dt.tim
 
             record_bounce(row, "hard", "5.0.0", str(error))
         return None
-    sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY * (row.attempts if error.permanent else 1),
-                    reason=str(error), counted=error.permanent)
+    if error.permanent:
+        # the server refuses our sender for good (5xx to MAIL FROM): every message would be refused
+        # the same way, so the newsletter pauses with the reason on its page, nobody's attempt counted,
+        # until the sender or the server's settings are fixed and it is resumed
+        sendlog.release(row, reason=str(error), counted=False)
+        _pause_quietly(newsletter)
+        log.error("newsletter %s paused: %s", newsletter.id, error)
+        return OUTAGE_DELAY
+    sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY, reason=str(error), counted=False)
     return OUTAGE_DELAY
 
 
