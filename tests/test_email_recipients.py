@@ -558,6 +558,7 @@ def test_a_dkim_key_that_cannot_sign_pauses_the_newsletter_instead_of_failing_ev
     page = admin.get(f"/admin/email/{newsletter.id}")
     assert "0 sent, 0 skipped, 0 failed, 6 to go, of 6" in figures(page)
     assert "DKIM" in page.html.select_one("details.waiting").get_text(" ", strip=True)
+    assert "DKIM" in page.html.select_one("dd.pause-reason").get_text(" ", strip=True)  # why, in one place
 
     configure(smtp_sink, dkim_selector="s1", dkim_domain="example.com", dkim_private_key=rsa_key(1024))
     action_form(admin.get(f"/admin/email/{newsletter.id}"), "resume").submit()
@@ -601,11 +602,38 @@ def test_a_sender_the_server_refuses_pauses_the_newsletter_instead_of_failing_re
         page = admin.get(f"/admin/email/{newsletter.id}")
         assert "0 sent, 0 skipped, 0 failed, 5 to go, of 5" in figures(page)
         assert "550 5.7.1" in page.html.select_one("details.waiting").get_text(" ", strip=True)
+        assert "550 5.7.1" in page.html.select_one("dd.pause-reason").get_text(" ", strip=True)
 
         handler.refusing = False
         action_form(admin.get(f"/admin/email/{newsletter.id}"), "resume").submit()
         run_jobs()
         assert sorted(m.envelope_to[0] for m in handler.messages) == sorted(readers)
         assert Newsletter.get_by_id(newsletter.id).status == "sent"
+        assert Newsletter.get_by_id(newsletter.id).pause_reason == ""  # resuming cleared it
     finally:
         controller.stop()
+
+
+def test_a_content_that_no_longer_renders_pauses_the_newsletter_with_the_reason_on_its_page(
+        admin, ctx, smtp_sink, run_jobs):
+    """The content is checked before sending starts; if it cannot be
+    rendered when the send job runs (changed under it), the newsletter pauses
+    and its page says why, in French for a French reader too."""
+    configure(smtp_sink)
+    newsletter, page = write_newsletter(admin, [audience("ada@example.com", "luc@example.com").id])
+    confirm(action_form(page, "send").submit()).follow()
+    Newsletter.update(content="<p>{{ first_name </p>").where(Newsletter.id == newsletter.id).execute()
+    run_jobs()
+    assert smtp_sink.messages == []
+    paused = Newsletter.get_by_id(newsletter.id)
+    assert paused.status == "paused" and paused.pause_reason
+    page = admin.get(f"/admin/email/{newsletter.id}")
+    assert paused.pause_reason in page.html.select_one("dd.pause-reason").get_text(" ", strip=True)
+    french = admin.get(f"/admin/email/{newsletter.id}", headers={"Accept-Language": "fr"})
+    assert "Mise en pause par l’envoi" in french.text
+
+    Newsletter.update(content="<p>Bonjour {{ first_name }}</p>").where(Newsletter.id == newsletter.id).execute()
+    action_form(admin.get(f"/admin/email/{newsletter.id}"), "resume").submit()
+    run_jobs()
+    assert sorted(m.envelope_to[0] for m in smtp_sink.messages) == ["ada@example.com", "luc@example.com"]
+    assert "pause-reason" not in admin.get(f"/admin/email/{newsletter.id}").text

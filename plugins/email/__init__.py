@@ -40,13 +40,14 @@ def register_event_kinds():
 
 @hookimpl
 def register_migrations():
-    from .migrations import add_content_format, add_image_library, add_saved_templates
+    from .migrations import add_content_format, add_image_library, add_pause_reason, add_saved_templates
 
     return [Migration.create_tables(1, "newsletters, send log, links, opens, clicks, bounces", EMAIL_MODELS),
             Migration(2, "company and postal address move to General settings", _move_sender_identity),
             Migration(3, "newsletters written in MJML or HTML", add_content_format),
             Migration(4, "the image library", add_image_library),
-            Migration(5, "saved email templates", add_saved_templates)]
+            Migration(5, "saved email templates", add_saved_templates),
+            Migration(6, "why a send job paused a newsletter", add_pause_reason)]
 
 
 @hookimpl

@@ -25,3 +25,10 @@ def add_image_library(database, migrator) -> None:
 def add_saved_templates(database, migrator) -> None:
     """Saved email templates (``email_template``)."""
     EmailTemplate.create_table(safe=True)
+
+
+def add_pause_reason(database, migrator) -> None:
+    """``Newsletter.pause_reason``: why a send job paused a newsletter."""
+    table = Newsletter._meta.table_name
+    if "pause_reason" not in {column.name for column in database.get_columns(table)}:
+        migrate(migrator.add_column(table, "pause_reason", Newsletter.pause_reason))

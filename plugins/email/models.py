@@ -38,6 +38,8 @@ class Newsletter(BaseModel):
     utm = JSONField(default=dict)
     track = peewee.BooleanField(default=True)
     status = peewee.CharField(default=DRAFT, index=True)
+    #: why a send job paused the newsletter (content, signing key, sender refused); "" when a person did
+    pause_reason = peewee.TextField(default="")
     scheduled_at = UTCDateTimeField(null=True)
     started_at = UTCDateTimeField(null=True)
     finished_at = UTCDateTimeField(null=True)

@@ -104,23 +104,26 @@ def unschedule(newsletter: Newsletter) -> None:
         raise NewsletterError(_("Only a scheduled newsletter can go back to draft."))
 
 
-def pause(newsletter: Newsletter) -> None:
-    changed = Newsletter.update(status=PAUSED, updated_at=utcnow()).where(
+def pause(newsletter: Newsletter, reason: str = "") -> None:
+    """Pause a newsletter being sent; ``reason`` is a send job's (shown on
+    the newsletter's page), empty when a person paused it."""
+    changed = Newsletter.update(status=PAUSED, pause_reason=reason, updated_at=utcnow()).where(
         (Newsletter.id == newsletter.id) & (Newsletter.status == SENDING)).execute()
     if not changed:
         raise NewsletterError(_("Only a newsletter being sent can be paused."))
 
 
-def _pause_quietly(newsletter: Newsletter) -> None:
-    """Pause a newsletter being sent (nothing when another job paused it already)."""
+def _pause_quietly(newsletter: Newsletter, reason: str) -> None:
+    """A send job pauses a newsletter, saying why (nothing when another job paused it already)."""
     try:
-        pause(newsletter)
+        pause(newsletter, reason)
     except NewsletterError:
         pass
+    log.error("newsletter %s paused: %s", newsletter.id, reason)
 
 
 def resume(newsletter: Newsletter) -> None:
-    changed = Newsletter.update(status=SENDING, updated_at=utcnow()).where(
+    changed = Newsletter.update(status=SENDING, pause_reason="", updated_at=utcnow()).where(
         (Newsletter.id == newsletter.id) & (Newsletter.status == PAUSED)).execute()
     if not changed:
         raise NewsletterError(_("Only a paused newsletter can be resumed."))
@@ -223,8 +226,7 @@ def drain(newsletter_id: int) -> str:
     try:
         renderer = newsletter_renderer(newsletter, config, prerender=True)
     except ContentError as error:
-        pause(newsletter)
-        log.error("newsletter %s paused: %s", newsletter_id, error)
+        _pause_quietly(newsletter, str(error))
         return f"paused: {error}"
     sent = 0
     journal = Journal(newsletter_id)
@@ -344,8 +346,7 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
                 # the configuration, not this recipient: every message would fail the same way. The
                 # newsletter pauses (the reason is on its page, with this row), to resume once the key is fixed
                 sendlog.release(row, reason=str(error), counted=False)
-                _pause_quietly(newsletter)
-                log.error("newsletter %s paused: %s", newsletter.id, error)
+                _pause_quietly(newsletter, str(error))
                 ready = OUTAGE_DELAY
             except Exception as error:  # whatever one recipient does, the others still get their email
                 log.exception("newsletter %s: preparing the message to %s failed", newsletter.id, row.to_email)
@@ -471,8 +472,7 @@ def _refused(newsletter: Newsletter, row: Send, error: TransportError) -> dt.tim
         # the same way, so the newsletter pauses with the reason on its page, nobody's attempt counted,
         # until the sender or the server's settings are fixed and it is resumed
         sendlog.release(row, reason=str(error), counted=False)
-        _pause_quietly(newsletter)
-        log.error("newsletter %s paused: %s", newsletter.id, error)
+        _pause_quietly(newsletter, str(error))
         return OUTAGE_DELAY
     sendlog.release(row, not_before=utcnow() + OUTAGE_DELAY, reason=str(error), counted=False)
     return OUTAGE_DELAY
