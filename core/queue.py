@@ -84,8 +84,12 @@ def enqueue(
 ):
     """Run ``func(*args, **kwargs)`` in a worker, now, at ``at`` or after ``delay``.
 
-    Arguments must be JSON-like (ids, not model instances). ``job_id`` makes
-    the enqueue idempotent: a job with the same id is not queued twice.
+    Arguments must be JSON-like (ids, not model instances). ``job_id`` names
+    the job, so it can be found (``Job.fetch``) or scheduled again (with
+    ``at``/``delay``, the same id keeps one entry, at the latest time). It
+    does not make a second enqueue a no-op: queued twice for now, the job
+    runs twice. Check first when that matters (as the newsletter's
+    ``start_drainers`` does), and write jobs so a second run changes nothing.
     """
     from rq import Retry
 
