@@ -86,7 +86,7 @@ def enqueue(
 
     Arguments must be JSON-like (ids, not model instances). ``job_id`` names
     the job, so it can be found (``Job.fetch``) or scheduled again (with
-    ``at``/``delay``, the same id keeps one entry, at the latest time). It
+    ``at``/``delay``, the same id keeps one entry, at the time given last). It
     does not make a second enqueue a no-op: queued twice for now, the job
     runs twice. Check first when that matters (as the newsletter's
     ``start_drainers`` does), and write jobs so a second run changes nothing.
