@@ -637,3 +637,27 @@ def test_a_content_that_no_longer_renders_pauses_the_newsletter_with_the_reason_
     run_jobs()
     assert sorted(m.envelope_to[0] for m in smtp_sink.messages) == ["ada@example.com", "luc@example.com"]
     assert "pause-reason" not in admin.get(f"/admin/email/{newsletter.id}").text
+
+
+def test_an_accepted_message_followed_by_one_that_cannot_be_rendered_is_still_recorded_sent(
+        admin, ctx, smtp_sink, run_jobs):
+    """A message is noted as accepted while the next one is handed over; when
+    the next row's content fails (here: a division by zero for three-letter
+    first names), the accepted one must still be recorded, in the middle of
+    a batch and at its end. Nobody is sent twice and the newsletter ends."""
+    configure(smtp_sink)
+    segment = Segment.create(name="Readers", kind="static")
+    for name in ("Alice", "Bob", "Carla", "Dan"):
+        add_to_segment(create_contact({"email": f"{name.lower()}@example.com", "first_name": name}), segment)
+    newsletter, page = write_newsletter(admin, [segment.id])
+    Newsletter.update(content="<p>{{ first_name }}: {{ 10 // (first_name|length - 3) }}</p>").where(
+        Newsletter.id == newsletter.id).execute()
+    confirm(action_form(admin.get(f"/admin/email/{newsletter.id}"), "send").submit()).follow()
+    run_jobs()
+    rows = {row.to_email: row for row in Send.select().where(Send.newsletter == newsletter.id)}
+    assert {email: row.status for email, row in rows.items()} == {
+        "alice@example.com": "sent", "bob@example.com": "failed", "carla@example.com": "sent",
+        "dan@example.com": "failed"}
+    assert "ZeroDivisionError" in rows["bob@example.com"].reason
+    assert sorted(m.envelope_to[0] for m in smtp_sink.messages) == ["alice@example.com", "carla@example.com"]
+    assert Newsletter.get_by_id(newsletter.id).status == "sent"

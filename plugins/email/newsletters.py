@@ -335,6 +335,14 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
             except Exception as error:  # raised below, not inside the SMTP transaction it runs in
                 failures.append(error)
 
+    def settle(ready: _Ready | None) -> dt.timedelta | None:
+        nonlocal unnoted
+        accepted, delay = _settle(newsletter, ready, mailer)
+        if accepted is not None:
+            note()  # one accepted earlier and not noted yet (no message was handed over since)
+            unnoted = accepted
+        return delay
+
     try:
         for row, postpone in mailer.pacer.pace(rows):  # a domain over its own limit waits, the others go on
             if postpone:
@@ -353,7 +361,7 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
                 sendlog.mark_failed(row, f"{type(error).__name__}: {error}")
                 continue
             settled, in_flight = in_flight, None
-            unnoted, delay = _settle(newsletter, settled, mailer)
+            delay = settle(settled)
             if delay is not None or isinstance(ready, dt.timedelta):
                 return delay or ready  # a row prepared but not sent stays claimed: the caller releases it
             if ready is None:  # failed or postponed by itself
@@ -379,11 +387,10 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
             if delay is not None:
                 return delay
         settled, in_flight = in_flight, None
-        unnoted, delay = _settle(newsletter, settled, mailer)
-        return delay
+        return settle(settled)
     finally:
         if in_flight is not None:  # an error stops the job: still read the last verdict
-            unnoted = _settle(newsletter, in_flight, mailer)[0] or unnoted
+            settle(in_flight)
         note()
         if failures:
             raise failures[0]
