@@ -444,7 +444,8 @@ def morning():
         yield
 
 
-def test_workflow_and_smart_content_emails_wait_for_an_smtp_server_that_is_down_then_go_once(morning, ctx, run_jobs):
+def test_workflow_and_smart_content_emails_wait_for_an_smtp_server_that_is_down_then_go_once(morning, admin, ctx,
+                                                                                           run_jobs):
     """The SMTP server is down when a workflow step and the smart content
     programme send: nothing is lost or failed for good; once the server is
     back, each person gets their email once."""
@@ -474,6 +475,8 @@ def test_workflow_and_smart_content_emails_wait_for_an_smtp_server_that_is_down_
     run_jobs(queues=["email"])
     pick = Pick.get(Pick.contact == luc.id)
     assert pick.status == "claimed" and "Connection refused" in pick.reason  # kept to send later
+    waiting = admin.get("/admin/smart-content").html.select_one("p.waiting").get_text(" ", strip=True)
+    assert "1 picked content not sent yet" in waiting and "Connection refused" in waiting  # seen, not silent
 
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -489,6 +492,7 @@ def test_workflow_and_smart_content_emails_wait_for_an_smtp_server_that_is_down_
     assert WorkflowRun.get_by_id(run.id).status == "completed"
     assert Send.get_by_id(welcome.id).status == "sent"
     assert Pick.get_by_id(pick.id).status == "sent"
+    assert admin.get("/admin/smart-content").html.select_one("p.waiting") is None
 
 
 def test_a_pick_still_waiting_on_the_next_send_day_is_not_sent_any_more(ctx, run_jobs):

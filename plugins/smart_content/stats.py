@@ -110,6 +110,14 @@ def status_counts(days: int = 30) -> dict[str, int]:
     return dict(query)
 
 
+def waiting_reason(days: int = 30) -> str:
+    """What the email channel last said about a pick still waiting to be sent
+    (an SMTP server down, say), "" when none has waited."""
+    start = programme_today() - dt.timedelta(days=days - 1)
+    return (Pick.select(Pick.reason).where((Pick.send_date >= start) & (Pick.status == "claimed") & (Pick.reason != ""))
+            .order_by(Pick.id.desc()).limit(1).scalar() or "")
+
+
 def percent(value: float) -> str:
     """A rate as a percentage with one decimal, in the current language ("12.5 %", "12,5 %")."""
     return f"{format_decimal(value * 100, format='0.0')} %"
