@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+import time
 
 import pytest
 
@@ -341,6 +342,39 @@ def test_a_domain_over_its_limit_waits_without_holding_back_the_others(ctx, smtp
     # the bucket holds 2: two slow.test messages go at once, the other four wait for tokens
     # while every fast.test message is sent
     assert max(fast) < slow[2]
+
+
+def test_the_pacer_calls_before_sleep_right_before_each_sleep_and_only_then(ctx):
+    """A send job reads its pending SMTP verdict in ``before_sleep``: the
+    pacer calls it before each of its sleeps, never when it does not sleep."""
+    from core import state
+    from plugins.email.ratelimit import DomainPacer, parse_domain_limits
+
+    calls = []
+    pacer = DomainPacer(state().redis, parse_domain_limits("slow.test=1/s"), max_wait=5.0,
+                        sleep=lambda seconds: (calls.append("sleep"), time.sleep(seconds)))
+
+    class Row:
+        def __init__(self, to_email):
+            self.to_email = to_email
+
+    rows = [Row("a@slow.test"), Row("b@fast.test"), Row("c@slow.test"), Row("d@fast.test")]
+    sent = []
+    for row, postpone in pacer.pace(rows, before_sleep=lambda: calls.append("before_sleep")):
+        assert postpone == 0
+        sent.append(row.to_email)
+        calls.append(row.to_email)
+    # the fast domain never waits; c@slow.test waits for slow.test's next token, after the others
+    assert sent == ["a@slow.test", "b@fast.test", "d@fast.test", "c@slow.test"]
+    assert calls[:3] == ["a@slow.test", "b@fast.test", "d@fast.test"] and calls[-1] == "c@slow.test"
+    waits = calls[3:-1]  # one sleep, or a few when the token is a hair late: each announced
+    assert waits and waits == ["before_sleep", "sleep"] * (len(waits) // 2)
+
+    calls.clear()
+    fast = [Row(f"{n}@fast.test") for n in "xyz"]
+    assert [row.to_email for row, _ in pacer.pace(fast, before_sleep=lambda: calls.append("before_sleep"))] == \
+        ["x@fast.test", "y@fast.test", "z@fast.test"]
+    assert calls == []  # no sleep, no call
 
 
 def test_a_domain_limit_per_hour_postpones_its_messages_and_sends_the_rest(ctx, smtp_sink, run_jobs):

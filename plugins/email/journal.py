@@ -16,7 +16,8 @@ server's "250" and the ``HSET``. A newsletter widens it a little on
 purpose: it reads the "250" once its next message is composed, and writes
 the ``HSET`` while the server answers that message's ``MAIL FROM`` (about a
 third of a millisecond more), because the server's work on one message and
-ours on the next then overlap.
+ours on the next then overlap. Never across a sleep: before waiting for a
+rate limit, the job reads the verdict and writes the note.
 """
 from __future__ import annotations
 

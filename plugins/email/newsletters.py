@@ -311,40 +311,17 @@ class _Ready:
 def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: Renderer, mailer: Mailer,
                journal: Journal):
     """Send the screened rows, one message at a time, preparing each while
-    the server takes in the one before.
-
-    A message goes out up to its final dot, then the next one is rendered
-    and composed, and only then is the server's verdict on the first read
-    (and noted in the journal). The server's work on a message and ours on
-    the next overlap; the connection still carries one message at a time."""
+    the server takes in the one before (see :class:`_Flight`)."""
     config = mailer.config
     window = windows.normalize(newsletter.window) if newsletter.window else {}
     sender = (newsletter.sender_name or config.from_name, newsletter.sender_email or config.from_email,
               newsletter.reply_to or config.reply_to)
     renewed_at = checked_at = flushed_at = time.monotonic()
-    in_flight: _Ready | None = None  # sent, its verdict not read yet
-    unnoted: _Ready | None = None  # accepted, not in the journal yet
-    failures: list[Exception] = []  # the journal could not be written (Redis): the job stops
-
-    def note() -> None:
-        nonlocal unnoted
-        accepted, unnoted = unnoted, None
-        if accepted is not None:
-            try:
-                journal.accepted(accepted.row, accepted.message_id, accepted.subject)
-            except Exception as error:  # raised below, not inside the SMTP transaction it runs in
-                failures.append(error)
-
-    def settle(ready: _Ready | None) -> dt.timedelta | None:
-        nonlocal unnoted
-        accepted, delay = _settle(newsletter, ready, mailer)
-        if accepted is not None:
-            note()  # one accepted earlier and not noted yet (no message was handed over since)
-            unnoted = accepted
-        return delay
-
+    flight = _Flight(newsletter, mailer, journal)
     try:
-        for row, postpone in mailer.pacer.pace(rows):  # a domain over its own limit waits, the others go on
+        # a domain over its own limit waits, the others go on (the pacer reads the verdict in flight
+        # before it sleeps: a sleep never holds an accepted message out of the journal)
+        for row, postpone in mailer.pacer.pace(rows, before_sleep=flight.settle_before_sleep):
             if postpone:
                 sendlog.release(row, not_before=utcnow() + dt.timedelta(seconds=postpone), reason="domain rate limit")
                 continue
@@ -360,48 +337,101 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
                 log.exception("newsletter %s: preparing the message to %s failed", newsletter.id, row.to_email)
                 sendlog.mark_failed(row, f"{type(error).__name__}: {error}")
                 continue
-            settled, in_flight = in_flight, None
-            delay = settle(settled)
+            delay = flight.settle()
             if delay is not None or isinstance(ready, dt.timedelta):
                 return delay or ready  # a row prepared but not sent stays claimed: the caller releases it
             if ready is None:  # failed or postponed by itself
                 continue
+            wait = mailer.wait_turn(MAX_INLINE_WAIT)  # after the verdict is read: a sleep holds nothing back
+            if wait:
+                return dt.timedelta(seconds=max(1, wait))
             if time.monotonic() - renewed_at > sendlog.LEASE.total_seconds() / 3:
                 sendlog.renew(claim)
                 renewed_at = time.monotonic()
             if time.monotonic() - flushed_at > FLUSH_SECONDS:
-                note()
-                if failures:
-                    raise failures[0]
+                flight.note()
+                flight.check()
                 dispatch_many(journal.flush())  # progress and events keep flowing in a slow (rate-limited) batch
                 flushed_at = time.monotonic()
             if time.monotonic() - checked_at > CANCEL_CHECK_SECONDS:
                 if Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter.id).scalar() == CANCELLED:
                     return None  # cancel() has marked the rest; the drain loop sees the status and stops
                 checked_at = time.monotonic()
-            # the previous message is noted in the journal while the server answers this one's MAIL FROM
-            handed, delay = _hand_over(newsletter, ready, mailer, note)
-            in_flight = ready if handed else None
-            if failures:
-                raise failures[0]
+            delay = flight.hand_over(ready)
             if delay is not None:
                 return delay
-        settled, in_flight = in_flight, None
-        return settle(settled)
+        return flight.settle()
     finally:
-        if in_flight is not None:  # an error stops the job: still read the last verdict
-            settle(in_flight)
-        note()
-        if failures:
-            raise failures[0]
+        flight.close()
+
+
+class _Flight:
+    """A send job's message in flight, and the acceptance not noted yet.
+
+    A message goes to the server up to its final dot (:meth:`hand_over`);
+    the job composes the next one, then reads the verdict (:meth:`settle`):
+    the server's work on a message and ours on the next overlap, with one
+    message at a time on the connection. An accepted message is noted in
+    the journal while the server answers the next one's ``MAIL FROM``
+    (:meth:`note` is the transport's ``meanwhile``), or at once when no
+    message follows. A journal that cannot be written stops the job
+    (:meth:`check`), outside any SMTP transaction."""
+
+    def __init__(self, newsletter: Newsletter, mailer: Mailer, journal: Journal):
+        self.newsletter, self.mailer, self.journal = newsletter, mailer, journal
+        self.in_flight: _Ready | None = None  # sent, its verdict not read yet
+        self.unnoted: _Ready | None = None  # accepted, not in the journal yet
+        self.failures: list[Exception] = []
+        self.stop: dt.timedelta | None = None  # asked for by a verdict read before the pacer slept
+
+    def hand_over(self, ready: _Ready) -> dt.timedelta | None:
+        """Send a composed message up to its final dot (noting the previous
+        one meanwhile); a delay when the server cannot be used now."""
+        handed, delay = _hand_over(self.newsletter, ready, self.mailer, self.note)
+        self.in_flight = ready if handed else None
+        self.check()
+        return delay
+
+    def settle(self) -> dt.timedelta | None:
+        """Read the verdict on the message in flight; a delay when the job must stop."""
+        ready, self.in_flight = self.in_flight, None
+        accepted, delay = _settle(self.newsletter, ready, self.mailer)
+        if accepted is not None:
+            self.note()  # one accepted earlier and not noted yet (no message was handed over since)
+            self.unnoted = accepted
+        stop, self.stop = self.stop, None
+        return delay or stop
+
+    def settle_before_sleep(self) -> None:
+        """Before the job sleeps: read the verdict and note the acceptance now."""
+        self.stop = self.settle() or self.stop
+        self.note()
+
+    def note(self) -> None:
+        accepted, self.unnoted = self.unnoted, None
+        if accepted is not None:
+            try:
+                self.journal.accepted(accepted.row, accepted.message_id, accepted.subject)
+            except Exception as error:  # raised by check(), not inside the SMTP transaction it runs in
+                self.failures.append(error)
+
+    def check(self) -> None:
+        if self.failures:
+            raise self.failures[0]
+
+    def close(self) -> None:
+        """The job stops (done, or an error): read the last verdict, note it."""
+        if self.in_flight is not None:
+            self.settle()
+        self.note()
+        self.check()
 
 
 def _prepare_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: Mailer, window: dict,
-                 sender: tuple[str, str, str]) -> _Ready | dt.timedelta | None:
+                 sender: tuple[str, str, str]) -> _Ready | None:
     """Render and compose one claimed, screened row's message. None when the
     row is done with for now (outside its send window, or its content
-    failed); a delay when the whole job must stop and come back later (rate
-    limit). DkimError when the signing key is unusable."""
+    failed). DkimError when the signing key is unusable."""
     config = mailer.config
     contact = row.contact
     if window:
@@ -410,9 +440,6 @@ def _prepare_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: 
         if opening is not None:
             sendlog.release(row, not_before=opening, reason="outside the send window")
             return None
-    wait = mailer.wait_turn(MAX_INLINE_WAIT)
-    if wait:
-        return dt.timedelta(seconds=max(1, wait))
     try:
         urls = renderer.urls(row.id)
         rendered = renderer.render(row.id, contact, urls)

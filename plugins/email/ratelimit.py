@@ -147,7 +147,9 @@ class DomainPacer:
     """Orders a batch so that a domain over its limit does not hold back the
     others: ``pace(rows)`` yields ``(row, postpone_seconds)``; 0 means send
     now (the domain's token is taken), more means the row must wait that
-    long, longer than ``max_wait``: the caller postpones it."""
+    long, longer than ``max_wait``: the caller postpones it. When only
+    waiting rows are left, it sleeps until the first may go, calling
+    ``before_sleep`` first (a send job reads its pending SMTP verdict there)."""
 
     def __init__(self, redis, limits: dict[str, DomainLimit], max_wait: float,
                  sleep: Callable[[float], None] = time.sleep):
@@ -161,7 +163,8 @@ class DomainPacer:
         granted, wait = take_buckets(self.redis, 1, [(DOMAIN_KEY + limit.domain, limit.limit, limit.period)])
         return 0.0 if granted else max(wait, 0.001)
 
-    def pace(self, rows: Iterable, address_of: Callable = lambda row: row.to_email) -> Iterator[tuple]:
+    def pace(self, rows: Iterable, address_of: Callable = lambda row: row.to_email,
+             before_sleep: Callable[[], None] | None = None) -> Iterator[tuple]:
         waiting: list[tuple[float, int, object]] = []  # (ready at, order, row)
         order = 0
         pending = iter(rows)
@@ -174,6 +177,8 @@ class DomainPacer:
                 ready_at, _, row = waiting.pop(0)
                 delay = ready_at - time.monotonic()
                 if delay > 0:
+                    if before_sleep is not None:
+                        before_sleep()
                     self.sleep(delay)
             wait = self.wait_for(address_of(row))
             if not wait:
