@@ -11,8 +11,8 @@ from .views import EDITORS, _newsletter, email_admin
 
 _ = translation_domain(__name__).gettext
 #: the send's own state, not copied: the copy is a fresh draft
-NOT_COPIED = {"id", "name", "status", "scheduled_at", "started_at", "finished_at", "total", "created_at",
-              "updated_at"}
+NOT_COPIED = {"id", "name", "status", "pause_reason", "scheduled_at", "started_at", "finished_at", "total",
+              "created_at", "updated_at"}
 
 
 def duplicate(newsletter: Newsletter) -> Newsletter:
