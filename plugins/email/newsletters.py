@@ -332,14 +332,14 @@ def _send_rows(newsletter: Newsletter, rows: list[Send], claim: str, renderer: R
                 # newsletter pauses (the reason is on its page, with this row), to resume once the key is fixed
                 sendlog.release(row, reason=str(error), counted=False)
                 _pause_quietly(newsletter, str(error))
-                ready = OUTAGE_DELAY
+                return flight.settle() or OUTAGE_DELAY
             except Exception as error:  # whatever one recipient does, the others still get their email
                 log.exception("newsletter %s: preparing the message to %s failed", newsletter.id, row.to_email)
                 sendlog.mark_failed(row, f"{type(error).__name__}: {error}")
                 continue
             delay = flight.settle()
-            if delay is not None or isinstance(ready, dt.timedelta):
-                return delay or ready  # a row prepared but not sent stays claimed: the caller releases it
+            if delay is not None:
+                return delay  # a row prepared but not sent stays claimed: the caller releases it
             if ready is None:  # failed or postponed by itself
                 continue
             wait = mailer.wait_turn(MAX_INLINE_WAIT)  # after the verdict is read: a sleep holds nothing back
@@ -387,20 +387,38 @@ class _Flight:
     def hand_over(self, ready: _Ready) -> dt.timedelta | None:
         """Send a composed message up to its final dot (noting the previous
         one meanwhile); a delay when the server cannot be used now."""
-        handed, delay = _hand_over(self.newsletter, ready, self.mailer, self.note)
-        self.in_flight = ready if handed else None
+        delay = None
+        try:
+            self.mailer.start(ready.row, ready.raw, self.note)
+            self.in_flight = ready
+        except TransportError as error:
+            delay = _refused(self.newsletter, ready.row, error)
+        except Exception as error:  # whatever one recipient does, the others still get their email
+            self._failed(ready.row, error)
         self.check()
         return delay
 
     def settle(self) -> dt.timedelta | None:
-        """Read the verdict on the message in flight; a delay when the job must stop."""
+        """Read the verdict on the message in flight (an accepted one waits
+        for its note); a delay when the job must stop."""
         ready, self.in_flight = self.in_flight, None
-        accepted, delay = _settle(self.newsletter, ready, self.mailer)
-        if accepted is not None:
-            self.note()  # one accepted earlier and not noted yet (no message was handed over since)
-            self.unnoted = accepted
         stop, self.stop = self.stop, None
-        return delay or stop
+        if ready is None:
+            return stop
+        try:
+            self.mailer.finish()
+        except TransportError as error:
+            return _refused(self.newsletter, ready.row, error) or stop
+        except Exception as error:
+            self._failed(ready.row, error)
+            return stop
+        self.note()  # one accepted earlier and not noted yet (no message was handed over since)
+        self.unnoted = ready
+        return stop
+
+    def _failed(self, row: Send, error: Exception) -> None:
+        log.exception("newsletter %s: sending to %s failed", self.newsletter.id, row.to_email)
+        sendlog.mark_failed(row, f"{type(error).__name__}: {error}")
 
     def settle_before_sleep(self) -> None:
         """Before the job sleeps: read the verdict and note the acceptance now."""
@@ -451,39 +469,6 @@ def _prepare_row(newsletter: Newsletter, row: Send, renderer: Renderer, mailer: 
                                      reply_to=reply_to, marketing=True, urls=urls,
                                      headers={"Precedence": "bulk", "Feedback-ID": f"nl{newsletter.id}:couvee"})
     return _Ready(row, message_id, raw, rendered.subject)
-
-
-def _hand_over(newsletter: Newsletter, ready: _Ready, mailer: Mailer, meanwhile) -> tuple[bool, dt.timedelta | None]:
-    """Send a prepared message up to its final dot (the verdict is read by
-    :func:`_settle`), calling ``meanwhile`` once on the way (see
-    ``SmtpTransport.start``). Returns whether it went out, and a delay when
-    the server cannot be used now."""
-    try:
-        mailer.start(ready.row, ready.raw, meanwhile)
-    except TransportError as error:
-        return False, _refused(newsletter, ready.row, error)
-    except Exception as error:  # whatever one recipient does, the others still get their email
-        log.exception("newsletter %s: sending to %s failed", newsletter.id, ready.row.to_email)
-        sendlog.mark_failed(ready.row, f"{type(error).__name__}: {error}")
-        return False, None
-    return True, None
-
-
-def _settle(newsletter: Newsletter, ready: _Ready | None, mailer: Mailer) -> tuple[_Ready | None, dt.timedelta | None]:
-    """Read the server's verdict on the message in flight: the message when
-    it was accepted (to note in the journal), else the refusal recorded; and
-    a delay when the job must stop."""
-    if ready is None:
-        return None, None
-    try:
-        mailer.finish()
-    except TransportError as error:
-        return None, _refused(newsletter, ready.row, error)
-    except Exception as error:
-        log.exception("newsletter %s: sending to %s failed", newsletter.id, ready.row.to_email)
-        sendlog.mark_failed(ready.row, f"{type(error).__name__}: {error}")
-        return None, None
-    return ready, None
 
 
 def _refused(newsletter: Newsletter, row: Send, error: TransportError) -> dt.timedelta | None:

@@ -103,9 +103,13 @@ def never_picked(limit: int = 100):
                 .order_by(Content.created_at.desc()).limit(limit))
 
 
+def _first_day(days: int) -> dt.date:
+    """The first send day of the last ``days`` days, today included."""
+    return programme_today() - dt.timedelta(days=days - 1)
+
+
 def status_counts(days: int = 30) -> dict[str, int]:
-    start = programme_today() - dt.timedelta(days=days - 1)
-    query = (Pick.select(Pick.status, peewee.fn.COUNT(Pick.id)).where(Pick.send_date >= start)
+    query = (Pick.select(Pick.status, peewee.fn.COUNT(Pick.id)).where(Pick.send_date >= _first_day(days))
              .group_by(Pick.status).tuples())
     return dict(query)
 
@@ -113,9 +117,8 @@ def status_counts(days: int = 30) -> dict[str, int]:
 def waiting_reason(days: int = 30) -> str:
     """What the email channel last said about a pick still waiting to be sent
     (an SMTP server down, say), "" when none has waited."""
-    start = programme_today() - dt.timedelta(days=days - 1)
-    return (Pick.select(Pick.reason).where((Pick.send_date >= start) & (Pick.status == "claimed") & (Pick.reason != ""))
-            .order_by(Pick.id.desc()).limit(1).scalar() or "")
+    waiting = (Pick.send_date >= _first_day(days)) & (Pick.status == "claimed") & (Pick.reason != "")
+    return Pick.select(Pick.reason).where(waiting).order_by(Pick.id.desc()).limit(1).scalar() or ""
 
 
 def percent(value: float) -> str:

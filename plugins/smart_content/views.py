@@ -50,7 +50,8 @@ def dashboard():
     series = stats.sends_per_day(30)
     return render_template(
         "smart_content/dashboard.html", programme=programme, closed=programme.closed_reason(),
-        chart=stats.bar_chart(series), series=series, counts=stats.status_counts(30), waiting_reason=stats.waiting_reason(30),
+        chart=stats.bar_chart(series), series=series, counts=stats.status_counts(30),
+        waiting_reason=stats.waiting_reason(30),
         per_stage=stats.rates_per_stage(), per_content=stats.rates_per_content(), never=stats.never_picked(),
         content_count=Content.select().count(), incomplete=library.incomplete_query().count(),
     )
