@@ -88,6 +88,31 @@ def test_a_plugins_reaction_takes_the_lane_of_the_event_it_reacts_to(ctx, run_jo
     assert echoes == {f"echo {bulk[0]}": False, f"echo {interactive[0]}": True}
 
 
+class NestedEcho:
+    """Reacts to a page visit by dispatching another event at once (a nested
+    delivery), then emitting a tracked event, as a plugin might."""
+
+    def __init__(self, nested: list[int]):
+        self.nested = nested
+
+    @hookimpl
+    def contact_event(self, event):
+        if event.kind == "page_visited" and self.nested:
+            drain.dispatch_now([self.nested.pop()])
+            emit(event.contact, "custom_event", {"name": f"after {event.id}"})
+
+
+def test_a_nested_delivery_gives_the_outer_event_its_lane_back(ctx, run_jobs):
+    [contact, other] = new_contacts(2)
+    [inner] = emit_many([{"contact": other, "kind": "custom_event", "data": {"name": "inner"}}],
+                        dispatch=False, bulk=False)
+    ctx.extensions["couvee"].hooks.pm.register(NestedEcho([inner]), name="nested-echo")
+    [bulk] = visits([contact], bulk=True)
+    drain.dispatch_now([bulk])
+    [after] = [e for e in Event.select().where(Event.kind == "custom_event") if e.data["name"] == f"after {bulk}"]
+    assert after.interactive is False  # still the bulk visit's lane, after the interactive inner event
+
+
 def test_a_partition_batch_puts_interactive_contacts_first_with_their_earlier_events(ctx):
     ids = in_partition(new_contacts(40), 1)[:6]
     backlog = visits(ids[:4], each=10)  # 40 bulk events, oldest first

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import time
 import traceback
+from contextlib import contextmanager
 
 import peewee
 from flask import current_app, g
@@ -31,6 +32,8 @@ RETRY_LEASE = dt.timedelta(minutes=5)
 #: when the failed plugin is not active, look again after this long (attempts are not counted)
 INACTIVE_WAIT = dt.timedelta(hours=1)
 RETRYING, FAILED = "retrying", "failed"
+#: ``g`` key: the event being delivered is bulk (what plugins emit meanwhile is bulk too)
+_LANE_KEY = "couvee_bulk_reaction"
 
 
 def hooks_for(event: Event) -> tuple[str, ...]:
@@ -62,20 +65,20 @@ class Deliverer:
     def deliver(self, event: Event) -> int:
         """Call every plugin's hooks for ``event``; return the number of failures."""
         failures = 0
-        for hook in hooks_for(event):
-            arguments = hook_arguments(hook, event)
-            for impl in self.impls[hook]:
-                error = self.call(impl, hook, arguments, event)
-                if error is not None:
-                    failures += 1
-                    record_failure(event, impl.plugin_name, hook, error)
+        with _reacting_to(event):
+            for hook in hooks_for(event):
+                arguments = hook_arguments(hook, event)
+                for impl in self.impls[hook]:
+                    error = self.call(impl, hook, arguments, event)
+                    if error is not None:
+                        failures += 1
+                        record_failure(event, impl.plugin_name, hook, error)
         return failures
 
     def call(self, impl, hook: str, arguments: dict, event: Event) -> str | None:
-        """Run one implementation; the error message when it raised (None when
-        it raised because the contact was deleted meanwhile: nothing to retry).
-        What the plugin emits meanwhile takes the event's lane (see core.events.emit)."""
-        g.couvee_bulk_reaction = not event.interactive
+        """Run one implementation (inside :func:`_reacting_to` the event); the
+        error message when it raised (None when it raised because the contact
+        was deleted meanwhile: nothing to retry)."""
         try:
             impl.function(**{name: arguments[name] for name in impl.argnames})
         except Exception as error:
@@ -90,8 +93,6 @@ class Deliverer:
             except Exception:  # reporting must never stop the dispatch
                 log.exception("could not record the error of plugin %s", impl.plugin_name)
             return message
-        finally:
-            g.pop("couvee_bulk_reaction", None)
         return None
 
     def implementation(self, hook: str, plugin: str):
@@ -131,13 +132,30 @@ class Deliverer:
                                      last_error=f"the plugin {delivery.plugin} is not active").where(
                     EventDelivery.id == delivery.id).execute()
             return False
-        error = self.call(impl, delivery.hook, hook_arguments(delivery.hook, event), event)
+        with _reacting_to(event):
+            error = self.call(impl, delivery.hook, hook_arguments(delivery.hook, event), event)
         if error is None:
             EventDelivery.delete().where(EventDelivery.id == delivery.id).execute()
             return True
         with write_transaction():
             _count_failure(delivery, error)
         return False
+
+
+@contextmanager
+def _reacting_to(event: Event):
+    """What the plugins emit while they react to ``event`` takes its lane
+    (see core.events.emit); a delivery nested in a hook (dispatch_now)
+    gives the outer event's lane back when it ends."""
+    outer = g.get(_LANE_KEY)
+    setattr(g, _LANE_KEY, not event.interactive)
+    try:
+        yield
+    finally:
+        if outer is None:
+            g.pop(_LANE_KEY, None)
+        else:
+            setattr(g, _LANE_KEY, outer)
 
 
 def _claim_retry(delivery: EventDelivery, now: dt.datetime) -> bool:
