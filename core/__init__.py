@@ -83,7 +83,7 @@ from .models import (
     ROLES, BaseModel, Contact, ContactTag, ContactValue, CustomField, Event, JSONField, StoredFile, Tag, User,
     UTCDateTimeField, utcnow,
 )
-from .queue import enqueue
+from .queue import enqueue, work_waiting_elsewhere
 from .rest.responses import created as created_json, invalid as invalid_json, json_body, no_content
 from .rest import schema as api_schema
 from .rest.operation import operation as api_operation

@@ -107,6 +107,24 @@ def enqueue(
     return q.enqueue(run_task, *payload, **options)
 
 
+def work_waiting_elsewhere(queue: str) -> bool:
+    """Whether a job waits in a queue other than ``queue``: a long job (a
+    newsletter's send) that has run for a while ends there and queues its
+    continuation, so that a worker serving its queues in turn gets to that
+    job first (a workflow step, an import, a periodic job), e.g.::
+
+        if time.monotonic() - started > SLICE_SECONDS and work_waiting_elsewhere("email"):
+            enqueue(send_more, newsletter_id, queue="email")
+            return "goes on in a new job"
+    """
+    state = _state()
+    names = [name for name in queue_names(state.host.discovered) if name != queue]
+    pipe = state.redis.pipeline(transaction=False)
+    for name in names:
+        pipe.llen(Queue(name, connection=state.redis).key)
+    return any(pipe.execute())
+
+
 def resolve(path: str):
     module_name, _, qualname = path.partition(":")
     target = importlib.import_module(module_name)

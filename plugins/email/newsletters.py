@@ -15,8 +15,8 @@ from peewee import Value, fn
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from core import (AudienceCheck, Contact, audience_contact_ids, audience_source, check_audience, contacts_can_receive, dispatch_many, enqueue,
-                  get_values, state, translation_domain, utcnow)
+from core import (AudienceCheck, Contact, audience_contact_ids, audience_source, check_audience, contacts_can_receive,
+                  dispatch_many, enqueue, get_values, state, translation_domain, utcnow, work_waiting_elsewhere)
 
 from . import rules, sendlog, window as windows
 from .compose import DkimError
@@ -34,6 +34,9 @@ _ = translation_domain(__name__).gettext
 QUEUE = "email"
 #: a newsletter job sleeps through rate-limit waits up to this, else reschedules itself
 MAX_INLINE_WAIT = 5.0
+#: a send job that has run this long ends after its batch when a job waits in another queue, and
+#: queues its continuation (a worker serving every queue is not held for a whole newsletter)
+SLICE_SECONDS = 20.0
 #: a connection failure pauses the job this long before trying again
 OUTAGE_DELAY = dt.timedelta(seconds=60)
 #: a send job looks this often whether the newsletter was cancelled meanwhile
@@ -230,6 +233,7 @@ def drain(newsletter_id: int) -> str:
         return f"paused: {error}"
     sent = 0
     journal = Journal(newsletter_id)
+    started = time.monotonic()
     while Newsletter.select(Newsletter.status).where(Newsletter.id == newsletter_id).scalar() == SENDING:
         claim, rows = sendlog.claim_batch(newsletter_id, max(1, config.batch_size))
         if not rows:
@@ -240,6 +244,11 @@ def drain(newsletter_id: int) -> str:
             sendlog.release_all(claim)
             enqueue(drain, newsletter_id, queue=QUEUE, delay=delay, timeout=3600)
             return f"sent {sent}; resuming in {delay.total_seconds():.0f}s"
+        if time.monotonic() - started > SLICE_SECONDS and work_waiting_elsewhere(QUEUE):
+            # a long send does not hold its worker: the job waiting in another queue (a workflow
+            # step, an import, a periodic job) goes first, the send goes on in a new job
+            enqueue(drain, newsletter_id, queue=QUEUE, timeout=3600)
+            return f"sent {sent}; goes on in a new job (other work was waiting)"
     return f"sent {sent}; stopped (paused or cancelled)"
 
 
