@@ -27,13 +27,19 @@ def other_job(newsletter_id: int) -> None:
         enqueue(other_job, newsletter_id, queue="default")
 
 
-def test_a_long_send_lets_a_job_of_another_queue_run_then_goes_on(admin, ctx, wsgi, smtp_sink, monkeypatch):
+def started_newsletter(admin, smtp_sink, readers: int) -> Newsletter:
+    """A newsletter to ``readers`` contacts, sent in batches of 10, confirmed by the admin."""
     configure(smtp_sink, batch_size=10)
     segment = Segment.create(name="Readers", kind="static")
-    for i in range(30):
+    for i in range(readers):
         add_to_segment(create_contact({"email": f"reader{i}@example.com"}), segment)
     newsletter, page = write_newsletter(admin, [segment.id])
     confirm(action_form(page, "send").submit())
+    return newsletter
+
+
+def test_a_long_send_lets_a_job_of_another_queue_run_then_goes_on(admin, ctx, wsgi, smtp_sink, monkeypatch):
+    newsletter = started_newsletter(admin, smtp_sink, readers=30)
     monkeypatch.setattr(newsletters, "SLICE_SECONDS", 0.0)  # every batch is "a while"
     enqueue(other_job, newsletter.id, queue="default")
     assert work_waiting_elsewhere("email")
@@ -50,12 +56,7 @@ def test_a_long_send_lets_a_job_of_another_queue_run_then_goes_on(admin, ctx, ws
 
 
 def test_a_send_job_with_nothing_else_waiting_sends_on_without_a_break(admin, ctx, smtp_sink, monkeypatch):
-    configure(smtp_sink, batch_size=10)
-    segment = Segment.create(name="Readers", kind="static")
-    for i in range(25):
-        add_to_segment(create_contact({"email": f"reader{i}@example.com"}), segment)
-    newsletter, page = write_newsletter(admin, [segment.id])
-    confirm(action_form(page, "send").submit())
+    newsletter = started_newsletter(admin, smtp_sink, readers=25)
     for name in queue_names():
         get_queue(name).empty()  # the set-up's jobs (event drains...) are not what this test is about
     monkeypatch.setattr(newsletters, "SLICE_SECONDS", 0.0)
