@@ -243,12 +243,14 @@ def plugins_list():
 
 
 def _lifecycle(action: str, name: str, hint: str, **options) -> list[str]:
+    from flask_babel import force_locale
+
     from .audit import CLI
     from .plugins import lifecycle
 
     app = _app()
     state = app.extensions["couvee"]
-    with app.app_context(), state.database_connection():
+    with app.app_context(), state.database_connection(), force_locale("en"):  # the CLI speaks English
         try:
             return getattr(lifecycle, action)(state, name, actor=CLI, **options)
         except lifecycle.NeedsOthers as error:

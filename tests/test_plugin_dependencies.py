@@ -14,7 +14,9 @@ from core.plugins.discovery import ManifestError, parse_manifest
 from core.plugins.host import forget_modules
 from core.plugins.upload import build_plugin_zip
 
-from .conftest import FIXTURE_PLUGINS, csrf_of, install_fixture_plugin
+from core.models import User
+
+from .conftest import ADMIN_EMAIL, FIXTURE_PLUGINS, csrf_of, install_fixture_plugin
 from .test_plugins_lifecycle import plugin_row, upload
 
 WRITTEN = ("couvee_cycle_a", "couvee_cycle_b", "couvee_typo", "couvee_typo_user", "couvee_typo_user_user",
@@ -308,3 +310,32 @@ def test_uploading_a_version_an_active_dependent_refuses_says_so(admin, instance
             "until it is replaced: couvee_addon: couvee_base>=1.1.") in page.html.find(class_="flash-error").text
     assert status(page, "couvee_addon") == "Failed"
     assert admin.get("/admin/addon/", expect_errors=True).status_int == 404
+
+
+def test_a_french_administrator_reads_in_french_why_plugins_go_together(admin, ctx, instance):
+    User.update(language="fr").where(User.email == ADMIN_EMAIL).execute()
+    install_fixture_plugin(instance, "couvee_base")
+    install_fixture_plugin(instance, "couvee_addon")
+    rediscover(admin)
+    token = csrf_of(admin.get("/admin/plugins"))
+
+    asked = admin.post("/admin/plugins/couvee_addon/activate", {"csrf_token": token}, status=409)
+    assert asked.html.find(id="needs-others").text == (
+        "Extension de test nécessite des plugins inactifs : Socle de test (couvee_base). "
+        "Activez-les d’abord, ou en même temps que lui.")
+    page = asked.forms["others-form"].submit().follow()
+    assert "Socle de test (couvee_base), Extension de test (couvee_addon)" in page.html.find(class_="flash").text
+
+    asked = admin.post("/admin/plugins/couvee_base/deactivate", {"csrf_token": token}, status=409)
+    assert asked.html.find(id="needs-others").text.startswith(
+        "Socle de test est nécessaire à des plugins actifs : Extension de test (couvee_addon).")
+    page = admin.post("/admin/plugins/couvee_base/uninstall", {"csrf_token": token, "confirm": "couvee_base"}).follow()
+    assert ("Socle de test ne peut pas être désinstallé : des plugins actifs en ont besoin : "
+            "Extension de test (couvee_addon). Désactivez-les d’abord.") in page.html.find(class_="flash-error").text
+
+    asked.forms["others-form"].submit().follow()  # both inactive
+    set_base_version(instance, "1.0.3")
+    rediscover(admin)
+    page = admin.post("/admin/plugins/couvee_addon/activate", {"csrf_token": token, "with_others": "1"}).follow()
+    assert page.html.find(class_="flash-error").text == (
+        "Extension de test ne peut pas être activé : couvee_base>=1.1 est demandé, mais couvee_base 1.0.3 est installé")

@@ -12,7 +12,7 @@ the ``version`` of that plugin's manifest (``"segments>=1"``). The rules:
 - a cycle of requirements is an error for every plugin in it.
 
 Every function here is pure: it reads manifests (:class:`PluginInfo`) and
-sets of names, never the database.
+sets of names, never the database; its messages are in the current language.
 """
 from __future__ import annotations
 
@@ -21,22 +21,27 @@ from typing import Iterable
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
 
+from ..i18n import core_domain
 from .discovery import PluginInfo
+
+_ = core_domain().gettext
 
 
 def unmet(requirement: Requirement, discovered: dict[str, PluginInfo]) -> str | None:
     """Why ``requirement`` cannot be met by the installed plugins (None when it can)."""
     info = discovered.get(requirement.name)
     if info is None:
-        return f"{requirement} is not installed"
+        return _("%(requirement)s is not installed", requirement=str(requirement))
     if not str(requirement.specifier):
         return None
     try:
         version = Version(info.version)
     except InvalidVersion:
-        return f"{requirement} is wanted but {info.name}'s version {info.version!r} is not a PEP 440 version"
+        return _("%(requirement)s is wanted but %(plugin)s's version %(version)s is not a PEP 440 version",
+                 requirement=str(requirement), plugin=info.name, version=repr(info.version))
     if not requirement.specifier.contains(version, prereleases=True):
-        return f"{requirement} is wanted but {info.name} {info.version} is installed"
+        return _("%(requirement)s is wanted but %(plugin)s %(version)s is installed", requirement=str(requirement),
+                 plugin=info.name, version=info.version)
     return None
 
 
@@ -64,7 +69,7 @@ def cycle_through(name: str, discovered: dict[str, PluginInfo]) -> list[str] | N
 
 
 def describe_cycle(cycle: list[str]) -> str:
-    return "dependency cycle: " + " requires ".join(cycle)
+    return _("dependency cycle: %(cycle)s", cycle=_(" requires ").join(cycle))
 
 
 def closure(name: str, discovered: dict[str, PluginInfo]) -> list[str]:

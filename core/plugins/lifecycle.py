@@ -13,6 +13,7 @@ import logging
 import shutil
 
 from ..audit import SYSTEM, record
+from ..i18n import core_domain, current_language
 from ..db import db_proxy, write_transaction
 from ..migrations import MigrationError, apply_migrations, forget_migrations
 from ..models import MigrationRecord, PluginState, SettingValue, utcnow
@@ -21,6 +22,7 @@ from .discovery import PluginInfo
 from .host import CORE_PLUGIN_MODULES, forget_modules, import_plugin, new_plugin_manager
 
 log = logging.getLogger("couvee.plugins")
+_ = core_domain().gettext
 
 
 class PluginError(Exception):
@@ -103,9 +105,14 @@ def enabled_names() -> set[str]:
 
 
 def titles(state, names) -> str:
-    """``Forms (forms), Segments (segments)`` for a message."""
-    return ", ".join(f"{state.host.discovered[n].title or n} ({n})" if n in state.host.discovered else n
+    """``Forms (forms), Segments (segments)`` for a message, in the current language."""
+    return ", ".join(f"{title_of(state.host.discovered[n])} ({n})" if n in state.host.discovered else n
                      for n in names)
+
+
+def title_of(info: PluginInfo) -> str:
+    """The plugin's title in the current language (its name when it has none)."""
+    return info.title_in(current_language()) or info.name
 
 
 def activation_plan(state, name: str) -> list[str]:
@@ -115,7 +122,8 @@ def activation_plan(state, name: str) -> list[str]:
     info = _info(state, name)
     problems = dependencies.problems(name, state.host.discovered)
     if problems:
-        raise PluginError(f"{info.title or name} cannot be activated: {'; '.join(problems)}")
+        raise PluginError(_("%(plugin)s cannot be activated: %(problems)s", plugin=title_of(info),
+                            problems="; ".join(problems)))
     enabled = enabled_names()
     return [needed for needed in dependencies.closure(name, state.host.discovered)
             if needed == name or needed not in enabled]
@@ -130,8 +138,8 @@ def activate(state, name: str, actor: str = SYSTEM, with_requirements: bool = Fa
     requirements = plan[:-1]
     if requirements and not with_requirements:
         info = state.host.discovered[name]
-        raise NeedsOthers(f"{info.title or name} requires plugins that are not active: "
-                          f"{titles(state, requirements)}. Activate them first, or together with it.",
+        raise NeedsOthers(_("%(plugin)s requires plugins that are not active: %(others)s. Activate them first, "
+                            "or together with it.", plugin=title_of(info), others=titles(state, requirements)),
                           requirements)
     done = []
     try:
@@ -141,7 +149,8 @@ def activate(state, name: str, actor: str = SYSTEM, with_requirements: bool = Fa
             try:
                 apply_migrations(db_proxy, needed, _collect(manager, "register_migrations"))
             except MigrationError as error:
-                raise PluginError(f"{info.title or needed} cannot be activated: {error}") from error
+                raise PluginError(_("%(plugin)s cannot be activated: %(problems)s", plugin=title_of(info),
+                                    problems=str(error))) from error
             set_enabled(needed, True, info.version)
             record("plugin.activated", needed, actor=actor, version=info.version,
                    **({"required_by": name} if needed != name else {}))
@@ -160,8 +169,8 @@ def deactivate(state, name: str, actor: str = SYSTEM, with_dependents: bool = Fa
     info = _info(state, name)
     needing = dependencies.dependents(name, state.host.discovered, enabled_names())
     if needing and not with_dependents:
-        raise NeedsOthers(f"{info.title or name} is required by active plugins: {titles(state, needing)}. "
-                          "Deactivate them first, or together with it.", needing)
+        raise NeedsOthers(_("%(plugin)s is required by active plugins: %(others)s. Deactivate them first, "
+                            "or together with it.", plugin=title_of(info), others=titles(state, needing)), needing)
     for plugin in needing + [name]:
         version = state.host.discovered[plugin].version if plugin in state.host.discovered else ""
         set_enabled(plugin, False, version)
@@ -178,8 +187,8 @@ def uninstall(state, name: str, actor: str = SYSTEM) -> None:
     info = _info(state, name)
     needing = dependencies.dependents(name, state.host.discovered, enabled_names())
     if needing:
-        raise PluginError(f"{info.title or name} cannot be uninstalled: active plugins require it: "
-                          f"{titles(state, needing)}. Deactivate them first.")
+        raise PluginError(_("%(plugin)s cannot be uninstalled: active plugins require it: %(others)s. "
+                            "Deactivate them first.", plugin=title_of(info), others=titles(state, needing)))
     models, settings_groups = [], []
     if info.loadable:
         try:
