@@ -136,6 +136,9 @@ def test_the_list_searches_filters_by_status_and_pages(admin, ctx):
     assert len(first.html.find(id="accounts").find_all("tr")) == 51 and "Page 1 of 2" in first.text
     second = first.click("Next →")
     assert "Zeta &lt;script&gt;" in second.text and "<script>" not in second.html.find(id="accounts").decode()
+    assert "← Previous" in second.html.find(class_="pager").text  # core's pager, as on every admin list
+    french = admin.get("/admin/accounts", {"page": 2}, headers={"Accept-Language": "fr"}).html.find(class_="pager")
+    assert "Page 2 sur 2" in french.text and "← Précédent" in french.text
     customers = admin.get("/admin/accounts", {"status": "customer"})
     assert len(customers.html.find(id="accounts").find_all("tr")) == 1 + 11
     assert [a.text for a in admin.get("/admin/accounts", {"q": "zeta.f"}).html.find(id="accounts").find_all("a")] == [
