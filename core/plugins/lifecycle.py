@@ -13,8 +13,8 @@ import logging
 import shutil
 
 from ..audit import SYSTEM, record
-from ..i18n import core_domain, current_language
 from ..db import db_proxy, write_transaction
+from ..i18n import core_domain, current_language
 from ..migrations import MigrationError, apply_migrations, forget_migrations
 from ..models import MigrationRecord, PluginState, SettingValue, utcnow
 from . import dependencies, plugin_hookspecs
