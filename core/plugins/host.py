@@ -20,6 +20,7 @@ import traceback
 from typing import Any, Callable
 
 import pluggy
+from flask_babel import force_locale
 
 from .. import hookspecs
 from ..registries import Registries, RegistryError
@@ -209,18 +210,20 @@ class PluginHost:
 
     def _missing_requirements(self, info: PluginInfo) -> list[str]:
         """Requirements of ``info`` that no loaded plugin meets (the loaded
-        ones were loaded first, see ``dependencies.load_order``)."""
-        cycle = dependencies.cycle_through(info.name, self.discovered)
-        if cycle:
-            return [dependencies.describe_cycle(cycle)]
-        missing = []
-        for requirement in info.requires:
-            reason = dependencies.unmet(requirement, self.discovered)
-            if reason is None and not self.pm.has_plugin(requirement.name):
-                reason = f"{requirement} is not active"
-            if reason:
-                missing.append(reason)
-        return missing
+        ones were loaded first, see ``dependencies.load_order``), in English
+        like the rest of a load error (it goes to the log as well)."""
+        with force_locale("en"):
+            cycle = dependencies.cycle_through(info.name, self.discovered)
+            if cycle:
+                return [dependencies.describe_cycle(cycle)]
+            missing = []
+            for requirement in info.requires:
+                reason = dependencies.unmet(requirement, self.discovered)
+                if reason is None and not self.pm.has_plugin(requirement.name):
+                    reason = f"{requirement} is not active"
+                if reason:
+                    missing.append(reason)
+            return missing
 
     def _drop_orphans(self) -> None:
         """Unload the plugins whose requirement was refused after they were
